@@ -1,0 +1,96 @@
+/**
+ * Lambda HTTP events onto the core's Request. Function URLs and HTTP APIs send payload
+ * format 2.0; REST APIs (and HTTP APIs configured for 1.0) send 1.0.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from "aws-lambda";
+import { PayloadTooLarge } from "../errors.ts";
+import type { Request, RequestHeaders, ResponseHeaders } from "../http.ts";
+
+export type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
+
+/** Which shape an event has; the one place that sniffs. */
+export function eventShape(event: unknown): "v1" | "v2" {
+  const e = event as Partial<APIGatewayProxyEventV2 & APIGatewayProxyEvent> | null;
+  // Payload format 2.0 (Function URL, HTTP API): `version: "2.0"` and `requestContext.http`.
+  if (e?.version === "2.0" && e.requestContext && "http" in e.requestContext) return "v2";
+  // Payload format 1.0 (REST API, HTTP API 1.0): the method sits at the top level.
+  if (typeof e?.httpMethod === "string") return "v1";
+  throw new TypeError("Unsupported Lambda event: neither an API Gateway/Function URL 2.0 nor a 1.0 HTTP event");
+}
+
+class EventRequest implements Request {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly rawQuery: string,
+    readonly headers: RequestHeaders,
+    readonly remoteAddress: string,
+    readonly signal: AbortSignal,
+    private readonly rawBody: string | null | undefined,
+    private readonly base64: boolean,
+  ) {}
+
+  async body(limit: number): Promise<Buffer> {
+    const body = this.rawBody ? Buffer.from(this.rawBody, this.base64 ? "base64" : "utf8") : Buffer.alloc(0);
+    if (body.length > limit) throw new PayloadTooLarge(limit);
+    return body;
+  }
+}
+
+function lowerCase(headers: Record<string, string | undefined> | null | undefined): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
+  return out;
+}
+
+export function requestFromEvent(event: HttpEvent, signal: AbortSignal): Request {
+  if (eventShape(event) === "v2") {
+    const e = event as APIGatewayProxyEventV2;
+    const headers = lowerCase(e.headers);
+    if (e.cookies?.length) headers.cookie = e.cookies.join("; ");
+    return new EventRequest(
+      e.requestContext.http.method.toUpperCase(),
+      e.rawPath || "/",
+      e.rawQueryString ?? "",
+      headers,
+      e.requestContext.http.sourceIp ?? "",
+      signal,
+      e.body,
+      e.isBase64Encoded,
+    );
+  }
+  const e = event as APIGatewayProxyEvent;
+  const headers = lowerCase(e.headers);
+  for (const [name, values] of Object.entries(e.multiValueHeaders ?? {})) {
+    if (values?.length) headers[name.toLowerCase()] = values.join(name.toLowerCase() === "cookie" ? "; " : ", ");
+  }
+  // 1.0 events carry the query decoded; re-encode it so the core sees one raw form.
+  const query = new URLSearchParams();
+  const multi = e.multiValueQueryStringParameters;
+  if (multi) {
+    for (const [name, values] of Object.entries(multi)) for (const v of values ?? []) query.append(name, v);
+  } else {
+    for (const [name, value] of Object.entries(e.queryStringParameters ?? {})) query.append(name, value ?? "");
+  }
+  return new EventRequest(
+    e.httpMethod.toUpperCase(),
+    e.path || "/",
+    query.toString(),
+    headers,
+    e.requestContext?.identity?.sourceIp ?? "",
+    signal,
+    e.body,
+    e.isBase64Encoded,
+  );
+}
+
+/** Splits `set-cookie` (Lambda's `cookies` list) from the other headers, joining repeats. */
+export function splitCookies(headers: ResponseHeaders): { headers: Record<string, string>; cookies: string[] } {
+  const flat: Record<string, string> = {};
+  let cookies: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === "set-cookie") cookies = Array.isArray(value) ? value : [value];
+    else flat[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return { headers: flat, cookies };
+}

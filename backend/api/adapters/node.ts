@@ -1,0 +1,182 @@
+/**
+ * node:http adapter: what `./run.sh` serves, and what runs under the Lambda Web Adapter.
+ * Translates IncomingMessage/ServerResponse onto the core's Request/ResponseWriter, and
+ * shuts down gracefully: stop accepting, let open requests and streams finish up to a
+ * deadline, then close what is left (which aborts the streams' producers).
+ */
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { ClientClosedRequest, PayloadTooLarge } from "../errors.ts";
+import type { App, Request, RequestHeaders, ResponseHeaders, ResponseWriter } from "../http.ts";
+
+class NodeRequest implements Request {
+  readonly method: string;
+  readonly path: string;
+  readonly rawQuery: string;
+  readonly headers: RequestHeaders;
+  readonly remoteAddress: string;
+  #controller: AbortController | undefined;
+  #body: Promise<Buffer> | undefined;
+
+  constructor(
+    private readonly raw: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    this.method = raw.method ?? "GET";
+    // node joins repeated headers (", ", or "; " for cookie); only set-cookie stays an array,
+    // and requests do not carry it.
+    this.headers = raw.headers as RequestHeaders;
+    this.remoteAddress = raw.socket.remoteAddress ?? "";
+    const target = raw.url ?? "/";
+    if (target.startsWith("/")) {
+      const q = target.indexOf("?");
+      this.path = q === -1 ? target : target.slice(0, q);
+      this.rawQuery = q === -1 ? "" : target.slice(q + 1);
+    } else {
+      // absolute-form (RFC 9112 §3.2.2) or `*`: keep the path and query only.
+      const url = URL.canParse(target) ? new URL(target) : undefined;
+      this.path = url ? url.pathname : target;
+      this.rawQuery = url ? url.search.slice(1) : "";
+    }
+  }
+
+  /** Created on first use: most requests never ask, and an AbortController is not free. */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      const controller = (this.#controller = new AbortController());
+      if (this.res.closed) {
+        if (!this.res.writableFinished) controller.abort();
+      } else {
+        this.res.once("close", () => {
+          if (!this.res.writableFinished) controller.abort();
+        });
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  body(limit: number): Promise<Buffer> {
+    return (this.#body ??= this.#read(limit));
+  }
+
+  #read(limit: number): Promise<Buffer> {
+    const declared = Number(this.raw.headers["content-length"] ?? 0);
+    if (declared > limit) return Promise.reject(this.#refuse(limit));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const cleanup = () => {
+        this.raw.off("data", onData).off("end", onEnd).off("close", onClose);
+      };
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          cleanup();
+          reject(this.#refuse(limit));
+        } else {
+          chunks.push(chunk);
+        }
+      };
+      const onEnd = () => {
+        cleanup();
+        resolve(Buffer.concat(chunks, size));
+      };
+      const onClose = () => {
+        cleanup();
+        reject(new ClientClosedRequest());
+      };
+      this.raw.on("data", onData).on("end", onEnd).on("close", onClose);
+    });
+  }
+
+  /** Stops reading an oversized body; the connection closes after the 413 is sent. */
+  #refuse(limit: number): PayloadTooLarge {
+    this.raw.pause();
+    this.res.shouldKeepAlive = false;
+    return new PayloadTooLarge(limit);
+  }
+}
+
+function writerFor(req: IncomingMessage, res: ServerResponse): ResponseWriter {
+  return {
+    head(status, headers, streaming) {
+      const out: ResponseHeaders = streaming && req.httpVersion === "1.1" ? { ...headers, connection: "keep-alive" } : headers;
+      res.writeHead(status, out);
+      if (streaming) res.flushHeaders();
+    },
+    write(chunk) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) {
+        return new Promise<void>((resolve) => {
+          const done = () => {
+            res.off("drain", done).off("close", done);
+            resolve();
+          };
+          res.on("drain", done).on("close", done);
+        });
+      }
+    },
+    end(chunk) {
+      if (!res.destroyed) res.end(chunk);
+    },
+  };
+}
+
+/** A `node:http` request listener running the app. */
+export function nodeListener(app: App): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    app(new NodeRequest(req, res), writerFor(req, res)).catch((error: unknown) => {
+      // The app answers every error itself; reaching here means the response is unusable.
+      res.destroy(error instanceof Error ? error : new Error(String(error)));
+    });
+  };
+}
+
+/** Malformed HTTP never reaches the app: answer it with a JSON error and close. */
+function onClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable || (error as { code?: string }).code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+  const code = status === 431 ? "headers_too_large" : status === 408 ? "request_timeout" : "bad_request";
+  const body = JSON.stringify({ error: { code, message: "Malformed HTTP request", request_id: null } });
+  const reason = status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+export interface RunningServer {
+  server: Server;
+  /** e.g. `http://127.0.0.1:8080` */
+  url: string;
+  /** Stops accepting, waits for open requests up to `graceMs`, then closes the rest. */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function serve(app: App, options: { port: number; host: string }): Promise<RunningServer> {
+  const server = createServer(nodeListener(app));
+  server.on("clientError", onClientError);
+  server.listen(options.port, options.host);
+  await once(server, "listening");
+  const { port, address, family } = server.address() as AddressInfo;
+  const host = family === "IPv6" ? `[${address}]` : address;
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    close(graceMs) {
+      return (closing ??= new Promise<void>((resolve) => {
+        const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(deadline);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }));
+    },
+  };
+}

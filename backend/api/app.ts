@@ -1,0 +1,196 @@
+/**
+ * `createApp` turns a route list into the `App` every adapter calls: it routes (404/405),
+ * answers CORS preflights, runs the handler, maps errors to JSON, handles HEAD and
+ * conditional GET, and writes one log line per request.
+ *
+ *   request ─> request id ─> router ─┬─ OPTIONS without handler ─> preflight / Allow
+ *                                     ├─ none / method ─> 404 / 405 JSON
+ *                                     └─ handler ─> Reply ─┬─ body   ─> 304? ─> write, end
+ *                                        (throws ─> JSON error)   └─ stream ─> head, run, end
+ */
+import { randomUUID } from "node:crypto";
+import { ClientClosedRequest, EmptyResponse, HttpError, MethodNotAllowed, NotFound } from "./errors.ts";
+import type { Context, Route } from "./framework.ts";
+import type { App, BodyReply, Reply, Request, ResponseHeaders, ResponseWriter } from "./http.ts";
+import { Router } from "./router.ts";
+
+export interface AppLogger {
+  info(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface AppOptions {
+  routes: Route[];
+  /** Allowed origins; `["*"]` for any. Credentials are never allowed (we use bearer tokens). */
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  sseHeartbeatMs: number;
+  logger: AppLogger;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const EXPOSED = "x-request-id, retry-after, location, etag";
+const PREFLIGHT_MAX_AGE = "600";
+
+/** Which handler runs, and for which pattern (for the log line). */
+type Outcome = { route: string | null; reply: Reply };
+
+export function createApp(options: AppOptions): App {
+  const router = new Router<Route["handler"]>();
+  for (const r of options.routes) router.add(r.method, r.path, r.handler);
+  const anyOrigin = options.corsOrigins.includes("*");
+  const origins = new Set(options.corsOrigins);
+  const { logger } = options;
+
+  function corsHeaders(req: Request, headers: ResponseHeaders): void {
+    const origin = req.headers.origin;
+    if (!anyOrigin) headers.vary = "origin";
+    if (origin === undefined || !(anyOrigin || origins.has(origin))) return;
+    headers["access-control-allow-origin"] = anyOrigin ? "*" : origin;
+    headers["access-control-expose-headers"] = EXPOSED;
+  }
+
+  async function dispatch(req: Request, requestId: string): Promise<Outcome> {
+    const match = router.match(req.method, req.path);
+    if (match.kind === "none") throw new NotFound(`No route for ${req.path}`);
+    if (match.kind === "method") {
+      if (req.method === "OPTIONS") return { route: match.pattern, reply: options_(req, match.allow) };
+      throw new MethodNotAllowed(match.allow);
+    }
+    let query: URLSearchParams | undefined;
+    const ctx: Context = {
+      req,
+      params: match.params,
+      requestId,
+      route: match.pattern,
+      bodyLimit: options.bodyLimitBytes,
+      get query() {
+        return (query ??= new URLSearchParams(req.rawQuery));
+      },
+    };
+    return { route: match.pattern, reply: await match.value(ctx) };
+  }
+
+  return async function app(req, writer) {
+    const started = performance.now();
+    const incoming = req.headers["x-request-id"];
+    const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    let outcome: Outcome;
+    try {
+      outcome = await dispatch(req, requestId);
+    } catch (error) {
+      outcome = { route: null, reply: errorReply(error, requestId, logger) };
+    }
+    const { reply } = outcome;
+    reply.headers["x-request-id"] = requestId;
+    corsHeaders(req, reply.headers);
+    let status = reply.status;
+    try {
+      if (reply.kind === "body") {
+        const final = notModified(req, reply);
+        status = final.status;
+        await writeBody(req, writer, final);
+      } else {
+        await writeStream(req, writer, reply, options.sseHeartbeatMs, requestId, logger);
+      }
+    } finally {
+      logger.info("request", {
+        method: req.method,
+        route: outcome.route,
+        status,
+        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+        request_id: requestId,
+      });
+    }
+  };
+}
+
+/** OPTIONS on a known path: a CORS preflight, or a plain `Allow` answer. */
+function options_(req: Request, allow: string[]): BodyReply {
+  const headers: ResponseHeaders = { allow: allow.join(", "), "cache-control": "no-store" };
+  if (req.headers["access-control-request-method"] !== undefined) {
+    headers["access-control-allow-methods"] = allow.join(", ");
+    const wanted = req.headers["access-control-request-headers"];
+    if (wanted !== undefined && /^[\w\-, ]*$/.test(wanted)) headers["access-control-allow-headers"] = wanted;
+    headers["access-control-max-age"] = PREFLIGHT_MAX_AGE;
+  }
+  return { kind: "body", status: 204, headers, body: null };
+}
+
+function errorReply(error: unknown, requestId: string, logger: AppLogger): BodyReply {
+  if (error instanceof EmptyResponse) {
+    return { kind: "body", status: 204, headers: { "cache-control": "no-store" }, body: null };
+  }
+  const known = error instanceof HttpError;
+  if (!known) logger.error("unhandled error", { request_id: requestId, error: describe(error) });
+  const status = known ? error.status : 500;
+  const body = {
+    error: {
+      code: known ? error.code : "internal_error",
+      message: known ? error.message : "Internal server error",
+      request_id: requestId,
+      ...(known ? error.details : undefined),
+    },
+  };
+  const headers: ResponseHeaders = {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+    ...(known ? error.headers : undefined),
+  };
+  return { kind: "body", status, headers, body: JSON.stringify(body) };
+}
+
+function describe(error: unknown): Record<string, unknown> {
+  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { value: String(error) };
+}
+
+/** RFC 9110 §13.1.2: weak comparison of `If-None-Match` against the reply's ETag. */
+function notModified(req: Request, reply: BodyReply): BodyReply {
+  const etag = reply.headers.etag;
+  const condition = req.headers["if-none-match"];
+  if (typeof etag !== "string" || condition === undefined || reply.status !== 200) return reply;
+  if (req.method !== "GET" && req.method !== "HEAD") return reply;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
+  const matches = condition.trim() === "*" || condition.split(",").some((tag) => opaque(tag) === opaque(etag));
+  if (!matches) return reply;
+  const headers: ResponseHeaders = {};
+  for (const name of ["etag", "cache-control", "vary", "x-request-id", "access-control-allow-origin", "access-control-expose-headers"]) {
+    const value = reply.headers[name];
+    if (value !== undefined) headers[name] = value;
+  }
+  return { kind: "body", status: 304, headers, body: null };
+}
+
+async function writeBody(req: Request, writer: ResponseWriter, reply: BodyReply): Promise<void> {
+  const { body } = reply;
+  const bodyless = reply.status === 204 || reply.status === 304;
+  if (body !== null && !bodyless) {
+    reply.headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength);
+  } else if (!bodyless) {
+    reply.headers["content-length"] = "0";
+  }
+  writer.head(reply.status, reply.headers, false);
+  await writer.end(body === null || bodyless || req.method === "HEAD" ? undefined : body);
+}
+
+async function writeStream(
+  req: Request,
+  writer: ResponseWriter,
+  reply: Extract<Reply, { kind: "stream" }>,
+  heartbeatMs: number,
+  requestId: string,
+  logger: AppLogger,
+): Promise<void> {
+  writer.head(reply.status, reply.headers, true);
+  try {
+    if (req.method !== "HEAD") {
+      await reply.run((chunk) => writer.write(chunk), { signal: req.signal, heartbeatMs });
+    }
+  } catch (error) {
+    if (!(error instanceof ClientClosedRequest)) {
+      logger.error("stream failed", { request_id: requestId, error: describe(error) });
+    }
+  } finally {
+    await writer.end();
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Server-Sent Events, framed to the letter of WHATWG HTML §9.2 (event stream format):
+ * - `data` is split on every line ending (CRLF, CR, LF) into one `data:` line each, so a
+ *   payload can never end an event early or smuggle in a field;
+ * - `event` and `id` are single-line fields: CR, LF (and NUL, which makes parsers ignore an
+ *   id) are refused rather than stripped, because silently changing an id breaks resumption;
+ * - `retry` is digits only; comments start with `:`; every event ends with a blank line and is
+ *   written (flushed) on its own.
+ *
+ * `stream()` turns a producer into a reply: it sends the headers at once, keeps idle proxies
+ * from cutting the connection with heartbeat comments, turns an exception into an `error`
+ * event, and aborts the producer's signal when the client goes away.
+ */
+import { HttpError } from "./errors.ts";
+import type { ResponseHeaders, StreamReply } from "./http.ts";
+
+export interface ServerSentEvent {
+  /** Event type; omitted means the client's default `message`. */
+  event?: string;
+  /** A string is sent as is (split into lines); anything else as JSON. */
+  data?: unknown;
+  id?: string;
+  /** Reconnection time in milliseconds. */
+  retry?: number;
+}
+
+export interface EventSink {
+  /** Frames and writes one event; resolves when the transport can take more. */
+  send(event: ServerSentEvent): Promise<void>;
+  /** Writes a comment (ignored by clients; keeps proxies from timing out). */
+  comment(text?: string): Promise<void>;
+  /** Aborts when the client has gone away: stop producing. */
+  readonly signal: AbortSignal;
+}
+
+export class InvalidEventField extends Error {
+  override name = "InvalidEventField";
+}
+
+const LINE_BREAK = /\r\n|\r|\n/;
+
+function singleLine(field: "event" | "id", value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 10 || c === 13 || c === 0) {
+      throw new InvalidEventField(`SSE "${field}" must not contain CR, LF or NUL`);
+    }
+  }
+  return value;
+}
+
+/**
+ * Frames one event.
+ * @example formatEvent({ event: "token", id: "3", data: { text: "Hi" } })
+ * // 'event: token\nid: 3\ndata: {"text":"Hi"}\n\n'
+ */
+export function formatEvent(event: ServerSentEvent): string {
+  let out = "";
+  if (event.event !== undefined) out += `event: ${singleLine("event", event.event)}\n`;
+  if (event.id !== undefined) out += `id: ${singleLine("id", event.id)}\n`;
+  if (event.retry !== undefined) {
+    if (!Number.isSafeInteger(event.retry) || event.retry < 0) {
+      throw new InvalidEventField('SSE "retry" must be a non-negative integer');
+    }
+    out += `retry: ${event.retry}\n`;
+  }
+  if (event.data !== undefined) {
+    const data = typeof event.data === "string" ? event.data : JSON.stringify(event.data);
+    for (const line of data.split(LINE_BREAK)) out += `data: ${line}\n`;
+  }
+  return out + "\n";
+}
+
+/** Frames a comment; each line of `text` becomes its own comment line. */
+export function formatComment(text = ""): string {
+  let out = "";
+  for (const line of text.split(LINE_BREAK)) out += line === "" ? ":\n" : `: ${line}\n`;
+  return out + "\n";
+}
+
+export const SSE_HEADERS: Readonly<ResponseHeaders> = Object.freeze({
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache, no-transform",
+  // Tells nginx-style proxies not to buffer; `connection` is added by HTTP/1.1 adapters only.
+  "x-accel-buffering": "no",
+});
+
+export interface StreamOptions {
+  /** Heartbeat comment interval; the app's configured default when omitted. */
+  heartbeatMs?: number;
+  headers?: ResponseHeaders;
+}
+
+/**
+ * A streaming SSE reply.
+ * @example
+ * return stream(async (sse) => {
+ *   for await (const token of model.generate({ signal: sse.signal })) {
+ *     await sse.send({ event: "token", data: { text: token } });
+ *   }
+ * });
+ */
+export function stream(
+  producer: (sink: EventSink) => Promise<void>,
+  options: StreamOptions = {},
+): StreamReply {
+  return {
+    kind: "stream",
+    status: 200,
+    headers: { ...SSE_HEADERS, ...options.headers },
+    async run(write, { signal, heartbeatMs }) {
+      const sink: EventSink = {
+        signal,
+        send: async (event) => {
+          if (!signal.aborted) await write(formatEvent(event));
+        },
+        comment: async (text) => {
+          if (!signal.aborted) await write(formatComment(text));
+        },
+      };
+      const heartbeat = setInterval(
+        () => sink.comment("heartbeat").catch(() => {}),
+        options.heartbeatMs ?? heartbeatMs,
+      );
+      heartbeat.unref();
+      try {
+        await producer(sink);
+      } catch (error) {
+        if (signal.aborted) return;
+        // Headers are gone already: the failure travels as the stream's last event.
+        await write(formatEvent({ event: "error", data: streamError(error) }));
+        if (!(error instanceof HttpError)) throw error;
+      } finally {
+        clearInterval(heartbeat);
+      }
+    },
+  };
+}
+
+function streamError(error: unknown): { code: string; message: string } {
+  if (error instanceof HttpError) return { code: error.code, message: error.message };
+  return { code: "internal_error", message: "The stream failed" };
+}

@@ -1,0 +1,126 @@
+/**
+ * A small app exercising every core feature, served by each adapter in the behaviour
+ * suite. Streams can be held at a gate and report their abort, so tests synchronise on
+ * events instead of sleeping.
+ */
+import { createApp, type AppLogger } from "../../backend/api/app.ts";
+import { Conflict, EmptyResponse, TooManyRequests } from "../../backend/api/errors.ts";
+import { jsonBody, noContent, respond, route, stream } from "../../backend/api/framework.ts";
+import type { App } from "../../backend/api/http.ts";
+
+export interface Deferred<T = void> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Per-key hooks a test installs before starting a gated stream. */
+export const streamHooks = new Map<string, { gate: Deferred; aborted: Deferred; finished: Deferred }>();
+
+export function hooksFor(key: string) {
+  const hooks = { gate: deferred(), aborted: deferred(), finished: deferred() };
+  streamHooks.set(key, hooks);
+  return hooks;
+}
+
+export interface LogLine {
+  level: "info" | "error";
+  message: string;
+  attributes: Record<string, unknown>;
+}
+
+export function behaviourApp(options: { heartbeatMs?: number; corsOrigins?: string[] } = {}): { app: App; logs: LogLine[] } {
+  const logs: LogLine[] = [];
+  const logger: AppLogger = {
+    info: (message, attributes) => logs.push({ level: "info", message, attributes }),
+    error: (message, attributes) => logs.push({ level: "error", message, attributes }),
+  };
+  const app = createApp({
+    corsOrigins: options.corsOrigins ?? ["*"],
+    bodyLimitBytes: 64 * 1024,
+    sseHeartbeatMs: options.heartbeatMs ?? 15_000,
+    logger,
+    routes: [
+      route("GET", "/v1/things/:id", (ctx) => respond({ id: ctx.params.id, q: ctx.query.get("q") })),
+      route("GET", "/v1/things/:id/parts/:part", (ctx) => respond(ctx.params)),
+      route("POST", "/v1/things", async (ctx) => respond({ received: await jsonBody(ctx) }, { status: 201 })),
+      route("DELETE", "/v1/things/:id", () => noContent()),
+      route("GET", "/v1/empty", () => {
+        throw new EmptyResponse();
+      }),
+      route("GET", "/v1/conflict", () => {
+        throw new Conflict("Already there");
+      }),
+      route("GET", "/v1/limited", () => {
+        throw new TooManyRequests(30);
+      }),
+      route("GET", "/v1/boom", () => {
+        throw new Error("database password is hunter2");
+      }),
+      route("GET", "/v1/cached", () =>
+        respond({ v: 1 }, { etag: '"v1"', cache: { maxAge: 60, sMaxAge: 300 } }),
+      ),
+      route("POST", "/v1/redirect", () => ({ kind: "body", status: 302, headers: { location: "/v1/cached" }, body: null })),
+      route("GET", "/v1/cookie", () => respond({ ok: true }, { headers: { "set-cookie": ["a=1; Path=/", "b=2; Path=/"] } })),
+      route("GET", "/v1/events", (ctx) => {
+        const count = Number(ctx.query.get("count") ?? "3");
+        const key = ctx.query.get("key");
+        const hooks = key ? streamHooks.get(key) : undefined;
+        return stream(async (sse) => {
+          sse.signal.addEventListener("abort", () => hooks?.aborted.resolve());
+          await sse.send({ retry: 1500 });
+          for (let i = 1; i <= count; i++) {
+            await sse.send({ event: "tick", id: String(i), data: { n: i } });
+            if (i === 1 && hooks) await Promise.race([hooks.gate.promise, hooks.aborted.promise]);
+            if (sse.signal.aborted) break;
+          }
+          hooks?.finished.resolve();
+        });
+      }),
+      route("GET", "/v1/events/raw", () =>
+        stream(async (sse) => {
+          await sse.send({ data: "line one\nline two\r\nline three\rline four" });
+          await sse.send({ event: "empty-id", id: "", data: "reset" });
+          await sse.comment("just a comment");
+          await sse.send({ data: "  leading spaces" });
+        }),
+      ),
+      route("GET", "/v1/events/resume", (ctx) => {
+        const after = Number(ctx.req.headers["last-event-id"] ?? "0");
+        return stream(async (sse) => {
+          await sse.send({ retry: 10 });
+          // The first connection ends after event 2, as a dropped connection would.
+          const last = after === 0 ? 2 : 4;
+          for (let i = after + 1; i <= last; i++) await sse.send({ id: String(i), data: `event ${i}` });
+          if (after === 0) return;
+          await sse.send({ event: "end", data: "done" });
+        });
+      }),
+      route("GET", "/v1/events/fail", () =>
+        stream(async (sse) => {
+          await sse.send({ event: "tick", data: "first" });
+          throw new Error("secret internal detail");
+        }),
+      ),
+      route("GET", "/v1/events/inject", (ctx) =>
+        stream(async (sse) => {
+          await sse.send({ event: ctx.query.get("event") ?? "x", id: ctx.query.get("id") ?? "1", data: "payload" });
+        }),
+      ),
+      route("GET", "/v1/events/idle", (ctx) => {
+        const hooks = streamHooks.get(ctx.query.get("key") ?? "");
+        return stream(async (sse) => {
+          await sse.send({ event: "open", data: "{}" });
+          await new Promise<void>((resolve) => sse.signal.addEventListener("abort", () => resolve()));
+          hooks?.aborted.resolve();
+        });
+      }),
+    ],
+  });
+  return { app, logs };
+}
