@@ -27,6 +27,8 @@ export interface Target {
   name: string;
   /** Whether bytes reach the client before the response is complete. */
   streaming: boolean;
+  /** The base URL, for targets reachable over a real socket. */
+  url?: string;
   request(path: string, sent?: Sent): Promise<Received>;
   /** Starts a request and yields body text as it arrives (streaming targets only). */
   open(path: string, sent?: Sent): Promise<{ status: number; headers: Record<string, string | string[]>; chunks: AsyncIterable<string>; cancel(): void }>;
@@ -61,6 +63,7 @@ export async function nodeTarget(app: App): Promise<Target> {
   return {
     name: "node:http",
     streaming: true,
+    url: server.url,
     open,
     async request(path, sent) {
       const res = await open(path, sent);
