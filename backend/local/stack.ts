@@ -1,0 +1,139 @@
+/**
+ * What `./run.sh` runs: DynamoDB Local and fauxqs (SQS + S3) as child processes, the
+ * table, queues and bucket on them, then the API on PORT. Ctrl-C (SIGINT) or SIGTERM
+ * closes the API, stops both children and exits 0.
+ *
+ * Env: PORT (8080), DYNAMODB_PORT (8000), FAUXQS_PORT (4566), DATA_DIR (.data; DynamoDB
+ * tables live in `$DATA_DIR/dynamodb`), TABLE_NAME (remirai), MEDIA_BUCKET (remirai-media),
+ * AUTH_MODE (local), AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; the rest of
+ * backend/config.ts as the API reads it.
+ */
+import { join } from "node:path";
+import { loadConfig } from "../config.ts";
+import { logger } from "../log.ts";
+import { startApiServer, type ApiServer } from "../server.ts";
+import { provision } from "./provision.ts";
+import {
+  startDynamoDbLocal,
+  startFauxqs,
+  stopLocalServices,
+  type LocalService,
+} from "./services.ts";
+
+const log = logger.createChild({ serviceName: "remirai-local" });
+const env = process.env;
+let api: ApiServer | undefined;
+let stopping = false;
+
+// Handlers first: a Ctrl-C during the seconds DynamoDB Local takes to start must still
+// stop what is starting, and a second Ctrl-C must not wait (services.ts SIGKILLs on exit).
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) {
+      log.warn("second signal, stopping at once", { signal });
+      process.exit(1);
+    }
+    log.info("stopping", { signal });
+    void stop(0);
+  });
+}
+
+try {
+  await start();
+} catch (error) {
+  // A start cut short by Ctrl-C fails too; that is no error.
+  if (!stopping) {
+    log.error("local stack failed to start", error as Error);
+    await stop(1);
+  }
+}
+
+async function start(): Promise<void> {
+  const dynamodbPort = port("DYNAMODB_PORT", 8000);
+  const fauxqsPort = port("FAUXQS_PORT", 4566);
+  const dataDir = env.DATA_DIR || ".data";
+
+  env.AWS_REGION ||= "us-east-1";
+  // DynamoDB Local and fauxqs accept any credentials; the SDK only needs some to sign.
+  env.AWS_ACCESS_KEY_ID ||= "local";
+  env.AWS_SECRET_ACCESS_KEY ||= "local";
+  env.AUTH_MODE ||= "local";
+  env.TABLE_NAME ||= "remirai";
+  env.MEDIA_BUCKET ||= "remirai-media";
+
+  const [dynamodb, fauxqs] = await Promise.all([
+    startDynamoDbLocal({ port: dynamodbPort, dataDir: join(dataDir, "dynamodb") }).then(watch),
+    startFauxqs({ port: fauxqsPort }).then(watch),
+  ]);
+  log.info("dynamodb local started", { pid: dynamodb.pid, endpoint: dynamodb.endpoint });
+  log.info("fauxqs started", { pid: fauxqs.pid, endpoint: fauxqs.endpoint });
+
+  // The SDK clients of the API read these themselves; no local-only code path in the app.
+  env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.endpoint;
+  env.AWS_ENDPOINT_URL_SQS = fauxqs.endpoint;
+  env.AWS_ENDPOINT_URL_S3 = fauxqs.endpoint;
+  const queues = await provision({
+    tableName: env.TABLE_NAME,
+    synthesisQueue: "remirai-synthesis",
+    imageQueue: "remirai-image",
+    mediaBucket: env.MEDIA_BUCKET,
+  });
+  env.SYNTHESIS_QUEUE_URL = queues.synthesisQueueUrl;
+  env.IMAGE_QUEUE_URL = queues.imageQueueUrl;
+  log.info("provisioned", { tableName: env.TABLE_NAME, ...queues, mediaBucket: env.MEDIA_BUCKET });
+
+  if (stopping) return;
+  api = await startApiServer(loadConfig());
+  log.info("api listening", { url: api.url });
+  printCurlLines(Number(new URL(api.url).port));
+}
+
+/** Reports the service if it dies on its own. */
+function watch(service: LocalService): LocalService {
+  void service.exited.then((exit) => {
+    if (stopping) return;
+    // The API stays up so /readyz can report 503 instead of the whole stack vanishing.
+    log.error(`${service.name} exited unexpectedly`, {
+      pid: service.pid,
+      ...exit,
+      output: service.outputTail(),
+    });
+  });
+  return service;
+}
+
+async function stop(exitCode: number): Promise<void> {
+  stopping = true;
+  try {
+    await api?.close();
+    await stopLocalServices();
+  } catch (error) {
+    log.error("stopping failed", error as Error);
+    exitCode = 1;
+  }
+  process.exit(exitCode);
+}
+
+function port(name: string, fallback: number): number {
+  const raw = env[name];
+  const value = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new Error(`${name} must be a port number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function printCurlLines(apiPort: number): void {
+  const base = `http://localhost:${apiPort}`;
+  process.stdout.write(
+    [
+      "",
+      `Re:MirAI API is up on ${base} (Ctrl-C stops everything)`,
+      "",
+      `  curl ${base}/healthz`,
+      `  curl ${base}/readyz`,
+      `  curl -N ${base}/v1/personas/me/events -H 'x-user-uid: demo'`,
+      "",
+    ].join("\n") + "\n",
+  );
+}

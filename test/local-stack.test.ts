@@ -1,0 +1,114 @@
+/**
+ * `./run.sh` end to end: real DynamoDB Local, real fauxqs, the real API, real signals.
+ * Each test starts its own stack on free ports with its own DATA_DIR, so nothing here
+ * touches the services the rest of the test run shares.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test, type TestContext } from "node:test";
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { pollUntil, processExists, startRunSh, type RunningRunSh } from "./support/run-sh.ts";
+
+const timeout = 300_000;
+
+test("run.sh serves health, reports a lost DynamoDB as not ready, and Ctrl-C leaves no process behind", { timeout }, async (t) => {
+  // Prepare
+  const dataDir = await freshDataDir(t);
+  const startedAt = Date.now();
+  const stack = await startRunSh({ dataDir });
+  t.diagnostic(`./run.sh to /readyz 200 (fresh DATA_DIR): ${Date.now() - startedAt} ms`);
+  cleanUp(t, stack);
+
+  // Act
+  const health = await fetch(`${stack.apiUrl}/healthz`);
+  const prefixedHealth = await fetch(`${stack.apiUrl}/api/healthz`);
+
+  // Assess
+  assert.equal(health.status, 200);
+  assert.deepEqual(await health.json(), { status: "ok" });
+  assert.equal(prefixedHealth.status, 200);
+  assert.deepEqual(await prefixedHealth.json(), { status: "ok" });
+
+  // Act: DynamoDB Local dies under the running API.
+  process.kill(stack.dynamodbPid, "SIGKILL");
+  let readiness: Response | undefined;
+  await pollUntil(async () => {
+    readiness = await fetch(`${stack.apiUrl}/readyz`);
+    await readiness.arrayBuffer();
+    return readiness.status === 503;
+  }, AbortSignal.timeout(60_000));
+
+  // Assess: the API stays up and says when to come back.
+  assert.ok(readiness?.headers.get("retry-after"), "503 from /readyz carries Retry-After");
+  assert.equal((await fetch(`${stack.apiUrl}/healthz`)).status, 200);
+
+  // Act: Ctrl-C.
+  const exit = await stack.stop("SIGINT");
+
+  // Assess
+  assert.deepEqual(exit, { code: 0, signal: null });
+  assert.equal(processExists(stack.fauxqsPid), false, "fauxqs child is gone");
+  assert.equal(processExists(stack.dynamodbPid), false, "DynamoDB Local is gone");
+});
+
+test("run.sh keeps DynamoDB tables across a restart with the same DATA_DIR", { timeout }, async (t) => {
+  // Prepare
+  const dataDir = await freshDataDir(t);
+  const first = await startRunSh({ dataDir });
+  cleanUp(t, first);
+  const item = {
+    PK: { S: "PERSONA#restart-test" },
+    SK: { S: "PROFILE" },
+    name: { S: "Mirai" },
+  };
+  await withDynamo(first, (dynamo) =>
+    dynamo.send(new PutItemCommand({ TableName: "remirai", Item: item })),
+  );
+  assert.deepEqual(await first.stop("SIGINT"), { code: 0, signal: null });
+
+  // Act
+  const startedAt = Date.now();
+  const second = await startRunSh({ dataDir });
+  t.diagnostic(`./run.sh to /readyz 200 (warm DATA_DIR): ${Date.now() - startedAt} ms`);
+  cleanUp(t, second);
+  const found = await withDynamo(second, (dynamo) =>
+    dynamo.send(new GetItemCommand({ TableName: "remirai", Key: { PK: item.PK, SK: item.SK } })),
+  );
+
+  // Assess
+  assert.ok(existsSync(join(dataDir, "dynamodb")), "tables live under $DATA_DIR/dynamodb");
+  assert.deepEqual(found.Item, item);
+  assert.deepEqual(await second.stop("SIGINT"), { code: 0, signal: null });
+});
+
+async function freshDataDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "remirai-run-sh-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Whatever an assertion left running is stopped, children included. */
+function cleanUp(t: TestContext, stack: RunningRunSh): void {
+  t.after(async () => {
+    await stack.stop("SIGINT");
+    for (const pid of [stack.dynamodbPid, stack.fauxqsPid]) {
+      if (processExists(pid)) process.kill(pid, "SIGKILL");
+    }
+  });
+}
+
+async function withDynamo<T>(stack: RunningRunSh, use: (dynamo: DynamoDBClient) => Promise<T>): Promise<T> {
+  const dynamo = new DynamoDBClient({
+    endpoint: stack.dynamodbEndpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  try {
+    return await use(dynamo);
+  } finally {
+    dynamo.destroy();
+  }
+}

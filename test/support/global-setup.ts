@@ -1,0 +1,56 @@
+/**
+ * Starts, once per `node --test` run, the DynamoDB Local and fauxqs every test file shares,
+ * and provisions them. Used as `--test-global-setup=test/support/global-setup.ts`.
+ *
+ * Test files run as child processes of the runner and inherit its environment at spawn
+ * time, after globalSetup has finished (checked on Node 24.21), so the endpoints and
+ * resource names travel as plain env vars. Read them through test/support/stack.ts.
+ */
+import { provision } from "../../backend/local/provision.ts";
+import {
+  freePort,
+  startDynamoDbLocal,
+  startFauxqs,
+  stopLocalServices,
+} from "../../backend/local/services.ts";
+
+export async function globalSetup(): Promise<void> {
+  try {
+    const [dynamodb, fauxqs] = await Promise.all([
+      // In memory: every run starts from an empty table.
+      freePort().then((port) => startDynamoDbLocal({ port })),
+      startFauxqs({ port: 0 }),
+    ]);
+    Object.assign(process.env, {
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
+      AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+      AUTH_MODE: "local",
+      TABLE_NAME: "remirai-test",
+      MEDIA_BUCKET: "remirai-test-media",
+      TEST_DYNAMODB_PID: String(dynamodb.pid),
+      TEST_FAUXQS_PID: String(fauxqs.pid),
+    });
+    const queues = await provision({
+      tableName: "remirai-test",
+      synthesisQueue: "remirai-test-synthesis",
+      imageQueue: "remirai-test-image",
+      mediaBucket: "remirai-test-media",
+    });
+    process.env.SYNTHESIS_QUEUE_URL = queues.synthesisQueueUrl;
+    process.env.IMAGE_QUEUE_URL = queues.imageQueueUrl;
+    process.env.TEST_SYNTHESIS_DLQ_URL = queues.synthesisDlqUrl;
+    process.env.TEST_IMAGE_DLQ_URL = queues.imageDlqUrl;
+  } catch (error) {
+    await globalTeardown();
+    throw error;
+  }
+}
+
+/** Stops both services, including one still starting when the other failed. */
+export async function globalTeardown(): Promise<void> {
+  await stopLocalServices();
+}
