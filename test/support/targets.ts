@@ -35,6 +35,16 @@ export interface Target {
   close(): Promise<void>;
 }
 
+/** A whole-response `request` on top of a streaming `open`. */
+function collected(open: Target["open"]): Target["request"] {
+  return async (path, sent) => {
+    const res = await open(path, sent);
+    let body = "";
+    for await (const chunk of res.chunks) body += chunk;
+    return { status: res.status, headers: res.headers, body };
+  };
+}
+
 export async function nodeTarget(app: App): Promise<Target> {
   const server = await serve(app, { port: 0, host: "127.0.0.1" });
   const open: Target["open"] = async (path, sent = {}) => {
@@ -65,12 +75,7 @@ export async function nodeTarget(app: App): Promise<Target> {
     streaming: true,
     url: server.url,
     open,
-    async request(path, sent) {
-      const res = await open(path, sent);
-      let body = "";
-      for await (const chunk of res.chunks) body += chunk;
-      return { status: res.status, headers: res.headers, body };
-    },
+    request: collected(open),
     close: () => server.close(0),
   };
 }
@@ -191,12 +196,7 @@ export function functionUrlTarget(app: App): Target {
     name: "function-url",
     streaming: true,
     open,
-    async request(path, sent) {
-      const res = await open(path, sent);
-      let body = "";
-      for await (const chunk of res.chunks) body += chunk;
-      return { status: res.status, headers: res.headers, body };
-    },
+    request: collected(open),
     close: async () => {},
   };
 }

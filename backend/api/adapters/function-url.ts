@@ -10,6 +10,7 @@
 import type { Context } from "aws-lambda";
 import type { Writable } from "node:stream";
 import type { App } from "../http.ts";
+import { whenWritable } from "./backpressure.ts";
 import { requestFromEvent, splitCookies, type HttpEvent } from "./lambda-event.ts";
 
 /** The part of the Lambda Node.js runtime's `awslambda` global this adapter uses. */
@@ -40,15 +41,7 @@ export function functionUrlHandler(app: App, runtime: StreamingRuntime): unknown
         body.write("");
       },
       write(chunk) {
-        if (!body || body.destroyed || body.write(chunk)) return;
-        const stream = body;
-        return new Promise<void>((resolve) => {
-          const done = () => {
-            stream.off("drain", done).off("close", done);
-            resolve();
-          };
-          stream.on("drain", done).on("close", done);
-        });
+        if (body && !body.destroyed && !body.write(chunk)) return whenWritable(body);
       },
       end(chunk) {
         finished = true;

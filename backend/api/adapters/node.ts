@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { ClientClosedRequest, PayloadTooLarge } from "../errors.ts";
+import { whenWritable } from "./backpressure.ts";
 import type { App, Request, RequestHeaders, ResponseHeaders, ResponseWriter } from "../http.ts";
 
 class NodeRequest implements Request {
@@ -106,16 +107,7 @@ function writerFor(req: IncomingMessage, res: ServerResponse): ResponseWriter {
       if (streaming) res.flushHeaders();
     },
     write(chunk) {
-      if (res.destroyed) return;
-      if (!res.write(chunk)) {
-        return new Promise<void>((resolve) => {
-          const done = () => {
-            res.off("drain", done).off("close", done);
-            resolve();
-          };
-          res.on("drain", done).on("close", done);
-        });
-      }
+      if (!res.destroyed && !res.write(chunk)) return whenWritable(res);
     },
     end(chunk) {
       if (!res.destroyed) res.end(chunk);
