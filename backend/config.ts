@@ -5,8 +5,28 @@
  * (e.g. `AWS_ENDPOINT_URL_DYNAMODB`) themselves, so no local-only branch exists in code
  * that also runs in Lambda.
  */
+export type AuthMode = "local" | "edge" | "apigw";
+
 export interface Config {
   port: number;
+  /**
+   * Where the caller's identity comes from: `local` trusts `x-user-uid` (development only),
+   * `edge` trusts what our Lambda@Edge authorizer injected, `apigw` the API Gateway
+   * authorizer. Defaults to `edge`: a missing setting never opens the door.
+   */
+  authMode: AuthMode;
+  /** Base URL of the web app, for links we hand out (survey URLs). */
+  publicBaseUrl: string;
+  /** Our JWTs: issuer and audience (ES256). */
+  jwtIssuer: string;
+  jwtAudience: string;
+  /** Google sign-in: our OAuth client id (the ID token's audience), issuers and key set. */
+  googleClientId: string;
+  googleIssuers: string[];
+  googleJwksUrl: string;
+  /** Survey answer rate limits. */
+  answersPerIpPerHour: number;
+  answersPerSurveyPerMinute: number;
   tableName: string;
   synthesisQueueUrl: string;
   imageQueueUrl: string;
@@ -35,9 +55,26 @@ function int(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+function authMode(raw: string | undefined): AuthMode {
+  const mode = raw || "edge";
+  if (mode !== "local" && mode !== "edge" && mode !== "apigw") {
+    throw new Error(`AUTH_MODE must be local, edge or apigw, got ${JSON.stringify(raw)}`);
+  }
+  return mode;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   return {
     port: int(env, "PORT", 8080),
+    authMode: authMode(env.AUTH_MODE),
+    publicBaseUrl: (env.PUBLIC_BASE_URL || "http://localhost:8080").replace(/\/+$/, ""),
+    jwtIssuer: env.JWT_ISSUER || "https://remirai.app",
+    jwtAudience: env.JWT_AUDIENCE || "remirai-api",
+    googleClientId: env.GOOGLE_CLIENT_ID || "",
+    googleIssuers: (env.GOOGLE_ISSUERS || "https://accounts.google.com,accounts.google.com").split(","),
+    googleJwksUrl: env.GOOGLE_JWKS_URL || "https://www.googleapis.com/oauth2/v3/certs",
+    answersPerIpPerHour: int(env, "ANSWERS_PER_IP_PER_HOUR", 5),
+    answersPerSurveyPerMinute: int(env, "ANSWERS_PER_SURVEY_PER_MINUTE", 30),
     tableName: env.TABLE_NAME || "remirai",
     synthesisQueueUrl: env.SYNTHESIS_QUEUE_URL || "",
     imageQueueUrl: env.IMAGE_QUEUE_URL || "",

@@ -26,14 +26,17 @@ export interface AppOptions {
   bodyLimitBytes: number;
   sseHeartbeatMs: number;
   logger: AppLogger;
+  /** Turns errors the layers below raise (the domain's) into HTTP errors; others are 500s. */
+  mapError?: (error: unknown) => HttpError | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const EXPOSED = "x-request-id, retry-after, location, etag";
 const PREFLIGHT_MAX_AGE = "600";
 
-/** Which handler runs, and for which pattern (for the log line). */
+/** Which pattern matched (for the log line), and the reply to write. */
 type Outcome = { route: string | null; reply: Reply };
+const NO_REPLY: Reply = { kind: "body", status: 500, headers: {}, body: null };
 
 export function createApp(options: AppOptions): App {
   const router = new Router<Route["handler"]>();
@@ -50,12 +53,15 @@ export function createApp(options: AppOptions): App {
     headers["access-control-expose-headers"] = EXPOSED;
   }
 
-  async function dispatch(req: Request, requestId: string): Promise<Outcome> {
+  /** Runs the matched handler; `outcome.route` is set as soon as a route matches. */
+  async function dispatch(req: Request, requestId: string, outcome: Outcome): Promise<void> {
     const match = router.match(req.method, req.path);
     if (match.kind === "none") throw new NotFound(`No route for ${req.path}`);
+    outcome.route = match.pattern;
     if (match.kind === "method") {
-      if (req.method === "OPTIONS") return { route: match.pattern, reply: options_(req, match.allow) };
-      throw new MethodNotAllowed(match.allow);
+      if (req.method !== "OPTIONS") throw new MethodNotAllowed(match.allow);
+      outcome.reply = options_(req, match.allow);
+      return;
     }
     let query: URLSearchParams | undefined;
     const ctx: Context = {
@@ -68,18 +74,19 @@ export function createApp(options: AppOptions): App {
         return (query ??= new URLSearchParams(req.rawQuery));
       },
     };
-    return { route: match.pattern, reply: await match.value(ctx) };
+    outcome.reply = await match.value(ctx);
   }
 
   return async function app(req, writer) {
     const started = performance.now();
     const incoming = req.headers["x-request-id"];
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    let outcome: Outcome;
+    const outcome: Outcome = { route: null, reply: NO_REPLY };
     try {
-      outcome = await dispatch(req, requestId);
+      await dispatch(req, requestId, outcome);
     } catch (error) {
-      outcome = { route: null, reply: errorReply(error, requestId, logger) };
+      const mapped = error instanceof HttpError ? error : (options.mapError?.(error) ?? error);
+      outcome.reply = errorReply(mapped, requestId, logger);
     }
     const { reply } = outcome;
     reply.headers["x-request-id"] = requestId;

@@ -36,7 +36,7 @@ export class BadRequest extends HttpError {
 /** A body that fails its schema: 400 listing every bad field. */
 export class ValidationFailed extends HttpError {
   override name = "ValidationFailed";
-  constructor(readonly fields: { path: string; message: string }[]) {
+  constructor(readonly fields: { path: string; message: string; keys?: string[] }[]) {
     super(400, "validation_failed", "The request body is invalid", { fields });
   }
 }

@@ -5,12 +5,17 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { installCapacityMeter } from "./capacity.ts";
 
 let dynamo: DynamoDBClient | undefined;
 let sqs: SQSClient | undefined;
 
 export function dynamoClient(): DynamoDBClient {
-  return (dynamo ??= new DynamoDBClient({ maxAttempts: 3 }));
+  if (!dynamo) {
+    dynamo = new DynamoDBClient({ maxAttempts: 3 });
+    installCapacityMeter(dynamo);
+  }
+  return dynamo;
 }
 
 export function sqsClient(): SQSClient {

@@ -1,0 +1,13 @@
+/** The one place domain errors become HTTP errors. */
+import { ConflictError, ForbiddenError, NotConfiguredError, NotFoundError, NotReadyError, RateLimitedError } from "../errors.ts";
+import { Conflict, Forbidden, HttpError, NotFound, ServiceUnavailable, TooManyRequests, UnprocessableEntity } from "./errors.ts";
+
+export function httpErrorFor(error: unknown): HttpError | undefined {
+  if (error instanceof NotFoundError) return new NotFound(error.message);
+  if (error instanceof ForbiddenError) return new Forbidden(error.message);
+  if (error instanceof ConflictError) return new Conflict(error.message, error.code);
+  if (error instanceof NotReadyError) return new UnprocessableEntity(error.message, error.code, error.details);
+  if (error instanceof RateLimitedError) return new TooManyRequests(error.retryAfterSeconds, error.message, error.code);
+  if (error instanceof NotConfiguredError) return new ServiceUnavailable(error.message, 60);
+  return undefined;
+}

@@ -1,0 +1,47 @@
+/**
+ * Fixed-window rate limits kept in the table: one counter item per (scope, subject,
+ * window), incremented with a conditional update and expired by TTL. One round trip per
+ * check, no read-modify-write race: the condition refuses the increment past the limit.
+ */
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { RateLimitedError } from "../errors.ts";
+import { keys } from "./keys.ts";
+import { isConditionFailed, table } from "./table.ts";
+
+export interface RateLimit {
+  /** Names the counter family, e.g. `answer-ip`. Also the error code's suffix. */
+  scope: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+/**
+ * Counts one event for `subject`; throws `RateLimitedError` (with the seconds until the
+ * window ends) when the limit is already reached. A limit of 0 disables the check.
+ */
+export async function consume(tableName: string, rule: RateLimit, subject: string, now = Date.now()): Promise<void> {
+  if (rule.limit === 0) return;
+  const windowMs = rule.windowSeconds * 1000;
+  const windowStart = Math.floor(now / windowMs) * windowMs;
+  try {
+    await table().send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.rateWindow(rule.scope, subject, windowStart),
+        UpdateExpression: "ADD #count :one SET expiresAt = if_not_exists(expiresAt, :expires)",
+        ConditionExpression: "attribute_not_exists(#count) OR #count < :limit",
+        ExpressionAttributeNames: { "#count": "count" },
+        ExpressionAttributeValues: {
+          ":one": 1,
+          ":limit": rule.limit,
+          // Kept a window past its end; TTL deletion is lazy anyway.
+          ":expires": Math.ceil((windowStart + 2 * windowMs) / 1000),
+        },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailed(error)) throw error;
+    const retryAfter = Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000));
+    throw new RateLimitedError("Too many requests, try again later", `rate_limited_${rule.scope.replace(/-/g, "_")}`, retryAfter);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Measures the DynamoDB capacity a piece of code consumes: inside `measureCapacity`, every
+ * command asks for `ReturnConsumedCapacity: TOTAL` and the units are summed. Outside it the
+ * middleware does nothing, so production requests pay one AsyncLocalStorage lookup.
+ * Used by `npm run capacity` (docs/data-model.md) and the benchmark.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { ConsumedCapacity, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+
+export interface CapacityUsed {
+  /** DynamoDB requests sent. */
+  requests: number;
+  readUnits: number;
+  writeUnits: number;
+}
+
+const meter = new AsyncLocalStorage<CapacityUsed>();
+
+export async function measureCapacity<T>(work: () => Promise<T>): Promise<{ result: T; capacity: CapacityUsed }> {
+  const capacity: CapacityUsed = { requests: 0, readUnits: 0, writeUnits: 0 };
+  const result = await meter.run(capacity, work);
+  return { result, capacity };
+}
+
+function add(used: CapacityUsed, consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): void {
+  for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
+    // Some responses only carry CapacityUnits; DynamoDB Local reports reads and writes apart.
+    const read = c.ReadCapacityUnits ?? 0;
+    const write = c.WriteCapacityUnits ?? 0;
+    used.readUnits += read;
+    used.writeUnits += write || (read === 0 ? (c.CapacityUnits ?? 0) : 0);
+  }
+}
+
+export function installCapacityMeter(client: DynamoDBClient): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const used = meter.getStore();
+      if (!used) return next(args);
+      (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = "TOTAL";
+      used.requests += 1;
+      const out = await next(args);
+      add(used, (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity);
+      return out;
+    },
+    { step: "initialize", name: "remiraiCapacityMeter" },
+  );
+}

@@ -1,0 +1,216 @@
+/**
+ * Surveys and their answers, on the single table. Domain only: callers pass identities and
+ * validated input, and get records or domain errors back.
+ *
+ *   owner ── openSurvey ──> SURVEY#id/META  (+ USER#uid/OPEN_SURVEY pointer: one per owner)
+ *   friend ─ submitAnswer ─> SURVEY#id/ANSWER#hmac  + META.answerCount += 1   (one transaction)
+ *   owner ── saveSelfAnswer > SURVEY#id/SELF        (guarded by a ConditionCheck on META)
+ *   owner ── surveySummary ─> one Query of SURVEY#id → aggregates from 3 answers on
+ */
+import { randomBytes } from "node:crypto";
+import { GetCommand, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import { keys } from "../data/keys.ts";
+import { consume } from "../data/rate-limit.ts";
+import { fingerprintHash, ipPseudonym } from "../data/pseudonym.ts";
+import { cancellationReasons, table } from "../data/table.ts";
+import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, type Aggregates } from "./aggregate.ts";
+import { QUESTION_SET_VERSION, type Answers, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
+
+export interface SurveySettings {
+  tableName: string;
+  answersPerIpPerHour: number;
+  answersPerSurveyPerMinute: number;
+}
+
+export interface Survey {
+  surveyId: string;
+  ownerUid: string;
+  ownerName?: string;
+  questionSet: string;
+  status: "open";
+  answerCount: number;
+  createdAt: string;
+}
+
+export interface SurveySummary {
+  answer_count: number;
+  answers_needed: number;
+  /** Null until there are enough answers that no single one can be singled out. */
+  aggregates: Aggregates | null;
+}
+
+const OPEN = "open";
+
+/** The owner's open survey: created on first call, the same one on every later call. */
+export async function openSurvey(tableName: string, owner: { uid: string; name?: string }): Promise<{ surveyId: string; created: boolean }> {
+  const surveyId = randomBytes(16).toString("base64url");
+  const createdAt = new Date().toISOString();
+  try {
+    await table().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tableName,
+              Item: { ...keys.openSurvey(owner.uid), surveyId, createdAt },
+              ConditionExpression: "attribute_not_exists(PK)",
+              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+            },
+          },
+          {
+            Put: {
+              TableName: tableName,
+              Item: {
+                ...keys.survey(surveyId),
+                surveyId,
+                ownerUid: owner.uid,
+                ownerName: owner.name,
+                questionSet: QUESTION_SET_VERSION,
+                status: OPEN,
+                answerCount: 0,
+                createdAt,
+                GSI1PK: `USER#${owner.uid}`,
+                GSI1SK: `SURVEY#${createdAt}`,
+              },
+              ConditionExpression: "attribute_not_exists(PK)",
+            },
+          },
+        ],
+      }),
+    );
+    return { surveyId, created: true };
+  } catch (error) {
+    const existing = cancellationReasons(error)?.[0]?.item?.surveyId;
+    if (typeof existing === "string") return { surveyId: existing, created: false };
+    throw error;
+  }
+}
+
+export async function getSurvey(tableName: string, surveyId: string): Promise<Survey> {
+  const { Item } = await table().send(new GetCommand({ TableName: tableName, Key: keys.survey(surveyId) }));
+  if (!Item) throw new NotFoundError("No such survey");
+  return Item as Survey;
+}
+
+/**
+ * Stores one friend's answer. Rate limits first (per client IP per survey per hour, per
+ * survey per minute), then the answer and the survey's count in one transaction whose
+ * condition makes a second answer with the same fingerprint fail (409) and change nothing.
+ */
+export async function submitAnswer(
+  settings: SurveySettings,
+  surveyId: string,
+  input: FriendAnswerInput,
+  from: { ip: string; callerUid?: string },
+): Promise<void> {
+  if (from.callerUid !== undefined) {
+    const survey = await getSurvey(settings.tableName, surveyId);
+    if (survey.ownerUid === from.callerUid) throw new ForbiddenError("You cannot answer your own survey here; use PUT /v1/surveys/:id/self");
+  }
+  await consume(settings.tableName, { scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 }, `${surveyId}:${ipPseudonym(from.ip)}`);
+  await consume(settings.tableName, { scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 }, surveyId);
+  try {
+    await table().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: settings.tableName,
+              Item: {
+                ...keys.answer(surveyId, fingerprintHash(surveyId, input.fingerprint)),
+                questionSet: input.question_set,
+                answers: input.answers,
+                createdAt: new Date().toISOString(),
+              },
+              ConditionExpression: "attribute_not_exists(PK)",
+            },
+          },
+          {
+            Update: {
+              TableName: settings.tableName,
+              Key: keys.survey(surveyId),
+              UpdateExpression: "ADD answerCount :one",
+              ConditionExpression: "attribute_exists(PK) AND #status = :open",
+              ExpressionAttributeNames: { "#status": "status" },
+              ExpressionAttributeValues: { ":one": 1, ":open": OPEN },
+            },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    const [answer, survey] = cancellationReasons(error) ?? [];
+    if (survey?.code === "ConditionalCheckFailed") throw new NotFoundError("No such survey");
+    if (answer?.code === "ConditionalCheckFailed") throw new ConflictError("This survey already has your answer", "duplicate_answer");
+    throw error;
+  }
+}
+
+/** The owner's own picks, for the Johari window. Replaces any earlier ones. */
+export async function saveSelfAnswer(tableName: string, surveyId: string, ownerUid: string, input: SelfAnswerInput): Promise<void> {
+  try {
+    await table().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: tableName,
+              Key: keys.survey(surveyId),
+              ConditionExpression: "ownerUid = :uid",
+              ExpressionAttributeValues: { ":uid": ownerUid },
+              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+            },
+          },
+          {
+            Put: {
+              TableName: tableName,
+              Item: { ...keys.selfAnswer(surveyId), questionSet: input.question_set, answers: input.answers, updatedAt: new Date().toISOString() },
+            },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    const [check] = cancellationReasons(error) ?? [];
+    if (check?.code !== "ConditionalCheckFailed") throw error;
+    if (check.item) throw new ForbiddenError("Only the survey's owner can do this");
+    throw new NotFoundError("No such survey");
+  }
+}
+
+/** Every item of a survey in one Query (strongly consistent), split by kind. */
+async function loadSurveyItems(tableName: string, surveyId: string) {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await table().send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": keys.survey(surveyId).PK },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  const meta = items.find((i) => i.SK === "META") as Survey | undefined;
+  const self = items.find((i) => i.SK === "SELF") as { answers: SelfAnswerInput["answers"] } | undefined;
+  const answers = items.filter((i) => String(i.SK).startsWith("ANSWER#")).map((i) => i.answers as Answers);
+  return { meta, self, answers };
+}
+
+/** Counts always; aggregates only from MIN_ANSWERS_FOR_AGGREGATES answers on. Owner only. */
+export async function surveySummary(tableName: string, surveyId: string, callerUid: string): Promise<SurveySummary> {
+  const { meta, self, answers } = await loadSurveyItems(tableName, surveyId);
+  if (!meta) throw new NotFoundError("No such survey");
+  if (meta.ownerUid !== callerUid) throw new ForbiddenError("Only the survey's owner can see its summary");
+  const enough = answers.length >= MIN_ANSWERS_FOR_AGGREGATES;
+  return {
+    answer_count: answers.length,
+    answers_needed: Math.max(0, MIN_ANSWERS_FOR_AGGREGATES - answers.length),
+    aggregates: enough ? aggregate(answers, self?.answers.adjectives) : null,
+  };
+}
