@@ -71,7 +71,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtIssuer: env.JWT_ISSUER || "https://remirai.app",
     jwtAudience: env.JWT_AUDIENCE || "remirai-api",
     googleClientId: env.GOOGLE_CLIENT_ID || "",
-    googleIssuers: (env.GOOGLE_ISSUERS || "https://accounts.google.com,accounts.google.com").split(","),
+    googleIssuers: (env.GOOGLE_ISSUERS || "https://accounts.google.com,accounts.google.com").split(",").map((i) => i.trim()).filter(Boolean),
     googleJwksUrl: env.GOOGLE_JWKS_URL || "https://www.googleapis.com/oauth2/v3/certs",
     answersPerIpPerHour: int(env, "ANSWERS_PER_IP_PER_HOUR", 5),
     answersPerSurveyPerMinute: int(env, "ANSWERS_PER_SURVEY_PER_MINUTE", 30),

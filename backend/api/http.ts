@@ -24,6 +24,11 @@ export interface Request {
   /** Aborts when the client goes away before the response is complete. */
   readonly signal: AbortSignal;
   /**
+   * Identity claims a platform authorizer attached (Cognito/JWT claims, a Lambda
+   * authorizer's context). Only the API Gateway event adapter sets it, never from headers.
+   */
+  readonly authorizer?: Readonly<Record<string, unknown>>;
+  /**
    * Reads the whole body. Rejects with `PayloadTooLarge` as soon as more than `limit` bytes
    * are announced or received, without buffering the rest.
    */

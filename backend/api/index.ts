@@ -3,15 +3,17 @@ import type { Config } from "../config.ts";
 import { logger } from "../log.ts";
 import { readinessProbe } from "../ports/readiness.ts";
 import { createApp, type AppLogger } from "./app.ts";
+import { httpErrorFor } from "./domain-errors.ts";
 import type { App } from "./http.ts";
 import { routes } from "./routes.ts";
 
 export function createApi(config: Config, log: AppLogger = logger): App {
   return createApp({
-    routes: routes({ readiness: readinessProbe(config) }),
+    routes: routes({ config, readiness: readinessProbe(config) }),
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
     sseHeartbeatMs: config.sseHeartbeatMs,
     logger: log,
+    mapError: httpErrorFor,
   });
 }

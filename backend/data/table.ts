@@ -4,7 +4,8 @@
  */
 import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { setTimeout as delay } from "node:timers/promises";
+import { DynamoDBDocumentClient, TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { dynamoClient } from "../ports/aws.ts";
 
 let documents: DynamoDBDocumentClient | undefined;
@@ -37,4 +38,23 @@ export function cancellationReasons(error: unknown): CancellationReason[] | unde
     code: r.Code ?? "None",
     item: r.Item ? unmarshall(r.Item as Record<string, AttributeValue>) : undefined,
   }));
+}
+
+/**
+ * Runs a write transaction, retrying (with jittered backoff) when DynamoDB cancels it only
+ * because another transaction touched the same item at the same moment (`TransactionConflict`,
+ * e.g. two friends answering one survey at once). Any other cancellation is the caller's to read.
+ */
+export async function transact(input: TransactWriteCommandInput, attempts = 4): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await table().send(new TransactWriteCommand(input));
+      return;
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      const conflictOnly = reasons?.some((r) => r.code === "TransactionConflict") && reasons.every((r) => r.code === "None" || r.code === "TransactionConflict");
+      if (!conflictOnly || attempt >= attempts) throw error;
+      await delay(Math.random() * 20 * 2 ** attempt);
+    }
+  }
 }

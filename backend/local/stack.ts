@@ -6,13 +6,15 @@
  * Env: PORT (8080), DYNAMODB_PORT (8000), FAUXQS_PORT (4566), DATA_DIR (.data; DynamoDB
  * tables live in `$DATA_DIR/dynamodb`), TABLE_NAME (remirai), MEDIA_BUCKET (remirai-media),
  * AUTH_MODE (local), AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; the rest of
- * backend/config.ts as the API reads it.
+ * backend/config.ts as the API reads it. FINGERPRINT_SECRET, JWT_PRIVATE_KEY and
+ * JWT_PUBLIC_KEY default to the ones in `$DATA_DIR/secrets.json` (made on first start).
  */
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
 import { logger } from "../log.ts";
 import { startApiServer, type ApiServer } from "../server.ts";
 import { provision } from "./provision.ts";
+import { exportSecrets, loadOrCreateSecrets } from "./secrets.ts";
 import {
   startDynamoDbLocal,
   startFauxqs,
@@ -81,6 +83,9 @@ async function start(): Promise<void> {
   env.SYNTHESIS_QUEUE_URL = queues.synthesisQueueUrl;
   env.IMAGE_QUEUE_URL = queues.imageQueueUrl;
   log.info("provisioned", { tableName: env.TABLE_NAME, ...queues, mediaBucket: env.MEDIA_BUCKET });
+
+  // Kept in DATA_DIR so tokens and fingerprint hashes survive a restart.
+  exportSecrets(await loadOrCreateSecrets(dataDir));
 
   if (stopping) return;
   api = await startApiServer(loadConfig());

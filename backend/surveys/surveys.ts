@@ -8,12 +8,12 @@
  *   owner ── surveySummary ─> one Query of SURVEY#id → aggregates from 3 answers on
  */
 import { randomBytes } from "node:crypto";
-import { GetCommand, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import { keys } from "../data/keys.ts";
 import { consume } from "../data/rate-limit.ts";
 import { fingerprintHash, ipPseudonym } from "../data/pseudonym.ts";
-import { cancellationReasons, table } from "../data/table.ts";
+import { cancellationReasons, table, transact } from "../data/table.ts";
 import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, type Aggregates } from "./aggregate.ts";
 import { QUESTION_SET_VERSION, type Answers, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
 
@@ -47,38 +47,36 @@ export async function openSurvey(tableName: string, owner: { uid: string; name?:
   const surveyId = randomBytes(16).toString("base64url");
   const createdAt = new Date().toISOString();
   try {
-    await table().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tableName,
-              Item: { ...keys.openSurvey(owner.uid), surveyId, createdAt },
-              ConditionExpression: "attribute_not_exists(PK)",
-              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-            },
+    await transact({
+      TransactItems: [
+        {
+          Put: {
+            TableName: tableName,
+            Item: { ...keys.openSurvey(owner.uid), surveyId, createdAt },
+            ConditionExpression: "attribute_not_exists(PK)",
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           },
-          {
-            Put: {
-              TableName: tableName,
-              Item: {
-                ...keys.survey(surveyId),
-                surveyId,
-                ownerUid: owner.uid,
-                ownerName: owner.name,
-                questionSet: QUESTION_SET_VERSION,
-                status: OPEN,
-                answerCount: 0,
-                createdAt,
-                GSI1PK: `USER#${owner.uid}`,
-                GSI1SK: `SURVEY#${createdAt}`,
-              },
-              ConditionExpression: "attribute_not_exists(PK)",
+        },
+        {
+          Put: {
+            TableName: tableName,
+            Item: {
+              ...keys.survey(surveyId),
+              surveyId,
+              ownerUid: owner.uid,
+              ownerName: owner.name,
+              questionSet: QUESTION_SET_VERSION,
+              status: OPEN,
+              answerCount: 0,
+              createdAt,
+              GSI1PK: `USER#${owner.uid}`,
+              GSI1SK: `SURVEY#${createdAt}`,
             },
+            ConditionExpression: "attribute_not_exists(PK)",
           },
-        ],
-      }),
-    );
+        },
+      ],
+    });
     return { surveyId, created: true };
   } catch (error) {
     const existing = cancellationReasons(error)?.[0]?.item?.surveyId;
@@ -111,34 +109,32 @@ export async function submitAnswer(
   await consume(settings.tableName, { scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 }, `${surveyId}:${ipPseudonym(from.ip)}`);
   await consume(settings.tableName, { scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 }, surveyId);
   try {
-    await table().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: settings.tableName,
-              Item: {
-                ...keys.answer(surveyId, fingerprintHash(surveyId, input.fingerprint)),
-                questionSet: input.question_set,
-                answers: input.answers,
-                createdAt: new Date().toISOString(),
-              },
-              ConditionExpression: "attribute_not_exists(PK)",
+    await transact({
+      TransactItems: [
+        {
+          Put: {
+            TableName: settings.tableName,
+            Item: {
+              ...keys.answer(surveyId, fingerprintHash(surveyId, input.fingerprint)),
+              questionSet: input.question_set,
+              answers: input.answers,
+              createdAt: new Date().toISOString(),
             },
+            ConditionExpression: "attribute_not_exists(PK)",
           },
-          {
-            Update: {
-              TableName: settings.tableName,
-              Key: keys.survey(surveyId),
-              UpdateExpression: "ADD answerCount :one",
-              ConditionExpression: "attribute_exists(PK) AND #status = :open",
-              ExpressionAttributeNames: { "#status": "status" },
-              ExpressionAttributeValues: { ":one": 1, ":open": OPEN },
-            },
+        },
+        {
+          Update: {
+            TableName: settings.tableName,
+            Key: keys.survey(surveyId),
+            UpdateExpression: "ADD answerCount :one",
+            ConditionExpression: "attribute_exists(PK) AND #status = :open",
+            ExpressionAttributeNames: { "#status": "status" },
+            ExpressionAttributeValues: { ":one": 1, ":open": OPEN },
           },
-        ],
-      }),
-    );
+        },
+      ],
+    });
   } catch (error) {
     const [answer, survey] = cancellationReasons(error) ?? [];
     if (survey?.code === "ConditionalCheckFailed") throw new NotFoundError("No such survey");
@@ -150,27 +146,25 @@ export async function submitAnswer(
 /** The owner's own picks, for the Johari window. Replaces any earlier ones. */
 export async function saveSelfAnswer(tableName: string, surveyId: string, ownerUid: string, input: SelfAnswerInput): Promise<void> {
   try {
-    await table().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            ConditionCheck: {
-              TableName: tableName,
-              Key: keys.survey(surveyId),
-              ConditionExpression: "ownerUid = :uid",
-              ExpressionAttributeValues: { ":uid": ownerUid },
-              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-            },
+    await transact({
+      TransactItems: [
+        {
+          ConditionCheck: {
+            TableName: tableName,
+            Key: keys.survey(surveyId),
+            ConditionExpression: "ownerUid = :uid",
+            ExpressionAttributeValues: { ":uid": ownerUid },
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           },
-          {
-            Put: {
-              TableName: tableName,
-              Item: { ...keys.selfAnswer(surveyId), questionSet: input.question_set, answers: input.answers, updatedAt: new Date().toISOString() },
-            },
+        },
+        {
+          Put: {
+            TableName: tableName,
+            Item: { ...keys.selfAnswer(surveyId), questionSet: input.question_set, answers: input.answers, updatedAt: new Date().toISOString() },
           },
-        ],
-      }),
-    );
+        },
+      ],
+    });
   } catch (error) {
     const [check] = cancellationReasons(error) ?? [];
     if (check?.code !== "ConditionalCheckFailed") throw error;

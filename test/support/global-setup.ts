@@ -7,6 +7,7 @@
  * resource names travel as plain env vars. Read them through test/support/stack.ts.
  */
 import { provision } from "../../backend/local/provision.ts";
+import { exportSecrets, generateSecrets } from "../../backend/local/secrets.ts";
 import {
   freePort,
   startDynamoDbLocal,
@@ -34,6 +35,8 @@ export async function globalSetup(): Promise<void> {
       TEST_DYNAMODB_PID: String(dynamodb.pid),
       TEST_FAUXQS_PID: String(fauxqs.pid),
     });
+    // Fresh per run and never written to disk: FINGERPRINT_SECRET and the JWT key pair.
+    exportSecrets(generateSecrets());
     const queues = await provision({
       tableName: "remirai-test",
       synthesisQueue: "remirai-test-synthesis",

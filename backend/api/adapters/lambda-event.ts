@@ -28,6 +28,7 @@ class EventRequest implements Request {
     readonly signal: AbortSignal,
     private readonly rawBody: string | null | undefined,
     private readonly base64: boolean,
+    readonly authorizer?: Readonly<Record<string, unknown>>,
   ) {}
 
   async body(limit: number): Promise<Buffer> {
@@ -41,6 +42,22 @@ function lowerCase(headers: Record<string, string | undefined> | null | undefine
   const out: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
   return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The claims an API Gateway authorizer attached, flattened: JWT/Cognito claims
+ * (`authorizer.claims`, 2.0 `authorizer.jwt.claims`), a Lambda authorizer's context (2.0
+ * `authorizer.lambda`; 1.0 puts it at the top level). IAM authorizers carry no user.
+ */
+function authorizerClaims(authorizer: unknown, shape: "v1" | "v2"): Readonly<Record<string, unknown>> | undefined {
+  if (!isRecord(authorizer)) return undefined;
+  const jwt = isRecord(authorizer.jwt) ? authorizer.jwt.claims : undefined;
+  for (const claims of [authorizer.claims, jwt, authorizer.lambda]) if (isRecord(claims)) return claims;
+  return shape === "v1" ? authorizer : undefined;
 }
 
 export function requestFromEvent(event: HttpEvent, signal: AbortSignal): Request {
@@ -57,6 +74,7 @@ export function requestFromEvent(event: HttpEvent, signal: AbortSignal): Request
       signal,
       e.body,
       e.isBase64Encoded,
+      authorizerClaims((e.requestContext as { authorizer?: unknown }).authorizer, "v2"),
     );
   }
   const e = event as APIGatewayProxyEvent;
@@ -81,6 +99,7 @@ export function requestFromEvent(event: HttpEvent, signal: AbortSignal): Request
     signal,
     e.body,
     e.isBase64Encoded,
+    authorizerClaims(e.requestContext?.authorizer, "v1"),
   );
 }
 

@@ -1,0 +1,55 @@
+/**
+ * Sign-in and profile:
+ *   POST /v1/auth/google  Google ID token → our JWT (24 h) + the user, created or refreshed
+ *   GET  /v1/me           the caller's profile
+ */
+import { z } from "zod";
+import type { Config } from "../../config.ts";
+import { GoogleKeysUnavailableError, verifyGoogleIdToken } from "../../identity/google.ts";
+import { InvalidTokenError, issueAppToken } from "../../identity/tokens.ts";
+import { ensureUser, getUser, googleUserId, upsertUser } from "../../identity/users.ts";
+import { httpErrorFor } from "../domain-errors.ts";
+import { NotFound, ServiceUnavailable, Unauthorized } from "../errors.ts";
+import { jsonBody, respond, type Handler } from "../framework.ts";
+import { requireCaller } from "../identify.ts";
+import { parse } from "../validate.ts";
+
+const GoogleSignIn = z.object({ id_token: z.string().min(1).max(8192) });
+
+/** Maps what the identity modules throw onto the API's errors. */
+function asHttpError(error: unknown): unknown {
+  if (error instanceof InvalidTokenError) return new Unauthorized(`Invalid Google ID token: ${error.message}`);
+  if (error instanceof GoogleKeysUnavailableError) return new ServiceUnavailable(error.message);
+  return httpErrorFor(error) ?? error;
+}
+
+export function signInWithGoogle(config: Config): Handler {
+  return async (ctx) => {
+    const input = parse(GoogleSignIn, await jsonBody(ctx));
+    try {
+      const google = await verifyGoogleIdToken(input.id_token, config);
+      const uid = googleUserId(google.sub);
+      // Signed before the write: a missing key fails the request without touching the table.
+      const { token, expiresIn } = await issueAppToken({ uid, email: google.email }, config);
+      const user = await upsertUser(config.tableName, { uid, email: google.email, name: google.name, picture: google.picture });
+      return respond({ token, token_type: "Bearer", expires_in: expiresIn, user: { uid: user.uid, email: user.email, name: user.name } });
+    } catch (error) {
+      throw asHttpError(error);
+    }
+  };
+}
+
+/**
+ * Our own JWT is minted only at sign-in, which writes the user, so a token without a record
+ * means the user is gone: 404. Local-header and API Gateway callers never pass through our
+ * sign-in: their record is created on first sight.
+ */
+export function me(config: Config): Handler {
+  return async (ctx) => {
+    const caller = await requireCaller(ctx.req, config);
+    const user =
+      caller.via === "app_token" ? await getUser(config.tableName, caller.uid) : await ensureUser(config.tableName, caller);
+    if (!user) throw new NotFound("No profile for this user");
+    return respond({ uid: user.uid, email: user.email, name: user.name, created_at: user.createdAt });
+  };
+}

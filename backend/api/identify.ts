@@ -1,0 +1,109 @@
+/**
+ * Who is calling, according to `AUTH_MODE` (see docs/decisions.md, "Identity"):
+ *
+ *   local  `Authorization: Bearer <app JWT>`, else `x-user-uid` (+ `x-user-email`) as given
+ *   edge   `x-remirai-token` (our JWT, forwarded by the Lambda@Edge function) re-verified
+ *          here, and its `sub` must equal the `x-user-uid` the edge injected
+ *   apigw  `sub`/`email` of the API Gateway authorizer's claims; headers are never read
+ *
+ * No credentials at all is an anonymous caller (`undefined`); credentials that do not hold
+ * up are a 401, never a silent fall-back to anonymous.
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+import type { Config } from "../config.ts";
+import { InvalidTokenError, verifyAppToken } from "../identity/tokens.ts";
+import { UserId } from "../identity/users.ts";
+import { httpErrorFor } from "./domain-errors.ts";
+import { Unauthorized } from "./errors.ts";
+import type { Request } from "./http.ts";
+
+export type IdentitySettings = Pick<Config, "authMode" | "jwtIssuer" | "jwtAudience">;
+
+export interface Caller {
+  uid: string;
+  email: string | undefined;
+  /** How we know: our own JWT (minted at sign-in), a local dev header, a platform authorizer. */
+  via: "app_token" | "local_header" | "authorizer";
+}
+
+const Email = z.email().max(320);
+const LocalHeaders = z.object({ uid: UserId, email: Email.optional() });
+const AuthorizerClaims = z.object({ sub: UserId, email: Email.optional().catch(undefined) });
+
+/**
+ * The caller, `undefined` when the request carries no identity, or a 401 when it carries
+ * one that does not hold up.
+ * @example const caller = await identify(ctx.req, config); // undefined: anonymous friend
+ */
+export async function identify(req: Request, settings: IdentitySettings): Promise<Caller | undefined> {
+  switch (settings.authMode) {
+    case "local":
+      return fromLocalRequest(req, settings);
+    case "edge":
+      return fromEdgeRequest(req, settings);
+    case "apigw":
+      return fromAuthorizer(req);
+  }
+}
+
+/** @example const { uid } = await requireCaller(ctx.req, config); */
+export async function requireCaller(req: Request, settings: IdentitySettings): Promise<Caller> {
+  const caller = await identify(req, settings);
+  if (!caller) throw new Unauthorized();
+  return caller;
+}
+
+/**
+ * The client's IP from a source the client cannot forge: the socket (or API Gateway's
+ * `sourceIp`), or behind CloudFront the `x-viewer-ip` our edge function set from the viewer
+ * address CloudFront saw. Never `x-forwarded-for`. `undefined` when there is none.
+ */
+export function clientIp(req: Request, settings: Pick<Config, "authMode">): string | undefined {
+  const ip = settings.authMode === "edge" ? req.headers["x-viewer-ip"] : req.remoteAddress;
+  return ip !== undefined && isIP(ip) !== 0 ? ip : undefined;
+}
+
+async function fromLocalRequest(req: Request, settings: IdentitySettings): Promise<Caller | undefined> {
+  const bearer = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+  if (bearer !== undefined) return fromAppToken(bearer, settings);
+  const uid = req.headers["x-user-uid"];
+  if (uid === undefined) return undefined;
+  const local = LocalHeaders.safeParse({ uid, email: req.headers["x-user-email"] });
+  if (!local.success) throw new Unauthorized("x-user-uid or x-user-email is malformed");
+  return { uid: local.data.uid, email: local.data.email, via: "local_header" };
+}
+
+async function fromEdgeRequest(req: Request, settings: IdentitySettings): Promise<Caller | undefined> {
+  const token = req.headers["x-remirai-token"];
+  const uid = req.headers["x-user-uid"];
+  const email = req.headers["x-user-email"];
+  if (token === undefined) {
+    // The edge deletes every client x-user-* header; one arriving without a token did not
+    // come through it (or the edge is broken). Refuse rather than guess.
+    if (uid !== undefined || email !== undefined) throw new Unauthorized("Identity headers without a verified token");
+    return undefined;
+  }
+  const caller = await fromAppToken(token, settings);
+  if (uid !== caller.uid || (email !== undefined && email !== caller.email)) {
+    throw new Unauthorized("The identity headers do not match the token");
+  }
+  return caller;
+}
+
+function fromAuthorizer(req: Request): Caller | undefined {
+  if (req.authorizer?.sub === undefined) return undefined;
+  const claims = AuthorizerClaims.safeParse(req.authorizer);
+  if (!claims.success) throw new Unauthorized("The authorizer's subject is not a usable user id");
+  return { uid: claims.data.sub, email: claims.data.email, via: "authorizer" };
+}
+
+async function fromAppToken(token: string, settings: IdentitySettings): Promise<Caller> {
+  try {
+    const claims = await verifyAppToken(token, settings);
+    return { uid: claims.sub, email: claims.email, via: "app_token" };
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw new Unauthorized(`Invalid token: ${error.message}`);
+    throw httpErrorFor(error) ?? error;
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Forged and misused JWTs, on both sides: Google ID tokens presented to /v1/auth/google, and
+ * our own tokens presented to our verifier (directly and through /v1/me in edge mode). Each
+ * attack would succeed against a verifier that trusted the token's header or skipped a
+ * check, and each is refused for its own reason (not by accident of another check).
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { decodeJwt, exportSPKI, generateKeyPair, type JWTPayload } from "jose";
+import { InvalidTokenError, issueAppToken, verifyAppToken } from "../backend/identity/tokens.ts";
+import { getUser } from "../backend/identity/users.ts";
+import { TEST_CLIENT_ID, startGoogleIssuer, type GoogleIssuer } from "./support/google-issuer.ts";
+import {
+  appClaims,
+  appSigningKey,
+  identityApp,
+  identityConfig,
+  signInRequest,
+  signed,
+  unsecured,
+  withPayload,
+} from "./support/identity.ts";
+import { nodeTarget, type Target } from "./support/targets.ts";
+
+let issuer: GoogleIssuer;
+let target: Target;
+const config = () => identityConfig("edge", issuer);
+before(async () => {
+  issuer = await startGoogleIssuer();
+  target = await nodeTarget(identityApp(config()));
+});
+after(async () => {
+  await target.close();
+  await issuer.close();
+});
+
+const now = () => Math.floor(Date.now() / 1000);
+/** A public key as the HMAC secret of an algorithm-confusion attack. */
+const pemBytes = (pem: string) => new TextEncoder().encode(pem);
+const ALG_REFUSED = /"alg" \(Algorithm\) Header Parameter value not allowed/;
+const BAD_SIGNATURE = /signature verification failed/;
+
+type Attack<T> = [name: string, reason: RegExp, mint: (subject: T) => Promise<string> | string];
+
+describe("Google ID tokens that /v1/auth/google refuses", () => {
+  const attacks: Attack<string>[] = [
+    ["alg none", ALG_REFUSED, (sub) => unsecured(googleClaims(sub))],
+    ["signed with a foreign key under the issuer's kid", BAD_SIGNATURE, async (sub) =>
+      signed(googleClaims(sub), "RS256", (await generateKeyPair("RS256")).privateKey, { kid: issuer.kid })],
+    ["signed with a key the JWKS does not list", /no applicable key found/, async (sub) =>
+      signed(googleClaims(sub), "RS256", (await generateKeyPair("RS256")).privateKey, { kid: "attacker" })],
+    ["expired", /"exp" claim timestamp check failed/, (sub) => issuer.idToken({ sub, iat: now() - 7200, exp: now() - 3600 })],
+    ["wrong audience", /unexpected "aud"/, (sub) => issuer.idToken({ sub, aud: "someone-elses-client.apps.googleusercontent.com" })],
+    ["wrong issuer", /unexpected "iss"/, (sub) => issuer.idToken({ sub, iss: "https://accounts.evil.test" })],
+    ["tampered payload", BAD_SIGNATURE, async (sub) => withPayload(await issuer.idToken({ sub: randomUUID() }), googleClaims(sub))],
+    ["HS256 keyed with the issuer's public key", ALG_REFUSED, async (sub) =>
+      signed(googleClaims(sub), "HS256", pemBytes(await exportSPKI(issuer.publicKey)), { kid: issuer.kid })],
+    ["without exp", /missing required "exp"/, (sub) => issuer.idToken({ sub, exp: undefined })],
+    ["e-mail not verified", /email_verified/, (sub) => issuer.idToken({ sub, email_verified: false })],
+    ["not a JWT at all", /JWS/, () => "not.a.jwt"],
+  ];
+
+  for (const [name, reason, mint] of attacks) {
+    test(name, async () => {
+      // Prepare
+      const sub = randomUUID();
+      const idToken = await mint(sub);
+
+      // Act
+      const res = await target.request("/v1/auth/google", signInRequest(idToken));
+
+      // Assess
+      assert.equal(res.status, 401);
+      const { error } = JSON.parse(res.body);
+      assert.equal(error.code, "unauthorized");
+      assert.match(error.message, reason);
+      assert.equal(await getUser(config().tableName, `g_${sub}`), undefined, "no user was written");
+    });
+  }
+
+  test("control: the same claims, properly signed, do sign in", async () => {
+    // Prepare
+    const sub = randomUUID();
+
+    // Act
+    const res = await target.request("/v1/auth/google", signInRequest(await issuer.idToken(googleClaims(sub))));
+
+    // Assess
+    assert.equal(res.status, 200);
+    assert.equal((await getUser(config().tableName, `g_${sub}`))?.uid, `g_${sub}`);
+  });
+});
+
+describe("our own tokens that our verifier and /v1/me refuse", () => {
+  const ours = async (claims: JWTPayload) => signed(claims, "ES256", await appSigningKey());
+  const attacks: Attack<JWTPayload>[] = [
+    ["alg none", ALG_REFUSED, (claims) => unsecured(claims)],
+    ["signed with a foreign key", BAD_SIGNATURE, async (claims) => signed(claims, "ES256", (await generateKeyPair("ES256")).privateKey)],
+    ["expired", /"exp" claim timestamp check failed/, (claims) => ours({ ...claims, iat: now() - 7200, exp: now() - 3600 })],
+    ["wrong audience", /unexpected "aud"/, (claims) => ours({ ...claims, aud: "another-api" })],
+    ["wrong issuer", /unexpected "iss"/, (claims) => ours({ ...claims, iss: "https://evil.test" })],
+    ["tampered payload", BAD_SIGNATURE, async (claims) => {
+      const { token } = await issueAppToken({ uid: "g_attacker", email: "attacker@example.com" }, config());
+      return withPayload(token, { ...decodeJwt(token), sub: claims.sub, email: claims.email });
+    }],
+    ["HS256 keyed with our public key", ALG_REFUSED, (claims) => signed(claims, "HS256", pemBytes(process.env.JWT_PUBLIC_KEY!))],
+    ["without exp", /missing required "exp"/, (claims) => ours({ ...claims, exp: undefined })],
+    ["a Google ID token instead of ours", ALG_REFUSED, (claims) => issuer.idToken({ sub: claims.sub })],
+  ];
+
+  for (const [name, reason, mint] of attacks) {
+    test(name, async () => {
+      // Prepare
+      const claims = appClaims(config(), { sub: `g_victim-${randomUUID()}` });
+      const token = await mint(claims);
+
+      // Act
+      const verified = await verifyAppToken(token, config()).catch((error: unknown) => error);
+      const res = await target.request("/v1/me", { headers: { "x-remirai-token": token, "x-user-uid": String(claims.sub) } });
+
+      // Assess
+      assert.ok(verified instanceof InvalidTokenError, `rejected as an invalid token, got ${String(verified)}`);
+      assert.match(verified.message, reason);
+      assert.equal(res.status, 401);
+      assert.equal(JSON.parse(res.body).error.code, "unauthorized");
+    });
+  }
+
+  test("control: well-formed claims signed with our key verify", async () => {
+    // Prepare
+    const claims = appClaims(config(), { sub: "g_42" });
+
+    // Act
+    const verified = await verifyAppToken(await ours(claims), config());
+
+    // Assess
+    assert.deepEqual(verified, { sub: "g_42", email: "mirai@example.com", jti: "jti-1" });
+  });
+});
+
+function googleClaims(sub: string): JWTPayload {
+  return { iss: issuer.issuer, aud: TEST_CLIENT_ID, sub, email: "mirai@example.com", email_verified: true, iat: now(), exp: now() + 3600 };
+}
