@@ -22,25 +22,31 @@ export async function measureCapacity<T>(work: () => Promise<T>): Promise<{ resu
   return { result, capacity };
 }
 
-function add(used: CapacityUsed, consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): void {
+const READS = /^(Get|BatchGet|TransactGet|Query|Scan)/;
+
+function add(used: CapacityUsed, command: string, consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): void {
   for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
-    // Some responses only carry CapacityUnits; DynamoDB Local reports reads and writes apart.
-    const read = c.ReadCapacityUnits ?? 0;
-    const write = c.WriteCapacityUnits ?? 0;
-    used.readUnits += read;
-    used.writeUnits += write || (read === 0 ? (c.CapacityUnits ?? 0) : 0);
+    // With TOTAL, a response may carry only `CapacityUnits`; the command says which kind.
+    if (c.ReadCapacityUnits !== undefined || c.WriteCapacityUnits !== undefined) {
+      used.readUnits += c.ReadCapacityUnits ?? 0;
+      used.writeUnits += c.WriteCapacityUnits ?? 0;
+    } else if (READS.test(command)) {
+      used.readUnits += c.CapacityUnits ?? 0;
+    } else {
+      used.writeUnits += c.CapacityUnits ?? 0;
+    }
   }
 }
 
 export function installCapacityMeter(client: DynamoDBClient): void {
   client.middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
       const used = meter.getStore();
       if (!used) return next(args);
       (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = "TOTAL";
       used.requests += 1;
       const out = await next(args);
-      add(used, (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity);
+      add(used, String(context.commandName), (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity);
       return out;
     },
     { step: "initialize", name: "remiraiCapacityMeter" },

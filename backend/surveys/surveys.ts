@@ -69,8 +69,6 @@ export async function openSurvey(tableName: string, owner: { uid: string; name?:
               status: OPEN,
               answerCount: 0,
               createdAt,
-              GSI1PK: `USER#${owner.uid}`,
-              GSI1SK: `SURVEY#${createdAt}`,
             },
             ConditionExpression: "attribute_not_exists(PK)",
           },

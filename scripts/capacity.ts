@@ -1,0 +1,74 @@
+/**
+ * Measures the DynamoDB capacity units of each access pattern against a fresh in-memory
+ * DynamoDB Local (`ReturnConsumedCapacity: TOTAL` on every request, summed per flow), and
+ * writes the table into docs/data-model.md between its capacity markers.
+ *
+ *   npm run capacity
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { measureCapacity, type CapacityUsed } from "../backend/ports/capacity.ts";
+import { provision } from "../backend/local/provision.ts";
+import { freePort, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../backend/local/services.ts";
+import { generateSecrets, exportSecrets } from "../backend/local/secrets.ts";
+import { getUser, upsertUser } from "../backend/identity/users.ts";
+import { RATING_ITEMS, type Answers } from "../backend/surveys/questions.ts";
+import { getSurvey, openSurvey, saveSelfAnswer, submitAnswer, surveySummary } from "../backend/surveys/surveys.ts";
+
+const tableName = "remirai-capacity";
+const settings = { tableName, answersPerIpPerHour: 1000, answersPerSurveyPerMinute: 1000 };
+const answers: Answers = {
+  adjectives: ["kind", "witty", "calm", "brave", "wise"],
+  ratings: Object.fromEntries(RATING_ITEMS.map((i) => [i.id, 5])) as Answers["ratings"],
+  texts: { strength: "Listens like nobody else and remembers everything you said." },
+};
+
+const rows: { flow: string; pattern: string; capacity: CapacityUsed }[] = [];
+async function measure(flow: string, pattern: string, work: () => Promise<unknown>) {
+  const { capacity } = await measureCapacity(work);
+  rows.push({ flow, pattern, capacity });
+}
+
+try {
+  const [dynamodb, fauxqs] = await Promise.all([freePort().then((port) => startDynamoDbLocal({ port })), startFauxqs({ port: 0 })]);
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+    AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
+    AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+  });
+  exportSecrets(generateSecrets());
+  await provision({ tableName, synthesisQueue: "capacity-synthesis", imageQueue: "capacity-image", mediaBucket: "capacity-media" });
+
+  await measure("sign in (create or update user)", "UpdateItem USER#uid/PROFILE", () => upsertUser(tableName, { uid: "g_1", email: "a@example.com", name: "Aki" }));
+  await measure("GET /v1/me", "GetItem USER#uid/PROFILE", () => getUser(tableName, "g_1"));
+  let surveyId = "";
+  await measure("POST /v1/surveys (new)", "TransactWrite: Put USER#uid/OPEN_SURVEY + Put SURVEY#id/META", async () => {
+    surveyId = (await openSurvey(tableName, { uid: "g_1", name: "Aki" })).surveyId;
+  });
+  await measure("POST /v1/surveys (existing)", "same, cancelled; old pointer returned (ALL_OLD)", () => openSurvey(tableName, { uid: "g_1", name: "Aki" }));
+  await measure("GET /v1/surveys/:id", "GetItem SURVEY#id/META", () => getSurvey(tableName, surveyId));
+  await measure(
+    "POST /v1/surveys/:id/responses",
+    "2× UpdateItem RATE#… (conditional ADD) + TransactWrite: Put ANSWER#hmac + Update META",
+    () => submitAnswer(settings, surveyId, { question_set: "v1", fingerprint: "device-0001", answers }, { ip: "198.51.100.1" }),
+  );
+  for (const fp of ["device-0002", "device-0003"]) await submitAnswer(settings, surveyId, { question_set: "v1", fingerprint: fp, answers }, { ip: "198.51.100.1" });
+  await measure("PUT /v1/surveys/:id/self", "TransactWrite: ConditionCheck META + Put SELF", () =>
+    saveSelfAnswer(tableName, surveyId, "g_1", { question_set: "v1", answers: { adjectives: ["kind", "shy", "calm", "tense", "quiet"] } }),
+  );
+  await measure("GET /v1/surveys/:id/summary (3 answers)", "Query PK = SURVEY#id (consistent)", () => surveySummary(tableName, surveyId, "g_1"));
+
+  const table = [
+    "| flow | requests | RCU | WCU | access pattern |",
+    "| --- | ---: | ---: | ---: | --- |",
+    ...rows.map((r) => `| ${r.flow} | ${r.capacity.requests} | ${r.capacity.readUnits} | ${r.capacity.writeUnits} | ${r.pattern} |`),
+  ].join("\n");
+  console.log(table);
+  const doc = await readFile("docs/data-model.md", "utf8");
+  const updated = doc.replace(/<!-- capacity:start -->[\s\S]*<!-- capacity:end -->/, `<!-- capacity:start -->\n${table}\n<!-- capacity:end -->`);
+  await writeFile("docs/data-model.md", updated);
+} finally {
+  await stopLocalServices();
+}
