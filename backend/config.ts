@@ -24,6 +24,20 @@ export interface Config {
   googleClientId: string;
   googleIssuers: string[];
   googleJwksUrl: string;
+  /** Base URL of media objects (portraits): CloudFront's `/media` in AWS, the local S3 locally. */
+  mediaBaseUrl: string;
+  /** The persona saga: per-step deadline before a re-drive, whole-saga deadline, re-drive cap. */
+  stepTimeoutMs: number;
+  sagaTimeoutMs: number;
+  maxRedrives: number;
+  /** The queues' redrive `maxReceiveCount`: the last attempt also fails the saga. */
+  maxReceiveCount: number;
+  /** Start the saga by itself on the 3rd answer. */
+  autoGenerate: boolean;
+  /** How often the persona status feed looks for new status events. */
+  personaEventsPollMs: number;
+  synthesisDlqUrl: string;
+  imageDlqUrl: string;
   /** Survey answer rate limits. */
   answersPerIpPerHour: number;
   answersPerSurveyPerMinute: number;
@@ -73,6 +87,15 @@ export function loadConfig(env: Env = process.env): Config {
     googleClientId: env.GOOGLE_CLIENT_ID || "",
     googleIssuers: (env.GOOGLE_ISSUERS || "https://accounts.google.com,accounts.google.com").split(",").map((i) => i.trim()).filter(Boolean),
     googleJwksUrl: env.GOOGLE_JWKS_URL || "https://www.googleapis.com/oauth2/v3/certs",
+    mediaBaseUrl: (env.MEDIA_BASE_URL || `${(env.PUBLIC_BASE_URL || "http://localhost:8080").replace(/\/+$/, "")}/media`).replace(/\/+$/, ""),
+    stepTimeoutMs: int(env, "SAGA_STEP_TIMEOUT_MS", 120_000),
+    sagaTimeoutMs: int(env, "SAGA_TIMEOUT_MS", 900_000),
+    maxRedrives: int(env, "SAGA_MAX_REDRIVES", 3),
+    maxReceiveCount: int(env, "MAX_RECEIVE_COUNT", 5),
+    autoGenerate: env.AUTO_GENERATE === "1" || env.AUTO_GENERATE === "true",
+    personaEventsPollMs: int(env, "PERSONA_EVENTS_POLL_MS", 1_000),
+    synthesisDlqUrl: env.SYNTHESIS_DLQ_URL || "",
+    imageDlqUrl: env.IMAGE_DLQ_URL || "",
     answersPerIpPerHour: int(env, "ANSWERS_PER_IP_PER_HOUR", 5),
     answersPerSurveyPerMinute: int(env, "ANSWERS_PER_SURVEY_PER_MINUTE", 30),
     tableName: env.TABLE_NAME || "remirai",

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { pollUntil, processExists, startRunSh, type RunningRunSh } from "./support/run-sh.ts";
+import { friendAnswer } from "./support/saga.ts";
 
 const timeout = 300_000;
 
@@ -83,6 +84,68 @@ test("run.sh keeps DynamoDB tables across a restart with the same DATA_DIR", { t
   assert.deepEqual(found.Item, item);
   assert.deepEqual(await second.stop("SIGINT"), { code: 0, signal: null });
 });
+
+test("after a restart, ready portraits are still served and a saga whose message was lost is finished", { timeout }, async (t) => {
+  // Prepare: one persona made ready; a second saga started with the workers off, so its
+  // message sits in fauxqs's in-memory queue and is lost when the stack stops.
+  const dataDir = await freshDataDir(t);
+  const first = await startRunSh({ dataDir });
+  cleanUp(t, first);
+  const alice = await ownerWithAnswers(first.apiUrl, "alice");
+  assert.equal((await post(first.apiUrl, "/v1/personas/me", alice)).status, 202);
+  const aliceReady = await personaWhen(first.apiUrl, alice, "ready");
+  assert.equal((await fetch(aliceReady.illustration_url)).status, 200);
+  await first.stop("SIGINT");
+
+  const idle = await startRunSh({ dataDir, env: { LOCAL_WORKERS: "0", SAGA_STEP_TIMEOUT_MS: "1" } });
+  cleanUp(t, idle);
+  const bob = await ownerWithAnswers(idle.apiUrl, "bob");
+  assert.equal((await post(idle.apiUrl, "/v1/personas/me", bob)).status, 202);
+  await idle.stop("SIGINT");
+
+  // Act
+  const restarted = await startRunSh({ dataDir, env: { SWEEP_INTERVAL_MS: "200" } });
+  cleanUp(t, restarted);
+  const aliceAgain = await personaWhen(restarted.apiUrl, alice, "ready");
+  const bobReady = await personaWhen(restarted.apiUrl, bob, "ready");
+
+  // Assess
+  const portrait = await fetch(aliceAgain.illustration_url);
+  assert.equal(portrait.status, 200);
+  assert.match(await portrait.text(), /^<svg /);
+  assert.equal(bobReady.status, "ready");
+  assert.equal((await fetch(bobReady.illustration_url)).status, 200);
+});
+
+function post(apiUrl: string, path: string, uid: string, body?: unknown): Promise<Response> {
+  return fetch(`${apiUrl}${path}`, {
+    method: "POST",
+    headers: { "x-user-uid": uid, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+async function ownerWithAnswers(apiUrl: string, uid: string): Promise<string> {
+  const { survey_id } = (await (await post(apiUrl, "/v1/surveys", uid)).json()) as { survey_id: string };
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${apiUrl}/v1/surveys/${survey_id}/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(friendAnswer(`${uid}-friend-${i}`)),
+    });
+    assert.equal(res.status, 201);
+  }
+  return uid;
+}
+
+async function personaWhen(apiUrl: string, uid: string, status: string): Promise<{ status: string; illustration_url: string }> {
+  let view: { status: string; illustration_url: string } | undefined;
+  await pollUntil(async () => {
+    view = (await (await fetch(`${apiUrl}/v1/personas/me`, { headers: { "x-user-uid": uid } })).json()) as typeof view;
+    return view?.status === status;
+  }, AbortSignal.timeout(60_000));
+  return view!;
+}
 
 async function freshDataDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "remirai-run-sh-"));

@@ -1,4 +1,5 @@
 /** The one place domain errors become HTTP errors. */
+import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError } from "../ai/ports.ts";
 import { ConflictError, ForbiddenError, NotConfiguredError, NotFoundError, NotReadyError, RateLimitedError } from "../errors.ts";
 import { Conflict, Forbidden, HttpError, NotFound, ServiceUnavailable, TooManyRequests, UnprocessableEntity } from "./errors.ts";
 
@@ -9,5 +10,9 @@ export function httpErrorFor(error: unknown): HttpError | undefined {
   if (error instanceof NotReadyError) return new UnprocessableEntity(error.message, error.code, error.details);
   if (error instanceof RateLimitedError) return new TooManyRequests(error.retryAfterSeconds, error.message, error.code);
   if (error instanceof NotConfiguredError) return new ServiceUnavailable(error.message, 60);
+  // The model is down or busy: retry later; its own words (and any key) never reach the client.
+  if (error instanceof ModelUnavailableError) return new ServiceUnavailable("The AI model is unavailable, try again later", error.retryAfterSeconds ?? 10);
+  if (error instanceof InvalidModelOutputError) return new ServiceUnavailable("The AI model gave no usable answer, try again", 5);
+  if (error instanceof ModelRefusedError) return new UnprocessableEntity("The AI model declined to answer this", "model_refused");
   return undefined;
 }

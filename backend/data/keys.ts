@@ -8,7 +8,12 @@
  *   SURVEY#<id>             META                  survey: owner, question set, answer count
  *   SURVEY#<id>             ANSWER#<hmac>         one friend's answer (hmac of the fingerprint)
  *   SURVEY#<id>             SELF                  the owner's own answers
+ *   USER#<uid>              PERSONA               the user's persona: status, saga, card, draft
+ *   USER#<uid>              PERSONA_EVENT#<seq>   one status change (for the SSE feed), TTL'd
  *   RATE#<scope>#<subject>  WINDOW#<start>        TTL'd rate-limit counter
+ *
+ *   GSI1PK                  GSI1SK
+ *   SAGA#ACTIVE             <step deadline ISO>#<uid>   sagas in flight, for the sweeper
  */
 export interface Key {
   PK: string;
@@ -22,6 +27,11 @@ export const keys = {
   answer: (surveyId: string, fingerprintHash: string): Key => ({ PK: `SURVEY#${surveyId}`, SK: `ANSWER#${fingerprintHash}` }),
   answersOf: (surveyId: string) => ({ PK: `SURVEY#${surveyId}`, SKPrefix: "ANSWER#" }),
   selfAnswer: (surveyId: string): Key => ({ PK: `SURVEY#${surveyId}`, SK: "SELF" }),
+  persona: (uid: string): Key => ({ PK: `USER#${uid}`, SK: "PERSONA" }),
+  /** Zero-padded so string order is numeric order. */
+  personaEvent: (uid: string, seq: number): Key => ({ PK: `USER#${uid}`, SK: `PERSONA_EVENT#${String(seq).padStart(10, "0")}` }),
+  personaEventsAfter: (uid: string, seq: number) => ({ PK: `USER#${uid}`, after: `PERSONA_EVENT#${String(seq).padStart(10, "0")}`, upTo: "PERSONA_EVENT#~" }),
+  activeSaga: (stepDeadline: string, uid: string) => ({ GSI1PK: "SAGA#ACTIVE", GSI1SK: `${stepDeadline}#${uid}` }),
   rateWindow: (scope: string, subject: string, windowStart: number): Key => ({
     PK: `RATE#${scope}#${subject}`,
     SK: `WINDOW#${windowStart}`,

@@ -1,8 +1,10 @@
 /**
- * Child-process entry that runs fauxqs (SQS + S3 emulator) on 127.0.0.1 only, in memory.
+ * Child-process entry that runs fauxqs (SQS + S3 emulator) on 127.0.0.1 only. Queues live
+ * in memory; S3 objects too, unless FAUXQS_S3_DIR names a directory to keep them in (the
+ * local stack does, so portraits survive a restart the way they would in S3).
  * Started by `startFauxqs()` in services.ts; prints `{"port":N}` once it listens.
  *
- * Env: FAUXQS_PORT (0 picks a free port).
+ * Env: FAUXQS_PORT (0 picks a free port), FAUXQS_S3_DIR (optional).
  */
 import { Server } from "node:net";
 import { startFauxqs } from "fauxqs";
@@ -19,7 +21,8 @@ Server.prototype.listen = function (this: Server, ...args: unknown[]) {
   }
   return Reflect.apply(listen, this, args) as Server;
 } as typeof listen;
-const fauxqs = await startFauxqs({ port, logger: false }).finally(() => {
+const s3StorageDir = process.env.FAUXQS_S3_DIR || undefined;
+const fauxqs = await startFauxqs({ port, logger: false, s3StorageDir }).finally(() => {
   Server.prototype.listen = listen;
 });
 

@@ -108,11 +108,11 @@ async function assertPortFree(port: number, name: string): Promise<void> {
  * Port 0 picks a free port; `endpoint` carries the real one.
  * @example const fauxqs = await startFauxqs({ port: 0 }); // fauxqs.endpoint: http://127.0.0.1:<port>
  */
-export async function startFauxqs(opts: { port: number }): Promise<LocalService> {
+export async function startFauxqs(opts: { port: number; s3Dir?: string }): Promise<LocalService> {
   const entry = fileURLToPath(new URL("./fauxqs-loopback.ts", import.meta.url));
   // The entry is plain erasable TypeScript, which Node 24 runs without a loader.
   const child = spawn(process.execPath, [entry], {
-    env: { ...process.env, FAUXQS_PORT: String(opts.port) },
+    env: { ...process.env, FAUXQS_PORT: String(opts.port), FAUXQS_S3_DIR: opts.s3Dir ?? "" },
     stdio: "pipe",
   });
   const service = superviseService(child, "", "fauxqs");

@@ -9,11 +9,14 @@
  * backend/config.ts as the API reads it. FINGERPRINT_SECRET, JWT_PRIVATE_KEY and
  * JWT_PUBLIC_KEY default to the ones in `$DATA_DIR/secrets.json` (made on first start).
  */
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
 import { logger } from "../log.ts";
 import { startApiServer, type ApiServer } from "../server.ts";
+import { sagaRuntime } from "../workers/runtime.ts";
 import { provision } from "./provision.ts";
+import { startLocalWorkers } from "./workers.ts";
 import { exportSecrets, loadOrCreateSecrets } from "./secrets.ts";
 import {
   startDynamoDbLocal,
@@ -25,6 +28,7 @@ import {
 const log = logger.createChild({ serviceName: "remirai-local" });
 const env = process.env;
 let api: ApiServer | undefined;
+let workers: { stop(): Promise<void> } | undefined;
 let stopping = false;
 
 // Handlers first: a Ctrl-C during the seconds DynamoDB Local takes to start must still
@@ -65,7 +69,8 @@ async function start(): Promise<void> {
 
   const [dynamodb, fauxqs] = await Promise.all([
     startDynamoDbLocal({ port: dynamodbPort, dataDir: join(dataDir, "dynamodb") }).then(watch),
-    startFauxqs({ port: fauxqsPort }).then(watch),
+    // Media objects are kept on disk, so every ready persona's portrait survives a restart.
+    startFauxqs({ port: fauxqsPort, s3Dir: join(dataDir, "s3") }).then(watch),
   ]);
   log.info("dynamodb local started", { pid: dynamodb.pid, endpoint: dynamodb.endpoint });
   log.info("fauxqs started", { pid: fauxqs.pid, endpoint: fauxqs.endpoint });
@@ -82,14 +87,29 @@ async function start(): Promise<void> {
   });
   env.SYNTHESIS_QUEUE_URL = queues.synthesisQueueUrl;
   env.IMAGE_QUEUE_URL = queues.imageQueueUrl;
+  env.SYNTHESIS_DLQ_URL = queues.synthesisDlqUrl;
+  env.IMAGE_DLQ_URL = queues.imageDlqUrl;
+  // Portraits are fetched straight from the local S3 (path-style), as from CloudFront in AWS.
+  env.MEDIA_BASE_URL ||= `http://localhost:${new URL(fauxqs.endpoint).port}/${env.MEDIA_BUCKET}`;
   log.info("provisioned", { tableName: env.TABLE_NAME, ...queues, mediaBucket: env.MEDIA_BUCKET });
 
   // Kept in DATA_DIR so tokens and fingerprint hashes survive a restart.
   exportSecrets(await loadOrCreateSecrets(dataDir));
 
+  // For `npm run redrive` and other local tools: where this stack's services are.
+  const shared = ["AWS_REGION", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "TABLE_NAME", "SYNTHESIS_QUEUE_URL", "SYNTHESIS_DLQ_URL", "IMAGE_QUEUE_URL", "IMAGE_DLQ_URL", "MEDIA_BUCKET"];
+  await writeFile(join(dataDir, "local-env.json"), JSON.stringify(Object.fromEntries(shared.map((n) => [n, env[n]])), null, 2));
+
   if (stopping) return;
-  api = await startApiServer(loadConfig());
+  const config = loadConfig();
+  api = await startApiServer(config);
   log.info("api listening", { url: api.url });
+  // The same step handlers as the Lambda workers, fed by long-polling the local queues. A
+  // saga whose message was lost in a restart is finished by the sweeper's re-drive.
+  // LOCAL_WORKERS=0 serves the API alone (messages wait in the queues).
+  if (env.LOCAL_WORKERS !== "0") {
+    workers = startLocalWorkers(sagaRuntime(config), { sweepIntervalMs: Number(env.SWEEP_INTERVAL_MS) || 30_000 });
+  }
   printCurlLines(Number(new URL(api.url).port));
 }
 
@@ -111,6 +131,7 @@ async function stop(exitCode: number): Promise<void> {
   stopping = true;
   try {
     await api?.close();
+    await workers?.stop();
     await stopLocalServices();
   } catch (error) {
     log.error("stopping failed", error as Error);

@@ -14,7 +14,7 @@ import { keys } from "../data/keys.ts";
 import { consume } from "../data/rate-limit.ts";
 import { fingerprintHash, ipPseudonym } from "../data/pseudonym.ts";
 import { cancellationReasons, table, transact } from "../data/table.ts";
-import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, type Aggregates } from "./aggregate.ts";
+import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
 import { QUESTION_SET_VERSION, type Answers, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
 
 export interface SurveySettings {
@@ -204,5 +204,25 @@ export async function surveySummary(tableName: string, surveyId: string, callerU
     answer_count: answers.length,
     answers_needed: Math.max(0, MIN_ANSWERS_FOR_AGGREGATES - answers.length),
     aggregates: enough ? aggregate(answers, self?.answers.adjectives) : null,
+  };
+}
+
+/** The user's open survey and its answer count, or undefined when they have none. */
+export async function openSurveyOf(tableName: string, uid: string): Promise<Survey | undefined> {
+  const { Item: pointer } = await table().send(new GetCommand({ TableName: tableName, Key: keys.openSurvey(uid), ConsistentRead: true }));
+  if (!pointer) return undefined;
+  const { Item } = await table().send(new GetCommand({ TableName: tableName, Key: keys.survey(pointer.surveyId), ConsistentRead: true }));
+  return Item as Survey | undefined;
+}
+
+/** What the persona saga is written from: aggregates and de-identified quotes, never raw answers. */
+export async function personaMaterial(tableName: string, surveyId: string) {
+  const { meta, self, answers } = await loadSurveyItems(tableName, surveyId);
+  if (!meta) throw new NotFoundError("No such survey");
+  const ownerNames = meta.ownerName ? [meta.ownerName] : [];
+  return {
+    ownerName: meta.ownerName,
+    aggregates: aggregate(answers, self?.answers.adjectives),
+    quotes: quotedTexts(answers, ownerNames),
   };
 }

@@ -30,6 +30,8 @@ export async function globalSetup(): Promise<void> {
       AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
       AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
       AUTH_MODE: "local",
+      // Request and step logs are asserted through injected loggers; keep the run readable.
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
       TABLE_NAME: "remirai-test",
       MEDIA_BUCKET: "remirai-test-media",
       TEST_DYNAMODB_PID: String(dynamodb.pid),

@@ -40,7 +40,7 @@ export interface RunningRunSh {
  * resolves once it has logged both children and `/readyz` answers 200.
  * @example const stack = await startRunSh({ dataDir }); await fetch(`${stack.apiUrl}/healthz`);
  */
-export async function startRunSh(opts: { dataDir: string }): Promise<RunningRunSh> {
+export async function startRunSh(opts: { dataDir: string; env?: Record<string, string> }): Promise<RunningRunSh> {
   const [port, dynamodbPort, fauxqsPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn("./run.sh", [], {
     cwd: repoRoot,
@@ -50,6 +50,7 @@ export async function startRunSh(opts: { dataDir: string }): Promise<RunningRunS
       DYNAMODB_PORT: String(dynamodbPort),
       FAUXQS_PORT: String(fauxqsPort),
       DATA_DIR: opts.dataDir,
+      ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

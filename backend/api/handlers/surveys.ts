@@ -20,6 +20,8 @@ export interface SurveyRouteDeps {
   identify: (req: Request) => Promise<Caller | undefined>;
   /** The client IP from a trusted source (socket, or our edge function's header). */
   clientIp: (req: Request) => string;
+  /** Runs after an answer is stored (the automatic persona start); must not throw. */
+  afterAnswer?: (surveyId: string) => Promise<void>;
 }
 
 export function surveyHandlers(deps: SurveyRouteDeps) {
@@ -52,6 +54,7 @@ export function surveyHandlers(deps: SurveyRouteDeps) {
     const input = parse(FriendAnswerInput, await jsonBody(ctx));
     const caller = await deps.identify(ctx.req);
     await submitAnswer(deps.settings, ctx.params.id!, input, { ip: deps.clientIp(ctx.req), callerUid: caller?.uid });
+    await deps.afterAnswer?.(ctx.params.id!);
     return respond({ survey_id: ctx.params.id, accepted: true }, { status: 201 });
   };
 

@@ -1,0 +1,101 @@
+/**
+ * The saga's workers inside the local stack: long-polls both queues and hands the same
+ * step handlers the Lambda functions run real SQS-shaped events, then does what the Lambda
+ * SQS integration does with the answer: deletes the records that succeeded, leaves the
+ * failures for redelivery (after `retryDelaySeconds` instead of the full visibility timeout,
+ * so a local retry takes seconds), and lets SQS move them to the DLQ after maxReceiveCount.
+ * A timer runs the sweeper as the schedule does in AWS.
+ */
+import { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { logger } from "../log.ts";
+import { runIllustration, runSynthesis } from "../personas/steps.ts";
+import { sweep } from "../personas/sweeper.ts";
+import { sqsClient } from "../ports/aws.ts";
+import type { SagaRuntime } from "../workers/runtime.ts";
+import { stepHandler } from "../workers/step-handler.ts";
+
+export interface LocalWorkerOptions {
+  retryDelaySeconds?: number;
+  sweepIntervalMs?: number;
+  /** Long-poll wait; short in tests so stopping is quick. */
+  waitTimeSeconds?: number;
+}
+
+function toRecord(message: Message, queueArn: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId!,
+    receiptHandle: message.ReceiptHandle!,
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? "local",
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: process.env.AWS_REGION ?? "us-east-1",
+  };
+}
+
+async function pollQueue(queueUrl: string, handle: (event: SQSEvent) => Promise<SQSBatchResponse>, options: Required<LocalWorkerOptions>, signal: AbortSignal) {
+  const sqs = sqsClient();
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
+  const queueArn = Attributes?.QueueArn ?? queueUrl;
+  while (!signal.aborted) {
+    let messages: Message[];
+    try {
+      const received = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: options.waitTimeSeconds, MessageSystemAttributeNames: ["All"] }),
+        { abortSignal: signal },
+      );
+      messages = received.Messages ?? [];
+    } catch (error) {
+      if (signal.aborted) return;
+      logger.warn("local worker could not receive; retrying", { queue: queueUrl, error: (error as Error).name });
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
+    if (messages.length === 0) continue;
+    const records = messages.map((m) => toRecord(m, queueArn));
+    let failed: Set<string>;
+    try {
+      failed = new Set((await handle({ Records: records })).batchItemFailures.map((f) => f.itemIdentifier));
+    } catch {
+      failed = new Set(records.map((r) => r.messageId)); // the whole batch failed
+    }
+    const done = records.filter((r) => !failed.has(r.messageId));
+    if (done.length) {
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }));
+    }
+    for (const r of records.filter((r) => failed.has(r.messageId))) {
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle, VisibilityTimeout: options.retryDelaySeconds }));
+    }
+  }
+}
+
+export function startLocalWorkers(runtime: SagaRuntime, opts: LocalWorkerOptions = {}): { stop(): Promise<void> } {
+  const options = { retryDelaySeconds: 2, sweepIntervalMs: 30_000, waitTimeSeconds: 20, ...opts };
+  const controller = new AbortController();
+  const maxReceiveCount = () => runtime.config.maxReceiveCount;
+  const loops = [
+    pollQueue(runtime.config.synthesisQueueUrl, stepHandler("synthesis", runSynthesis, () => runtime.steps, maxReceiveCount), options, controller.signal),
+    pollQueue(runtime.config.imageQueueUrl, stepHandler("image", runIllustration, () => runtime.steps, maxReceiveCount), options, controller.signal),
+  ];
+  const sweeper = setInterval(() => {
+    sweep(runtime.sweep)
+      .then((report) => (report.redriven || report.failed) && logger.info("sweep", { ...report }))
+      .catch((error: Error) => logger.warn("sweep failed", { error: error.name }));
+  }, options.sweepIntervalMs);
+  return {
+    async stop() {
+      clearInterval(sweeper);
+      controller.abort();
+      await Promise.allSettled(loops);
+    },
+  };
+}

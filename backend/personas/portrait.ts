@@ -1,0 +1,55 @@
+/**
+ * Step 2's illustrator: a portrait from the card and the trait scores. The model-backed one
+ * asks the image model; the offline one draws an SVG from the traits (deterministic, so the
+ * same persona always gets the same picture and the same content-addressed key).
+ */
+import type { ImageModel } from "../ai/ports.ts";
+import type { Trait } from "../surveys/questions.ts";
+import type { PersonaCard } from "./model.ts";
+
+export interface Portrait {
+  bytes: Uint8Array;
+  contentType: string;
+}
+
+export interface Illustrator {
+  readonly name: string;
+  draw(card: PersonaCard, traits: Record<Trait, number>, signal?: AbortSignal): Promise<Portrait>;
+}
+
+export function modelIllustrator(images: ImageModel): Illustrator {
+  return {
+    name: images.name,
+    draw: (card, _traits, signal) =>
+      images.generateImage({
+        // Only the model-written, schema-checked visual description: no friend's text.
+        prompt: `A friendly illustrated portrait, square, no text or letters. ${card.visual_description}`,
+        signal,
+      }),
+  };
+}
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** 1–7 score → 0–1. */
+const unit = (score: number) => Math.min(1, Math.max(0, (score - 1) / 6));
+
+export const offlineIllustrator: Illustrator = {
+  name: "offline-svg",
+  async draw(card, traits) {
+    const hue = Math.round(360 * unit(traits.openness));
+    const warmth = Math.round(35 + 40 * unit(traits.agreeableness));
+    const smile = 6 + 14 * unit(traits.extraversion);
+    const eye = 5 + 5 * unit(traits.emotional_stability);
+    const tidy = unit(traits.conscientiousness) > 0.5;
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewBox="0 0 512 512" role="img" aria-label="${escape(card.name)} (offline portrait)">
+<rect width="512" height="512" fill="hsl(${hue},60%,88%)"/>
+<circle cx="256" cy="250" r="150" fill="hsl(${(hue + 30) % 360},${warmth}%,70%)"/>
+<path d="M136 ${tidy ? 170 : 185} Q256 ${tidy ? 60 : 40} 376 ${tidy ? 170 : 185}" stroke="hsl(${hue},40%,30%)" stroke-width="${tidy ? 26 : 34}" fill="none" stroke-linecap="round"/>
+<circle cx="206" cy="230" r="${eye.toFixed(1)}" fill="#223"/><circle cx="306" cy="230" r="${eye.toFixed(1)}" fill="#223"/>
+<path d="M196 ${300 - smile / 2} Q256 ${(300 + smile).toFixed(1)} 316 ${300 - smile / 2}" stroke="#223" stroke-width="8" fill="none" stroke-linecap="round"/>
+<text x="256" y="470" font-family="sans-serif" font-size="22" text-anchor="middle" fill="#445">offline portrait</text>
+</svg>`;
+    return { bytes: new TextEncoder().encode(svg), contentType: "image/svg+xml" };
+  },
+};

@@ -1,0 +1,98 @@
+/**
+ * The two saga steps, as the workers run them for one message each. A step reads the
+ * persona, does nothing unless the message's saga is the one in flight and at this step
+ * (duplicates and stale messages are acknowledged and change nothing), does its work, and
+ * moves the saga with a conditional transition. On the last delivery attempt a failure
+ * also fails the saga with a reason, then the message goes to the DLQ.
+ */
+import { personaMaterial } from "../surveys/surveys.ts";
+import { getPersona, STEP_STATUS, type Persona, type SagaStep } from "./model.ts";
+import type { Illustrator } from "./portrait.ts";
+import { failSaga, transition, type SagaSettings } from "./saga.ts";
+import { chatSystemPrompt, type PersonaWriter } from "./writer.ts";
+import type { StepMessage } from "../ports/queue.ts";
+
+export interface StepDeps {
+  settings: SagaSettings & { imageQueueUrl: string; mediaBucket: string };
+  writer: PersonaWriter;
+  illustrator: Illustrator;
+  sendStep: (queueUrl: string, message: StepMessage) => Promise<void>;
+  putPortrait: (bucket: string, bytes: Uint8Array, contentType: string) => Promise<string>;
+}
+
+export interface Delivery {
+  /** SQS ApproximateReceiveCount of this message. */
+  receiveCount: number;
+  maxReceiveCount: number;
+}
+
+export type StepOutcome = "done" | "skipped";
+
+/** A reason the owner may read: what failed, never internals or secrets. */
+function reasonFor(step: SagaStep, error: unknown): string {
+  const kind = error instanceof Error ? error.name : "Error";
+  return step === "synthesis" ? `Writing the persona failed (${kind})` : `Drawing the portrait failed (${kind})`;
+}
+
+/** The persona at `step` for this message's saga, resuming a saga failed at this step (DLQ redrive). */
+async function claim(deps: StepDeps, step: SagaStep, message: StepMessage): Promise<Persona | undefined> {
+  const persona = await getPersona(deps.settings.tableName, message.uid);
+  if (!persona || persona.sagaId !== message.sagaId) return undefined;
+  if (persona.status === "failed" && persona.failedStep === step) {
+    return transition(deps.settings.tableName, persona, {
+      to: STEP_STATUS[step],
+      remove: ["reason", "failedStep"],
+      stepTimeoutMs: deps.settings.stepTimeoutMs,
+    });
+  }
+  return persona.status === STEP_STATUS[step] ? persona : undefined;
+}
+
+async function guarded(deps: StepDeps, step: SagaStep, persona: Persona, delivery: Delivery, work: () => Promise<StepOutcome>): Promise<StepOutcome> {
+  try {
+    return await work();
+  } catch (error) {
+    if (delivery.receiveCount >= delivery.maxReceiveCount) await failSaga(deps.settings.tableName, persona, step, reasonFor(step, error));
+    throw error;
+  }
+}
+
+/** Step 1: aggregates → persona card → `generating_image`, then the image step's message. */
+export async function runSynthesis(deps: StepDeps, message: StepMessage, delivery: Delivery): Promise<StepOutcome> {
+  const persona = await claim(deps, "synthesis", message);
+  if (!persona) return "skipped";
+  return guarded(deps, "synthesis", persona, delivery, async () => {
+    const material = await personaMaterial(deps.settings.tableName, persona.surveyId);
+    const card = await deps.writer.write(material);
+    const traits = Object.fromEntries(Object.entries(material.aggregates.traits).map(([t, s]) => [t, s.mean])) as Record<keyof typeof material.aggregates.traits, number>;
+    const arena = material.aggregates.johari?.arena ?? [];
+    const moved = await transition(deps.settings.tableName, persona, {
+      to: "generating_image",
+      set: {
+        draft: { card, systemPrompt: chatSystemPrompt(card, traits, arena), traits, arena, answerCount: material.aggregates.answer_count, writer: deps.writer.name },
+        redrives: 0,
+      },
+      stepTimeoutMs: deps.settings.stepTimeoutMs,
+    });
+    if (!moved) return "skipped";
+    await deps.sendStep(deps.settings.imageQueueUrl, message);
+    return "done";
+  });
+}
+
+/** Step 2: portrait → media bucket → `ready`, promoting the draft to the current version. */
+export async function runIllustration(deps: StepDeps, message: StepMessage, delivery: Delivery): Promise<StepOutcome> {
+  const persona = await claim(deps, "image", message);
+  if (!persona?.draft) return "skipped";
+  const draft = persona.draft;
+  return guarded(deps, "image", persona, delivery, async () => {
+    const portrait = await deps.illustrator.draw(draft.card, draft.traits);
+    const illustrationKey = await deps.putPortrait(deps.settings.mediaBucket, portrait.bytes, portrait.contentType);
+    const moved = await transition(deps.settings.tableName, persona, {
+      to: "ready",
+      set: { current: { ...draft, version: persona.version, illustrationKey, illustrator: deps.illustrator.name, readyAt: new Date().toISOString() } },
+      remove: ["draft", "reason", "failedStep"],
+    });
+    return moved ? "done" : "skipped";
+  });
+}

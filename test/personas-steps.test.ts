@@ -1,0 +1,141 @@
+/**
+ * The saga's guarantees one delivery at a time: real SQS messages from fauxqs handed to
+ * the same step handlers the Lambda workers run, with no background worker in the way.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { SQSEvent } from "aws-lambda";
+import { getPersona } from "../backend/personas/model.ts";
+import { runIllustration, runSynthesis } from "../backend/personas/steps.ts";
+import { sweep } from "../backend/personas/sweeper.ts";
+import { sqsClient } from "../backend/ports/aws.ts";
+import { stepHandler } from "../backend/workers/step-handler.ts";
+import { as, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
+
+let stack: SagaStack;
+before(async () => (stack = await sagaStack({}, { workers: false })));
+after(() => stack.close());
+
+async function receive(queueUrl: string, expected = 1): Promise<SQSEvent> {
+  const records: SQSEvent["Records"] = [];
+  while (records.length < expected) {
+    const { Messages = [] } = await sqsClient().send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ["All"] }),
+    );
+    for (const m of Messages) {
+      records.push({
+        messageId: m.MessageId!,
+        receiptHandle: m.ReceiptHandle!,
+        body: m.Body!,
+        attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1", SentTimestamp: "0", SenderId: "t", ApproximateFirstReceiveTimestamp: "0" },
+        messageAttributes: {},
+        md5OfBody: m.MD5OfBody ?? "",
+        eventSource: "aws:sqs",
+        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:test",
+        awsRegion: "us-east-1",
+      });
+    }
+  }
+  return { Records: records };
+}
+
+const synthesis = () => stepHandler("synthesis", runSynthesis, () => stack.runtime.steps, () => 5);
+const illustration = () => stepHandler("image", runIllustration, () => stack.runtime.steps, () => 5);
+
+async function startedSaga(): Promise<{ uid: string; sagaId: string }> {
+  const { uid } = await ownerWithAnswers(stack.target, 3);
+  const res = await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
+  return { uid, sagaId: JSON.parse(res.body).saga_id };
+}
+
+describe("saga steps", () => {
+  test("each step moves the saga once; a redelivered message is acknowledged and changes nothing", async () => {
+    // Prepare
+    const { uid } = await startedSaga();
+    const step1 = await receive(stack.config.synthesisQueueUrl);
+
+    // Act
+    assert.deepEqual(await synthesis()(step1), { batchItemFailures: [] });
+    const afterStep1 = await getPersona(stack.config.tableName, uid);
+    assert.deepEqual(await synthesis()(step1), { batchItemFailures: [] });
+    const afterDuplicate = await getPersona(stack.config.tableName, uid);
+    const step2 = await receive(stack.config.imageQueueUrl);
+    await illustration()(step2);
+    const ready = await getPersona(stack.config.tableName, uid);
+    await illustration()(step2);
+    await synthesis()(step1);
+
+    // Assess
+    assert.equal(afterStep1?.status, "generating_image");
+    assert.deepEqual(afterDuplicate, afterStep1);
+    assert.equal(ready?.status, "ready");
+    assert.deepEqual(await getPersona(stack.config.tableName, uid), ready);
+  });
+
+  test("a regeneration keeps the old card readable until the new version is ready", async () => {
+    const { uid } = await startedSaga();
+    await synthesis()(await receive(stack.config.synthesisQueueUrl));
+    await illustration()(await receive(stack.config.imageQueueUrl));
+    const v1 = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
+
+    const restart = await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
+    assert.equal(restart.status, 202);
+    const during = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
+    assert.equal(during.status, "synthesizing");
+    assert.deepEqual([during.card, during.illustration_url, during.version], [v1.card, v1.illustration_url, 1]);
+
+    await synthesis()(await receive(stack.config.synthesisQueueUrl));
+    await illustration()(await receive(stack.config.imageQueueUrl));
+    const v2 = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
+    assert.deepEqual([v2.status, v2.version, v2.card.version], ["ready", 2, 2]);
+    assert.notEqual(v2.saga_id, v1.saga_id);
+  });
+
+  test("a message of an older saga is acknowledged and ignored", async () => {
+    const { uid, sagaId } = await startedSaga();
+    await receive(stack.config.synthesisQueueUrl);
+    const stale = { Records: [{ ...(await staleRecord(uid, "not-" + sagaId)) }] };
+    assert.deepEqual(await synthesis()(stale), { batchItemFailures: [] });
+    assert.equal((await getPersona(stack.config.tableName, uid))?.status, "synthesizing");
+  });
+
+  test("a malformed message fails alone: its neighbour in the batch still succeeds", async () => {
+    const { uid, sagaId } = await startedSaga();
+    const good = await receive(stack.config.synthesisQueueUrl);
+    const bad = { ...good.Records[0]!, messageId: "bad-1", body: "{not json" };
+    const result = await synthesis()({ Records: [bad, good.Records[0]!] });
+    assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: "bad-1" }] });
+    const persona = await getPersona(stack.config.tableName, uid);
+    assert.deepEqual([persona?.status, persona?.sagaId], ["generating_image", sagaId]);
+  });
+});
+
+describe("sweeper", () => {
+  test("a saga whose message was lost is re-driven, then finished by the workers", async () => {
+    const { uid } = await startedSaga();
+    await receive(stack.config.synthesisQueueUrl); // the message is lost: never processed
+    const persona = await getPersona(stack.config.tableName, uid);
+    const later = new Date(Date.parse(persona!.stepDeadlineAt!) + 1);
+    const report = await sweep(stack.runtime.sweep, later);
+    assert.ok(report.redriven >= 1);
+    await synthesis()(await receive(stack.config.synthesisQueueUrl));
+    await illustration()(await receive(stack.config.imageQueueUrl));
+    assert.equal((await getPersona(stack.config.tableName, uid))?.status, "ready");
+  });
+
+  test("a saga past its deadline is failed with a reason the owner can read", async () => {
+    const { uid } = await startedSaga();
+    await receive(stack.config.synthesisQueueUrl);
+    const persona = await getPersona(stack.config.tableName, uid);
+    await sweep(stack.runtime.sweep, new Date(Date.parse(persona!.sagaDeadlineAt!) + 1));
+    const view = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
+    assert.equal(view.status, "failed");
+    assert.match(view.reason, /too long/);
+  });
+});
+
+async function staleRecord(uid: string, sagaId: string) {
+  await sqsClient().send(new SendMessageCommand({ QueueUrl: stack.config.synthesisQueueUrl, MessageBody: JSON.stringify({ uid, sagaId }) }));
+  return (await receive(stack.config.synthesisQueueUrl)).Records[0]!;
+}

@@ -1,0 +1,93 @@
+/**
+ * Helpers for saga tests: a private table and queues per stack (so no other file's worker
+ * takes our messages and no other file's sweep touches our sagas), the production app and
+ * local workers on them, and a survey with answers made through HTTP.
+ */
+import { randomUUID } from "node:crypto";
+import { createApi } from "../../backend/api/index.ts";
+import { loadConfig, type Config } from "../../backend/config.ts";
+import { provision } from "../../backend/local/provision.ts";
+import { startLocalWorkers } from "../../backend/local/workers.ts";
+import { RATING_ITEMS } from "../../backend/surveys/questions.ts";
+import { sagaRuntime, type SagaRuntime } from "../../backend/workers/runtime.ts";
+import { nodeTarget, type Target } from "./targets.ts";
+
+export const quiet = { info() {}, error() {} };
+
+export interface SagaStack {
+  config: Config;
+  target: Target;
+  runtime: SagaRuntime;
+  dlqs: { synthesis: string; image: string };
+  workers?: { stop(): Promise<void> };
+  close(): Promise<void>;
+}
+
+/** `workers: false` leaves the queues alone, for tests that run steps by hand. */
+export async function sagaStack(env: Record<string, string> = {}, options: { workers?: boolean } = {}): Promise<SagaStack> {
+  const name = `saga-${randomUUID().slice(0, 8)}`;
+  const tableName = `remirai-${name}`;
+  const queues = await provision({
+    tableName,
+    synthesisQueue: `${name}-synthesis`,
+    imageQueue: `${name}-image`,
+    mediaBucket: process.env.MEDIA_BUCKET!,
+  });
+  const fullEnv = {
+    ...process.env,
+    AUTH_MODE: "local",
+    TABLE_NAME: tableName,
+    SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl,
+    IMAGE_QUEUE_URL: queues.imageQueueUrl,
+    SYNTHESIS_DLQ_URL: queues.synthesisDlqUrl,
+    IMAGE_DLQ_URL: queues.imageDlqUrl,
+    MEDIA_BASE_URL: `${process.env.AWS_ENDPOINT_URL_S3}/${process.env.MEDIA_BUCKET}`,
+    PERSONA_EVENTS_POLL_MS: "50",
+    GEMINI_API_KEY: "",
+    ...env,
+  };
+  const config = loadConfig(fullEnv);
+  const target = await nodeTarget(createApi(config, quiet));
+  const runtime = sagaRuntime(config, fullEnv);
+  const workers = options.workers === false ? undefined : startLocalWorkers(runtime, { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
+  return {
+    config,
+    target,
+    runtime,
+    dlqs: { synthesis: queues.synthesisDlqUrl, image: queues.imageDlqUrl },
+    workers,
+    async close() {
+      await workers?.stop();
+      await target.close();
+    },
+  };
+}
+
+export const as = (uid: string) => ({ "x-user-uid": uid, "content-type": "application/json" });
+
+export function friendAnswer(fingerprint: string, text = "Always the first to help.") {
+  return {
+    fingerprint,
+    answers: {
+      adjectives: ["kind", "witty", "calm", "brave", "wise"],
+      ratings: Object.fromEntries(RATING_ITEMS.map((item, i) => [item.id, ((i * 3) % 7) + 1])),
+      texts: { strength: text },
+    },
+  };
+}
+
+/** A new owner with a survey and `answers` friends' answers; returns the owner's uid. */
+export async function ownerWithAnswers(target: Target, answers: number): Promise<{ uid: string; surveyId: string }> {
+  const uid = `owner-${randomUUID()}`;
+  const created = await target.request("/v1/surveys", { method: "POST", headers: as(uid) });
+  const surveyId = JSON.parse(created.body).survey_id as string;
+  for (let i = 0; i < answers; i++) {
+    const res = await target.request(`/v1/surveys/${surveyId}/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(friendAnswer(`${uid}-friend-${i}`)),
+    });
+    if (res.status !== 201) throw new Error(`answer ${i} failed: ${res.status} ${res.body}`);
+  }
+  return { uid, surveyId };
+}
