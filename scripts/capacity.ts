@@ -13,6 +13,12 @@ import { generateSecrets, exportSecrets } from "../backend/local/secrets.ts";
 import { getUser, upsertUser } from "../backend/identity/users.ts";
 import { RATING_ITEMS, type Answers } from "../backend/surveys/questions.ts";
 import { getSurvey, openSurvey, saveSelfAnswer, submitAnswer, surveySummary } from "../backend/surveys/surveys.ts";
+import { loadConfig } from "../backend/config.ts";
+import { statusEventsAfter } from "../backend/personas/model.ts";
+import { personaView, requestPersona } from "../backend/personas/personas.ts";
+import { runIllustration, runSynthesis } from "../backend/personas/steps.ts";
+import { sendStep } from "../backend/ports/queue.ts";
+import { sagaRuntime } from "../backend/workers/runtime.ts";
 
 const tableName = "remirai-capacity";
 const settings = { tableName, answersPerIpPerHour: 1000, answersPerSurveyPerMinute: 1000 };
@@ -39,7 +45,10 @@ try {
     AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
   });
   exportSecrets(generateSecrets());
-  await provision({ tableName, synthesisQueue: "capacity-synthesis", imageQueue: "capacity-image", mediaBucket: "capacity-media" });
+  const queues = await provision({ tableName, synthesisQueue: "capacity-synthesis", imageQueue: "capacity-image", mediaBucket: "capacity-media" });
+  const config = loadConfig({ ...process.env, TABLE_NAME: tableName, SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl, IMAGE_QUEUE_URL: queues.imageQueueUrl, MEDIA_BUCKET: "capacity-media", GEMINI_API_KEY: "" });
+  const runtime = sagaRuntime(config, { ...process.env, GEMINI_API_KEY: "" });
+  const personas = { settings: config, sendStep };
 
   await measure("sign in (create or update user)", "UpdateItem USER#uid/PROFILE", () => upsertUser(tableName, { uid: "g_1", email: "a@example.com", name: "Aki" }));
   await measure("GET /v1/me", "GetItem USER#uid/PROFILE", () => getUser(tableName, "g_1"));
@@ -59,6 +68,19 @@ try {
     saveSelfAnswer(tableName, surveyId, "g_1", { question_set: "v1", answers: { adjectives: ["kind", "shy", "calm", "tense", "quiet"] } }),
   );
   await measure("GET /v1/surveys/:id/summary (3 answers)", "Query PK = SURVEY#id (consistent)", () => surveySummary(tableName, surveyId, "g_1"));
+  let sagaId = "";
+  await measure("POST /v1/personas/me (start saga)", "GetItem PERSONA + 2× GetItem survey + TransactWrite: Put PERSONA + Put PERSONA_EVENT", async () => {
+    sagaId = (await requestPersona(personas, "g_1")).sagaId;
+  });
+  const delivery = { receiveCount: 1, maxReceiveCount: 5 };
+  await measure("saga step 1 (synthesis worker, offline writer)", "GetItem PERSONA + Query SURVEY#id + TransactWrite: Update PERSONA + Put PERSONA_EVENT", () =>
+    runSynthesis(runtime.steps, { uid: "g_1", sagaId }, delivery),
+  );
+  await measure("saga step 2 (image worker, offline portrait)", "GetItem PERSONA + TransactWrite: Update PERSONA + Put PERSONA_EVENT", () =>
+    runIllustration(runtime.steps, { uid: "g_1", sagaId }, delivery),
+  );
+  await measure("GET /v1/personas/me", "GetItem PERSONA + 2× GetItem survey", () => personaView({ settings: config, sendStep }, "g_1"));
+  await measure("status feed, one poll", "Query USER#uid, SK > PERSONA_EVENT#n", () => statusEventsAfter(tableName, "g_1", 0));
 
   const table = [
     "| flow | requests | RCU | WCU | access pattern |",

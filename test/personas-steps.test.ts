@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { getPersona } from "../backend/personas/model.ts";
 import { runIllustration, runSynthesis } from "../backend/personas/steps.ts";
@@ -55,11 +55,14 @@ describe("saga steps", () => {
     const { uid } = await startedSaga();
     const step1 = await receive(stack.config.synthesisQueueUrl);
 
-    // Act
+    // Act: the same step-1 message delivered three times.
     assert.deepEqual(await synthesis()(step1), { batchItemFailures: [] });
     const afterStep1 = await getPersona(stack.config.tableName, uid);
     assert.deepEqual(await synthesis()(step1), { batchItemFailures: [] });
+    assert.deepEqual(await synthesis()(step1), { batchItemFailures: [] });
     const afterDuplicate = await getPersona(stack.config.tableName, uid);
+    const { Attributes } = await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: stack.config.imageQueueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+    assert.equal(Attributes?.ApproximateNumberOfMessages, "1", "exactly one step-2 message");
     const step2 = await receive(stack.config.imageQueueUrl);
     await illustration()(step2);
     const ready = await getPersona(stack.config.tableName, uid);
@@ -71,6 +74,26 @@ describe("saga steps", () => {
     assert.deepEqual(afterDuplicate, afterStep1);
     assert.equal(ready?.status, "ready");
     assert.deepEqual(await getPersona(stack.config.tableName, uid), ready);
+  });
+
+  test("a worker that dies between the model call and the status write: the retry completes it", async () => {
+    const { uid } = await startedSaga();
+    const delivery = await receive(stack.config.synthesisQueueUrl);
+    // The model answered, then the process died before the conditional status write.
+    const dying = { ...stack.runtime.steps, writer: { name: "dying", write: async (...args: Parameters<typeof stack.runtime.steps.writer.write>) => {
+      await stack.runtime.steps.writer.write(...args);
+      throw new Error("worker killed");
+    } } };
+    // A batch whose every record failed is an explicit error: SQS keeps the message.
+    await assert.rejects(stepHandler("synthesis", runSynthesis, () => dying, () => 5)(delivery), { name: "FullBatchFailureError" });
+    assert.equal((await getPersona(stack.config.tableName, uid))?.status, "synthesizing", "nothing was written");
+    // Visible again at once (as the local poller does for failures), not after 180 s.
+    await sqsClient().send(new ChangeMessageVisibilityCommand({ QueueUrl: stack.config.synthesisQueueUrl, ReceiptHandle: delivery.Records[0]!.receiptHandle, VisibilityTimeout: 0 }));
+    const retry = await receive(stack.config.synthesisQueueUrl); // redelivered by SQS
+    assert.equal(retry.Records[0]!.attributes.ApproximateReceiveCount, "2");
+    await synthesis()(retry);
+    await illustration()(await receive(stack.config.imageQueueUrl));
+    assert.equal((await getPersona(stack.config.tableName, uid))?.status, "ready");
   });
 
   test("a regeneration keeps the old card readable until the new version is ready", async () => {

@@ -94,7 +94,8 @@ async function provisionTable(client: DynamoDBClient, tableName: string): Promis
                 { AttributeName: "GSI1PK", KeyType: "HASH" },
                 { AttributeName: "GSI1SK", KeyType: "RANGE" },
               ],
-              Projection: { ProjectionType: "ALL" },
+              // Keys only: the sweeper reads each persona itself, and writes stay cheap.
+              Projection: { ProjectionType: "KEYS_ONLY" },
             },
           ],
         }),

@@ -9,7 +9,7 @@ import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { keys } from "../data/keys.ts";
 import { isConditionFailed, table } from "../data/table.ts";
 import type { StepMessage } from "../ports/queue.ts";
-import type { Persona } from "./model.ts";
+import { getPersona, type Persona } from "./model.ts";
 import { failSaga, type SagaSettings } from "./saga.ts";
 
 export interface SweepDeps {
@@ -35,7 +35,12 @@ async function overdue(tableName: string, now: Date): Promise<Persona[]> {
         ExclusiveStartKey: startKey,
       }),
     );
-    found.push(...((page.Items ?? []) as Persona[]));
+    // The index holds keys only (a copy of every persona write would double its cost):
+    // read each overdue persona itself, strongly consistent, before acting on it.
+    for (const item of page.Items ?? []) {
+      const persona = await getPersona(tableName, String(item.PK).slice("USER#".length));
+      if (persona) found.push(persona);
+    }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return found;
@@ -73,6 +78,9 @@ export async function sweep(deps: SweepDeps, now = new Date()): Promise<SweepRep
   const report: SweepReport = { redriven: 0, failed: 0 };
   const { settings } = deps;
   for (const persona of await overdue(settings.tableName, now)) {
+    // The index is eventually consistent: trust only the persona as read just now.
+    if (persona.status !== "synthesizing" && persona.status !== "generating_image") continue;
+    if (!persona.stepDeadlineAt || persona.stepDeadlineAt > now.toISOString()) continue;
     const step = persona.status === "synthesizing" ? "synthesis" : "image";
     const expired = persona.sagaDeadlineAt !== undefined && persona.sagaDeadlineAt <= now.toISOString();
     if (expired || (persona.redrives ?? 0) >= settings.maxRedrives) {
