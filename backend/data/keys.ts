@@ -10,6 +10,7 @@
  *   SURVEY#<id>             SELF                  the owner's own answers
  *   USER#<uid>              PERSONA               the user's persona: status, saga, card, draft
  *   USER#<uid>              PERSONA_EVENT#<seq>   one status change (for the SSE feed), TTL'd
+ *   PERSONA#<personaId>     OWNER                 public persona id → owner uid
  *   RATE#<scope>#<subject>  WINDOW#<start>        TTL'd rate-limit counter
  *
  *   GSI1PK                  GSI1SK
@@ -28,6 +29,7 @@ export const keys = {
   answersOf: (surveyId: string) => ({ PK: `SURVEY#${surveyId}`, SKPrefix: "ANSWER#" }),
   selfAnswer: (surveyId: string): Key => ({ PK: `SURVEY#${surveyId}`, SK: "SELF" }),
   persona: (uid: string): Key => ({ PK: `USER#${uid}`, SK: "PERSONA" }),
+  personaOwner: (personaId: string): Key => ({ PK: `PERSONA#${personaId}`, SK: "OWNER" }),
   /** Zero-padded so string order is numeric order. */
   personaEvent: (uid: string, seq: number): Key => ({ PK: `USER#${uid}`, SK: `PERSONA_EVENT#${String(seq).padStart(10, "0")}` }),
   personaEventsAfter: (uid: string, seq: number) => ({ PK: `USER#${uid}`, after: `PERSONA_EVENT#${String(seq).padStart(10, "0")}`, upTo: "PERSONA_EVENT#~" }),

@@ -92,6 +92,10 @@ export async function startSaga(
           },
         },
         { Put: { TableName: settings.tableName, Item: eventItem(owner.uid, seq, "synthesizing", saga, at), ConditionExpression: "attribute_not_exists(PK)" } },
+        // The public id's pointer back to its owner, written once with the first saga.
+        ...(existing
+          ? []
+          : [{ Put: { TableName: settings.tableName, Item: { ...keys.personaOwner(persona.personaId), uid: owner.uid }, ConditionExpression: "attribute_not_exists(PK)" } }]),
       ],
     });
   } catch (error) {
