@@ -38,6 +38,15 @@ export interface Config {
   personaEventsPollMs: number;
   synthesisDlqUrl: string;
   imageDlqUrl: string;
+  /** Chat limits: messages per user per minute, model tokens per user per UTC day, message length. */
+  chatMessagesPerMinute: number;
+  chatDailyTokenBudget: number;
+  chatMessageMaxChars: number;
+  /** Estimated tokens of recent history sent with each turn; older turns are summarised. */
+  chatContextTokens: number;
+  chatMaxOutputTokens: number;
+  /** How often a streaming reply checks its stop flag in the table (never once per token). */
+  chatStopPollMs: number;
   /** Survey answer rate limits. */
   answersPerIpPerHour: number;
   answersPerSurveyPerMinute: number;
@@ -96,6 +105,12 @@ export function loadConfig(env: Env = process.env): Config {
     personaEventsPollMs: int(env, "PERSONA_EVENTS_POLL_MS", 1_000),
     synthesisDlqUrl: env.SYNTHESIS_DLQ_URL || "",
     imageDlqUrl: env.IMAGE_DLQ_URL || "",
+    chatMessagesPerMinute: int(env, "CHAT_MESSAGES_PER_MINUTE", 20),
+    chatDailyTokenBudget: int(env, "CHAT_DAILY_TOKEN_BUDGET", 200_000),
+    chatMessageMaxChars: int(env, "CHAT_MESSAGE_MAX_CHARS", 4_000),
+    chatContextTokens: int(env, "CHAT_CONTEXT_TOKENS", 6_000),
+    chatMaxOutputTokens: int(env, "CHAT_MAX_OUTPUT_TOKENS", 1_024),
+    chatStopPollMs: int(env, "CHAT_STOP_POLL_MS", 300),
     answersPerIpPerHour: int(env, "ANSWERS_PER_IP_PER_HOUR", 5),
     answersPerSurveyPerMinute: int(env, "ANSWERS_PER_SURVEY_PER_MINUTE", 30),
     tableName: env.TABLE_NAME || "remirai",

@@ -38,3 +38,11 @@ export class RateLimitedError extends Error {
 export class NotConfiguredError extends Error {
   override name = "NotConfiguredError";
 }
+
+/** Input the domain refuses on its own rules (beyond a request schema), e.g. a message too long. */
+export class InvalidInputError extends Error {
+  override name = "InvalidInputError";
+  constructor(message: string, readonly code: string) {
+    super(message);
+  }
+}

@@ -1,10 +1,11 @@
 /** The one place domain errors become HTTP errors. */
 import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError } from "../ai/ports.ts";
-import { ConflictError, ForbiddenError, NotConfiguredError, NotFoundError, NotReadyError, RateLimitedError } from "../errors.ts";
-import { Conflict, Forbidden, HttpError, NotFound, ServiceUnavailable, TooManyRequests, UnprocessableEntity } from "./errors.ts";
+import { ConflictError, ForbiddenError, InvalidInputError, NotConfiguredError, NotFoundError, NotReadyError, RateLimitedError } from "../errors.ts";
+import { BadRequest, Conflict, Forbidden, HttpError, NotFound, ServiceUnavailable, TooManyRequests, UnprocessableEntity } from "./errors.ts";
 
 export function httpErrorFor(error: unknown): HttpError | undefined {
   if (error instanceof NotFoundError) return new NotFound(error.message);
+  if (error instanceof InvalidInputError) return new BadRequest(error.message, error.code);
   if (error instanceof ForbiddenError) return new Forbidden(error.message);
   if (error instanceof ConflictError) return new Conflict(error.message, error.code);
   if (error instanceof NotReadyError) return new UnprocessableEntity(error.message, error.code, error.details);

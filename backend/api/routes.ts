@@ -7,6 +7,9 @@ import type { Readiness } from "../ports/readiness.ts";
 import { route, type Route } from "./framework.ts";
 import * as auth from "./handlers/auth.ts";
 import * as health from "./handlers/health.ts";
+import type { LLM } from "../ai/ports.ts";
+import { chatHandlers } from "./handlers/chats.ts";
+import type { Request } from "./http.ts";
 import { personaHandlers } from "./handlers/personas.ts";
 import { surveyHandlers } from "./handlers/surveys.ts";
 import { clientIp, identify, requireCaller } from "./identify.ts";
@@ -16,13 +19,28 @@ import { sendStep } from "../ports/queue.ts";
 export interface RouteDeps {
   config: Config;
   readiness: () => Promise<Readiness>;
+  llm: LLM;
 }
 
-export function routes({ config, readiness }: RouteDeps): Route[] {
+export function routes({ config, readiness, llm }: RouteDeps): Route[] {
+  const requireUid = async (req: Request) => (await requireCaller(req, config)).uid;
+  const chats = chatHandlers({
+    llm,
+    requireUid,
+    settings: {
+      tableName: config.tableName,
+      messagesPerMinute: config.chatMessagesPerMinute,
+      dailyTokenBudget: config.chatDailyTokenBudget,
+      messageMaxChars: config.chatMessageMaxChars,
+      contextTokens: config.chatContextTokens,
+      maxOutputTokens: config.chatMaxOutputTokens,
+      stopPollMs: config.chatStopPollMs,
+    },
+  });
   const saga: PersonaDeps = { settings: config, sendStep };
   const personas = personaHandlers({
     ...saga,
-    requireUid: async (req) => (await requireCaller(req, config)).uid,
+    requireUid,
     pollMs: config.personaEventsPollMs,
   });
   const surveys = surveyHandlers({
@@ -50,5 +68,12 @@ export function routes({ config, readiness }: RouteDeps): Route[] {
     route("GET", "/v1/personas/me", personas.get),
     route("POST", "/v1/personas/me", personas.start),
     route("GET", "/v1/personas/me/events", personas.events),
+    route("POST", "/v1/personas/me/chat", chats.oneShot),
+
+    route("POST", "/v1/chats", chats.open),
+    route("GET", "/v1/chats", chats.list),
+    route("GET", "/v1/chats/:id/messages", chats.history),
+    route("POST", "/v1/chats/:id/messages", chats.send),
+    route("POST", "/v1/chats/:id/messages/:mid/stop", chats.stop),
   ];
 }

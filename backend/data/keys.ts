@@ -11,6 +11,8 @@
  *   USER#<uid>              PERSONA               the user's persona: status, saga, card, draft
  *   USER#<uid>              PERSONA_EVENT#<seq>   one status change (for the SSE feed), TTL'd
  *   PERSONA#<personaId>     OWNER                 public persona id → owner uid
+ *   USER#<uid>              CHAT#<chatId>         a chat (ids sort by creation time)
+ *   CHAT#<chatId>           MSG#<messageId>       one message (ids sort by creation time)
  *   RATE#<scope>#<subject>  WINDOW#<start>        TTL'd rate-limit counter
  *
  *   GSI1PK                  GSI1SK
@@ -29,6 +31,10 @@ export const keys = {
   answersOf: (surveyId: string) => ({ PK: `SURVEY#${surveyId}`, SKPrefix: "ANSWER#" }),
   selfAnswer: (surveyId: string): Key => ({ PK: `SURVEY#${surveyId}`, SK: "SELF" }),
   persona: (uid: string): Key => ({ PK: `USER#${uid}`, SK: "PERSONA" }),
+  /** Which chat the one-shot `POST /v1/personas/me/chat` continues. */
+  selfChat: (uid: string): Key => ({ PK: `USER#${uid}`, SK: "SELF_CHAT" }),
+  chat: (uid: string, chatId: string): Key => ({ PK: `USER#${uid}`, SK: `CHAT#${chatId}` }),
+  message: (chatId: string, messageId: string): Key => ({ PK: `CHAT#${chatId}`, SK: `MSG#${messageId}` }),
   personaOwner: (personaId: string): Key => ({ PK: `PERSONA#${personaId}`, SK: "OWNER" }),
   /** Zero-padded so string order is numeric order. */
   personaEvent: (uid: string, seq: number): Key => ({ PK: `USER#${uid}`, SK: `PERSONA_EVENT#${String(seq).padStart(10, "0")}` }),

@@ -4,6 +4,7 @@
  * local workers on them, and a survey with answers made through HTTP.
  */
 import { randomUUID } from "node:crypto";
+import { createProviders } from "../../backend/ai/providers.ts";
 import { createApi } from "../../backend/api/index.ts";
 import { loadConfig, type Config } from "../../backend/config.ts";
 import { provision } from "../../backend/local/provision.ts";
@@ -12,7 +13,7 @@ import { RATING_ITEMS } from "../../backend/surveys/questions.ts";
 import { sagaRuntime, type SagaRuntime } from "../../backend/workers/runtime.ts";
 import { nodeTarget, type Target } from "./targets.ts";
 
-export const quiet = { info() {}, error() {} };
+export const quiet = { info() {}, warn() {}, error() {} };
 
 export interface SagaStack {
   config: Config;
@@ -47,7 +48,7 @@ export async function sagaStack(env: Record<string, string> = {}, options: { wor
     ...env,
   };
   const config = loadConfig(fullEnv);
-  const target = await nodeTarget(createApi(config, quiet));
+  const target = await nodeTarget(createApi(config, quiet, createProviders(fullEnv, quiet)));
   const runtime = sagaRuntime(config, fullEnv);
   const workers = options.workers === false ? undefined : startLocalWorkers(runtime, { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
   return {
@@ -90,4 +91,28 @@ export async function ownerWithAnswers(target: Target, answers: number): Promise
     if (res.status !== 201) throw new Error(`answer ${i} failed: ${res.status} ${res.body}`);
   }
   return { uid, surveyId };
+}
+
+/** A new owner whose persona is ready (the stack's workers must be running). */
+export async function ownerWithReadyPersona(target: Target): Promise<{ uid: string; personaId: string }> {
+  const { uid } = await ownerWithAnswers(target, 3);
+  const started = await target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
+  if (started.status !== 202) throw new Error(`saga did not start: ${started.status} ${started.body}`);
+  const deadline = AbortSignal.timeout(60_000);
+  for (;;) {
+    const view = JSON.parse((await target.request("/v1/personas/me", { headers: as(uid) })).body);
+    if (view.status === "ready") return { uid, personaId: view.persona_id };
+    if (view.status === "failed" || deadline.aborted) throw new Error(`persona not ready: ${view.status} ${view.reason}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Server-sent events of a response body, parsed by eventsource-parser. */
+export async function sseEvents(res: Response): Promise<{ event: string; id: string | undefined; data: any }[]> {
+  const { createParser } = await import("eventsource-parser");
+  const events: { event: string; id: string | undefined; data: any }[] = [];
+  const parser = createParser({ onEvent: (e) => events.push({ event: e.event ?? "message", id: e.id, data: JSON.parse(e.data) }) });
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body!) parser.feed(decoder.decode(chunk, { stream: true }));
+  return events;
 }
