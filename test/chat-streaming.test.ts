@@ -1,0 +1,201 @@
+/**
+ * Chat replies streamed through the real @google/genai SDK from the fake Gemini server:
+ * tokens reach curl as the model makes them, and every way a reply can end (done, client
+ * gone, stop, model failure) is stored correctly and never hangs.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { createParser } from "eventsource-parser";
+import { createProviders } from "../backend/ai/providers.ts";
+import { createApi } from "../backend/api/index.ts";
+import { requestStop } from "../backend/chats/store.ts";
+import { clock, startFakeGemini, type Behaviour, type FakeGemini } from "./support/fake-gemini.ts";
+import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
+import { nodeTarget } from "./support/targets.ts";
+
+const PERSONA_CARD = {
+  name: "Aki", tagline: "Quietly brave", personality: "Calm.", speaking_style: "Short.", greeting: "Hey.",
+  interests: ["tea"], visual_description: "Green scarf.", system_prompt: "You are Aki.",
+};
+const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+
+let gemini: FakeGemini;
+let stack: SagaStack;
+let owner: { uid: string; personaId: string };
+
+before(async () => {
+  gemini = await startFakeGemini({
+    apiKey: "test-key",
+    fallback: (r): Behaviour => (r.model.includes("image") ? { kind: "image", bytes: PNG, mimeType: "image/png" } : { kind: "json", value: PERSONA_CARD }),
+  });
+  stack = await sagaStack({ GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url, CHAT_MESSAGES_PER_MINUTE: "1000", GEMINI_BREAKER_COOLDOWN_MS: "1" });
+  owner = await ownerWithReadyPersona(stack.target);
+});
+after(async () => {
+  await stack.close();
+  await gemini.close();
+});
+
+async function newChat(): Promise<string> {
+  const res = await fetch(`${stack.target.url}/v1/chats`, { method: "POST", headers: as(owner.uid), body: "{}" });
+  return ((await res.json()) as { id: string }).id;
+}
+
+const sendUrl = (chatId: string) => `${stack.target.url}/v1/chats/${chatId}/messages`;
+
+async function history(chatId: string) {
+  const res = await fetch(`${stack.target.url}/v1/chats/${chatId}/messages`, { headers: as(owner.uid) });
+  return ((await res.json()) as { messages: { id: string; role: string; text: string; status: string }[] }).messages;
+}
+
+/** The history once the reply is no longer generating (stored as it ended). */
+async function settledHistory(chatId: string) {
+  const deadline = AbortSignal.timeout(30_000);
+  for (;;) {
+    const messages = await history(chatId);
+    if (messages.length === 2 && messages[1]!.status !== "generating") return messages;
+    if (deadline.aborted) throw new Error(`reply never settled: ${JSON.stringify(messages)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const CHUNKS = ["Hello", " there", ", friend", ". Tea", " time", "?"];
+
+describe("streaming a reply", () => {
+  test("curl -N prints the first token before the model has sent the second; the transcript is exact", async () => {
+    // Prepare
+    const chatId = await newChat();
+    gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 50 });
+    const seen = gemini.requests.length;
+
+    // Act
+    const curl = spawn("curl", ["-N", "-s", "-X", "POST", sendUrl(chatId), "-H", `x-user-uid: ${owner.uid}`, "-H", "content-type: application/json", "-d", '{"text":"hi"}']);
+    let output = "";
+    let firstTokenAt = 0;
+    const events: { event?: string; data: string }[] = [];
+    const parser = createParser({
+      onEvent: (e) => {
+        events.push(e);
+        if (e.event === "token" && firstTokenAt === 0) firstTokenAt = clock();
+      },
+    });
+    curl.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      parser.feed(chunk.toString());
+    });
+    const code = await new Promise<number | null>((resolve) => curl.on("close", resolve));
+
+    // Assess
+    assert.equal(code, 0);
+    const request = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!;
+    assert.ok(firstTokenAt > 0);
+    assert.ok(firstTokenAt < request.sentAt[1]!, `first token at curl ${firstTokenAt} before the model sent the second ${request.sentAt[1]}`);
+    const kinds = events.map((e) => e.event);
+    assert.deepEqual(kinds, ["message", ...CHUNKS.map(() => "token"), "stored", "done"]);
+    assert.equal(events.filter((e) => e.event === "token").map((e) => JSON.parse(e.data).text).join(""), CHUNKS.join(""));
+    const messages = await history(chatId);
+    assert.equal(messages[1]!.text, CHUNKS.join(""));
+    assert.equal(messages[1]!.status, "complete");
+    assert.match(output, /^event: message\n/);
+  });
+
+  test("a client that leaves after 3 tokens aborts the model call; the reply keeps exactly what was sent", async () => {
+    const chatId = await newChat();
+    gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 50, holdOpen: true });
+    const seen = gemini.requests.length;
+    const controller = new AbortController();
+    const res = await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"tell me more"}', signal: controller.signal });
+    const tokens: string[] = [];
+    const parser = createParser({ onEvent: (e) => e.event === "token" && tokens.push(JSON.parse(e.data).text) });
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of res.body!) {
+        parser.feed(decoder.decode(chunk, { stream: true }));
+        if (tokens.length >= 3) controller.abort();
+      }
+    } catch (error) {
+      assert.equal((error as Error).name, "AbortError");
+    }
+    const request = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!;
+    await request.aborted;
+    const [user, reply] = await settledHistory(chatId);
+    assert.deepEqual([user!.role, user!.text], ["user", "tell me more"]);
+    assert.equal(reply!.status, "interrupted");
+    assert.equal(reply!.text, tokens.slice(0, 3).join(""));
+  });
+
+  test("stop from a second connection halts the stream within one chunk and stores interrupted", async () => {
+    const chatId = await newChat();
+    gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 0, heldBeforeChunk: 3 });
+    const seen = gemini.requests.length;
+    const res = await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"go on"}' });
+    const events: { event?: string; data: string }[] = [];
+    const parser = createParser({ onEvent: (e) => events.push(e) });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    while (events.filter((e) => e.event === "token").length < 3) parser.feed(decoder.decode((await reader.read()).value, { stream: true }));
+    const replyId = JSON.parse(events[0]!.data).reply_id;
+
+    const stop = await fetch(`${sendUrl(chatId)}/${replyId}/stop`, { method: "POST", headers: as(owner.uid) });
+    assert.equal(stop.status, 202);
+    gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.release();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) parser.feed(decoder.decode(r.value, { stream: true }));
+
+    const tokens = events.filter((e) => e.event === "token").map((e) => JSON.parse(e.data).text);
+    assert.ok(tokens.length <= 4, `at most one chunk after the stop, got ${tokens.length}`);
+    assert.deepEqual(events.slice(-2).map((e) => e.event), ["stored", "done"]);
+    assert.deepEqual(JSON.parse(events.at(-2)!.data), { reply_id: replyId, status: "interrupted" });
+    const [, reply] = await settledHistory(chatId);
+    assert.equal(reply!.text, tokens.join(""));
+    const again = await fetch(`${sendUrl(chatId)}/${replyId}/stop`, { method: "POST", headers: as(owner.uid) });
+    assert.equal(again.status, 409);
+  });
+
+  test("a stop flag set by another process is seen between chunks", async () => {
+    // The same table, served by an app that checks the flag before every chunk.
+    const env = { ...process.env, GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url };
+    const eager = await nodeTarget(createApi({ ...stack.config, chatStopPollMs: 0 }, quiet, createProviders(env, quiet)));
+    try {
+      const chatId = await newChat();
+      gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 0, heldBeforeChunk: 2 });
+      const seen = gemini.requests.length;
+      const res = await fetch(`${eager.url}/v1/chats/${chatId}/messages`, { method: "POST", headers: as(owner.uid), body: '{"text":"and?"}' });
+      const events: { event?: string; data: string }[] = [];
+      const parser = createParser({ onEvent: (e) => events.push(e) });
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      while (events.filter((e) => e.event === "token").length < 2) parser.feed(decoder.decode((await reader.read()).value, { stream: true }));
+      // Only the table knows: what a stop handled by another Lambda instance leaves behind.
+      assert.equal(await requestStop(stack.config.tableName, chatId, JSON.parse(events[0]!.data).reply_id), true);
+      gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.release();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) parser.feed(decoder.decode(r.value, { stream: true }));
+      assert.equal(JSON.parse(events.at(-2)!.data).status, "interrupted");
+      assert.equal(events.filter((e) => e.event === "token").length, 2, "no chunk after the flag was set");
+    } finally {
+      await eager.close();
+    }
+  });
+});
+
+describe("when the model fails", () => {
+  test("a 500 before the first token: error event, the user's message kept, the reply failed", async () => {
+    const chatId = await newChat();
+    gemini.enqueue({ kind: "error", status: 500 }, { kind: "error", status: 500 }, { kind: "error", status: 500 });
+    const events = await sseEvents(await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"hello?"}' }));
+    assert.deepEqual(events.map((e) => e.event), ["message", "error"]);
+    assert.equal(events[1]!.data.code, "model_unavailable");
+    const [user, reply] = await settledHistory(chatId);
+    assert.equal(user!.text, "hello?");
+    assert.deepEqual([reply!.status, reply!.text], ["failed", ""]);
+  });
+
+  test("a cut mid-stream: tokens, then an error event; the reply is interrupted with what came", async () => {
+    const chatId = await newChat();
+    gemini.enqueue({ kind: "fail-mid-stream", chunks: ["Half", " a"], delayMs: 0 });
+    const events = await sseEvents(await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"story?"}' }));
+    assert.deepEqual(events.map((e) => e.event), ["message", "token", "token", "error"]);
+    const [, reply] = await settledHistory(chatId);
+    assert.deepEqual([reply!.status, reply!.text], ["interrupted", "Half a"]);
+  });
+});
