@@ -19,6 +19,10 @@ import { personaView, requestPersona } from "../backend/personas/personas.ts";
 import { runIllustration, runSynthesis } from "../backend/personas/steps.ts";
 import { sendStep } from "../backend/ports/queue.ts";
 import { sagaRuntime } from "../backend/workers/runtime.ts";
+import { OfflineLLM } from "../backend/ai/offline.ts";
+import { prepareTurn, streamTurn } from "../backend/chats/chats.ts";
+import { startChat } from "../backend/chats/start.ts";
+import { getChat, listMessages } from "../backend/chats/store.ts";
 
 const tableName = "remirai-capacity";
 const settings = { tableName, answersPerIpPerHour: 1000, answersPerSurveyPerMinute: 1000 };
@@ -81,6 +85,26 @@ try {
   );
   await measure("GET /v1/personas/me", "GetItem PERSONA + 2× GetItem survey", () => personaView({ settings: config, sendStep }, "g_1"));
   await measure("status feed, one poll", "Query USER#uid, SK > PERSONA_EVENT#n", () => statusEventsAfter(tableName, "g_1", 0));
+  let chatId = "";
+  await measure("POST /v1/chats", "GetItem PERSONA + UpdateItem CHAT (conditional create)", async () => {
+    chatId = (await startChat(tableName, "g_1")).chatId;
+  });
+  const chatDeps = {
+    llm: new OfflineLLM(),
+    settings: { tableName, messagesPerMinute: 1000, dailyTokenBudget: 1_000_000, messageMaxChars: 4000, contextTokens: 6000, maxOutputTokens: 1024, stopPollMs: 300 },
+  };
+  await measure(
+    "one chat turn (POST /v1/chats/:id/messages, offline model)",
+    "GetItem CHAT + rate UpdateItem + budget GetItem + GetItem PERSONA + TransactWrite (lock, user msg, reply) + Query history + TransactWrite (reply, unlock) + budget UpdateItem",
+    async () => {
+      const turn = await prepareTurn(chatDeps, "g_1", chatId, "What do you like to do on weekends?");
+      for await (const _event of streamTurn(chatDeps, turn, new AbortController().signal));
+    },
+  );
+  await measure("GET /v1/chats/:id/messages (one page)", "GetItem CHAT + Query CHAT#id", async () => {
+    await getChat(tableName, "g_1", chatId);
+    await listMessages(tableName, chatId, 50);
+  });
 
   const table = [
     "| flow | requests | RCU | WCU | access pattern |",
