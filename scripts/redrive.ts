@@ -3,15 +3,19 @@
  * that failed at a step resumes from that step when its message comes back.
  *
  * Queue URLs come from SYNTHESIS_QUEUE_URL / SYNTHESIS_DLQ_URL / IMAGE_QUEUE_URL /
- * IMAGE_DLQ_URL (and the SDK's own AWS_* settings). Against `./run.sh`, whatever is unset is
- * read from the `$DATA_DIR/local-env.json` the local stack writes.
+ * IMAGE_DLQ_URL (and the SDK's own AWS_* settings). With `--local` (against `./run.sh`),
+ * whatever is unset is read from the `$DATA_DIR/local-env.json` the local stack writes —
+ * only then, so a stray local file never points a run meant for AWS at local endpoints.
+ *
+ *   npm run redrive -- --local
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { redrive } from "../backend/ports/queue.ts";
 
 const localEnv = join(process.env.DATA_DIR || ".data", "local-env.json");
-if (existsSync(localEnv)) {
+if (process.argv.includes("--local")) {
+  if (!existsSync(localEnv)) throw new Error(`${localEnv} not found: is ./run.sh running (or DATA_DIR set)?`);
   for (const [name, value] of Object.entries(JSON.parse(readFileSync(localEnv, "utf8")) as Record<string, string>)) {
     process.env[name] ||= value;
   }

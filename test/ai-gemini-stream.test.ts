@@ -184,12 +184,14 @@ describe("streamText", { timeout: HANG }, () => {
 
   test("no first chunk within the timeout: retried, then unavailable; each attempt aborted", async () => {
     // Prepare: "hang" never answers, so the few-ms timeout always fires.
-    const { llm } = gemini({ timeoutMs: 5, retry: { attempts: 2 } });
+    const { llm, sleeps } = gemini({ timeoutMs: 5, retry: { attempts: 2 } });
     fake.enqueue({ kind: "hang" }, { kind: "hang" });
     // Act
     await assert.rejects(collect(llm.streamText(chat)), (error: unknown) => error instanceof ModelUnavailableError && /Timed out/.test(error.message));
-    // Assess
-    assert.equal(fake.requests.length, 2);
+    // Assess: two attempts (one retry between them). A loaded machine may time an attempt
+    // out before its request even reaches the server, so count attempts on our side.
+    assert.equal(sleeps.length, 1);
+    assert.ok(fake.requests.length <= 2);
     await Promise.all(fake.requests.map((request) => request.aborted));
   });
 });
