@@ -11,7 +11,8 @@
  *   GEMINI_BREAKER_COOLDOWN_MS  default 30000: how long an open circuit refuses calls
  */
 import { logger } from "../log.ts";
-import { DEFAULT_TIMEOUT_MS, GeminiImageModel, GeminiLLM, type ProviderLog } from "./gemini.ts";
+import type { ProviderLog } from "./gemini.ts";
+import { lazyImages, lazyLLM } from "./lazy.ts";
 import { OfflineImageModel, OfflineLLM } from "./offline.ts";
 import type { ImageModel, LLM } from "./ports.ts";
 
@@ -19,6 +20,8 @@ type Env = Record<string, string | undefined>;
 
 export const DEFAULT_TEXT_MODEL = "gemini-2.5-flash";
 export const DEFAULT_IMAGE_MODEL = "gemini-2.5-flash-image";
+// Same as gemini.ts's default; not imported from there, which would load the SDK eagerly.
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 function int(env: Env, name: string, fallback: number): number {
   const raw = env[name];
@@ -45,8 +48,11 @@ export function createProviders(env: Env = process.env, log: ProviderLog = logge
     breaker: { failureThreshold: Math.max(1, int(env, "GEMINI_BREAKER_FAILURES", 5)), coolDownMs: int(env, "GEMINI_BREAKER_COOLDOWN_MS", 30_000) },
     log,
   };
-  const llm = new GeminiLLM({ ...shared, model: env.GEMINI_TEXT_MODEL || DEFAULT_TEXT_MODEL });
-  const images = new GeminiImageModel({ ...shared, model: env.GEMINI_IMAGE_MODEL || DEFAULT_IMAGE_MODEL });
+  const textModel = env.GEMINI_TEXT_MODEL || DEFAULT_TEXT_MODEL;
+  const imageModel = env.GEMINI_IMAGE_MODEL || DEFAULT_IMAGE_MODEL;
+  // The SDK loads on the first model call, not at start-up (see lazy.ts).
+  const llm = lazyLLM(`gemini:${textModel}`, async () => new (await import("./gemini.ts")).GeminiLLM({ ...shared, model: textModel }));
+  const images = lazyImages(`gemini:${imageModel}`, async () => new (await import("./gemini.ts")).GeminiImageModel({ ...shared, model: imageModel }));
   // The origin only: a URL can carry credentials in its user-info part.
   const endpoint = shared.baseUrl ? URL.parse(shared.baseUrl)?.origin ?? "custom" : "default";
   log.info("AI providers: Gemini", { llm: llm.name, images: images.name, endpoint, offline: false });
