@@ -20,6 +20,8 @@ import { runIllustration, runSynthesis } from "../backend/personas/steps.ts";
 import { sendStep } from "../backend/ports/queue.ts";
 import { sagaRuntime } from "../backend/workers/runtime.ts";
 import { OfflineLLM } from "../backend/ai/offline.ts";
+import { publicCard } from "../backend/social/cards.ts";
+import { setVisibility } from "../backend/social/visibility.ts";
 import { prepareTurn, streamTurn } from "../backend/chats/chats.ts";
 import { startChat } from "../backend/chats/start.ts";
 import { getChat, listMessages } from "../backend/chats/store.ts";
@@ -85,6 +87,9 @@ try {
   );
   await measure("GET /v1/personas/me", "GetItem PERSONA + 2× GetItem survey", () => personaView({ settings: config, sendStep }, "g_1"));
   await measure("status feed, one poll", "Query USER#uid, SK > PERSONA_EVENT#n", () => statusEventsAfter(tableName, "g_1", 0));
+  await measure("PUT /v1/personas/me/visibility", "UpdateItem PERSONA (conditional)", () => setVisibility(tableName, "g_1", true));
+  const personaId = (await personaView({ settings: config, sendStep }, "g_1")).persona_id!;
+  await measure("GET /v1/personas/:id/card", "GetItem PERSONA#id/OWNER + GetItem PERSONA", () => publicCard({ tableName, mediaBaseUrl: config.mediaBaseUrl }, personaId));
   let chatId = "";
   await measure("POST /v1/chats", "GetItem PERSONA + UpdateItem CHAT (conditional create)", async () => {
     chatId = (await startChat(tableName, "g_1")).chatId;

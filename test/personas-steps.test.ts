@@ -102,8 +102,11 @@ describe("saga steps", () => {
     await illustration()(await receive(stack.config.imageQueueUrl));
     const v1 = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
 
+    const shared = await stack.target.request("/v1/personas/me/visibility", { method: "PUT", headers: as(uid), body: '{"public":true}' });
+    assert.equal(shared.status, 200);
     const restart = await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
     assert.equal(restart.status, 202);
+    assert.equal((await getPersona(stack.config.tableName, uid))?.public, true, "starting a saga keeps the owner's visibility");
     const during = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
     assert.equal(during.status, "synthesizing");
     assert.deepEqual([during.card, during.illustration_url, during.version], [v1.card, v1.illustration_url, 1]);

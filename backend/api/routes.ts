@@ -11,6 +11,7 @@ import type { LLM } from "../ai/ports.ts";
 import { chatHandlers } from "./handlers/chats.ts";
 import type { Request } from "./http.ts";
 import { personaHandlers } from "./handlers/personas.ts";
+import { socialHandlers } from "./handlers/social.ts";
 import { surveyHandlers } from "./handlers/surveys.ts";
 import { clientIp, identify, requireCaller } from "./identify.ts";
 import { autoStartPersona, type PersonaDeps } from "../personas/personas.ts";
@@ -43,6 +44,7 @@ export function routes({ config, readiness, llm }: RouteDeps): Route[] {
     requireUid,
     pollMs: config.personaEventsPollMs,
   });
+  const social = socialHandlers({ config, llm });
   const surveys = surveyHandlers({
     settings: config,
     publicBaseUrl: config.publicBaseUrl,
@@ -69,6 +71,9 @@ export function routes({ config, readiness, llm }: RouteDeps): Route[] {
     route("POST", "/v1/personas/me", personas.start),
     route("GET", "/v1/personas/me/events", personas.events),
     route("POST", "/v1/personas/me/chat", chats.oneShot),
+    route("PUT", "/v1/personas/me/visibility", social.visibility),
+    route("GET", "/v1/personas/:id/card", social.card),
+    route("GET", "/v1/personas/:a/chemistry/:b", social.chemistry),
 
     route("POST", "/v1/chats", chats.open),
     route("GET", "/v1/chats", chats.list),

@@ -83,12 +83,34 @@ export async function startSaga(
     await transact({
       TransactItems: [
         {
-          Put: {
+          // An update of the saga's own fields only: attributes other requests own (the
+          // owner's visibility, the ready version) are never written back from our read.
+          Update: {
             TableName: settings.tableName,
-            Item: { ...keys.persona(owner.uid), ...persona, ...keys.activeSaga(stepDeadlineAt, owner.uid) },
+            Key: keys.persona(owner.uid),
+            UpdateExpression:
+              "SET #uid = :uid, personaId = :personaId, #status = :status, sagaId = :sagaId, version = :version, surveyId = :surveyId, " +
+              "eventSeq = :next, sagaStartSeq = :next, stepDeadlineAt = :step, sagaDeadlineAt = :deadline, redrives = :zero, " +
+              "updatedAt = :at, GSI1PK = :gsiPk, GSI1SK = :gsiSk REMOVE reason, failedStep, draft",
             // The persona we read is still the one there (or there is none): no saga started in between.
             ConditionExpression: existing ? "eventSeq = :seq" : "attribute_not_exists(PK)",
-            ExpressionAttributeValues: existing ? { ":seq": existing.eventSeq } : undefined,
+            ExpressionAttributeNames: { "#uid": "uid", "#status": "status" },
+            ExpressionAttributeValues: {
+              ":uid": owner.uid,
+              ":personaId": persona.personaId,
+              ":status": persona.status,
+              ":sagaId": persona.sagaId,
+              ":version": persona.version,
+              ":surveyId": persona.surveyId,
+              ":next": seq,
+              ":step": stepDeadlineAt,
+              ":deadline": persona.sagaDeadlineAt,
+              ":zero": 0,
+              ":at": at,
+              ":gsiPk": keys.activeSaga(stepDeadlineAt, owner.uid).GSI1PK,
+              ":gsiSk": keys.activeSaga(stepDeadlineAt, owner.uid).GSI1SK,
+              ...(existing ? { ":seq": existing.eventSeq } : {}),
+            },
           },
         },
         { Put: { TableName: settings.tableName, Item: eventItem(owner.uid, seq, "synthesizing", saga, at), ConditionExpression: "attribute_not_exists(PK)" } },

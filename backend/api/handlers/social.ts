@@ -1,0 +1,95 @@
+/**
+ * Sharing: the owner's visibility switch, public cards (and their Character Card V3
+ * export), and chemistry between two personas.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { LLM } from "../../ai/ports.ts";
+import type { Config } from "../../config.ts";
+import { charaCardV3, publicCard } from "../../social/cards.ts";
+import { chemistryBetween } from "../../social/chemistry.ts";
+import { setVisibility } from "../../social/visibility.ts";
+import { BadRequest } from "../errors.ts";
+import { jsonBody, respond, type CachePolicy, type Handler } from "../framework.ts";
+import { requireCaller } from "../identify.ts";
+import { parse } from "../validate.ts";
+
+export interface SocialRouteDeps {
+  config: Pick<Config, "tableName" | "mediaBaseUrl" | "authMode" | "jwtIssuer" | "jwtAudience">;
+  /** Writes chemistry blurbs; the offline provider makes them offline (and says so). */
+  llm: LLM;
+  /** Model-written blurbs per caller per hour (default 60; 0 = no limit). */
+  blurbsPerHour?: number;
+  /** How long a blurb may take before the offline one is used (default 10 s). */
+  blurbTimeoutMs?: number;
+}
+
+const VisibilityInput = z.strictObject({ public: z.boolean() });
+const CardFormat = z.enum(["card", "chara_card_v3"]).default("card");
+const BlurbFlag = z.enum(["true", "false", "1", "0"]).default("true");
+
+/**
+ * Cards are the same for everyone, so CloudFront and browsers may share them: browsers for
+ * a minute, the CDN for five, then revalidated cheaply with the ETag. A card made private
+ * can therefore linger in caches up to that long; 404s are never cached (`no-store`).
+ */
+export const CARD_CACHE: CachePolicy = { maxAge: 60, sMaxAge: 300, public: true };
+
+/** A strong ETag over the exact JSON we send: any change to the card changes it. */
+function etagOf(body: unknown): string {
+  return `"${createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 27)}"`;
+}
+
+function queryValue<S extends z.ZodType>(schema: S, name: string, raw: string | null): z.infer<S> {
+  const result = schema.safeParse(raw ?? undefined);
+  if (result.success) return result.data;
+  throw new BadRequest(`Query parameter ${name} is invalid`, "invalid_query", { fields: [{ path: name, message: result.error.issues[0]?.message ?? "invalid" }] });
+}
+
+export function socialHandlers(deps: SocialRouteDeps) {
+  const { config, llm } = deps;
+  const chemistryDeps = { tableName: config.tableName, llm, blurbsPerHour: deps.blurbsPerHour ?? 60, blurbTimeoutMs: deps.blurbTimeoutMs ?? 10_000 };
+
+  /** PUT /v1/personas/me/visibility `{ "public": true | false }` → the new state. */
+  const visibility: Handler = async (ctx) => {
+    const { uid } = await requireCaller(ctx.req, config);
+    const input = parse(VisibilityInput, await jsonBody(ctx));
+    const state = await setVisibility(config.tableName, uid, input.public);
+    return respond({ persona_id: state.personaId, public: state.public, card_path: `/v1/personas/${state.personaId}/card` });
+  };
+
+  /**
+   * GET /v1/personas/:id/card[?format=chara_card_v3]: anyone, public personas only. Never
+   * looks at who is asking, so the answer can be cached for everyone; 404 alike for
+   * unknown, private and not-yet-ready personas.
+   */
+  const card: Handler = async (ctx) => {
+    const format = queryValue(CardFormat, "format", ctx.query.get("format"));
+    const id = ctx.params.id!;
+    if (format === "chara_card_v3") {
+      const exported = await charaCardV3(config, id);
+      // The id passed the persona-id check to get here: safe inside a header.
+      const filename = `remirai-${id}-v${exported.data.character_version}.json`;
+      return respond(exported, { etag: etagOf(exported), cache: CARD_CACHE, headers: { "content-disposition": `attachment; filename="${filename}"` } });
+    }
+    const shown = await publicCard(config, id);
+    return respond(shown, { etag: etagOf(shown), cache: CARD_CACHE });
+  };
+
+  /**
+   * GET /v1/personas/:a/chemistry/:b[?blurb=false]: signed-in callers; each side must be
+   * public or the caller's own (`me` names the caller's own), else 404. Not cached: what a
+   * caller may see depends on who they are, and the blurb may be the model's.
+   */
+  const chemistry: Handler = async (ctx) => {
+    const { uid } = await requireCaller(ctx.req, config);
+    const blurb = queryValue(BlurbFlag, "blurb", ctx.query.get("blurb"));
+    const result = await chemistryBetween(chemistryDeps, uid, [ctx.params.a!, ctx.params.b!], {
+      blurb: blurb === "true" || blurb === "1",
+      signal: ctx.req.signal,
+    });
+    return respond(result);
+  };
+
+  return { visibility, card, chemistry };
+}
