@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { GeminiLLM, type GeminiOptions } from "../backend/ai/gemini.ts";
 import { ModelRefusedError, ModelUnavailableError } from "../backend/ai/ports.ts";
-import { clock, startFakeGemini, type FakeGemini } from "./support/fake-gemini.ts";
+import { chat, clock, collect, startFakeGemini, type FakeGemini } from "./support/fake-gemini.ts";
 
 // A broken abort or timeout shows up as a wait that never ends: fail it instead of hanging.
 const HANG = 10_000;
@@ -33,13 +33,6 @@ function gemini(overrides: Partial<GeminiOptions> = {}) {
   return { llm, sleeps };
 }
 
-const chat = { system: "You are Mika, a warm friend.", turns: [{ role: "user" as const, text: "How was your day?" }] };
-
-async function collect(stream: AsyncIterable<string>): Promise<string[]> {
-  const texts: string[] = [];
-  for await (const text of stream) texts.push(text);
-  return texts;
-}
 
 describe("streamText", { timeout: HANG }, () => {
   test("chunks arrive in order, each before the server has written the next", async () => {

@@ -12,7 +12,7 @@ import { GeminiImageModel, GeminiLLM, type GeminiOptions } from "../backend/ai/g
 import { OfflineImageModel, OfflineLLM } from "../backend/ai/offline.ts";
 import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError, type LLM } from "../backend/ai/ports.ts";
 import { createProviders } from "../backend/ai/providers.ts";
-import { promptText, startFakeGemini, type FakeGemini } from "./support/fake-gemini.ts";
+import { chat, collect, promptText, startFakeGemini, type FakeGemini } from "./support/fake-gemini.ts";
 
 // A broken abort or timeout shows up as a wait that never ends: fail it instead of hanging.
 const HANG = 10_000;
@@ -39,13 +39,6 @@ function gemini(overrides: Partial<GeminiOptions> = {}) {
   return { llm: new GeminiLLM(options), images: new GeminiImageModel({ ...options, model: "gemini-test-image" }), logs, sleeps };
 }
 
-const chat = { system: "You are Mika, a warm friend.", turns: [{ role: "user" as const, text: "How was your day?" }] };
-
-async function collect(stream: AsyncIterable<string>): Promise<string[]> {
-  const texts: string[] = [];
-  for await (const text of stream) texts.push(text);
-  return texts;
-}
 
 
 describe("generateJson", { timeout: HANG }, () => {

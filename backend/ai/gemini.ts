@@ -103,17 +103,21 @@ class GuardedModel {
   }
 }
 
-export class GeminiLLM implements LLM {
+/** What both Gemini ports share: one guarded model (retries, timeout, breaker) each. */
+abstract class GeminiPort {
   readonly offline = false;
-  readonly #model: GuardedModel;
+  protected readonly model: GuardedModel;
 
   constructor(options: GeminiOptions) {
-    this.#model = new GuardedModel(options);
+    this.model = new GuardedModel(options);
   }
 
   get name(): string {
-    return this.#model.name;
+    return this.model.name;
   }
+}
+
+export class GeminiLLM extends GeminiPort implements LLM {
 
   streamText(req: { system: string; turns: ChatTurn[]; maxOutputTokens?: number; signal?: AbortSignal }): TextStream {
     let finished!: (usage: Usage) => void;
@@ -123,7 +127,7 @@ export class GeminiLLM implements LLM {
   }
 
   async *#stream(req: Parameters<LLM["streamText"]>[0], finished: (usage: Usage) => void): AsyncGenerator<string> {
-    const model = this.#model;
+    const model = this.model;
     let usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let opened: { chunks: AsyncIterator<GenerateContentResponse>; next: IteratorResult<GenerateContentResponse>; stop: AbortController; watchdog: Watchdog } | undefined;
     try {
@@ -179,7 +183,7 @@ export class GeminiLLM implements LLM {
   }
 
   async generateJson<S extends z.ZodType>(req: { system: string; prompt: string; schema: S; attempts?: number; signal?: AbortSignal }): Promise<z.infer<S>> {
-    const model = this.#model;
+    const model = this.model;
     const attempts = req.attempts ?? 3;
     const responseJsonSchema = z.toJSONSchema(req.schema, { io: "input", unrepresentable: "any" });
     let problem = "";
@@ -204,20 +208,10 @@ export class GeminiLLM implements LLM {
   }
 }
 
-export class GeminiImageModel implements ImageModel {
-  readonly offline = false;
-  readonly #model: GuardedModel;
-
-  constructor(options: GeminiOptions) {
-    this.#model = new GuardedModel(options);
-  }
-
-  get name(): string {
-    return this.#model.name;
-  }
+export class GeminiImageModel extends GeminiPort implements ImageModel {
 
   async generateImage(req: { prompt: string; signal?: AbortSignal }): Promise<{ bytes: Uint8Array; contentType: string }> {
-    const model = this.#model;
+    const model = this.model;
     const response = await model.call("generateImage", req.signal, (signal) =>
       model.client.models.generateContent({
         model: model.options.model,

@@ -241,3 +241,13 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     },
   };
 }
+
+/** A one-turn chat for provider tests. */
+export const chat = { system: "You are Mika, a warm friend.", turns: [{ role: "user" as const, text: "How was your day?" }] };
+
+/** Every chunk of a text stream, in order. */
+export async function collect(stream: AsyncIterable<string>): Promise<string[]> {
+  const texts: string[] = [];
+  for await (const text of stream) texts.push(text);
+  return texts;
+}
