@@ -24,6 +24,8 @@ interface Dynamic<T> {
   entry: Entry<T>;
 }
 
+const isLiteral = (segment: string | { name: string }): segment is string => typeof segment === "string";
+
 const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** Strips the optional `/api` prefix CloudFront forwards, so routes are written once. */
@@ -78,14 +80,16 @@ export class Router<T> {
   /** Finds the route for a raw (percent-encoded) path; throws `BadRequest` on bad encoding. */
   match(method: string, rawPath: string): Match<T> {
     const path = stripApiPrefix(rawPath);
+    const encoded = path.includes("%");
     let entry: Entry<T> | undefined;
     let params = NO_PARAMS;
-    if (!path.includes("%")) entry = this.#static.get(path);
+    if (!encoded) entry = this.#static.get(path);
     if (!entry) {
-      const segments = path.split("/").map(decodeSegment);
-      // An encoded "/" (%2F) stays inside its segment: it must not join two static segments.
-      if (path.includes("%") && !segments.some((s) => s.includes("/"))) {
-        entry = this.#static.get(segments.join("/"));
+      const segments = path.split("/");
+      if (encoded) {
+        for (let i = 0; i < segments.length; i++) segments[i] = decodeSegment(segments[i]!);
+        // An encoded "/" (%2F) stays inside its segment: it must not join two static segments.
+        if (!segments.some((s) => s.includes("/"))) entry = this.#static.get(segments.join("/"));
       }
       if (!entry) {
         const found = this.#matchDynamic(segments);
@@ -105,17 +109,17 @@ export class Router<T> {
   }
 
   #matchDynamic(segments: string[]): { entry: Entry<T>; params: Record<string, string> } | undefined {
-    for (const candidate of this.#dynamic.get(segments.length) ?? []) {
-      const params: Record<string, string> = {};
-      let ok = true;
-      for (let i = 0; i < segments.length && ok; i++) {
+    const candidates = this.#dynamic.get(segments.length);
+    if (!candidates) return undefined;
+    // Checked first, params collected after: a candidate that fails allocates nothing.
+    next: for (const candidate of candidates) {
+      for (let i = 0; i < segments.length; i++) {
         const want = candidate.segments[i]!;
-        const got = segments[i]!;
-        if (typeof want === "string") ok = want === got;
-        else if (got === "") ok = false;
-        else params[want.name] = got;
+        if (isLiteral(want) ? want !== segments[i] : segments[i] === "") continue next;
       }
-      if (ok) return { entry: candidate.entry, params };
+      const params: Record<string, string> = {};
+      candidate.segments.forEach((want, i) => isLiteral(want) || (params[want.name] = segments[i]!));
+      return { entry: candidate.entry, params };
     }
     return undefined;
   }

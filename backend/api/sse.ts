@@ -66,7 +66,9 @@ export function formatEvent(event: ServerSentEvent): string {
   }
   if (event.data !== undefined) {
     const data = typeof event.data === "string" ? event.data : JSON.stringify(event.data);
-    for (const line of data.split(LINE_BREAK)) out += `data: ${line}\n`;
+    // Most payloads are one line (JSON never contains a raw CR or LF): no split needed.
+    if (!data.includes("\n") && !data.includes("\r")) out += `data: ${data}\n`;
+    else for (const line of data.split(LINE_BREAK)) out += `data: ${line}\n`;
   }
   return out + "\n";
 }
@@ -84,6 +86,8 @@ export const SSE_HEADERS: Readonly<ResponseHeaders> = Object.freeze({
   // Tells nginx-style proxies not to buffer; `connection` is added by HTTP/1.1 adapters only.
   "x-accel-buffering": "no",
 });
+
+const SENT: Promise<void> = Promise.resolve();
 
 export interface StreamOptions {
   /** Heartbeat comment interval; the app's configured default when omitted. */
@@ -109,14 +113,20 @@ export function stream(
     status: 200,
     headers: { ...SSE_HEADERS, ...options.headers },
     async run(write, { signal, heartbeatMs }) {
+      // Not `async`: a write the socket took at once resolves with a shared settled promise
+      // instead of two new ones per event. Framing errors still arrive as a rejection.
+      const written = (frame: () => string): Promise<void> => {
+        if (signal.aborted) return SENT;
+        try {
+          return write(frame()) ?? SENT;
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      };
       const sink: EventSink = {
         signal,
-        send: async (event) => {
-          if (!signal.aborted) await write(formatEvent(event));
-        },
-        comment: async (text) => {
-          if (!signal.aborted) await write(formatComment(text));
-        },
+        send: (event) => written(() => formatEvent(event)),
+        comment: (text) => written(() => formatComment(text)),
       };
       const heartbeat = setInterval(
         () => sink.comment("heartbeat").catch(() => {}),

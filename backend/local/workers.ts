@@ -20,6 +20,12 @@ export interface LocalWorkerOptions {
   sweepIntervalMs?: number;
   /** Long-poll wait; short in tests so stopping is quick. */
   waitTimeSeconds?: number;
+  /**
+   * At most this many messages of each queue in flight, each handled as a batch of one: a
+   * Lambda with batch size 1 and maximum concurrency N (the benchmark's model-call cap).
+   * Unset: one poller per queue taking batches of up to 10.
+   */
+  maxInFlight?: number;
 }
 
 function toRecord(message: Message, queueArn: string): SQSRecord {
@@ -42,7 +48,9 @@ function toRecord(message: Message, queueArn: string): SQSRecord {
   };
 }
 
-async function pollQueue(queueUrl: string, handle: (event: SQSEvent) => Promise<SQSBatchResponse>, options: Required<LocalWorkerOptions>, signal: AbortSignal) {
+type PollOptions = Required<Omit<LocalWorkerOptions, "maxInFlight">> & { batchSize: number };
+
+async function pollQueue(queueUrl: string, handle: (event: SQSEvent) => Promise<SQSBatchResponse>, options: PollOptions, signal: AbortSignal) {
   const sqs = sqsClient();
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
   const queueArn = Attributes?.QueueArn ?? queueUrl;
@@ -50,7 +58,7 @@ async function pollQueue(queueUrl: string, handle: (event: SQSEvent) => Promise<
     let messages: Message[];
     try {
       const received = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: options.waitTimeSeconds, MessageSystemAttributeNames: ["All"] }),
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: options.batchSize, WaitTimeSeconds: options.waitTimeSeconds, MessageSystemAttributeNames: ["All"] }),
         { abortSignal: signal },
       );
       messages = received.Messages ?? [];
@@ -79,12 +87,18 @@ async function pollQueue(queueUrl: string, handle: (event: SQSEvent) => Promise<
 }
 
 export function startLocalWorkers(runtime: SagaRuntime, opts: LocalWorkerOptions = {}): { stop(): Promise<void> } {
-  const options = { retryDelaySeconds: 2, sweepIntervalMs: 30_000, waitTimeSeconds: 20, ...opts };
+  const { maxInFlight, ...rest } = opts;
+  const options = { retryDelaySeconds: 2, sweepIntervalMs: 30_000, waitTimeSeconds: 20, batchSize: maxInFlight ? 1 : 10, ...rest };
   const controller = new AbortController();
   const maxReceiveCount = () => runtime.config.maxReceiveCount;
+  // One handler per poller: a batch processor keeps the state of the batch it is working on.
+  const pollers = (queueUrl: string, step: "synthesis" | "image", run: typeof runSynthesis) =>
+    Array.from({ length: maxInFlight ?? 1 }, () =>
+      pollQueue(queueUrl, stepHandler(step, run, () => runtime.steps, maxReceiveCount), options, controller.signal),
+    );
   const loops = [
-    pollQueue(runtime.config.synthesisQueueUrl, stepHandler("synthesis", runSynthesis, () => runtime.steps, maxReceiveCount), options, controller.signal),
-    pollQueue(runtime.config.imageQueueUrl, stepHandler("image", runIllustration, () => runtime.steps, maxReceiveCount), options, controller.signal),
+    ...pollers(runtime.config.synthesisQueueUrl, "synthesis", runSynthesis),
+    ...pollers(runtime.config.imageQueueUrl, "image", runIllustration),
   ];
   const sweeper = setInterval(() => {
     sweep(runtime.sweep)

@@ -27,9 +27,10 @@ export type Behaviour = { model?: string } & (
     kind: "text"; chunks: string[]; delayMs?: number; finishReason?: string;
     usage?: { input: number; output: number }; holdOpen?: boolean; heldBeforeChunk?: number;
   }
-  | { kind: "json"; value: unknown }
+  /** `delayMs`: the whole answer waits that long (a slow model; the benchmark's 2 s steps). */
+  | { kind: "json"; value: unknown; delayMs?: number }
   | { kind: "raw"; text: string }
-  | { kind: "image"; bytes: Uint8Array; mimeType: string }
+  | { kind: "image"; bytes: Uint8Array; mimeType: string; delayMs?: number }
   | { kind: "error"; status: number; message?: string; retryDelaySeconds?: number }
   /** Sends `chunks`, then the server destroys the socket. */
   | { kind: "fail-mid-stream"; chunks: string[]; delayMs?: number }
@@ -211,8 +212,10 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
       return;
     }
 
-    // Unary: one body, the chunks merged (text joined), after the time the stream would take.
-    if (pause > 0) await Promise.race([delay(pause * Math.max(0, chunks.length - 1)), settled]);
+    // Unary: one body, the chunks merged (text joined), after the time the stream would take
+    // (a json or image answer is one chunk: it waits `delayMs` itself).
+    const wait = behaviour.kind === "json" || behaviour.kind === "image" ? pause : pause * Math.max(0, chunks.length - 1);
+    if (wait > 0) await Promise.race([delay(wait), settled]);
     if (left) return;
     const merged = chunks.at(-1) as { candidates?: { content: { parts: unknown[] } }[] } | undefined;
     if (merged?.candidates && (behaviour.kind === "text" || behaviour.kind === "fail-mid-stream")) {

@@ -1,0 +1,191 @@
+/**
+ * Section 6: what each user-facing flow costs in DynamoDB capacity and AWS requests, measured
+ * in this process against DynamoDB Local (`measureCapacity`: `ReturnConsumedCapacity: TOTAL`
+ * on every request of the flow, as `npm run capacity` does) with the domain code the
+ * handlers and workers call. SQS sends and S3 puts are counted by wrapping the ports the
+ * domain is given. Providers are the offline ones: the table sees the same requests.
+ */
+import type { ConsumedCapacity } from "@aws-sdk/client-dynamodb";
+import { OfflineLLM } from "../../backend/ai/offline.ts";
+import { prepareTurn, streamTurn } from "../../backend/chats/chats.ts";
+import { startChat } from "../../backend/chats/start.ts";
+import { loadConfig } from "../../backend/config.ts";
+import { exportSecrets, generateSecrets } from "../../backend/local/secrets.ts";
+import { personaView, requestPersona } from "../../backend/personas/personas.ts";
+import { runIllustration, runSynthesis } from "../../backend/personas/steps.ts";
+import { dynamoClient } from "../../backend/ports/aws.ts";
+import { measureCapacity } from "../../backend/ports/capacity.ts";
+import { putPortrait } from "../../backend/ports/media.ts";
+import { sendStep } from "../../backend/ports/queue.ts";
+import { RATING_ITEMS, type Answers } from "../../backend/surveys/questions.ts";
+import { openSurvey, submitAnswer } from "../../backend/surveys/surveys.ts";
+import { sagaRuntime } from "../../backend/workers/runtime.ts";
+import { localStack } from "../lib/stack.ts";
+import type { SectionResult, SummaryRow } from "../lib/report.ts";
+import { num, ratio, table } from "../lib/stats.ts";
+
+const TITLE = "6. Cost per flow";
+
+interface Flow {
+  flow: string;
+  dynamo: { requests: number; rcu: number; wcu: number; awsRcu: number; awsWcu: number; commands: string[] };
+  sqs: number;
+  s3: number;
+  note: string;
+}
+
+/** Per DynamoDB request while a flow is measured: its command and what DynamoDB Local reported. */
+let log: { command: string; consumed: ConsumedCapacity | ConsumedCapacity[] | undefined }[] | undefined;
+let installed = false;
+function logCommands(): void {
+  if (installed) return;
+  installed = true;
+  dynamoClient().middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      log?.push({ command: String(context.commandName).replace(/Command$/, ""), consumed: (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity });
+      return out;
+    },
+    // Inside the capacity meter (same step, lower priority), so it sees `ReturnConsumedCapacity`.
+    { step: "initialize", priority: "low", name: "benchCommandLog" },
+  );
+}
+
+const counts = { sqs: 0, s3: 0 };
+const countedSend: typeof sendStep = (url, message) => (counts.sqs++, sendStep(url, message));
+const countedPut: typeof putPortrait = (bucket, bytes, type) => (counts.s3++, putPortrait(bucket, bytes, type));
+
+async function measure(flow: string, note: string, work: () => Promise<unknown>): Promise<Flow> {
+  log = [];
+  counts.sqs = counts.s3 = 0;
+  const { capacity } = await measureCapacity(work);
+  const entries = log;
+  log = undefined;
+  // On AWS a transaction costs twice the units of plain reads/writes; DynamoDB Local reports plain units.
+  let awsRcu = 0;
+  let awsWcu = 0;
+  for (const { command, consumed } of entries) {
+    const factor = command.startsWith("Transact") ? 2 : 1;
+    for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
+      const reads = c.ReadCapacityUnits ?? (/^(Get|BatchGet|TransactGet|Query|Scan)/.test(command) ? (c.CapacityUnits ?? 0) : 0);
+      const writes = c.WriteCapacityUnits ?? (reads === 0 ? (c.CapacityUnits ?? 0) : 0);
+      awsRcu += reads * factor;
+      awsWcu += writes * factor;
+    }
+  }
+  const commands = new Map<string, number>();
+  for (const { command } of entries) commands.set(command, (commands.get(command) ?? 0) + 1);
+  return {
+    flow,
+    note,
+    sqs: counts.sqs,
+    s3: counts.s3,
+    dynamo: {
+      requests: capacity.requests,
+      rcu: capacity.readUnits,
+      wcu: capacity.writeUnits,
+      awsRcu,
+      awsWcu,
+      commands: [...commands].map(([c, n]) => (n > 1 ? `${n}× ${c}` : c)),
+    },
+  };
+}
+
+export async function costSection(): Promise<SectionResult> {
+  const stack = await localStack();
+  const resources = await stack.provision("cost");
+  exportSecrets(generateSecrets());
+  const env = {
+    ...process.env,
+    TABLE_NAME: resources.tableName,
+    SYNTHESIS_QUEUE_URL: resources.synthesisQueueUrl,
+    IMAGE_QUEUE_URL: resources.imageQueueUrl,
+    MEDIA_BUCKET: resources.mediaBucket,
+    GEMINI_API_KEY: "",
+  };
+  const config = loadConfig(env);
+  const { tableName } = config;
+  const runtime = sagaRuntime(config, env);
+  const steps = { ...runtime.steps, sendStep: countedSend, putPortrait: countedPut };
+  const personas = { settings: config, sendStep: countedSend };
+  const settings = { tableName, answersPerIpPerHour: 1000, answersPerSurveyPerMinute: 1000 };
+  const answers: Answers = {
+    adjectives: ["kind", "witty", "calm", "brave", "wise"],
+    ratings: Object.fromEntries(RATING_ITEMS.map((i) => [i.id, 5])) as Answers["ratings"],
+    texts: { strength: "Listens like nobody else and remembers everything you said." },
+  };
+  logCommands();
+
+  const uid = "bench-cost-owner";
+  const { surveyId } = await openSurvey(tableName, { uid, name: "Aki" });
+  const flows: Flow[] = [];
+  flows.push(
+    await measure("survey answer (`POST /v1/surveys/:id/responses`)", "rate limits (per IP, per survey) + answer and count in one transaction", () =>
+      submitAnswer(settings, surveyId, { question_set: "v1", fingerprint: "bench-friend-1", answers }, { ip: "198.51.100.1" }),
+    ),
+  );
+  for (const fp of ["bench-friend-2", "bench-friend-3"]) await submitAnswer(settings, surveyId, { question_set: "v1", fingerprint: fp, answers }, { ip: "198.51.100.1" });
+  let sagaId = "";
+  const delivery = { receiveCount: 1, maxReceiveCount: 5 };
+  flows.push(
+    await measure("persona saga (`POST /v1/personas/me` + step 1 + step 2)", "start + synthesis worker + image worker (offline writer and portrait)", async () => {
+      sagaId = (await requestPersona(personas, uid)).sagaId;
+      await runSynthesis(steps, { uid, sagaId }, delivery);
+      await runIllustration(steps, { uid, sagaId }, delivery);
+    }),
+  );
+  const chatDeps = {
+    llm: new OfflineLLM(),
+    settings: { tableName, messagesPerMinute: 1000, dailyTokenBudget: 1_000_000, messageMaxChars: 4000, contextTokens: 6000, maxOutputTokens: 1024, stopPollMs: 300 },
+  };
+  const { chatId } = await startChat(tableName, uid);
+  flows.push(
+    await measure("chat turn (`POST /v1/chats/:id/messages`)", "limits, persona, message + reply placeholder + lock, history, reply stored, budget (offline model)", async () => {
+      const turn = await prepareTurn(chatDeps, uid, chatId, "What do you like to do on weekends?");
+      for await (const _event of streamTurn(chatDeps, turn, new AbortController().signal));
+    }),
+  );
+  flows.push(await measure("persona read (`GET /v1/personas/me`)", "persona + the open survey (pointer, then survey)", () => personaView(personas, uid)));
+
+  const answer = flows[0]!;
+  const units = (f: Flow) => f.dynamo.awsRcu + f.dynamo.awsWcu;
+  const rows = flows.map((f) => [
+    f.flow,
+    f.dynamo.requests + f.sqs + f.s3,
+    f.dynamo.requests,
+    f.sqs,
+    f.s3,
+    num(f.dynamo.rcu, 1),
+    num(f.dynamo.wcu, 1),
+    `${num(f.dynamo.awsRcu, 1)} / ${num(f.dynamo.awsWcu, 1)}`,
+    ratio(units(f), units(answer)),
+    f.dynamo.commands.join(", "),
+  ]);
+  const summary: SummaryRow[] = flows.map((f) => ({
+    section: TITLE,
+    metric: f.flow.replace(/ \(.*\)$/, ""),
+    value: `${f.dynamo.requests + f.sqs + f.s3} AWS requests; ${num(f.dynamo.rcu, 1)} RCU + ${num(f.dynamo.wcu, 1)} WCU (AWS: ${num(f.dynamo.awsRcu, 1)} + ${num(f.dynamo.awsWcu, 1)})`,
+    ratio: `${ratio(units(f), units(answer))} a survey answer`,
+    target: "(reported)",
+    verdict: "",
+  }));
+  const body = [
+    "Measured in the benchmark's own process against DynamoDB Local (in memory) and fauxqs, with the domain functions the route " +
+      "handlers and workers call (as `npm run capacity` does, see docs/data-model.md), every DynamoDB request asking for " +
+      "`ReturnConsumedCapacity: TOTAL`. \"AWS\" units double the transactional requests' units: DynamoDB bills a transactional " +
+      "write or read at twice a plain one, while DynamoDB Local reports plain units. SQS and S3 are the calls our code makes; " +
+      "in AWS the Lambda event source mapping also receives and deletes each step's message (one `ReceiveMessage` and one " +
+      "`DeleteMessage(Batch)` per batch, per step), which is not our code and is not counted. The ratio column compares the AWS " +
+      "units (RCU + WCU) of each flow with a survey answer's.",
+    "",
+    table(["flow", "AWS requests", "DynamoDB", "SQS", "S3", "RCU (Local)", "WCU (Local)", "AWS RCU / WCU", "× answer", "DynamoDB requests"], rows),
+    "",
+    ...flows.map((f) => `- ${f.flow}: ${f.note}.`),
+  ].join("\n");
+  return {
+    title: TITLE,
+    body,
+    summary,
+    commands: ["(in the benchmark's own process: bench/sections/cost.ts against DynamoDB Local and fauxqs, started as `npm run capacity` starts them)"],
+  };
+}
