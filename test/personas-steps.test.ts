@@ -150,6 +150,31 @@ describe("sweeper", () => {
     assert.equal((await getPersona(stack.config.tableName, uid))?.status, "ready");
   });
 
+  test("a saga still waiting behind a backlog is postponed, never re-sent or failed, and finishes when its turn comes", async () => {
+    // Prepare: the saga's message waits in the queue (nobody receives it), past more step
+    // deadlines than the sweeper may re-drive.
+    const { uid, sagaId } = await startedSaga();
+    const { maxRedrives } = stack.runtime.sweep.settings;
+    let persona = await getPersona(stack.config.tableName, uid);
+
+    for (let i = 0; i <= maxRedrives; i++) {
+      // Act
+      const later = new Date(Date.parse(persona!.stepDeadlineAt!) + 1);
+      const report = await sweep(stack.runtime.sweep, later);
+
+      // Assert: deadline pushed forward; nothing counted, sent or failed.
+      persona = await getPersona(stack.config.tableName, uid);
+      assert.ok(report.postponed >= 1);
+      assert.deepEqual([persona?.status, persona?.sagaId, persona?.redrives], ["synthesizing", sagaId, 0]);
+      assert.ok(persona!.stepDeadlineAt! > later.toISOString());
+    }
+    const step1 = await receive(stack.config.synthesisQueueUrl);
+    assert.deepEqual(step1.Records.map((r) => JSON.parse(r.body)), [{ uid, sagaId }]);
+    await synthesis()(step1);
+    await illustration()(await receive(stack.config.imageQueueUrl));
+    assert.equal((await getPersona(stack.config.tableName, uid))?.status, "ready");
+  });
+
   test("a saga past its deadline is failed with a reason the owner can read", async () => {
     const { uid } = await startedSaga();
     await receive(stack.config.synthesisQueueUrl);

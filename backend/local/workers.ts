@@ -102,7 +102,7 @@ export function startLocalWorkers(runtime: SagaRuntime, opts: LocalWorkerOptions
   ];
   const sweeper = setInterval(() => {
     sweep(runtime.sweep)
-      .then((report) => (report.redriven || report.failed) && logger.info("sweep", { ...report }))
+      .then((report) => (report.redriven || report.postponed || report.failed) && logger.info("sweep", { ...report }))
       .catch((error: Error) => logger.warn("sweep failed", { error: error.name }));
   }, options.sweepIntervalMs);
   return {

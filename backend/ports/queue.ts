@@ -1,5 +1,5 @@
 /** Saga step messages on SQS. One message per step; the body names the saga, not the data. */
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { z } from "zod";
 import { sqsClient } from "./aws.ts";
 
@@ -8,6 +8,12 @@ export type StepMessage = z.infer<typeof StepMessage>;
 
 export async function sendStep(queueUrl: string, message: StepMessage): Promise<void> {
   await sqsClient().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
+}
+
+/** Messages waiting on a queue for a consumer (visible; not those being processed). Approximate, as SQS says. */
+export async function queueBacklog(queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0);
 }
 
 /**

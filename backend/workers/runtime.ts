@@ -9,7 +9,7 @@ import type { SweepDeps } from "../personas/sweeper.ts";
 import { modelIllustrator, offlineIllustrator } from "../personas/portrait.ts";
 import { modelWriter, offlineWriter } from "../personas/writer.ts";
 import { putPortrait } from "../ports/media.ts";
-import { sendStep } from "../ports/queue.ts";
+import { queueBacklog, sendStep } from "../ports/queue.ts";
 
 export interface SagaRuntime {
   config: Config;
@@ -38,6 +38,6 @@ export function sagaRuntime(config: Config = loadConfig(), env: NodeJS.ProcessEn
       sendStep,
       putPortrait,
     },
-    sweep: { settings, sendStep },
+    sweep: { settings, sendStep, queueBacklog },
   };
 }

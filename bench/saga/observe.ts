@@ -53,21 +53,23 @@ export interface WorkerLog {
   done: number;
   /** Step messages acknowledged without doing anything (duplicate or stale). */
   skipped: number;
-  /** Messages the sweeper re-sent, and sagas it failed. */
+  /** Messages the sweeper re-sent, overdue steps it postponed (their queue had a backlog), and sagas it failed. */
   redriven: number;
+  postponed: number;
   sweptFailed: number;
 }
 
 /** Reads the workers' JSON log lines ("saga step", "sweep"). */
 export function readWorkerLog(stdout: string): WorkerLog {
-  const log: WorkerLog = { done: 0, skipped: 0, redriven: 0, sweptFailed: 0 };
+  const log: WorkerLog = { done: 0, skipped: 0, redriven: 0, postponed: 0, sweptFailed: 0 };
   for (const line of stdout.split("\n")) {
     if (!line.startsWith("{")) continue;
     try {
-      const entry = JSON.parse(line) as { message?: string; outcome?: string; redriven?: number; failed?: number };
+      const entry = JSON.parse(line) as { message?: string; outcome?: string; redriven?: number; postponed?: number; failed?: number };
       if (entry.message === "saga step") log[entry.outcome === "done" ? "done" : "skipped"]++;
       if (entry.message === "sweep") {
         log.redriven += entry.redriven ?? 0;
+        log.postponed += entry.postponed ?? 0;
         log.sweptFailed += entry.failed ?? 0;
       }
     } catch {

@@ -165,19 +165,16 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
         ["first / median persona ready", `${num(readyTimes[0], 1)} s / ${num(percentile(readyTimes, 50), 1)} s`],
         ["model calls (text / image)", `${run.modelCalls.text} / ${run.modelCalls.image} (${users + run.extras.length} each needed)`],
         ["step messages handled: done / skipped as duplicate or stale", `${steps.done} / ${steps.skipped}`],
-        ["sweeper: re-drives / sagas it failed", `${steps.redriven} / ${steps.sweptFailed}`],
+        ["sweeper: re-drives / postponed while the queue had a backlog / sagas it failed", `${steps.redriven} / ${steps.postponed} / ${steps.sweptFailed}`],
         ["dead-letter queues (synthesis / image)", `${run.dlq.synthesis} / ${run.dlq.image}`],
       ],
     ),
-    ...(steps.redriven > 0
-      ? [
-          "",
-          `The backlog outlived the 120 s step deadline (\`SAGA_STEP_TIMEOUT_MS\`), so the sweeper re-sent ${steps.redriven} step messages for sagas ` +
-            "still waiting their turn. The duplicates were harmless (a step acts only on the saga and status it expects, so the later copy " +
-            "was skipped), but each costs a receive and a read, and a saga still waiting after its third re-drive (about 8 minutes of backlog " +
-            "with the defaults) would be failed. The step deadline should exceed the longest backlog the concurrency cap allows.",
-        ]
-      : []),
+    "",
+    `The backlog outlives the 120 s step deadline (\`SAGA_STEP_TIMEOUT_MS\`): a saga waiting its turn looks to the sweeper like ` +
+      "one whose message was lost. While the step's queue still has messages waiting, the sweeper only pushes such a step's deadline forward " +
+      "(postponed above) instead of re-sending its message and counting a re-drive, so the backlog neither fills with duplicates nor fails " +
+      "healthy sagas after `SAGA_MAX_REDRIVES` deadlines." +
+      (steps.redriven > 0 ? ` The ${steps.redriven} re-drive(s) came once a queue had drained (a duplicate is skipped by the step).` : ""),
     "",
     `### Where the API's time goes in a burst (V8 CPU profile of the API process during a second burst after the run: the ${run.idle.length} idle owners at the same rate)`,
     "",
