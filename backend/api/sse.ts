@@ -113,20 +113,27 @@ export function stream(
     status: 200,
     headers: { ...SSE_HEADERS, ...options.headers },
     async run(write, { signal, heartbeatMs }) {
-      // Not `async`: a write the socket took at once resolves with a shared settled promise
-      // instead of two new ones per event. Framing errors still arrive as a rejection.
-      const written = (frame: () => string): Promise<void> => {
-        if (signal.aborted) return SENT;
-        try {
-          return write(frame()) ?? SENT;
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      };
+      // Not `async`, and no closure per event: a write the socket took at once resolves with
+      // a shared settled promise instead of new ones per event. Framing errors still arrive
+      // as a rejection.
       const sink: EventSink = {
         signal,
-        send: (event) => written(() => formatEvent(event)),
-        comment: (text) => written(() => formatComment(text)),
+        send(event) {
+          if (signal.aborted) return SENT;
+          try {
+            return write(formatEvent(event)) ?? SENT;
+          } catch (error) {
+            return Promise.reject(error);
+          }
+        },
+        comment(text) {
+          if (signal.aborted) return SENT;
+          try {
+            return write(formatComment(text)) ?? SENT;
+          } catch (error) {
+            return Promise.reject(error);
+          }
+        },
       };
       const heartbeat = setInterval(
         () => sink.comment("heartbeat").catch(() => {}),

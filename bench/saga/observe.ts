@@ -57,16 +57,22 @@ export interface WorkerLog {
   redriven: number;
   postponed: number;
   sweptFailed: number;
+  /** Model calls the workers retried, by what failed ("network error", "HTTP 503", …). */
+  modelRetries: Record<string, number>;
 }
 
 /** Reads the workers' JSON log lines ("saga step", "sweep"). */
 export function readWorkerLog(stdout: string): WorkerLog {
-  const log: WorkerLog = { done: 0, skipped: 0, redriven: 0, postponed: 0, sweptFailed: 0 };
+  const log: WorkerLog = { done: 0, skipped: 0, redriven: 0, postponed: 0, sweptFailed: 0, modelRetries: {} };
   for (const line of stdout.split("\n")) {
     if (!line.startsWith("{")) continue;
     try {
-      const entry = JSON.parse(line) as { message?: string; outcome?: string; redriven?: number; postponed?: number; failed?: number };
+      const entry = JSON.parse(line) as { message?: string; outcome?: string; redriven?: number; postponed?: number; failed?: number; failure?: string };
       if (entry.message === "saga step") log[entry.outcome === "done" ? "done" : "skipped"]++;
+      if (entry.message === "Model call failed, retrying") {
+        const failure = entry.failure ?? "unknown";
+        log.modelRetries[failure] = (log.modelRetries[failure] ?? 0) + 1;
+      }
       if (entry.message === "sweep") {
         log.redriven += entry.redriven ?? 0;
         log.postponed += entry.postponed ?? 0;

@@ -100,7 +100,7 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
       value:
         `peak ${queued(peak)} at ${num(peak.t, 0)} s` +
         (queued(peakWithDuplicates) > queued(peak)
-          ? `; ${queued(peakWithDuplicates)} at ${num(peakWithDuplicates.t, 0)} s (with the starts made while draining and the sweeper's re-sent duplicates)`
+          ? `; ${queued(peakWithDuplicates)} at ${num(peakWithDuplicates.t, 0)} s (with the ${run.extras.length} starts made while draining` + (steps.redriven > 0 ? ` and ${steps.redriven} re-sent by the sweeper)` : ")")
           : ""),
       ratio: `${ratio(queued(peak), users)} of the burst`,
       target: "(reported)",
@@ -163,7 +163,13 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
         ["sagas started while draining (queued behind the burst's)", `${run.extras.filter((p) => p?.status === "ready").length} / ${run.extras.length} ready`],
         ["time until all ready", `${num(allReadySeconds, 1)} s (floor set by the cap: ⌈${users}/${inFlight}⌉ × ${modelMs / 1000} s + ${modelMs / 1000} s = ${num(idealSeconds, 0)} s; ${ratio(allReadySeconds, idealSeconds)})`],
         ["first / median persona ready", `${num(readyTimes[0], 1)} s / ${num(percentile(readyTimes, 50), 1)} s`],
-        ["model calls (text / image)", `${run.modelCalls.text} / ${run.modelCalls.image} (${users + run.extras.length} each needed)`],
+        [
+          "model calls (text / image)",
+          `${run.modelCalls.text} / ${run.modelCalls.image} (${users + run.extras.length} each needed` +
+            (Object.keys(steps.modelRetries).length
+              ? `; retried after a failed call: ${Object.entries(steps.modelRetries).map(([failure, n]) => `${n} × ${failure}`).join(", ")})`
+              : ")"),
+        ],
         ["step messages handled: done / skipped as duplicate or stale", `${steps.done} / ${steps.skipped}`],
         ["sweeper: re-drives / postponed while the queue had a backlog / sagas it failed", `${steps.redriven} / ${steps.postponed} / ${steps.sweptFailed}`],
         ["dead-letter queues (synthesis / image)", `${run.dlq.synthesis} / ${run.dlq.image}`],

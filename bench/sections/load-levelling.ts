@@ -172,6 +172,13 @@ export async function loadLevellingSection(): Promise<SectionResult> {
     const [[dlqSynthesis], [dlqImage]] = await Promise.all([depth(resources.synthesisDlqUrl), depth(resources.imageDlqUrl)]);
     console.log(`  drained: ${personas.filter((p) => p?.status === "ready").length} ready, ${personas.filter((p) => p?.status === "failed").length} failed`);
 
+    // Counted now: the profiled burst below starts sagas the workers begin on too.
+    const modelCalls = {
+      text: gemini.requests.filter((r) => !r.model.includes("image")).length,
+      image: gemini.requests.filter((r) => r.model.includes("image")).length,
+    };
+    const workerLog = readWorkerLog(workers.stdout());
+
     // Where the API's time goes in a burst: the idle owners start once more at the burst's
     // rate under the V8 profiler (kept out of the measured burst: profiling costs CPU).
     const profiling = await profileWindow(api, join(PROFILE_DIR, "api-burst.cpuprofile"));
@@ -197,11 +204,8 @@ export async function loadLevellingSection(): Promise<SectionResult> {
       dlq: { synthesis: dlqSynthesis, image: dlqImage },
       cpuMs: { api: used(0), workers: used(1), dynamodb: used(2), fauxqs: used(3), self: (self1.user + self1.system) / 1000 },
       profile,
-      workerLog: readWorkerLog(workers.stdout()),
-      modelCalls: {
-        text: gemini.requests.filter((r) => !r.model.includes("image")).length,
-        image: gemini.requests.filter((r) => r.model.includes("image")).length,
-      },
+      workerLog,
+      modelCalls,
     });
     return { title: TITLE, ...report, commands };
   } finally {
