@@ -59,6 +59,11 @@ describe("SSE framing", () => {
     assert.equal(formatEvent({ data: { a: "x\ny" } }), 'data: {"a":"x\\ny"}\n\n');
     assert.equal(formatEvent({ data: "a\r\nb\rc\nd" }), "data: a\ndata: b\ndata: c\ndata: d\n\n");
     assert.equal(formatEvent({ data: "" }), "data: \n\n");
+    assert.equal(formatEvent({ data: { text: "line\r\nbreak\u2028" } }), 'data: {"text":"line\\r\\nbreak\u2028"}\n\n');
+  });
+
+  test("data that JSON cannot carry is refused, not sent as \"undefined\"", () => {
+    for (const bad of [() => 1, Symbol("s")]) assert.throws(() => formatEvent({ data: bad }), InvalidEventField);
   });
 
   test("event and id refuse CR, LF and NUL", () => {

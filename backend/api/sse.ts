@@ -64,11 +64,16 @@ export function formatEvent(event: ServerSentEvent): string {
     }
     out += `retry: ${event.retry}\n`;
   }
-  if (event.data !== undefined) {
-    const data = typeof event.data === "string" ? event.data : JSON.stringify(event.data);
-    // Most payloads are one line (JSON never contains a raw CR or LF): no split needed.
+  const { data } = event;
+  if (typeof data === "string") {
+    // Most strings are one line: no split needed.
     if (!data.includes("\n") && !data.includes("\r")) out += `data: ${data}\n`;
     else for (const line of data.split(LINE_BREAK)) out += `data: ${line}\n`;
+  } else if (data !== undefined) {
+    // JSON escapes every control character, so its text is always a single line.
+    const json = JSON.stringify(data) as string | undefined;
+    if (json === undefined) throw new InvalidEventField('SSE "data" must be a string or JSON-serialisable');
+    out += `data: ${json}\n`;
   }
   return out + "\n";
 }
