@@ -129,11 +129,11 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
       ],
     ),
     "",
-    `The ${users} starts were offered at ${num(offered)}/s; the last answer came ${num(run.burstSeconds, 2)} s after the first request ` +
+    `The ${users} starts were offered at ${num(offered)}/s; the last answer came ${num(run.burstSeconds, 2)} s after the first request` +
       (served < 0.9 * offered
         ? `, so the API and DynamoDB Local together served only about ${num(served)} starts/s on this machine. Offered faster than they can ` +
           "be served, requests wait in the API's event loop and in DynamoDB Local, and the burst's latency is that wait. "
-        : "(the machine kept up with the offered rate). ") +
+        : " (the machine kept up with the offered rate). ") +
       "A start is five AWS calls (two GetItems in parallel, then one more, a TransactWriteItems and an SQS SendMessage). CPU each " +
       "process used during the burst:",
     "",
@@ -189,13 +189,15 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
 
   const misses: string[] = [];
   if (!(during.p99 <= 2 * atIdle.p99)) {
+    const cpuPerStart = (run.cpuMs.dynamodb + run.cpuMs.api + run.cpuMs.workers + run.cpuMs.fauxqs) / users;
     misses.push(
       `**4. Load levelling, burst p99 ${ratio(during.p99, atIdle.p99)} idle (target ≤ 2×, missed by ${num(((during.p99 / atIdle.p99 - 2) / 2) * 100, 0)}%).** ` +
         `${users} starts were offered at ${num(offered)}/s` +
         (served < 0.9 * offered ? `, but this 2-core machine served about ${num(served)}/s` : "") +
         `: each start cost ${num(run.cpuMs.dynamodb / users, 1)} ms of CPU in DynamoDB Local's JVM and ${num(run.cpuMs.api / users, 1)} ms ` +
         `in the API (plus ${num(run.cpuMs.workers / users, 1)} ms in the workers and ${num(run.cpuMs.fauxqs / users, 1)} ms in fauxqs), all on ` +
-        `the same two cores, so requests queued behind each other. The API's profile in a burst: ${categoryLine(profile)}; our own code ` +
+        `the same two cores, so requests queued behind each other: ${num(cpuPerStart, 1)} ms of CPU per start is ${num((users * cpuPerStart) / 2000, 1)} s ` +
+        `of both cores for ${users} starts, against the ${num(burstMs / 1000, 0)} s they were offered in. The API's profile in a burst: ${categoryLine(profile)}; our own code ` +
         `${(shareOf(profile, "our code (backend/)") * 100).toFixed(1)}% and the request log ${((profile?.loggingInclusive ?? 0) * 100).toFixed(1)}%. ` +
         "The cost is the emulated database and the AWS SDK's work for five calls per start, not the HTTP core. The levelling itself " +
         `holds: while ${backlog} sagas waited in the queue, the same call took p99 ${num(whileDraining.p99)} ms (${ratio(whileDraining.p99, atIdle.p99)} idle), ` +
