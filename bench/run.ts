@@ -35,6 +35,10 @@ const SECTIONS: { id: number; title: string; run: () => Promise<SectionResult> }
 /** Past this the benchmark gives up on what is left, cleans up and still writes its report. */
 const HARD_LIMIT_MS = 11 * 60_000;
 
+if (Number(process.versions.node.split(".")[0]) < 24) {
+  console.error(`npm run bench needs the project's Node 24 (node_modules/.bin/node); this is ${process.version}`);
+  process.exit(1);
+}
 const wanted = process.argv.slice(2).map(Number).filter(Boolean);
 const startedAt = new Date();
 const t0 = performance.now();
