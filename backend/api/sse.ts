@@ -121,24 +121,18 @@ export function stream(
       // Not `async`, and no closure per event: a write the socket took at once resolves with
       // a shared settled promise instead of new ones per event. Framing errors still arrive
       // as a rejection.
+      function framed<T>(format: (value: T) => string, value: T): Promise<void> {
+        if (signal.aborted) return SENT;
+        try {
+          return write(format(value)) ?? SENT;
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
       const sink: EventSink = {
         signal,
-        send(event) {
-          if (signal.aborted) return SENT;
-          try {
-            return write(formatEvent(event)) ?? SENT;
-          } catch (error) {
-            return Promise.reject(error);
-          }
-        },
-        comment(text) {
-          if (signal.aborted) return SENT;
-          try {
-            return write(formatComment(text)) ?? SENT;
-          } catch (error) {
-            return Promise.reject(error);
-          }
-        },
+        send: (event) => framed(formatEvent, event),
+        comment: (text) => framed(formatComment, text),
       };
       const heartbeat = setInterval(
         () => sink.comment("heartbeat").catch(() => {}),
