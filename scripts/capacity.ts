@@ -8,7 +8,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { measureCapacity, type CapacityUsed } from "../backend/ports/capacity.ts";
 import { provision } from "../backend/local/provision.ts";
-import { freePort, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../backend/local/services.ts";
+import { freePort, localAwsEnv, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../backend/local/services.ts";
 import { generateSecrets, exportSecrets } from "../backend/local/secrets.ts";
 import { getUser, upsertUser } from "../backend/identity/users.ts";
 import { RATING_ITEMS, type Answers } from "../backend/surveys/questions.ts";
@@ -42,14 +42,7 @@ async function measure(flow: string, pattern: string, work: () => Promise<unknow
 
 try {
   const [dynamodb, fauxqs] = await Promise.all([freePort().then((port) => startDynamoDbLocal({ port })), startFauxqs({ port: 0 })]);
-  Object.assign(process.env, {
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-    AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
-    AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
-  });
+  Object.assign(process.env, localAwsEnv(dynamodb, fauxqs));
   exportSecrets(generateSecrets());
   const queues = await provision({ tableName, synthesisQueue: "capacity-synthesis", imageQueue: "capacity-image", mediaBucket: "capacity-media" });
   const config = loadConfig({ ...process.env, TABLE_NAME: tableName, SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl, IMAGE_QUEUE_URL: queues.imageQueueUrl, MEDIA_BUCKET: "capacity-media", GEMINI_API_KEY: "" });

@@ -15,7 +15,7 @@ import { serve } from "../backend/api/adapters/node.ts";
 import { loadConfig } from "../backend/config.ts";
 import { exportSecrets, generateSecrets } from "../backend/local/secrets.ts";
 import { provision } from "../backend/local/provision.ts";
-import { freePort, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../backend/local/services.ts";
+import { freePort, localAwsEnv, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../backend/local/services.ts";
 import { requestPersona } from "../backend/personas/personas.ts";
 import { runIllustration, runSynthesis } from "../backend/personas/steps.ts";
 import { sendStep } from "../backend/ports/queue.ts";
@@ -33,8 +33,7 @@ try {
   const [dynamodb, fauxqs] = await Promise.all([freePort().then((port) => startDynamoDbLocal({ port })), startFauxqs({ port: 0 })]);
   const env = {
     ...process.env,
-    AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local",
-    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint, AWS_ENDPOINT_URL_SQS: fauxqs.endpoint, AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+    ...localAwsEnv(dynamodb, fauxqs),
     GEMINI_API_KEY: "latency", GEMINI_BASE_URL: gemini.url, AUTH_MODE: "local", TABLE_NAME: "latency", MEDIA_BUCKET: "latency-media",
     CHAT_MESSAGES_PER_MINUTE: "0", CHAT_DAILY_TOKEN_BUDGET: "0", CHAT_MAX_OUTPUT_TOKENS: String(TOKENS * 2),
   };

@@ -10,15 +10,9 @@ import { createParser } from "eventsource-parser";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
 import { requestStop } from "../backend/chats/store.ts";
-import { clock, startFakeGemini, type Behaviour, type FakeGemini } from "./support/fake-gemini.ts";
+import { clock, PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini } from "./support/fake-gemini.ts";
 import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
 import { nodeTarget } from "./support/targets.ts";
-
-const PERSONA_CARD = {
-  name: "Aki", tagline: "Quietly brave", personality: "Calm.", speaking_style: "Short.", greeting: "Hey.",
-  interests: ["tea"], visual_description: "Green scarf.", system_prompt: "You are Aki.",
-};
-const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
 
 let gemini: FakeGemini;
 let stack: SagaStack;
@@ -27,7 +21,7 @@ let owner: { uid: string; personaId: string };
 before(async () => {
   gemini = await startFakeGemini({
     apiKey: "test-key",
-    fallback: (r): Behaviour => (r.model.includes("image") ? { kind: "image", bytes: PNG, mimeType: "image/png" } : { kind: "json", value: PERSONA_CARD }),
+    fallback: (r): Behaviour => (r.model.includes("image") ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" } : { kind: "json", value: PERSONA_CARD }),
   });
   stack = await sagaStack({ GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url, CHAT_MESSAGES_PER_MINUTE: "1000", GEMINI_BREAKER_COOLDOWN_MS: "1" });
   owner = await ownerWithReadyPersona(stack.target);

@@ -6,20 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startLocalWorkers } from "../backend/local/workers.ts";
-import { startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "./support/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "./support/fake-gemini.ts";
 import { as, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
 
-const card = {
-  name: "Aki",
-  tagline: "Quietly brave",
-  personality: "Calm under pressure and generous with time.",
-  speaking_style: "Short sentences, dry humour.",
-  greeting: "Hey. What's up?",
-  interests: ["climbing", "tea"],
-  visual_description: "Short dark hair, green scarf, soft smile.",
-  system_prompt: "You are Aki.",
-};
-const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
 const MODEL_MS = 150;
 
 let gemini: FakeGemini;
@@ -30,8 +19,8 @@ before(async () => {
   gemini = await startFakeGemini({
     fallback: (request): Behaviour =>
       request.model.includes("image")
-        ? { kind: "image", bytes: PNG, mimeType: "image/png", delayMs: MODEL_MS }
-        : { kind: "json", value: card, delayMs: MODEL_MS },
+        ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png", delayMs: MODEL_MS }
+        : { kind: "json", value: PERSONA_CARD, delayMs: MODEL_MS },
   });
   stack = await sagaStack({ GEMINI_API_KEY: "k", GEMINI_BASE_URL: gemini.url }, { workers: false });
   workers = startLocalWorkers(stack.runtime, { maxInFlight: 2, waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });

@@ -24,6 +24,22 @@ import {
 export { stopLocalServices, type LocalService, type ServiceExit } from "./service-process.ts";
 
 /**
+ * The AWS SDK's environment for the local services: a region, throwaway credentials (the
+ * emulators accept any) and the endpoints of DynamoDB Local and fauxqs (SQS and S3).
+ * @example Object.assign(process.env, localAwsEnv(dynamodb, fauxqs));
+ */
+export function localAwsEnv(dynamodb: LocalService, fauxqs: LocalService): Record<string, string> {
+  return {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+    AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
+    AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+  };
+}
+
+/**
  * A port that was free on 127.0.0.1 a moment ago.
  * @example const port = await freePort(); await startFauxqs({ port });
  */

@@ -4,7 +4,7 @@
  * queues and bucket on them.
  */
 import { provision, type ProvisionedResources } from "../../backend/local/provision.ts";
-import { freePort, startDynamoDbLocal, startFauxqs } from "../../backend/local/services.ts";
+import { freePort, localAwsEnv, startDynamoDbLocal, startFauxqs } from "../../backend/local/services.ts";
 
 export interface LocalStack {
   /** Environment a process needs to reach the services (endpoints, region, dummy credentials). */
@@ -19,14 +19,7 @@ let started: Promise<LocalStack> | undefined;
 export function localStack(): Promise<LocalStack> {
   return (started ??= (async () => {
     const [dynamodb, fauxqs] = await Promise.all([freePort().then((port) => startDynamoDbLocal({ port })), startFauxqs({ port: 0 })]);
-    const env = {
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "local",
-      AWS_SECRET_ACCESS_KEY: "local",
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-      AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
-      AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
-    };
+    const env = localAwsEnv(dynamodb, fauxqs);
     // This process's own SDK clients (provisioning, section 6's measurements) read these.
     Object.assign(process.env, env);
     return {

@@ -1,19 +1,8 @@
 /** Section 4's small pieces: the model's canned answers, owners' answers, timed requests. */
 import { RATING_ITEMS } from "../../backend/surveys/questions.ts";
-import { startFakeGemini, type Behaviour, type FakeGemini } from "../../test/support/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini } from "../../test/support/fake-gemini.ts";
 import { ascending, percentile } from "../lib/stats.ts";
 
-const CARD = {
-  name: "Aki",
-  tagline: "Quietly brave",
-  personality: "Calm under pressure and generous with time.",
-  speaking_style: "Short sentences, dry humour.",
-  greeting: "Hey. What's up?",
-  interests: ["climbing", "tea"],
-  visual_description: "Short dark hair, green scarf, soft smile.",
-  system_prompt: "You are Aki.",
-};
-const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
 
 /** The fake Gemini server answering every persona step (card, then portrait) after `delayMs`. */
 export function slowModel(apiKey: string, delayMs: number): Promise<FakeGemini> {
@@ -21,8 +10,8 @@ export function slowModel(apiKey: string, delayMs: number): Promise<FakeGemini> 
     apiKey,
     fallback: (request): Behaviour =>
       request.model.includes("image")
-        ? { kind: "image", bytes: PNG, mimeType: "image/png", delayMs }
-        : { kind: "json", value: CARD, delayMs },
+        ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png", delayMs }
+        : { kind: "json", value: PERSONA_CARD, delayMs },
   });
 }
 

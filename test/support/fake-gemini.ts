@@ -245,6 +245,19 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
   };
 }
 
+/** A persona card as the model returns it in step 1 (a valid one), and a tiny PNG for step 2. */
+export const PERSONA_CARD = {
+  name: "Aki",
+  tagline: "Quietly brave",
+  personality: "Calm under pressure and generous with time.",
+  speaking_style: "Short sentences, dry humour.",
+  greeting: "Hey. What's up?",
+  interests: ["climbing", "tea"],
+  visual_description: "Short dark hair, green scarf, soft smile.",
+  system_prompt: "You are Aki.",
+};
+export const PORTRAIT_PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+
 /** A one-turn chat for provider tests. */
 export const chat = { system: "You are Mika, a warm friend.", turns: [{ role: "user" as const, text: "How was your day?" }] };
 

@@ -10,6 +10,7 @@ import { provision } from "../../backend/local/provision.ts";
 import { exportSecrets, generateSecrets } from "../../backend/local/secrets.ts";
 import {
   freePort,
+  localAwsEnv,
   startDynamoDbLocal,
   startFauxqs,
   stopLocalServices,
@@ -23,12 +24,7 @@ export async function globalSetup(): Promise<void> {
       startFauxqs({ port: 0 }),
     ]);
     Object.assign(process.env, {
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-      AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
-      AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+      ...localAwsEnv(dynamodb, fauxqs),
       AUTH_MODE: "local",
       // Request and step logs are asserted through injected loggers; keep the run readable.
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
