@@ -3,7 +3,6 @@ import { RATING_ITEMS } from "../../backend/surveys/questions.ts";
 import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini } from "../../test/support/fake-gemini.ts";
 import { ascending, percentile } from "../lib/stats.ts";
 
-
 /** The fake Gemini server answering every persona step (card, then portrait) after `delayMs`. */
 export function slowModel(apiKey: string, delayMs: number): Promise<FakeGemini> {
   return startFakeGemini({
