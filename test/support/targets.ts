@@ -29,6 +29,8 @@ export interface Target {
   streaming: boolean;
   /** The base URL, for targets reachable over a real socket. */
   url?: string;
+  /** The platform decodes the path before we see it (an HTTP API): `%2F` arrives as `/`. */
+  decodesPath?: boolean;
   request(path: string, sent?: Sent): Promise<Received>;
   /** Starts a request and yields body text as it arrives (streaming targets only). */
   open(path: string, sent?: Sent): Promise<{ status: number; headers: Record<string, string | string[]>; chunks: AsyncIterable<string>; cancel(): void }>;
@@ -122,9 +124,28 @@ export function standInRuntime(): StreamingRuntime & { streams: RecordingRespons
   };
 }
 
-function v2Event(path: string, sent: Sent) {
-  const [rawPath = "/", rawQueryString = ""] = path.split("?");
-  const headers: Record<string, string> = { host: "abc.lambda-url.us-east-1.on.aws", ...sent.headers };
+/** The stage the HTTP API target is deployed on: not `$default`, so it is in every path. */
+export const HTTP_API_STAGE = "prod";
+
+/**
+ * What an HTTP API does to the path before the event: the named stage goes in front, and
+ * percent-encoding is decoded (an invalid sequence is left as it came).
+ */
+function httpApiPath(rawPath: string): string {
+  let decoded = rawPath;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {}
+  return `/${HTTP_API_STAGE}${decoded}`;
+}
+
+/** A payload 2.0 event as a Function URL (encoded path, `$default`) or an HTTP API sends it. */
+function v2Event(path: string, sent: Sent, from: "function-url" | "http-api" = "function-url") {
+  const [target = "/", rawQueryString = ""] = path.split("?");
+  const httpApi = from === "http-api";
+  const rawPath = httpApi ? httpApiPath(target) : target;
+  const domainName = httpApi ? "abc123.execute-api.us-east-1.amazonaws.com" : "abc.lambda-url.us-east-1.on.aws";
+  const headers: Record<string, string> = { host: domainName, ...sent.headers };
   const binary = Buffer.isBuffer(sent.body);
   return {
     version: "2.0",
@@ -135,11 +156,11 @@ function v2Event(path: string, sent: Sent) {
     requestContext: {
       accountId: "anonymous",
       apiId: "abc",
-      domainName: "abc.lambda-url.us-east-1.on.aws",
+      domainName,
       http: { method: sent.method ?? "GET", path: rawPath, protocol: "HTTP/1.1", sourceIp: "203.0.113.9", userAgent: "test" },
       requestId: "req-1",
       routeKey: "$default",
-      stage: "$default",
+      stage: httpApi ? HTTP_API_STAGE : "$default",
       time: "22/Nov/2026:00:00:00 +0000",
       timeEpoch: 0,
     },
@@ -233,7 +254,7 @@ export function apiGatewayTarget(app: App, version: "1.0" | "2.0"): Target {
     isBase64Encoded?: boolean;
   }>;
   const request: Target["request"] = async (path, sent = {}) => {
-    const result = await handler(version === "1.0" ? v1Event(path, sent) : v2Event(path, sent));
+    const result = await handler(version === "1.0" ? v1Event(path, sent) : v2Event(path, sent, "http-api"));
     const headers: Record<string, string | string[]> = { ...result.headers };
     const cookies = result.cookies ?? result.multiValueHeaders?.["set-cookie"] ?? [];
     if (cookies.length) headers["set-cookie"] = cookies;
@@ -243,6 +264,7 @@ export function apiGatewayTarget(app: App, version: "1.0" | "2.0"): Target {
   return {
     name: `api-gateway-${version}`,
     streaming: false,
+    decodesPath: version === "2.0",
     request,
     async open(path, sent) {
       const res = await request(path, sent);

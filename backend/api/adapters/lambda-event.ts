@@ -60,14 +60,52 @@ function authorizerClaims(authorizer: unknown, shape: "v1" | "v2"): Readonly<Rec
   return shape === "v1" ? authorizer : undefined;
 }
 
+/**
+ * Characters that never appear literally in a percent-encoded path. An HTTP API hands us
+ * the path already decoded (REST APIs and Function URLs keep it encoded), so these are
+ * encoded again and the router's one decoding pass gives back what the client sent.
+ * A decoded `%2F` cannot be told from a real `/` any more: that is API Gateway's loss.
+ */
+const NOT_IN_ENCODED_PATH = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu;
+
+function reencodePath(decoded: string): string {
+  // `u`: whole code points; a lone surrogate cannot be UTF-8 and becomes U+FFFD.
+  return decoded.replace(NOT_IN_ENCODED_PATH, (c) => (c.isWellFormed() ? encodeURIComponent(c) : "%EF%BF%BD"));
+}
+
+/**
+ * An HTTP API stage other than `$default` is the first segment of the path it sends
+ * (`/prod/v1/...` for the stage `prod`); our routes do not know stages.
+ */
+function withoutStage(path: string, stage: string | undefined): string {
+  if (!stage || stage === "$default") return path;
+  const prefix = `/${stage}`;
+  if (path === prefix) return "/";
+  return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
+}
+
+/**
+ * Function URLs and HTTP APIs both send payload 2.0; only a Function URL's domain is
+ * `<id>.lambda-url.<region>.on.aws` (also behind CloudFront, which forwards to that host).
+ */
+function fromHttpApi(domainName: string | undefined): boolean {
+  return domainName !== undefined && !domainName.includes(".lambda-url.");
+}
+
+/** The path an HTTP API (2.0, or 1.0 with `version: "1.0"`) sent, as the router expects it. */
+function httpApiPath(path: string, stage: string | undefined): string {
+  return reencodePath(withoutStage(path, stage));
+}
+
 export function requestFromEvent(event: HttpEvent, signal: AbortSignal): Request {
   if (eventShape(event) === "v2") {
     const e = event as APIGatewayProxyEventV2;
     const headers = lowerCase(e.headers);
     if (e.cookies?.length) headers.cookie = e.cookies.join("; ");
+    const rawPath = e.rawPath || "/";
     return new EventRequest(
       e.requestContext.http.method.toUpperCase(),
-      e.rawPath || "/",
+      fromHttpApi(e.requestContext.domainName) ? httpApiPath(rawPath, e.requestContext.stage) : rawPath,
       e.rawQueryString ?? "",
       headers,
       e.requestContext.http.sourceIp ?? "",
@@ -90,9 +128,12 @@ export function requestFromEvent(event: HttpEvent, signal: AbortSignal): Request
   } else {
     for (const [name, value] of Object.entries(e.queryStringParameters ?? {})) query.append(name, value ?? "");
   }
+  // HTTP APIs mark their 1.0 events with `version`; REST APIs send none (and their `path`
+  // is encoded and has no stage).
+  const fromHttpApiV1 = (e as { version?: string }).version === "1.0";
   return new EventRequest(
     e.httpMethod.toUpperCase(),
-    e.path || "/",
+    fromHttpApiV1 ? httpApiPath(e.path || "/", e.requestContext?.stage) : e.path || "/",
     query.toString(),
     headers,
     e.requestContext?.identity?.sourceIp ?? "",
