@@ -1,7 +1,8 @@
 /**
  * Who is calling, according to `AUTH_MODE` (see docs/decisions.md, "Identity"):
  *
- *   local  `Authorization: Bearer <app JWT>`, else `x-user-uid` (+ `x-user-email`) as given
+ *   local  `Authorization: Bearer <app JWT>`, else `x-user-uid` (+ `x-user-email`, and
+ *          `x-user-name`, percent-encoded UTF-8 like a URL component) as given
  *   edge   `x-remirai-token` (our JWT, forwarded by the Lambda@Edge function) re-verified
  *          here, and its `sub` must equal the `x-user-uid` the edge injected
  *   apigw  `sub`/`email` of the API Gateway authorizer's claims; headers are never read
@@ -13,23 +14,38 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { InvalidTokenError, verifyAppToken } from "../identity/tokens.ts";
-import { UserId } from "../identity/users.ts";
+import { DisplayName, UserId } from "../identity/users.ts";
 import { httpErrorFor } from "./domain-errors.ts";
 import { Unauthorized } from "./errors.ts";
 import type { Request } from "./http.ts";
 
 export type IdentitySettings = Pick<Config, "authMode" | "jwtIssuer" | "jwtAudience">;
 
+/** Who is calling: the one caller type of the whole API. */
 export interface Caller {
   uid: string;
   email: string | undefined;
+  /**
+   * The display name the identity source vouches for, when it carries one (local mode's
+   * `x-user-name`); otherwise the profile has it (`profileOf`).
+   */
+  name: string | undefined;
   /** How we know: our own JWT (minted at sign-in), a local dev header, a platform authorizer. */
   via: "app_token" | "local_header" | "authorizer";
 }
 
 const Email = z.email().max(320);
-const LocalHeaders = z.object({ uid: UserId, email: Email.optional() });
-const AuthorizerClaims = z.object({ sub: UserId, email: Email.optional().catch(undefined) });
+/** Header values are bytes: a name beyond ASCII travels percent-encoded, as `encodeURIComponent` makes it. */
+const HeaderName = z.string().transform((raw, ctx) => {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is not valid percent-encoded UTF-8" });
+    return z.NEVER;
+  }
+}).pipe(DisplayName);
+const LocalHeaders = z.object({ uid: UserId, email: Email.optional(), name: HeaderName.optional() });
+const AuthorizerClaims = z.object({ sub: UserId, email: Email.optional().catch(undefined), name: DisplayName.optional().catch(undefined) });
 
 /**
  * The caller, `undefined` when the request carries no identity, or a 401 when it carries
@@ -69,9 +85,9 @@ async function fromLocalRequest(req: Request, settings: IdentitySettings): Promi
   if (bearer !== undefined) return fromAppToken(bearer, settings);
   const uid = req.headers["x-user-uid"];
   if (uid === undefined) return undefined;
-  const local = LocalHeaders.safeParse({ uid, email: req.headers["x-user-email"] });
-  if (!local.success) throw new Unauthorized("x-user-uid or x-user-email is malformed");
-  return { uid: local.data.uid, email: local.data.email, via: "local_header" };
+  const local = LocalHeaders.safeParse({ uid, email: req.headers["x-user-email"], name: req.headers["x-user-name"] });
+  if (!local.success) throw new Unauthorized("x-user-uid, x-user-email or x-user-name is malformed");
+  return { uid: local.data.uid, email: local.data.email, name: local.data.name, via: "local_header" };
 }
 
 async function fromEdgeRequest(req: Request, settings: IdentitySettings): Promise<Caller | undefined> {
@@ -95,13 +111,13 @@ function fromAuthorizer(req: Request): Caller | undefined {
   if (req.authorizer?.sub === undefined) return undefined;
   const claims = AuthorizerClaims.safeParse(req.authorizer);
   if (!claims.success) throw new Unauthorized("The authorizer's subject is not a usable user id");
-  return { uid: claims.data.sub, email: claims.data.email, via: "authorizer" };
+  return { uid: claims.data.sub, email: claims.data.email, name: claims.data.name, via: "authorizer" };
 }
 
 async function fromAppToken(token: string, settings: IdentitySettings): Promise<Caller> {
   try {
     const claims = await verifyAppToken(token, settings);
-    return { uid: claims.sub, email: claims.email, via: "app_token" };
+    return { uid: claims.sub, email: claims.email, name: undefined, via: "app_token" };
   } catch (error) {
     if (error instanceof InvalidTokenError) throw new Unauthorized(`Invalid token: ${error.message}`);
     throw httpErrorFor(error) ?? error;

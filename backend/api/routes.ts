@@ -60,6 +60,7 @@ export function routes({ config, readiness, llm }: RouteDeps): Route[] {
 
     route("POST", "/v1/auth/google", auth.signInWithGoogle(config)),
     route("GET", "/v1/me", auth.me(config)),
+    route("PUT", "/v1/me", auth.updateMe(config)),
 
     route("POST", "/v1/surveys", surveys.create),
     route("GET", "/v1/surveys/:id", surveys.get),

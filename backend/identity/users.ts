@@ -16,10 +16,25 @@ import { table } from "../data/table.ts";
  */
 export const UserId = z.string().regex(/^[A-Za-z0-9_.:@-]{1,300}$/, "must be 1-300 letters, digits or _.:@-");
 
+/** Controls, format characters (zero-width, bidi overrides) and angle brackets: never in a name. */
+const NOT_IN_NAME = /[\p{Cc}\p{Cf}<>]/u;
+
+/**
+ * A display name as friends see it on the survey: plain text, 1–60 characters after trimming.
+ * @example DisplayName.parse("  Mirai Tanaka ") === "Mirai Tanaka"
+ */
+export const DisplayName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(60)
+  .refine((name) => !NOT_IN_NAME.test(name), "must be plain text (no control characters or angle brackets)");
+
 export interface User {
   uid: string;
   /** Null only for a local-mode user created without `x-user-email`. */
   email: string | null;
+  /** The name the user chose (`PUT /v1/me`), else the sign-in provider's; null when neither. */
   name: string | null;
   picture: string | null;
   /** ISO 8601; kept from the first sign-in on. */
@@ -27,18 +42,23 @@ export interface User {
   updatedAt: string;
 }
 
+/**
+ * As stored: `name` is the provider's (Google's claim, or local mode's `x-user-name`),
+ * refreshed at every sign-in; `displayName` is the user's own choice and wins over it.
+ */
 const StoredUser = z.object({
   uid: z.string(),
   email: z.string().nullish(),
   name: z.string().nullish(),
+  displayName: z.string().nullish(),
   picture: z.string().nullish(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 
 function toUser(item: Record<string, unknown>): User {
-  const stored = StoredUser.parse(item);
-  return { ...stored, email: stored.email ?? null, name: stored.name ?? null, picture: stored.picture ?? null };
+  const { displayName, ...stored } = StoredUser.parse(item);
+  return { ...stored, email: stored.email ?? null, name: displayName ?? stored.name ?? null, picture: stored.picture ?? null };
 }
 
 /** @example googleUserId("1184...") === "g_1184..." */
@@ -86,19 +106,55 @@ export async function getUser(tableName: string, uid: string): Promise<User | un
 
 /**
  * Returns the user, creating a bare record the first time (local and API Gateway callers
- * never pass through our sign-in). Never overwrites: every field is `if_not_exists`, so one
- * UpdateItem both creates and reads, with no race between a check and a write.
+ * never pass through our sign-in). Never overwrites what was stored, except the provider's
+ * name when the caller brings one (local mode's `x-user-name` stands in for Google's
+ * claim): one UpdateItem both creates and reads, with no race between a check and a write.
  */
-export async function ensureUser(tableName: string, caller: { uid: string; email?: string | undefined }, now = new Date()): Promise<User> {
+export async function ensureUser(
+  tableName: string,
+  caller: { uid: string; email?: string | undefined; name?: string | undefined },
+  now = new Date(),
+): Promise<User> {
+  const values: Record<string, unknown> = { ":uid": caller.uid, ":email": caller.email ?? null, ":now": now.toISOString() };
+  let sets = "SET #uid = if_not_exists(#uid, :uid), email = if_not_exists(email, :email), createdAt = if_not_exists(createdAt, :now), updatedAt = if_not_exists(updatedAt, :now)";
+  if (caller.name !== undefined) {
+    values[":name"] = caller.name;
+    sets += ", #name = :name";
+  }
   const result = await table().send(
     new UpdateCommand({
       TableName: tableName,
       Key: keys.user(caller.uid),
+      UpdateExpression: sets,
+      ExpressionAttributeNames: { "#uid": "uid", ...(caller.name !== undefined ? { "#name": "name" } : {}) },
+      ExpressionAttributeValues: values,
+      ReturnValues: "ALL_NEW",
+    }),
+  );
+  return toUser(result.Attributes ?? {});
+}
+
+/**
+ * The caller's profile: read for callers holding our own token (minted at sign-in, which
+ * wrote the user — none means the user is gone), created on first sight for the others.
+ */
+export async function profileOf(
+  tableName: string,
+  caller: { uid: string; email?: string | undefined; name?: string | undefined; via: string },
+): Promise<User | undefined> {
+  return caller.via === "app_token" ? getUser(tableName, caller.uid) : ensureUser(tableName, caller);
+}
+
+/** Sets the name the user chose; it wins over the provider's from then on. */
+export async function chooseDisplayName(tableName: string, uid: string, name: string, now = new Date()): Promise<User> {
+  const result = await table().send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.user(uid),
       UpdateExpression:
-        "SET #uid = if_not_exists(#uid, :uid), email = if_not_exists(email, :email), " +
-        "createdAt = if_not_exists(createdAt, :now), updatedAt = if_not_exists(updatedAt, :now)",
+        "SET #uid = if_not_exists(#uid, :uid), displayName = :name, updatedAt = :now, createdAt = if_not_exists(createdAt, :now)",
       ExpressionAttributeNames: { "#uid": "uid" },
-      ExpressionAttributeValues: { ":uid": caller.uid, ":email": caller.email ?? null, ":now": now.toISOString() },
+      ExpressionAttributeValues: { ":uid": uid, ":name": name, ":now": now.toISOString() },
       ReturnValues: "ALL_NEW",
     }),
   );

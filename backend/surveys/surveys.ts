@@ -8,7 +8,7 @@
  *   owner ── surveySummary ─> one Query of SURVEY#id → aggregates from 3 answers on
  */
 import { randomBytes } from "node:crypto";
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import { keys } from "../data/keys.ts";
 import { consume } from "../data/rate-limit.ts";
@@ -205,6 +205,24 @@ export async function surveySummary(tableName: string, surveyId: string, callerU
     answers_needed: Math.max(0, MIN_ANSWERS_FOR_AGGREGATES - answers.length),
     aggregates: enough ? aggregate(answers, self?.answers.adjectives) : null,
   };
+}
+
+/**
+ * Shows the owner's new display name on their open survey (friends see it on the survey
+ * page). Nothing to do without an open survey.
+ */
+export async function renameSurveyOwner(tableName: string, ownerUid: string, name: string): Promise<void> {
+  const { Item: pointer } = await table().send(new GetCommand({ TableName: tableName, Key: keys.openSurvey(ownerUid), ConsistentRead: true }));
+  if (typeof pointer?.surveyId !== "string") return;
+  await table().send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.survey(pointer.surveyId),
+      UpdateExpression: "SET ownerName = :name",
+      ConditionExpression: "ownerUid = :uid",
+      ExpressionAttributeValues: { ":name": name, ":uid": ownerUid },
+    }),
+  );
 }
 
 /** The user's open survey and its answer count, or undefined when they have none. */

@@ -2,12 +2,14 @@
  * Sign-in and profile:
  *   POST /v1/auth/google  Google ID token → our JWT (24 h) + the user, created or refreshed
  *   GET  /v1/me           the caller's profile
+ *   PUT  /v1/me           the caller chooses their display name (shown on their survey)
  */
 import { z } from "zod";
 import type { Config } from "../../config.ts";
 import { GoogleKeysUnavailableError, verifyGoogleIdToken } from "../../identity/google.ts";
 import { InvalidTokenError, issueAppToken } from "../../identity/tokens.ts";
-import { ensureUser, getUser, googleUserId, upsertUser } from "../../identity/users.ts";
+import { chooseDisplayName, DisplayName, googleUserId, profileOf, upsertUser, type User } from "../../identity/users.ts";
+import { renameSurveyOwner } from "../../surveys/surveys.ts";
 import { httpErrorFor } from "../domain-errors.ts";
 import { NotFound, ServiceUnavailable, Unauthorized } from "../errors.ts";
 import { jsonBody, respond, type Handler } from "../framework.ts";
@@ -15,6 +17,9 @@ import { requireCaller } from "../identify.ts";
 import { parse } from "../validate.ts";
 
 const GoogleSignIn = z.object({ id_token: z.string().min(1).max(8192) });
+const ProfileChange = z.strictObject({ name: DisplayName });
+
+const profileView = (user: User) => ({ uid: user.uid, email: user.email, name: user.name, created_at: user.createdAt });
 
 /** Maps what the identity modules throw onto the API's errors. */
 function asHttpError(error: unknown): unknown {
@@ -47,9 +52,20 @@ export function signInWithGoogle(config: Config): Handler {
 export function me(config: Config): Handler {
   return async (ctx) => {
     const caller = await requireCaller(ctx.req, config);
-    const user =
-      caller.via === "app_token" ? await getUser(config.tableName, caller.uid) : await ensureUser(config.tableName, caller);
+    const user = await profileOf(config.tableName, caller);
     if (!user) throw new NotFound("No profile for this user");
-    return respond({ uid: user.uid, email: user.email, name: user.name, created_at: user.createdAt });
+    return respond(profileView(user));
+  };
+}
+
+/** `{ "name": "…" }`: the caller's display name from now on, also on their open survey. */
+export function updateMe(config: Config): Handler {
+  return async (ctx) => {
+    const caller = await requireCaller(ctx.req, config);
+    const { name } = parse(ProfileChange, await jsonBody(ctx));
+    if (!(await profileOf(config.tableName, caller))) throw new NotFound("No profile for this user");
+    const user = await chooseDisplayName(config.tableName, caller.uid, name);
+    await renameSurveyOwner(config.tableName, caller.uid, name);
+    return respond(profileView(user));
   };
 }

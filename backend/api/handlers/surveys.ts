@@ -3,15 +3,11 @@ import { createHash } from "node:crypto";
 import { Unauthorized } from "../errors.ts";
 import { jsonBody, noContent, respond, type Handler } from "../framework.ts";
 import type { Request } from "../http.ts";
+import type { Caller } from "../identify.ts";
 import { parse } from "../validate.ts";
+import { profileOf } from "../../identity/users.ts";
 import { getSurvey, openSurvey, saveSelfAnswer, submitAnswer, surveySummary, type SurveySettings } from "../../surveys/surveys.ts";
 import { FriendAnswerInput, questionSet, SelfAnswerInput } from "../../surveys/questions.ts";
-
-export interface Caller {
-  uid: string;
-  email?: string;
-  name?: string;
-}
 
 export interface SurveyRouteDeps {
   settings: SurveySettings;
@@ -35,7 +31,9 @@ export function surveyHandlers(deps: SurveyRouteDeps) {
 
   const create: Handler = async (ctx) => {
     const caller = await signedIn(ctx.req);
-    const { surveyId, created } = await openSurvey(tableName, { uid: caller.uid, name: caller.name });
+    // The survey shows the owner's display name to friends, so it comes from the profile.
+    const profile = await profileOf(tableName, caller);
+    const { surveyId, created } = await openSurvey(tableName, { uid: caller.uid, name: profile?.name ?? caller.name });
     return respond(
       { survey_id: surveyId, survey_url: `${deps.publicBaseUrl}/s/${encodeURIComponent(surveyId)}` },
       { status: created ? 201 : 200, headers: { location: `/v1/surveys/${encodeURIComponent(surveyId)}` } },
