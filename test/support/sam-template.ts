@@ -1,7 +1,8 @@
 /**
  * SAM templates as data: parsed with CloudFormation's short-form intrinsic tags (each turned
  * into its long form, `!Ref X` → `{ Ref: "X" }`, `!GetAtt A.B` → `{ "Fn::GetAtt": ["A", "B"] }`)
- * and validated against AWS's own SAM JSON schema (`../shared/schemas/sam.schema.json`).
+ * and validated against AWS's own SAM JSON schema, vendored in `vendor/schemas/` (source and
+ * version in its README).
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -10,7 +11,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from "yaml";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-const SCHEMA_PATH = join(ROOT, "../shared/schemas/sam.schema.json");
+const SCHEMA_PATH = join(ROOT, "vendor/schemas/sam.schema.json");
 
 // Templates are untyped JSON; the checks read them as such.
 export type Json = any;
