@@ -7,7 +7,7 @@ import { BadRequest, UnsupportedMediaType } from "./errors.ts";
 import type { BodyReply, Reply, Request, ResponseHeaders } from "./http.ts";
 
 export type { App, Reply, Request, ResponseWriter } from "./http.ts";
-export { stream } from "./sse.ts";
+export { stream, StreamExpired } from "./sse.ts";
 export type { EventSink, ServerSentEvent } from "./sse.ts";
 
 export interface Context {
