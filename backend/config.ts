@@ -56,10 +56,17 @@ export interface Config {
   mediaBucket: string;
   /** Allowed CORS origins; `["*"]` allows any origin (no credentials are ever allowed). */
   corsOrigins: string[];
-  /** Largest JSON request body accepted, in bytes. */
+  /**
+   * Largest JSON request body accepted, in bytes. The edge bundle bakes in the same number
+   * (scripts/build.ts), so the edge and the API refuse the same bodies.
+   */
   bodyLimitBytes: number;
   /** Interval between SSE heartbeat comments, in milliseconds. */
   sseHeartbeatMs: number;
+  /** Longest an SSE stream may run before it ends itself (no stream outlives the function). */
+  sseMaxLifeMs: number;
+  /** Pads each SSE event to at least this many bytes, so buffering proxies pass it on; 0 = off. */
+  sseFlushPaddingBytes: number;
   /** How long SIGTERM waits for open requests and streams before closing them. */
   shutdownGraceMs: number;
   /** Timeout of each dependency probe behind `/readyz`. */
@@ -67,6 +74,17 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * The most a CloudFront viewer-request function sees of a body with IncludeBody ("40 KB",
+ * CloudFront developer guide, restrictions on Lambda@Edge): read as 40,000, the smaller
+ * reading. A larger body cannot be hashed for the Function URL's SigV4, so it cannot reach
+ * the API through CloudFront at all (docs/decisions.md, Infrastructure).
+ */
+export const VIEWER_REQUEST_BODY_MAX_BYTES = 40_000;
+
+/** A character of a JSON string costs at most 6 bytes (`\u001f`, a lone surrogate). */
+const JSON_BYTES_PER_CHAR = 6;
 
 function int(env: Env, name: string, fallback: number): number {
   const raw = env[name];
@@ -87,6 +105,18 @@ function authMode(raw: string | undefined): AuthMode {
 }
 
 export function loadConfig(env: Env = process.env): Config {
+  const config = readConfig(env);
+  if (config.authMode === "edge" && config.bodyLimitBytes > VIEWER_REQUEST_BODY_MAX_BYTES) {
+    throw new Error(`BODY_LIMIT_BYTES=${config.bodyLimitBytes} is more than CloudFront's edge can hash (${VIEWER_REQUEST_BODY_MAX_BYTES}); bodies past it never arrive`);
+  }
+  // A message of the allowed length must never be refused for its size instead.
+  if (config.chatMessageMaxChars * JSON_BYTES_PER_CHAR + 1024 > config.bodyLimitBytes) {
+    throw new Error(`CHAT_MESSAGE_MAX_CHARS=${config.chatMessageMaxChars} can need more than BODY_LIMIT_BYTES=${config.bodyLimitBytes} as JSON`);
+  }
+  return config;
+}
+
+function readConfig(env: Env): Config {
   return {
     port: int(env, "PORT", 8080),
     authMode: authMode(env.AUTH_MODE),
@@ -118,8 +148,11 @@ export function loadConfig(env: Env = process.env): Config {
     imageQueueUrl: env.IMAGE_QUEUE_URL || "",
     mediaBucket: env.MEDIA_BUCKET || "remirai-media",
     corsOrigins: (env.CORS_ORIGINS || "*").split(",").map((o) => o.trim()).filter(Boolean),
-    bodyLimitBytes: int(env, "BODY_LIMIT_BYTES", 64 * 1024),
+    bodyLimitBytes: int(env, "BODY_LIMIT_BYTES", VIEWER_REQUEST_BODY_MAX_BYTES),
     sseHeartbeatMs: int(env, "SSE_HEARTBEAT_MS", 15_000),
+    // Under the API function's 300 s timeout, with room to store how a reply ended.
+    sseMaxLifeMs: int(env, "SSE_MAX_LIFE_MS", 240_000),
+    sseFlushPaddingBytes: int(env, "SSE_FLUSH_PADDING_BYTES", 0),
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
     readinessTimeoutMs: int(env, "READINESS_TIMEOUT_MS", 2_000),
   };

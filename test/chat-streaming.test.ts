@@ -172,6 +172,36 @@ describe("streaming a reply", () => {
   });
 });
 
+describe("a reply still generating at the stream's maximum life", () => {
+  test("is cut off like a stop: the client gets stored (interrupted) and done; the reply keeps what was sent", async () => {
+    // Prepare: an app whose streams live 300 ms, a model that holds after two chunks
+    const env = { ...process.env, GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url };
+    const brief = await nodeTarget(createApi({ ...stack.config, sseMaxLifeMs: 300 }, quiet, createProviders(env, quiet)));
+    try {
+      const chatId = await newChat();
+      gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 0, heldBeforeChunk: 2 });
+      const seen = gemini.requests.length;
+
+      // Act
+      const res = await fetch(`${brief.url}/v1/chats/${chatId}/messages`, { method: "POST", headers: as(owner.uid), body: '{"text":"take your time"}' });
+      const body = await res.text();
+
+      // Assess
+      const events: { event?: string; data: string }[] = [];
+      createParser({ onEvent: (e) => events.push(e) }).feed(body);
+      assert.deepEqual(events.slice(-2).map((e) => e.event), ["stored", "done"]);
+      assert.equal(JSON.parse(events.at(-2)!.data).status, "interrupted");
+      assert.match(body, /: the stream reached its maximum life\n\n$/);
+      await gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.aborted;
+      const tokens = events.filter((e) => e.event === "token").map((e) => JSON.parse(e.data).text);
+      const [, reply] = await settledHistory(chatId);
+      assert.deepEqual([reply!.status, reply!.text], ["interrupted", tokens.join("")]);
+    } finally {
+      await brief.close();
+    }
+  });
+});
+
 describe("when the model fails", () => {
   test("a 500 before the first token: error event, the user's message kept, the reply failed", async () => {
     const chatId = await newChat();

@@ -97,9 +97,17 @@ describe("configuration", () => {
   test("defaults, and numbers that are not numbers are refused at start-up", () => {
     const config = loadConfig({});
     assert.equal(config.port, 8080);
-    assert.equal(config.bodyLimitBytes, 65536);
+    assert.equal(config.bodyLimitBytes, 40000);
     assert.equal(config.sseHeartbeatMs, 15000);
+    assert.equal(config.sseMaxLifeMs, 240000);
+    assert.equal(config.sseFlushPaddingBytes, 0);
     assert.deepEqual(config.corsOrigins, ["*"]);
     assert.throws(() => loadConfig({ PORT: "eighty" }), /PORT must be a non-negative integer/);
+  });
+
+  test("a body limit the edge cannot hash, or one a full chat message does not fit in, is refused", () => {
+    assert.throws(() => loadConfig({ AUTH_MODE: "edge", BODY_LIMIT_BYTES: "40001" }), /more than CloudFront's edge can hash/);
+    assert.equal(loadConfig({ AUTH_MODE: "local", BODY_LIMIT_BYTES: "65536" }).bodyLimitBytes, 65536);
+    assert.throws(() => loadConfig({ CHAT_MESSAGE_MAX_CHARS: "7000" }), /CHAT_MESSAGE_MAX_CHARS=7000 can need more than BODY_LIMIT_BYTES=40000/);
   });
 });

@@ -16,7 +16,7 @@ import { issueAppToken } from "../backend/identity/tokens.ts";
 import { createViewerRequestHandler, handler as unbuiltHandler } from "../infrastructure/edge-auth/handler.ts";
 
 const api = loadConfig({ ...process.env, AUTH_MODE: "edge" });
-const edge = createViewerRequestHandler({ publicKeyPem: process.env.JWT_PUBLIC_KEY!, issuer: api.jwtIssuer, audience: api.jwtAudience });
+const edge = createViewerRequestHandler({ publicKeyPem: process.env.JWT_PUBLIC_KEY!, issuer: api.jwtIssuer, audience: api.jwtAudience, bodyLimitBytes: api.bodyLimitBytes });
 const VIEWER_IP = "203.0.113.7";
 
 type Viewer = { method?: string; uri?: string; headers?: Record<string, string>; body?: CloudFrontRequest["body"] };
@@ -189,6 +189,25 @@ describe("request bodies (signed by CloudFront's OAC)", () => {
   test("a GET carries no payload hash, even one the viewer sent", async () => {
     const request = forwarded(await edge(viewerRequest({ uri: "/api/healthz", headers: { "X-Amz-Content-Sha256": "f".repeat(64) } })));
     assert.equal(request.headers["x-amz-content-sha256"], undefined);
+  });
+
+  test("a body of exactly the API's limit is signed; one byte more is 413, as the API answers", async () => {
+    // Prepare: JSON of exactly the limit, as CloudFront hands it over (base64, not truncated)
+    const limit = api.bodyLimitBytes;
+    const ofSize = (bytes: number) => JSON.stringify({ text: "x".repeat(bytes - '{"text":""}'.length) });
+    const [fits, over] = [ofSize(limit), ofSize(limit + 1)];
+    const send = (json: string) => edge(viewerRequest({ method: "POST", uri: "/api/v1/surveys/s1/responses", body: body(Buffer.from(json).toString("base64")) }));
+
+    // Act
+    const accepted = forwarded(await send(fits));
+    const response = refused(await send(over), "413");
+
+    // Assess
+    assert.equal(Buffer.byteLength(fits), limit);
+    assert.equal(limit, 40_000, "the default is what a viewer-request function can see");
+    assert.deepEqual(header(accepted, "x-amz-content-sha256"), [sha256(fits)]);
+    assert.equal(response.error.code, "payload_too_large");
+    assert.equal(response.error.message, `The request body exceeds ${limit} bytes`);
   });
 
   test("a body CloudFront marked truncated is 413", async () => {

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { behaviourApp, hooksFor, type LogLine } from "./support/behaviour-app.ts";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { BODY_LIMIT_BYTES, behaviourApp, hooksFor, type LogLine } from "./support/behaviour-app.ts";
 import { apiGatewayTarget, functionUrlTarget, nodeTarget, type Target } from "./support/targets.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -19,6 +20,15 @@ const adapters: { name: string; make: (app: ReturnType<typeof behaviourApp>["app
 function json(body: string): any {
   return JSON.parse(body);
 }
+
+function parseEvents(body: string): EventSourceMessage[] {
+  const events: EventSourceMessage[] = [];
+  createParser({ onEvent: (e) => events.push(e) }).feed(body);
+  return events;
+}
+
+/** JSON of exactly `bytes` bytes. */
+const jsonOfSize = (bytes: number) => JSON.stringify({ text: "x".repeat(bytes - '{"text":""}'.length) });
 
 /** Reads streamed text until `predicate` holds, returning everything read so far. */
 async function readUntil(chunks: AsyncIterator<string>, predicate: (text: string) => boolean): Promise<string> {
@@ -161,6 +171,20 @@ for (const adapter of adapters) {
         }
       });
 
+      test("a body of exactly the limit is accepted; one byte more → 413 (the edge's number too)", async () => {
+        // Prepare
+        const [fits, over] = [jsonOfSize(BODY_LIMIT_BYTES), jsonOfSize(BODY_LIMIT_BYTES + 1)];
+        // Act
+        const accepted = await target.request("/v1/things", { method: "POST", headers: jsonHeaders, body: fits });
+        const refused = await target.request("/v1/things", { method: "POST", headers: jsonHeaders, body: over });
+        // Assess
+        assert.equal(BODY_LIMIT_BYTES, 40_000);
+        assert.equal(accepted.status, 201);
+        assert.equal(json(accepted.body).received.text.length, BODY_LIMIT_BYTES - '{"text":""}'.length);
+        assert.equal(refused.status, 413);
+        assert.equal(json(refused.body).error.message, `The request body exceeds ${BODY_LIMIT_BYTES} bytes`);
+      });
+
       test("a 1 MiB body → 413, and the server keeps serving", async () => {
         const big = JSON.stringify({ blob: "x".repeat(1024 * 1024) });
         const res = await target.request("/v1/things", { method: "POST", headers: jsonHeaders, body: big });
@@ -287,6 +311,44 @@ for (const adapter of adapters) {
           assert.doesNotMatch(res.body, /evil|payload/, query);
           assert.match(res.body, /^event: error\n/, query);
         }
+      });
+    });
+
+    describe("a stream's maximum life", () => {
+      let short: Target;
+      before(async () => (short = await adapter.make(behaviourApp({ maxLifeMs: 50 }).app)));
+      after(() => short.close());
+
+      test("past it the stream ends; what the producer sends on its way out still arrives", async () => {
+        const res = await short.request("/v1/events/expiring");
+        assert.equal(res.status, 200);
+        assert.equal(res.body, "event: tick\nid: 1\ndata: first\n\nevent: end\ndata: expired\n\n: the stream reached its maximum life\n\n");
+      });
+
+      test("a producer that ignores it is cut off; what it writes later goes nowhere", async () => {
+        // Prepare
+        const hooks = hooksFor(`${adapter.name}-stubborn`);
+        // Act
+        const res = await short.request(`/v1/events/stubborn?key=${adapter.name}-stubborn`);
+        hooks.gate.resolve();
+        await hooks.finished.promise;
+        // Assess
+        assert.equal(res.body, "event: open\ndata: {}\n\n: the stream reached its maximum life\n\n");
+      });
+    });
+
+    describe("flush padding", () => {
+      let padded: Target;
+      before(async () => (padded = await adapter.make(behaviourApp({ flushPaddingBytes: 1024 }).app)));
+      after(() => padded.close());
+
+      test("each event goes out padded with a comment to the flush size; clients see the same events", async () => {
+        const plain = await target.request("/v1/events?count=2");
+        const res = await padded.request("/v1/events?count=2");
+        assert.equal(Buffer.byteLength(res.body), 3 * 1024);
+        assert.match(res.body, /^retry: 1500\n\n: *\nevent: tick\nid: 1\ndata: \{"n":1\}\n\n: *\nevent: tick\nid: 2\ndata: \{"n":2\}\n\n: *\n$/);
+        assert.deepEqual(parseEvents(res.body), parseEvents(plain.body));
+        assert.equal(parseEvents(res.body).length, 2);
       });
     });
 

@@ -30,6 +30,31 @@ describe("node:http adapter", () => {
     }
   });
 
+  test("204, 304 and HEAD end at their header block: no chunked framing, the next response follows at once", async () => {
+    // Prepare: what the Lambda Web Adapter's HTTP client reads from us, pipelined on one connection
+    const server = await serve(behaviourApp().app, { port: 0, host: "127.0.0.1" });
+    try {
+      const requests = [
+        "GET /v1/empty HTTP/1.1\r\nHost: x\r\n\r\n",
+        'GET /v1/cached HTTP/1.1\r\nHost: x\r\nIf-None-Match: "v1"\r\n\r\n',
+        "HEAD /v1/things/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v1/things/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      ];
+      // Act
+      const answer = await rawRequest(server.url, requests.join(""));
+      // Assess
+      const responses = answer.split(/(?=HTTP\/1\.1 \d{3} )/);
+      assert.deepEqual(responses.map((r) => r.slice(9, 12)), ["204", "304", "200", "200"]);
+      for (const bodyless of responses.slice(0, 3)) {
+        assert.doesNotMatch(bodyless, /transfer-encoding/i);
+        assert.ok(bodyless.endsWith("\r\n\r\n"), `nothing after the headers: ${JSON.stringify(bodyless)}`);
+      }
+      assert.equal(JSON.parse(responses[3]!.slice(responses[3]!.indexOf("\r\n\r\n") + 4)).id, "2");
+    } finally {
+      await server.close(0);
+    }
+  });
+
   test("an SSE response over HTTP/1.1 says connection: keep-alive", async () => {
     const server = await serve(behaviourApp().app, { port: 0, host: "127.0.0.1" });
     try {

@@ -6,23 +6,37 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
+import { keys } from "../backend/data/keys.ts";
+import { table } from "../backend/data/table.ts";
 import { as, friendAnswer, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
 
 let stack: SagaStack;
 before(async () => (stack = await sagaStack()));
 after(() => stack.close());
 
-/** Follows the status feed until the server ends it; returns every event. */
-async function followStatus(uid: string, lastEventId?: string): Promise<EventSourceMessage[]> {
+/** Reads the status feed until the server ends it: every event, the last `retry:` hint, the text. */
+async function readFeed(url: string, uid: string, lastEventId?: string) {
   const headers: Record<string, string> = { "x-user-uid": uid, accept: "text/event-stream" };
   if (lastEventId) headers["last-event-id"] = lastEventId;
-  const res = await fetch(`${stack.target.url}/v1/personas/me/events`, { headers });
+  const res = await fetch(`${url}/v1/personas/me/events`, { headers });
   assert.equal(res.status, 200);
   const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (e) => events.push(e) });
+  let retry: number | undefined;
+  const parser = createParser({ onEvent: (e) => events.push(e), onRetry: (ms) => (retry = ms) });
   const decoder = new TextDecoder();
-  for await (const chunk of res.body!) parser.feed(decoder.decode(chunk, { stream: true }));
-  return events;
+  let text = "";
+  for await (const chunk of res.body!) {
+    const part = decoder.decode(chunk, { stream: true });
+    text += part;
+    parser.feed(part);
+  }
+  return { events, retry, text };
+}
+
+/** Follows the status feed until the server ends it; returns every event. */
+async function followStatus(uid: string, lastEventId?: string): Promise<EventSourceMessage[]> {
+  return (await readFeed(stack.target.url!, uid, lastEventId)).events;
 }
 
 describe("persona saga", () => {
@@ -72,6 +86,42 @@ describe("persona saga", () => {
     assert.deepEqual(resumed.map((e) => e.id), all.slice(1).map((e) => e.id));
     const finished = await fetch(`${stack.target.url}/v1/personas/me/events`, { headers: { "x-user-uid": uid, "last-event-id": all.at(-1)!.id! } });
     assert.equal(finished.status, 204);
+    const fromTheFuture = await fetch(`${stack.target.url}/v1/personas/me/events`, { headers: { "x-user-uid": uid, "last-event-id": "999999" } });
+    assert.equal(fromTheFuture.status, 204);
+  });
+
+  test("with no persona the feed says pending once and ends, asking a listening client to wait", async () => {
+    // Prepare
+    const { uid } = await ownerWithAnswers(stack.target, 2);
+    // Act
+    const feed = await readFeed(stack.target.url!, uid);
+    // Assess
+    assert.deepEqual(feed.events.map((e) => [e.event, e.id, JSON.parse(e.data).status]), [["status", undefined, "pending"]]);
+    assert.equal(feed.retry, 30_000);
+  });
+
+  test("a settled persona's feed replays its last saga and ends, without waiting", async () => {
+    // Prepare
+    const { uid } = await ownerWithAnswers(stack.target, 3);
+    await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
+    const live = await followStatus(uid);
+    // Act: a new page, no Last-Event-ID
+    const replay = await followStatus(uid);
+    // Assess
+    assert.equal(JSON.parse(live.at(-1)!.data).status, "ready");
+    assert.deepEqual(replay.map((e) => [e.id, e.data]), live.map((e) => [e.id, e.data]));
+  });
+
+  test("once a settled saga's events have expired, the feed says where it stands and ends", async () => {
+    // Prepare: a ready persona whose status events the table's TTL has removed
+    const { uid } = await ownerWithAnswers(stack.target, 3);
+    await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
+    const live = await followStatus(uid);
+    for (const e of live) await table().send(new DeleteCommand({ TableName: stack.config.tableName, Key: keys.personaEvent(uid, Number(e.id)) }));
+    // Act
+    const feed = await followStatus(uid);
+    // Assess
+    assert.deepEqual(feed.map((e) => [e.id, JSON.parse(e.data).status]), [[live.at(-1)!.id, "ready"]]);
   });
 
   test("the persona needs a signed-in owner", async () => {
@@ -95,6 +145,30 @@ describe("while a saga runs", () => {
       assert.deepEqual([view.status, view.saga_id], ["synthesizing", first.saga_id]);
     } finally {
       await idle.close();
+    }
+  });
+});
+
+describe("a status feed at its maximum life", () => {
+  test("ends with a retry hint; the reconnect resumes after Last-Event-ID without repeats", async () => {
+    // Prepare: no workers, so the saga stays in flight; streams live 200 ms
+    const brief = await sagaStack({ SSE_MAX_LIFE_MS: "200" }, { workers: false });
+    try {
+      const { uid } = await ownerWithAnswers(brief.target, 3);
+      await brief.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
+
+      // Act
+      const first = await readFeed(brief.target.url!, uid);
+      const resumed = await readFeed(brief.target.url!, uid, first.events.at(-1)!.id);
+
+      // Assess
+      assert.deepEqual(first.events.map((e) => JSON.parse(e.data).status), ["synthesizing"]);
+      assert.equal(first.retry, brief.config.personaEventsPollMs);
+      assert.match(first.text, /retry: \d+\n\n: the stream reached its maximum life\n\n$/);
+      assert.deepEqual(resumed.events, []);
+      assert.equal(resumed.retry, brief.config.personaEventsPollMs);
+    } finally {
+      await brief.close();
     }
   });
 });

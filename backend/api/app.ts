@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { ClientClosedRequest, EmptyResponse, HttpError, MethodNotAllowed, NotFound } from "./errors.ts";
 import type { Context, Route } from "./framework.ts";
-import type { App, BodyReply, Reply, Request, ResponseHeaders, ResponseWriter } from "./http.ts";
+import type { App, BodyReply, Reply, Request, ResponseHeaders, ResponseWriter, StreamContext } from "./http.ts";
 import { Router } from "./router.ts";
 
 export interface AppLogger {
@@ -25,6 +25,10 @@ export interface AppOptions {
   corsOrigins: string[];
   bodyLimitBytes: number;
   sseHeartbeatMs: number;
+  /** Every stream ends itself after this long (no disconnect is seen under the Web Adapter). */
+  sseMaxLifeMs: number;
+  /** Pads each SSE event to at least this many bytes; 0 or absent: no padding. */
+  sseFlushPaddingBytes?: number;
   logger: AppLogger;
   /** Turns errors the layers below raise (the domain's) into HTTP errors; others are 500s. */
   mapError?: (error: unknown) => HttpError | undefined;
@@ -44,6 +48,11 @@ export function createApp(options: AppOptions): App {
   const anyOrigin = options.corsOrigins.includes("*");
   const origins = new Set(options.corsOrigins);
   const { logger } = options;
+  const streaming: Omit<StreamContext, "signal"> = {
+    heartbeatMs: options.sseHeartbeatMs,
+    maxLifeMs: options.sseMaxLifeMs,
+    flushPaddingBytes: options.sseFlushPaddingBytes ?? 0,
+  };
 
   function corsHeaders(req: Request, headers: ResponseHeaders): void {
     const origin = req.headers.origin;
@@ -88,7 +97,7 @@ export function createApp(options: AppOptions): App {
         status = final.status;
         await writeBody(req, writer, final);
       } else {
-        await writeStream(req, writer, reply, options.sseHeartbeatMs, requestId, logger);
+        await writeStream(req, writer, reply, streaming, requestId, logger);
       }
     } finally {
       logger.info("request", {
@@ -195,14 +204,14 @@ async function writeStream(
   req: Request,
   writer: ResponseWriter,
   reply: Extract<Reply, { kind: "stream" }>,
-  heartbeatMs: number,
+  streaming: Omit<StreamContext, "signal">,
   requestId: string,
   logger: AppLogger,
 ): Promise<void> {
   writer.head(reply.status, reply.headers, true);
   try {
     if (req.method !== "HEAD") {
-      await reply.run((chunk) => writer.write(chunk), { signal: req.signal, heartbeatMs });
+      await reply.run((chunk) => writer.write(chunk), { ...streaming, signal: req.signal });
     }
   } catch (error) {
     if (!(error instanceof ClientClosedRequest)) {

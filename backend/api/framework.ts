@@ -7,7 +7,7 @@ import { BadRequest, UnsupportedMediaType } from "./errors.ts";
 import type { BodyReply, Reply, Request, ResponseHeaders } from "./http.ts";
 
 export type { App, Reply, Request, ResponseWriter } from "./http.ts";
-export { stream } from "./sse.ts";
+export { stream, StreamExpired } from "./sse.ts";
 export type { EventSink, ServerSentEvent } from "./sse.ts";
 
 export interface Context {
@@ -98,7 +98,7 @@ function isJsonMediaType(contentType: string): boolean {
 
 /**
  * Reads and parses a JSON body: 415 unless the content type is JSON (UTF-8), 413 past the
- * limit (64 KiB unless configured), 400 for an empty, non-UTF-8 or malformed document.
+ * limit (BODY_LIMIT_BYTES, 40,000 by default), 400 for an empty, non-UTF-8 or malformed document.
  * @example const input = await jsonBody(ctx); // then validate it with the route's schema
  */
 export async function jsonBody(ctx: Context, options: { limit?: number } = {}): Promise<unknown> {

@@ -66,6 +66,10 @@ export interface StreamContext {
   signal: AbortSignal;
   /** The app's configured interval between keep-alive comments. */
   heartbeatMs: number;
+  /** How long the stream may run before it ends itself. */
+  maxLifeMs: number;
+  /** Pad each event to at least this many bytes (0: no padding). */
+  flushPaddingBytes: number;
 }
 
 /** The application as adapters see it. */

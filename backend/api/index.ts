@@ -16,6 +16,8 @@ export function createApi(config: Config, log: AppLogger = logger, providers: { 
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
     sseHeartbeatMs: config.sseHeartbeatMs,
+    sseMaxLifeMs: config.sseMaxLifeMs,
+    sseFlushPaddingBytes: config.sseFlushPaddingBytes,
     logger: log,
     mapError: httpErrorFor,
   });

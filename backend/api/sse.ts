@@ -9,7 +9,15 @@
  *
  * `stream()` turns a producer into a reply: it sends the headers at once, keeps idle proxies
  * from cutting the connection with heartbeat comments, turns an exception into an `error`
- * event, and aborts the producer's signal when the client goes away.
+ * event, and aborts the producer's signal when the client goes away — or when the stream
+ * reaches its maximum life, since behind the Lambda Web Adapter no disconnect is ever seen
+ * and an abandoned stream would run (billed) until the function times out:
+ *
+ *   start ─── events, heartbeats ───┬─ producer returns ───────────────────────────> end
+ *                                   ├─ client leaves: signal aborts, writes dropped ─> end
+ *                                   └─ max life: signal aborts (StreamExpired), the producer
+ *                                      may still send how it ended ─> ": …maximum life" ─> end
+ *                                      (a producer that ignores it is cut off after a grace)
  */
 import { HttpError } from "./errors.ts";
 import type { ResponseHeaders, StreamReply } from "./http.ts";
@@ -29,13 +37,27 @@ export interface EventSink {
   send(event: ServerSentEvent): Promise<void>;
   /** Writes a comment (ignored by clients; keeps proxies from timing out). */
   comment(text?: string): Promise<void>;
-  /** Aborts when the client has gone away: stop producing. */
+  /**
+   * Aborts when the producer must stop: the client has gone away, or the stream reached its
+   * maximum life. In the second case the reason is a `StreamExpired` and what is sent next
+   * still reaches the client, so the producer can say how it ended.
+   */
   readonly signal: AbortSignal;
+  /** Aborts only when the client has gone away: nothing sent after that reaches anyone. */
+  readonly clientGone: AbortSignal;
 }
 
 export class InvalidEventField extends Error {
   override name = "InvalidEventField";
 }
+
+/** The reason of `EventSink.signal` when the stream reached its maximum life. */
+export class StreamExpired extends Error {
+  override name = "StreamExpired";
+}
+
+/** How long a producer may take to wrap up after its stream expired, at most. */
+const MAX_GRACE_MS = 10_000;
 
 const LINE_BREAK = /\r\n|\r|\n/;
 
@@ -117,21 +139,25 @@ export function stream(
     kind: "stream",
     status: 200,
     headers: { ...SSE_HEADERS, ...options.headers },
-    async run(write, { signal, heartbeatMs }) {
+    async run(write, { signal: clientGone, heartbeatMs, maxLifeMs, flushPaddingBytes }) {
+      const life = new AbortController();
+      let open = true;
       // Not `async`, and no closure per event: a write the socket took at once resolves with
       // a shared settled promise instead of new ones per event. Framing errors still arrive
       // as a rejection.
       function framed<T>(format: (value: T) => string, value: T): Promise<void> {
-        if (signal.aborted) return SENT;
+        if (!open || clientGone.aborted) return SENT;
         try {
           return write(format(value)) ?? SENT;
         } catch (error) {
           return Promise.reject(error);
         }
       }
+      const padded = padder(flushPaddingBytes);
       const sink: EventSink = {
-        signal,
-        send: (event) => framed(formatEvent, event),
+        signal: AbortSignal.any([clientGone, life.signal]),
+        clientGone,
+        send: padded ? (event) => framed(padded, event) : (event) => framed(formatEvent, event),
         comment: (text) => framed(formatComment, text),
       };
       const heartbeat = setInterval(
@@ -139,17 +165,46 @@ export function stream(
         options.heartbeatMs ?? heartbeatMs,
       );
       heartbeat.unref();
-      try {
-        await producer(sink);
-      } catch (error) {
-        if (signal.aborted) return;
+      let graceTimer: NodeJS.Timeout | undefined;
+      const cutOff = new Promise<void>((resolve) => {
+        graceTimer = setTimeout(() => {
+          life.abort(new StreamExpired(`The stream reached its maximum life (${maxLifeMs} ms)`));
+          graceTimer = setTimeout(resolve, Math.min(maxLifeMs, MAX_GRACE_MS));
+        }, maxLifeMs);
+      });
+      const produced = producer(sink).catch(async (error: unknown) => {
+        if (clientGone.aborted || !open) return;
         // Headers are gone already: the failure travels as the stream's last event.
         await write(formatEvent({ event: "error", data: streamError(error) }));
         if (!(error instanceof HttpError)) throw error;
+      });
+      // Cut off after the grace, the producer may still fail later: that must not go unhandled.
+      produced.catch(() => {});
+      try {
+        await Promise.race([produced, cutOff]);
+        if (life.signal.aborted && !clientGone.aborted) await write(formatComment("the stream reached its maximum life"));
       } finally {
+        open = false;
         clearInterval(heartbeat);
+        clearTimeout(graceTimer);
       }
     },
+  };
+}
+
+/**
+ * Frames events padded with a comment line to at least `bytes` each, or `undefined` for no
+ * padding. Lambda response streaming has been reported to hold small writes back for
+ * seconds; a big enough chunk goes out at once (docs/decisions.md, SSE).
+ */
+function padder(bytes: number): ((event: ServerSentEvent) => string) | undefined {
+  if (bytes <= 0) return undefined;
+  const spaces = " ".repeat(bytes);
+  return (event) => {
+    const text = formatEvent(event);
+    const length = Buffer.byteLength(text);
+    // ":" + spaces + "\n" is a comment line, which every client ignores.
+    return length >= bytes ? text : `${text}:${spaces.slice(0, Math.max(0, bytes - length - 2))}\n`;
   };
 }
 

@@ -23,6 +23,7 @@ const app = createApp({
   corsOrigins: config.corsOrigins,
   bodyLimitBytes: config.bodyLimitBytes,
   sseHeartbeatMs: config.sseHeartbeatMs,
+  sseMaxLifeMs: config.sseMaxLifeMs,
   logger: process.env.BENCH_LOGGER === "noop" ? noop : logger,
   mapError: httpErrorFor,
 });

@@ -5,7 +5,7 @@
  *   viewer ──> strip client x-user-*, x-remirai-token, x-viewer-ip
  *          ──> Bearer JWT? verify (ES256, iss, aud, exp) ── bad ──> 401
  *          ──> none: public route? else 401
- *          ──> POST/PUT/PATCH: truncated body → 413, else x-amz-content-sha256 = sha256(body)
+ *          ──> POST/PUT/PATCH: body truncated or over the API's limit → 413, else x-amz-content-sha256 = sha256(body)
  *          ──> inject x-user-uid, x-user-email, x-remirai-token, x-viewer-ip; drop Authorization
  *          ──> origin (Function URL; CloudFront's OAC signs with SigV4)
  *
@@ -60,7 +60,7 @@ type Verified = { uid: string; email: string | undefined; token: string };
 /**
  * The viewer-request handler for a given configuration (tests pass their own; the deployed
  * bundle uses the one baked in at build time).
- * @example export const handler = createViewerRequestHandler({ publicKeyPem, issuer, audience });
+ * @example export const handler = createViewerRequestHandler({ publicKeyPem, issuer, audience, bodyLimitBytes });
  */
 export function createViewerRequestHandler(config: EdgeAuthConfig | undefined) {
   let key: Promise<CryptoKey> | undefined;
@@ -115,9 +115,9 @@ export function createViewerRequestHandler(config: EdgeAuthConfig | undefined) {
       return unauthorized("Sign-in required", "Bearer");
     }
 
-    const payloadHash = BODY_METHODS.has(request.method) ? hashBody(request) : undefined;
-    if (payloadHash === "truncated") {
-      return failure(413, "payload_too_large", "The request body is too large to be signed for the API");
+    const payloadHash = BODY_METHODS.has(request.method) ? hashBody(request, config.bodyLimitBytes) : undefined;
+    if (payloadHash === "too_large") {
+      return failure(413, "payload_too_large", `The request body exceeds ${config.bodyLimitBytes} bytes`);
     }
 
     // CloudFront's OAC signs the origin request with SigV4 and owns Authorization from here.
@@ -136,13 +136,15 @@ export function createViewerRequestHandler(config: EdgeAuthConfig | undefined) {
 
 /**
  * Hex SHA-256 of the body as the viewer sent it (Lambda refuses unsigned payloads behind
- * OAC). CloudFront hands us at most 1 MB with IncludeBody and marks the rest truncated:
- * such a body cannot be hashed, so it cannot be signed.
+ * OAC). A viewer-request function sees at most 40 KB of it and CloudFront marks the rest
+ * truncated: such a body cannot be hashed, so it cannot be signed. One within that but over
+ * the API's limit is refused here too, so both ends refuse the same bodies.
  */
-function hashBody(request: CloudFrontRequest): string | "truncated" {
+function hashBody(request: CloudFrontRequest, limit: number): string | "too_large" {
   const body = request.body;
-  if (body?.inputTruncated) return "truncated";
+  if (body?.inputTruncated) return "too_large";
   const bytes = Buffer.from(body?.data ?? "", body?.encoding === "text" ? "utf8" : "base64");
+  if (bytes.length > limit) return "too_large";
   return createHash("sha256").update(bytes).digest("hex");
 }
 

@@ -7,6 +7,11 @@ import { createApp, type AppLogger } from "../../backend/api/app.ts";
 import { Conflict, EmptyResponse, TooManyRequests } from "../../backend/api/errors.ts";
 import { jsonBody, noContent, respond, route, stream } from "../../backend/api/framework.ts";
 import type { App } from "../../backend/api/http.ts";
+import { StreamExpired } from "../../backend/api/sse.ts";
+import { loadConfig } from "../../backend/config.ts";
+
+/** The deployed default: what the edge can hash, baked into the edge bundle too. */
+export const BODY_LIMIT_BYTES = loadConfig({}).bodyLimitBytes;
 
 export interface Deferred<T = void> {
   promise: Promise<T>;
@@ -34,7 +39,14 @@ export interface LogLine {
   attributes: Record<string, unknown>;
 }
 
-export function behaviourApp(options: { heartbeatMs?: number; corsOrigins?: string[] } = {}): { app: App; logs: LogLine[] } {
+export interface BehaviourOptions {
+  heartbeatMs?: number;
+  corsOrigins?: string[];
+  maxLifeMs?: number;
+  flushPaddingBytes?: number;
+}
+
+export function behaviourApp(options: BehaviourOptions = {}): { app: App; logs: LogLine[] } {
   const logs: LogLine[] = [];
   const logger: AppLogger = {
     info: (message, attributes) => logs.push({ level: "info", message, attributes }),
@@ -42,8 +54,10 @@ export function behaviourApp(options: { heartbeatMs?: number; corsOrigins?: stri
   };
   const app = createApp({
     corsOrigins: options.corsOrigins ?? ["*"],
-    bodyLimitBytes: 64 * 1024,
+    bodyLimitBytes: BODY_LIMIT_BYTES,
     sseHeartbeatMs: options.heartbeatMs ?? 15_000,
+    sseMaxLifeMs: options.maxLifeMs ?? 60_000,
+    sseFlushPaddingBytes: options.flushPaddingBytes ?? 0,
     logger,
     routes: [
       route("GET", "/v1/things/:id", (ctx) => respond({ id: ctx.params.id, q: ctx.query.get("q") })),
@@ -112,6 +126,24 @@ export function behaviourApp(options: { heartbeatMs?: number; corsOrigins?: stri
           await sse.send({ event: ctx.query.get("event") ?? "x", id: ctx.query.get("id") ?? "1", data: "payload" });
         }),
       ),
+      // Ticks until told to stop; past its maximum life it still says so before the end.
+      route("GET", "/v1/events/expiring", () =>
+        stream(async (sse) => {
+          await sse.send({ event: "tick", id: "1", data: "first" });
+          if (!sse.signal.aborted) await new Promise<void>((resolve) => sse.signal.addEventListener("abort", () => resolve()));
+          if (sse.signal.reason instanceof StreamExpired) await sse.send({ event: "end", data: "expired" });
+        }),
+      ),
+      // Ignores its signal until the test opens the gate: the core must cut it off.
+      route("GET", "/v1/events/stubborn", (ctx) => {
+        const hooks = streamHooks.get(ctx.query.get("key") ?? "");
+        return stream(async (sse) => {
+          await sse.send({ event: "open", data: "{}" });
+          await hooks?.gate.promise;
+          await sse.send({ event: "late", data: "never seen" });
+          hooks?.finished.resolve();
+        });
+      }),
       route("GET", "/v1/events/idle", (ctx) => {
         const hooks = streamHooks.get(ctx.query.get("key") ?? "");
         return stream(async (sse) => {

@@ -30,6 +30,7 @@ export function identityApp(config: Config): App {
     corsOrigins: ["*"],
     bodyLimitBytes: config.bodyLimitBytes,
     sseHeartbeatMs: config.sseHeartbeatMs,
+    sseMaxLifeMs: config.sseMaxLifeMs,
     logger: quiet,
   });
 }

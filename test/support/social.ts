@@ -32,6 +32,7 @@ export async function socialTarget(config: Config, llm: LLM, options: { blurbsPe
       corsOrigins: config.corsOrigins,
       bodyLimitBytes: config.bodyLimitBytes,
       sseHeartbeatMs: config.sseHeartbeatMs,
+      sseMaxLifeMs: config.sseMaxLifeMs,
       logger: quiet,
       mapError: httpErrorFor,
     }),

@@ -32,12 +32,17 @@ function cursorOf(ctx: Context, name: string): string | undefined {
   return value;
 }
 
-/** Chat events as SSE: ids count up within the reply; the stream ends after done/error. */
+/**
+ * Chat events as SSE: ids count up within the reply; the stream ends after done/error. At
+ * the stream's maximum life the model call is aborted like a stop (generation cannot outlive
+ * the function), and the client still gets `stored` (interrupted) and `done`.
+ */
 function replyStream(deps: ChatDeps, turn: Awaited<ReturnType<typeof prepareTurn>>) {
   return stream(async (sse) => {
     let id = 0;
     for await (const event of streamTurn(deps, turn, sse.signal)) {
-      if (sse.signal.aborted) break;
+      // Not once the stream expired: the last events tell the client how the reply ended.
+      if (sse.clientGone.aborted) break;
       const { type, ...data } = event;
       await sse.send({ event: type, id: String(++id), data: sseData(event, data) });
     }
