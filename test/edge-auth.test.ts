@@ -90,7 +90,7 @@ describe("a valid token", () => {
   test("what the edge forwards is accepted by the API in edge mode as the token's holder", async () => {
     const request = forwarded(await edge(viewerRequest({ headers: { Authorization: `Bearer ${await appToken({ uid: "g_7" })}` } })));
     const caller = await identify(asApiRequest(request), api);
-    assert.deepEqual(caller, { uid: "g_7", email: "mirai@example.com", via: "app_token" });
+    assert.deepEqual(caller, { uid: "g_7", email: "mirai@example.com", name: undefined, via: "app_token" });
   });
 
   test("a non-ASCII e-mail is not put in a header (the API takes it from the token)", async () => {
