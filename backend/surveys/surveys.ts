@@ -42,6 +42,9 @@ export interface SurveySummary {
 
 const OPEN = "open";
 
+/** What a request naming a survey that does not exist (or cannot exist) is told. */
+export const NO_SUCH_SURVEY = "No such survey";
+
 /** The owner's open survey: created on first call, the same one on every later call. */
 export async function openSurvey(tableName: string, owner: { uid: string; name?: string }): Promise<{ surveyId: string; created: boolean }> {
   const surveyId = randomBytes(16).toString("base64url");
@@ -85,7 +88,7 @@ export async function openSurvey(tableName: string, owner: { uid: string; name?:
 
 export async function getSurvey(tableName: string, surveyId: string): Promise<Survey> {
   const { Item } = await table().send(new GetCommand({ TableName: tableName, Key: keys.survey(surveyId) }));
-  if (!Item) throw new NotFoundError("No such survey");
+  if (!Item) throw new NotFoundError(NO_SUCH_SURVEY);
   return Item as Survey;
 }
 
@@ -135,7 +138,7 @@ export async function submitAnswer(
     });
   } catch (error) {
     const [answer, survey] = cancellationReasons(error) ?? [];
-    if (survey?.code === "ConditionalCheckFailed") throw new NotFoundError("No such survey");
+    if (survey?.code === "ConditionalCheckFailed") throw new NotFoundError(NO_SUCH_SURVEY);
     if (answer?.code === "ConditionalCheckFailed") throw new ConflictError("This survey already has your answer", "duplicate_answer");
     throw error;
   }
@@ -167,7 +170,7 @@ export async function saveSelfAnswer(tableName: string, surveyId: string, ownerU
     const [check] = cancellationReasons(error) ?? [];
     if (check?.code !== "ConditionalCheckFailed") throw error;
     if (check.item) throw new ForbiddenError("Only the survey's owner can do this");
-    throw new NotFoundError("No such survey");
+    throw new NotFoundError(NO_SUCH_SURVEY);
   }
 }
 
@@ -197,7 +200,7 @@ async function loadSurveyItems(tableName: string, surveyId: string) {
 /** Counts always; aggregates only from MIN_ANSWERS_FOR_AGGREGATES answers on. Owner only. */
 export async function surveySummary(tableName: string, surveyId: string, callerUid: string): Promise<SurveySummary> {
   const { meta, self, answers } = await loadSurveyItems(tableName, surveyId);
-  if (!meta) throw new NotFoundError("No such survey");
+  if (!meta) throw new NotFoundError(NO_SUCH_SURVEY);
   if (meta.ownerUid !== callerUid) throw new ForbiddenError("Only the survey's owner can see its summary");
   const enough = answers.length >= MIN_ANSWERS_FOR_AGGREGATES;
   return {
@@ -218,7 +221,7 @@ export async function openSurveyOf(tableName: string, uid: string): Promise<Surv
 /** What the persona saga is written from: aggregates and de-identified quotes, never raw answers. */
 export async function personaMaterial(tableName: string, surveyId: string) {
   const { meta, self, answers } = await loadSurveyItems(tableName, surveyId);
-  if (!meta) throw new NotFoundError("No such survey");
+  if (!meta) throw new NotFoundError(NO_SUCH_SURVEY);
   const ownerNames = meta.ownerName ? [meta.ownerName] : [];
   return {
     ownerName: meta.ownerName,
