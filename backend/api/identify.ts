@@ -18,7 +18,7 @@ import { httpErrorFor } from "./domain-errors.ts";
 import { Unauthorized } from "./errors.ts";
 import type { Request } from "./http.ts";
 
-export type IdentitySettings = Pick<Config, "authMode" | "jwtIssuer" | "jwtAudience">;
+export type IdentitySettings = Pick<Config, "authMode" | "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds">;
 
 export interface Caller {
   uid: string;

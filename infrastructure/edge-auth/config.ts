@@ -1,7 +1,7 @@
 /**
  * What the viewer-request function needs, baked into its bundle at build time: Lambda@Edge
- * has no environment variables. Public data only — the verification key, issuer and
- * audience. A private key is refused outright, so it can never end up in an edge bundle.
+ * has no environment variables. Public data only — the verification key, issuer,
+ * audience and the longest token lifetime. A private key is refused outright, so it can never end up in an edge bundle.
  *
  * `scripts/build.ts` calls `edgeAuthConfigFromEnv` and writes `renderBakedConfig`'s module,
  * which esbuild bundles in place of `./baked-config.ts` (the unbuilt placeholder).
@@ -13,6 +13,8 @@ export interface EdgeAuthConfig {
   publicKeyPem: string;
   issuer: string;
   audience: string;
+  /** The API's `JWT_TTL_SECONDS`: the longest lifetime (`exp - iat`) a token may have. */
+  tokenTtlSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -20,12 +22,13 @@ type Env = Record<string, string | undefined>;
 /**
  * Reads `EDGE_JWT_PUBLIC_KEY`, `JWT_ISSUER`, `JWT_AUDIENCE`; `undefined` when no key is
  * given. Issuer and audience fall back to the API's defaults (`backend/config.ts`) so the
- * two sides agree unless both are told otherwise. Throws on anything but a P-256 public key.
- * @example const config = edgeAuthConfigFromEnv(process.env, { issuer: api.jwtIssuer, audience: api.jwtAudience });
+ * two sides agree unless both are told otherwise; the token lifetime is the API's setting
+ * as `loadConfig` read it (one parser, one value). Throws on anything but a P-256 public key.
+ * @example const config = edgeAuthConfigFromEnv(process.env, { issuer: api.jwtIssuer, audience: api.jwtAudience, tokenTtlSeconds: api.jwtTtlSeconds });
  */
 export function edgeAuthConfigFromEnv(
   env: Env,
-  defaults: { issuer: string; audience: string },
+  defaults: { issuer: string; audience: string; tokenTtlSeconds: number },
 ): EdgeAuthConfig | undefined {
   const pem = env.EDGE_JWT_PUBLIC_KEY?.replace(/\\n/g, "\n").trim();
   if (!pem) return undefined;
@@ -46,6 +49,7 @@ export function edgeAuthConfigFromEnv(
     publicKeyPem: key.export({ type: "spki", format: "pem" }).toString(),
     issuer: env.JWT_ISSUER || defaults.issuer,
     audience: env.JWT_AUDIENCE || defaults.audience,
+    tokenTtlSeconds: defaults.tokenTtlSeconds,
   };
 }
 

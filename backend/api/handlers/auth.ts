@@ -1,6 +1,6 @@
 /**
  * Sign-in and profile:
- *   POST /v1/auth/google  Google ID token → our JWT (24 h) + the user, created or refreshed
+ *   POST /v1/auth/google  Google ID token → our JWT (JWT_TTL_SECONDS, 24 h by default) + the user, created or refreshed
  *   GET  /v1/me           the caller's profile
  */
 import { z } from "zod";

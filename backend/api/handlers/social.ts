@@ -16,7 +16,7 @@ import { requireCaller } from "../identify.ts";
 import { parse, pathId } from "../validate.ts";
 
 export interface SocialRouteDeps {
-  config: Pick<Config, "tableName" | "mediaBaseUrl" | "authMode" | "jwtIssuer" | "jwtAudience">;
+  config: Pick<Config, "tableName" | "mediaBaseUrl" | "authMode" | "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds">;
   /** Writes chemistry blurbs; the offline provider makes them offline (and says so). */
   llm: LLM;
   /** Model-written blurbs per caller per hour (default 60; 0 = no limit). */
