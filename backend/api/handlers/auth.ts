@@ -8,7 +8,7 @@ import type { Config } from "../../config.ts";
 import { GoogleKeysUnavailableError, verifyGoogleIdToken } from "../../identity/google.ts";
 import { InvalidTokenError, issueAppToken } from "../../identity/tokens.ts";
 import { ensureUser, getUser, googleUserId, upsertUser } from "../../identity/users.ts";
-import { httpErrorFor } from "../domain-errors.ts";
+import { httpErrorFor, withCause } from "../domain-errors.ts";
 import { NotFound, ServiceUnavailable, Unauthorized } from "../errors.ts";
 import { jsonBody, respond, type Handler } from "../framework.ts";
 import { requireCaller } from "../identify.ts";
@@ -19,7 +19,9 @@ const GoogleSignIn = z.object({ id_token: z.string().min(1).max(8192) });
 /** Maps what the identity modules throw onto the API's errors. */
 function asHttpError(error: unknown): unknown {
   if (error instanceof InvalidTokenError) return new Unauthorized(`Invalid Google ID token: ${error.message}`);
-  if (error instanceof GoogleKeysUnavailableError) return new ServiceUnavailable(error.message);
+  if (error instanceof GoogleKeysUnavailableError) {
+    return withCause(new ServiceUnavailable("Sign-in is unavailable right now; try again later"), error);
+  }
   return httpErrorFor(error) ?? error;
 }
 
