@@ -130,13 +130,17 @@ function owe(socket: Socket, res: ServerResponse): void {
   let owed = owedBy.get(socket);
   if (!owed) owedBy.set(socket, (owed = { count: 0, then: undefined }));
   owed.count++;
-  res.once("close", () => {
-    if (--owed.count === 0 && owed.then) {
-      const then = owed.then;
-      owed.then = undefined;
-      then();
-    }
-  });
+  // One shared listener, no closure per request: this is on every request's path.
+  res.once("close", paid);
+}
+
+function paid(this: ServerResponse): void {
+  const owed = owedBy.get(this.req.socket);
+  if (owed && --owed.count === 0 && owed.then) {
+    const then = owed.then;
+    owed.then = undefined;
+    then();
+  }
 }
 
 /** Runs `then` once every response the socket owes has been written (at once if none). */
