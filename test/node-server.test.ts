@@ -86,6 +86,26 @@ describe("node:http adapter", () => {
     }
   });
 
+  test("a body the parser cannot read is answered at once, after the requests before it", async () => {
+    const server = await serve(behaviourApp().app, { port: 0, host: "127.0.0.1" });
+    try {
+      // Act: the POST's handler waits for a body that the bad chunk size ends.
+      const answer = await rawRequest(
+        server.url,
+        "GET /v1/things/1 HTTP/1.1\r\nHost: x\r\n\r\n" +
+          "POST /v1/things HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\nZZ\r\n\r\n",
+      );
+
+      // Assess
+      const responses = parseResponses(answer);
+      assert.deepEqual(responses.map((r) => r.status), [200, 400]);
+      assert.deepEqual(JSON.parse(responses[0]!.body), { id: "1", q: null });
+      assert.equal(JSON.parse(responses[1]!.body).error.code, "bad_request");
+    } finally {
+      await server.close(0);
+    }
+  });
+
   test("an Expect other than 100-continue is a JSON 417; 100-continue still works", async () => {
     const server = await serve(behaviourApp().app, { port: 0, host: "127.0.0.1" });
     try {

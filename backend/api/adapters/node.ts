@@ -121,32 +121,43 @@ function writerFor(req: IncomingMessage, res: ServerResponse): ResponseWriter {
  * for them, or the client would take it for the answer to its first request.
  */
 interface Owed {
-  count: number;
+  pending: Set<ServerResponse>;
   then: (() => void) | undefined;
 }
 const owedBy = new WeakMap<Socket, Owed>();
 
 function owe(socket: Socket, res: ServerResponse): void {
   let owed = owedBy.get(socket);
-  if (!owed) owedBy.set(socket, (owed = { count: 0, then: undefined }));
-  owed.count++;
+  if (!owed) owedBy.set(socket, (owed = { pending: new Set(), then: undefined }));
+  owed.pending.add(res);
   // One shared listener, no closure per request: this is on every request's path.
   res.once("close", paid);
 }
 
 function paid(this: ServerResponse): void {
   const owed = owedBy.get(this.req.socket);
-  if (owed && --owed.count === 0 && owed.then) {
+  if (!owed) return;
+  owed.pending.delete(this);
+  if (owed.then && settled(owed)) {
     const then = owed.then;
     owed.then = undefined;
     then();
   }
 }
 
+/**
+ * Nothing more will be written but for a request the parse error cut short (its body never
+ * completes, so it waits for it in vain): the error is that request's answer.
+ */
+function settled(owed: Owed): boolean {
+  for (const res of owed.pending) if (res.req.complete || res.headersSent) return false;
+  return true;
+}
+
 /** Runs `then` once every response the socket owes has been written (at once if none). */
 function whenAnswered(socket: Socket, then: () => void): void {
   const owed = owedBy.get(socket);
-  if (owed && owed.count > 0) owed.then = then;
+  if (owed && !settled(owed)) owed.then = then;
   else then();
 }
 
