@@ -20,6 +20,8 @@ export interface Config {
   /** Our JWTs: issuer and audience (ES256). */
   jwtIssuer: string;
   jwtAudience: string;
+  /** Lifetime of the JWTs we sign, and the longest we accept (API and edge alike). */
+  jwtTtlSeconds: number;
   /** Google sign-in: our OAuth client id (the ID token's audience), issuers and key set. */
   googleClientId: string;
   googleIssuers: string[];
@@ -96,6 +98,13 @@ function int(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+/** A setting where 0 would mean "nothing works" rather than "off". */
+function positive(env: Env, name: string, fallback: number): number {
+  const value = int(env, name, fallback);
+  if (value === 0) throw new Error(`${name} must be a positive integer, got 0`);
+  return value;
+}
+
 function authMode(raw: string | undefined): AuthMode {
   const mode = raw || "edge";
   if (mode !== "local" && mode !== "edge" && mode !== "apigw") {
@@ -123,6 +132,7 @@ function readConfig(env: Env): Config {
     publicBaseUrl: (env.PUBLIC_BASE_URL || "http://localhost:8080").replace(/\/+$/, ""),
     jwtIssuer: env.JWT_ISSUER || "https://remirai.app",
     jwtAudience: env.JWT_AUDIENCE || "remirai-api",
+    jwtTtlSeconds: positive(env, "JWT_TTL_SECONDS", 24 * 60 * 60),
     googleClientId: env.GOOGLE_CLIENT_ID || "",
     googleIssuers: (env.GOOGLE_ISSUERS || "https://accounts.google.com,accounts.google.com").split(",").map((i) => i.trim()).filter(Boolean),
     googleJwksUrl: env.GOOGLE_JWKS_URL || "https://www.googleapis.com/oauth2/v3/certs",

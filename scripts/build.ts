@@ -10,7 +10,7 @@
  *   dist/generated/edge-auth-config.mjs            — what was baked into the edge bundle
  *
  * The edge bundle needs `EDGE_JWT_PUBLIC_KEY` (SPKI PEM) and takes `JWT_ISSUER`/`JWT_AUDIENCE`
- * and `BODY_LIMIT_BYTES` (defaults as the API's); without the key it is skipped. An entry whose source file does not
+ * (defaults as the API's), `BODY_LIMIT_BYTES` and `JWT_TTL_SECONDS` (the API's settings); without the key it is skipped. An entry whose source file does not
  * exist yet is skipped with a warning too, so the build never blocks on unfinished work.
  *
  * Usage: node --import tsx scripts/build.ts [--outdir DIR] [--only api,edge-auth]
@@ -90,8 +90,8 @@ export async function build({ outDir, bundles = BUNDLES, env = process.env, warn
     const plugins: esbuild.Plugin[] = [zodEnglishOnly()];
     if (bundle.name === "edge-auth") {
       const api = loadConfig(env);
-      // The API's own reading of the environment: the edge refuses exactly the bodies it would.
-      const config = edgeAuthConfigFromEnv(env, { issuer: api.jwtIssuer, audience: api.jwtAudience, bodyLimitBytes: api.bodyLimitBytes });
+      // The API's own reading of the environment: the edge refuses exactly the bodies and tokens it would.
+      const config = edgeAuthConfigFromEnv(env, { issuer: api.jwtIssuer, audience: api.jwtAudience, bodyLimitBytes: api.bodyLimitBytes, tokenTtlSeconds: api.jwtTtlSeconds });
       if (!config) {
         warn("[build] skipping edge-auth: set EDGE_JWT_PUBLIC_KEY (SPKI PEM of the JWT public key) to build it");
         continue;

@@ -59,7 +59,7 @@ try {
   await measure("GET /v1/surveys/:id", "GetItem SURVEY#id/META", () => getSurvey(tableName, surveyId));
   await measure(
     "POST /v1/surveys/:id/responses",
-    "2× UpdateItem RATE#… (conditional ADD) + TransactWrite: Put ANSWER#hmac + Update META",
+    "TransactWrite: Update META (exists, open, not the owner) + Put ANSWER#hmac + 2× Update RATE#… (conditional ADD)",
     () => submitAnswer(settings, surveyId, { question_set: "v1", fingerprint: "device-0001", answers }, { ip: "198.51.100.1" }),
   );
   for (const fp of ["device-0002", "device-0003"]) await submitAnswer(settings, surveyId, { question_set: "v1", fingerprint: fp, answers }, { ip: "198.51.100.1" });

@@ -29,7 +29,7 @@ const run = promisify(execFile);
 const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const PUBLIC_PEM = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
 const PRIVATE_PEM = keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-const BAKED = { JWT_ISSUER: "https://bundle-test.remirai.app", JWT_AUDIENCE: "bundle-test" };
+const BAKED = { JWT_ISSUER: "https://bundle-test.remirai.app", JWT_AUDIENCE: "bundle-test", JWT_TTL_SECONDS: "600" };
 /** The API's environment in Lambda, minus AWS: it must start and answer /healthz without any. */
 const API_ENV = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, AUTH_MODE: "edge", PORT: "0", HOST: "127.0.0.1" };
 
@@ -97,8 +97,8 @@ describe("the edge bundle", () => {
       handler: (e: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse & { headers: Record<string, Array<{ value: string }>> }>;
     };
     const now = Math.floor(Date.now() / 1000);
-    const sign = async (iss: string) =>
-      new SignJWT({ sub: "g_1", email: "a@example.com", iss, aud: BAKED.JWT_AUDIENCE, iat: now, exp: now + 60, jti: "j" })
+    const sign = async (iss: string, lifetime = 60) =>
+      new SignJWT({ sub: "g_1", email: "a@example.com", iss, aud: BAKED.JWT_AUDIENCE, iat: now, exp: now + lifetime, jti: "j" })
         .setProtectedHeader({ alg: "ES256", typ: "JWT" })
         .sign(await importPKCS8(PRIVATE_PEM, "ES256"));
     const event = (token: string): CloudFrontRequestEvent => ({
@@ -109,6 +109,9 @@ describe("the edge bundle", () => {
     });
     assert.equal((await handler(event(await sign(BAKED.JWT_ISSUER)))).headers["x-user-uid"]?.[0]?.value, "g_1");
     assert.equal((await handler(event(await sign("https://remirai.app")))).status, "401");
+    // JWT_TTL_SECONDS=600 at build time: the same setting the API signs and verifies with.
+    assert.equal((await handler(event(await sign(BAKED.JWT_ISSUER, 600)))).headers["x-user-uid"]?.[0]?.value, "g_1");
+    assert.equal((await handler(event(await sign(BAKED.JWT_ISSUER, 601)))).status, "401");
   });
 });
 

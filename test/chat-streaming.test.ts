@@ -161,7 +161,7 @@ describe("streaming a reply", () => {
       const decoder = new TextDecoder();
       while (events.filter((e) => e.event === "token").length < 2) parser.feed(decoder.decode((await reader.read()).value, { stream: true }));
       // Only the table knows: what a stop handled by another Lambda instance leaves behind.
-      assert.equal(await requestStop(stack.config.tableName, chatId, JSON.parse(events[0]!.data).reply_id), true);
+      assert.equal(await requestStop(stack.config.tableName, chatId, JSON.parse(events[0]!.data).reply_id), "stopping");
       gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.release();
       for (let r = await reader.read(); !r.done; r = await reader.read()) parser.feed(decoder.decode(r.value, { stream: true }));
       assert.equal(JSON.parse(events.at(-2)!.data).status, "interrupted");

@@ -98,6 +98,24 @@ describe("chats", () => {
     assert.equal((await openChat(stranger.uid, { persona_id: "no-such-persona" })).status, 404);
   });
 
+  test("stop: a finished reply is 409; a user message or an id nobody issued is no such reply (404)", async () => {
+    // Prepare
+    const chat = (await (await openChat(owner.uid)).json()) as { id: string };
+    const { user_message_id, reply_id } = (await sseEvents(await send(owner.uid, chat.id, "Hello there")))[0]!.data;
+    const stop = (id: string) => fetch(url(`/v1/chats/${chat.id}/messages/${id}/stop`), { method: "POST", headers: as(owner.uid) });
+
+    // Act
+    const [finished, userMessage, unknown] = await Promise.all([stop(reply_id), stop(user_message_id), stop(`${reply_id.slice(0, 13)}AAAAAAAA`)]);
+
+    // Assess
+    assert.equal(finished.status, 409);
+    assert.equal(((await finished.json()) as { error: { code: string } }).error.code, "reply_not_generating");
+    for (const res of [userMessage, unknown]) {
+      assert.equal(res.status, 404);
+      assert.deepEqual(((await res.json()) as { error: { code: string; message: string } }).error.message, "No such reply");
+    }
+  });
+
   test("the one-shot endpoint answers JSON, or SSE when asked", async () => {
     const json = await fetch(url("/v1/personas/me/chat"), { method: "POST", headers: as(owner.uid), body: JSON.stringify({ text: "Hi!" }) });
     assert.equal(json.status, 200);

@@ -13,10 +13,12 @@ import type { Request } from "../backend/api/http.ts";
 import { identify } from "../backend/api/identify.ts";
 import { loadConfig } from "../backend/config.ts";
 import { issueAppToken } from "../backend/identity/tokens.ts";
+import { edgeAuthConfigFromEnv, renderBakedConfig, type EdgeAuthConfig } from "../infrastructure/edge-auth/config.ts";
 import { createViewerRequestHandler, handler as unbuiltHandler } from "../infrastructure/edge-auth/handler.ts";
 
 const api = loadConfig({ ...process.env, AUTH_MODE: "edge" });
-const edge = createViewerRequestHandler({ publicKeyPem: process.env.JWT_PUBLIC_KEY!, issuer: api.jwtIssuer, audience: api.jwtAudience, bodyLimitBytes: api.bodyLimitBytes });
+const edgeConfig = { publicKeyPem: process.env.JWT_PUBLIC_KEY!, issuer: api.jwtIssuer, audience: api.jwtAudience, bodyLimitBytes: api.bodyLimitBytes, tokenTtlSeconds: api.jwtTtlSeconds };
+const edge = createViewerRequestHandler(edgeConfig);
 const VIEWER_IP = "203.0.113.7";
 
 type Viewer = { method?: string; uri?: string; headers?: Record<string, string>; body?: CloudFrontRequest["body"] };
@@ -123,6 +125,8 @@ describe("refused with a JSON 401", () => {
     ["HS256 keyed with the public key", /"alg" \(Algorithm\) Header Parameter value not allowed/, () =>
       new SignJWT(claims()).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(new TextEncoder().encode(process.env.JWT_PUBLIC_KEY!))],
     ["without a jti", /missing required "jti"/, () => sign(claims({ jti: undefined }))],
+    ["issued in the future", /"iat" claim timestamp check failed \(it should be in the past\)/, () => sign(claims({ iat: now() + 3600, exp: now() + 7200 }))],
+    ["living longer than the maximum", /lifetime exceeds the maximum of 86400 seconds/, () => sign(claims({ iat: now() - 60, exp: now() - 60 + api.jwtTtlSeconds + 1 }))],
     ["not a JWT", /Invalid Compact JWS/, () => "not-a-token"],
   ];
   for (const [name, reason, mint] of attacks) {
@@ -135,6 +139,24 @@ describe("refused with a JSON 401", () => {
       }
     });
   }
+
+  test("control: an iat within the clock tolerance and exactly the maximum lifetime pass", async () => {
+    const token = await sign(claims({ iat: now() + 20, exp: now() + 20 + api.jwtTtlSeconds }));
+    const request = forwarded(await edge(viewerRequest({ headers: { Authorization: `Bearer ${token}` } })));
+    assert.deepEqual(header(request, "x-user-uid"), ["g_42"]);
+  });
+
+  test("two Authorization headers, whichever comes first, on a private route and on a public one", async () => {
+    const [good, bad] = [`Bearer ${await appToken()}`, "Bearer not-a-token"];
+    for (const [first, second] of [[good, bad], [bad, good], [good, good]] as const) {
+      for (const uri of ["/api/v1/me", "/api/v1/surveys/s1"]) {
+        const event = viewerRequest({ uri, headers: { Authorization: first } });
+        event.Records[0]!.cf.request.headers.authorization!.push({ key: "Authorization", value: second });
+        const response = refused(await edge(event), "401");
+        assert.match(response.error.message, /one Authorization header/);
+      }
+    }
+  });
 
   test("an Authorization header that is not a bearer token", async () => {
     refused(await edge(viewerRequest({ uri: "/api/v1/surveys/s1", headers: { Authorization: "Basic YTpi" } })), "401");
@@ -218,4 +240,18 @@ describe("request bodies (signed by CloudFront's OAC)", () => {
 
 test("unbuilt (no baked configuration) it refuses everything, even public routes", async () => {
   refused(await unbuiltHandler(viewerRequest({ uri: "/api/healthz" })), "500");
+});
+
+test("a configuration without the token lifetime (an older build) refuses everything", async () => {
+  const { tokenTtlSeconds: _, ...older } = edgeConfig;
+  const handler = createViewerRequestHandler(older as EdgeAuthConfig);
+  refused(await handler(viewerRequest({ headers: { Authorization: `Bearer ${await appToken()}` } })), "500");
+});
+
+test("the lifetime is the API's JWT_TTL_SECONDS, baked into the configuration", () => {
+  const env = { EDGE_JWT_PUBLIC_KEY: process.env.JWT_PUBLIC_KEY!, JWT_TTL_SECONDS: "600" };
+  const fromApi = loadConfig(env);
+  const config = edgeAuthConfigFromEnv(env, { issuer: fromApi.jwtIssuer, audience: fromApi.jwtAudience, bodyLimitBytes: fromApi.bodyLimitBytes, tokenTtlSeconds: fromApi.jwtTtlSeconds });
+  assert.equal(config?.tokenTtlSeconds, 600);
+  assert.match(renderBakedConfig(config!), /"tokenTtlSeconds": 600/);
 });

@@ -7,7 +7,8 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { apiGatewayHandler } from "../backend/api/adapters/api-gateway.ts";
-import { verifyAppToken } from "../backend/identity/tokens.ts";
+import { NOT_CONFIGURED } from "../backend/api/domain-errors.ts";
+import { issueAppToken, verifyAppToken } from "../backend/identity/tokens.ts";
 import { getUser } from "../backend/identity/users.ts";
 import { startGoogleIssuer, type GoogleIssuer } from "./support/google-issuer.ts";
 import { identityApp, identityConfig, signInRequest } from "./support/identity.ts";
@@ -127,9 +128,40 @@ describe("POST /v1/auth/google", () => {
 
     // Assess
     assert.equal(noClient.status, 503);
-    assert.equal(json(noClient.body).error.message, "Google sign-in is not configured");
+    assert.equal(json(noClient.body).error.message, NOT_CONFIGURED);
     assert.equal(noKeys.status, 503);
     assert.ok(noKeys.headers["retry-after"]);
+  });
+});
+
+describe("a dependency or setting missing", () => {
+  test("a 503 names no setting: the client gets a fixed message, the log the detail and the request id", async () => {
+    // Prepare
+    const logs: { message: string; attributes: Record<string, unknown> }[] = [];
+    const logger = { info() {}, error: (message: string, attributes: Record<string, unknown>) => logs.push({ message, attributes }) };
+    const config = identityConfig("local", issuer);
+    const target = await nodeTarget(identityApp(config, logger));
+    targets.push(target);
+    const { token } = await issueAppToken({ uid: "g_42", email: "mirai@example.com" }, config);
+    const publicKey = process.env.JWT_PUBLIC_KEY;
+    delete process.env.JWT_PUBLIC_KEY;
+
+    // Act
+    let res;
+    try {
+      res = await target.request("/v1/me", { headers: { authorization: `Bearer ${token}` } });
+    } finally {
+      process.env.JWT_PUBLIC_KEY = publicKey;
+    }
+
+    // Assess
+    assert.equal(res.status, 503);
+    assert.doesNotMatch(res.body, /JWT|KEY|not set/i);
+    const { error } = json(res.body);
+    assert.deepEqual([error.code, error.message], ["service_unavailable", NOT_CONFIGURED]);
+    const logged = logs.find((line) => line.attributes.request_id === error.request_id);
+    assert.equal(logged?.attributes.status, 503);
+    assert.match(String((logged?.attributes.error as { message?: string })?.message), /JWT_PUBLIC_KEY is not set/);
   });
 });
 

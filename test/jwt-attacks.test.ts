@@ -107,6 +107,8 @@ describe("our own tokens that our verifier and /v1/me refuse", () => {
     ["HS256 keyed with our public key", ALG_REFUSED, (claims) => signed(claims, "HS256", pemBytes(process.env.JWT_PUBLIC_KEY!))],
     ["without exp", /missing required "exp"/, (claims) => ours({ ...claims, exp: undefined })],
     ["a Google ID token instead of ours", ALG_REFUSED, (claims) => issuer.idToken({ sub: claims.sub })],
+    ["issued in the future", /"iat" claim timestamp check failed \(it should be in the past\)/, (claims) => ours({ ...claims, iat: now() + 3600, exp: now() + 7200 })],
+    ["living longer than the maximum", /lifetime exceeds the maximum of 86400 seconds/, (claims) => ours({ ...claims, iat: now() - 60, exp: now() - 60 + 86_400 + 1 })],
   ];
 
   for (const [name, reason, mint] of attacks) {
@@ -136,6 +138,46 @@ describe("our own tokens that our verifier and /v1/me refuse", () => {
 
     // Assess
     assert.deepEqual(verified, { sub: "g_42", email: "mirai@example.com", jti: "jti-1" });
+  });
+
+  test("control: an iat within the clock tolerance and exactly the maximum lifetime verify", async () => {
+    // Prepare
+    const claims = appClaims(config(), { sub: `g_${randomUUID()}`, iat: now() + 20, exp: now() + 20 + config().jwtTtlSeconds });
+
+    // Act
+    const token = await ours(claims);
+    const res = await target.request("/v1/me", { headers: { "x-remirai-token": token, "x-user-uid": String(claims.sub) } });
+
+    // Assess
+    assert.equal((await verifyAppToken(token, config())).sub, claims.sub);
+    // Past the token check: no profile for this (never signed-in) user.
+    assert.equal(res.status, 404, res.body);
+  });
+});
+
+describe("the token lifetime is one setting, JWT_TTL_SECONDS, for signing and verifying", () => {
+  test("sign-in hands out tokens of that lifetime, and a longer-lived token is refused", async () => {
+    // Prepare
+    const short = identityConfig("edge", issuer, { JWT_TTL_SECONDS: "600" });
+    const app = await nodeTarget(identityApp(short));
+    try {
+      const dayLong = await signed(appClaims(short, { sub: "g_day", iat: now(), exp: now() + 86_400 }), "ES256", await appSigningKey());
+
+      // Act
+      const signIn = await app.request("/v1/auth/google", signInRequest(await issuer.idToken(googleClaims(randomUUID()))));
+      const { token, expires_in } = JSON.parse(signIn.body);
+      const refused = await app.request("/v1/me", { headers: { "x-remirai-token": dayLong, "x-user-uid": "g_day" } });
+
+      // Assess
+      assert.equal(signIn.status, 200);
+      assert.equal(expires_in, 600);
+      const { iat, exp } = decodeJwt(token);
+      assert.equal(exp! - iat!, 600);
+      assert.equal(refused.status, 401);
+      assert.match(JSON.parse(refused.body).error.message, /lifetime exceeds the maximum of 600 seconds/);
+    } finally {
+      await app.close();
+    }
   });
 });
 

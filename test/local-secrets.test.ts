@@ -33,7 +33,7 @@ test("a token issued before a restart verifies after it", async (t) => {
   const secondStart: NodeJS.ProcessEnv = {};
   exportSecrets(await loadOrCreateSecrets(dataDir), firstStart);
   exportSecrets(await loadOrCreateSecrets(dataDir), secondStart);
-  const settings = { jwtIssuer: "https://remirai.test", jwtAudience: "remirai-api" };
+  const settings = { jwtIssuer: "https://remirai.test", jwtAudience: "remirai-api", jwtTtlSeconds: 3600 };
   const keysOf = (env: NodeJS.ProcessEnv) => ({ JWT_PRIVATE_KEY: env.JWT_PRIVATE_KEY!, JWT_PUBLIC_KEY: env.JWT_PUBLIC_KEY! });
   const runKeys = keysOf(process.env);
   t.after(() => Object.assign(process.env, runKeys));

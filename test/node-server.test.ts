@@ -5,13 +5,43 @@ import { describe, test } from "node:test";
 import { serve } from "../backend/api/adapters/node.ts";
 import { behaviourApp, hooksFor } from "./support/behaviour-app.ts";
 
+/** Responses read off one connection, in the order they arrived (content-length or chunked). */
+function parseResponses(bytes: string): { status: number; headers: Record<string, string>; body: string }[] {
+  const responses = [];
+  let rest = bytes;
+  while (rest.length > 0) {
+    const headEnd = rest.indexOf("\r\n\r\n");
+    assert.notEqual(headEnd, -1, `a response head in ${JSON.stringify(rest.slice(0, 200))}`);
+    const [statusLine = "", ...lines] = rest.slice(0, headEnd).split("\r\n");
+    const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+    rest = rest.slice(headEnd + 4);
+    let body = "";
+    if (headers["transfer-encoding"] === "chunked") {
+      for (;;) {
+        const sizeEnd = rest.indexOf("\r\n");
+        const size = parseInt(rest.slice(0, sizeEnd), 16);
+        body += rest.slice(sizeEnd + 2, sizeEnd + 2 + size);
+        rest = rest.slice(sizeEnd + 2 + size + 2);
+        if (size === 0) break;
+      }
+    } else {
+      const length = Number(headers["content-length"] ?? 0);
+      body = rest.slice(0, length);
+      rest = rest.slice(length);
+    }
+    responses.push({ status: Number(statusLine.split(" ")[1]), headers, body });
+  }
+  return responses;
+}
+
 function rawRequest(url: string, text: string): Promise<string> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => socket.write(text));
     let received = "";
     socket.on("data", (chunk) => (received += chunk.toString()));
-    socket.on("end", () => resolve(received));
+    // Until the server closes: everything it sent on this connection, in order.
+    socket.on("close", () => resolve(received));
     socket.on("error", reject);
   });
 }
@@ -50,6 +80,91 @@ describe("node:http adapter", () => {
         assert.ok(bodyless.endsWith("\r\n\r\n"), `nothing after the headers: ${JSON.stringify(bodyless)}`);
       }
       assert.equal(JSON.parse(responses[3]!.slice(responses[3]!.indexOf("\r\n\r\n") + 4)).id, "2");
+    } finally {
+      await server.close(0);
+    }
+  });
+
+  test("pipelined requests before a malformed one are answered first, in order; then the 400, then close", async () => {
+    // Prepare: the first request is a stream held open until the server has seen the garbage.
+    const server = await serve(behaviourApp().app, { port: 0, host: "127.0.0.1" });
+    const hooks = hooksFor("pipelined");
+    server.server.once("clientError", () => hooks.gate.resolve());
+    try {
+      // Act
+      const answer = await rawRequest(
+        server.url,
+        "GET /v1/events?count=2&key=pipelined HTTP/1.1\r\nHost: x\r\n\r\n" +
+          "GET /v1/things/2 HTTP/1.1\r\nHost: x\r\n\r\n" +
+          "GARBAGE\r\n\r\n",
+      );
+
+      // Assess
+      const responses = parseResponses(answer);
+      assert.deepEqual(responses.map((r) => r.status), [200, 200, 400]);
+      assert.match(responses[0]!.body, /id: 2\n/, "the stream ran to its end before anything else");
+      assert.deepEqual(JSON.parse(responses[1]!.body), { id: "2", q: null });
+      assert.equal(JSON.parse(responses[2]!.body).error.code, "bad_request");
+      assert.equal(responses[2]!.headers.connection, "close");
+    } finally {
+      await server.close(0);
+    }
+  });
+
+  test("a body the parser cannot read is answered at once, after the requests before it", async () => {
+    const server = await serve(behaviourApp().app, { port: 0, host: "127.0.0.1" });
+    try {
+      // Act: the POST's handler waits for a body that the bad chunk size ends.
+      const answer = await rawRequest(
+        server.url,
+        "GET /v1/things/1 HTTP/1.1\r\nHost: x\r\n\r\n" +
+          "POST /v1/things HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\nZZ\r\n\r\n",
+      );
+
+      // Assess
+      const responses = parseResponses(answer);
+      assert.deepEqual(responses.map((r) => r.status), [200, 400]);
+      assert.deepEqual(JSON.parse(responses[0]!.body), { id: "1", q: null });
+      assert.equal(JSON.parse(responses[1]!.body).error.code, "bad_request");
+    } finally {
+      await server.close(0);
+    }
+  });
+
+  test("an Expect other than 100-continue is a JSON 417; 100-continue still works", async () => {
+    const server = await serve(behaviourApp().app, { port: 0, host: "127.0.0.1" });
+    try {
+      // Act
+      const refused = parseResponses(await rawRequest(server.url, "POST /v1/things HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n"));
+      const continued = parseResponses(await rawRequest(server.url, "POST /v1/things HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}"));
+
+      // Assess
+      assert.equal(refused.length, 1);
+      assert.equal(refused[0]!.status, 417);
+      assert.match(refused[0]!.headers["content-type"]!, /^application\/json/);
+      assert.equal(JSON.parse(refused[0]!.body).error.code, "expectation_failed");
+      assert.deepEqual(continued.map((r) => r.status), [100, 201]);
+      assert.deepEqual(JSON.parse(continued[1]!.body), { received: { a: 1 } });
+    } finally {
+      await server.close(0);
+    }
+  });
+
+  test("CONNECT is a JSON 405 with Allow, then the connection closes; the server keeps serving", async () => {
+    const server = await serve(behaviourApp().app, { port: 0, host: "127.0.0.1" });
+    try {
+      // Act
+      const responses = parseResponses(await rawRequest(server.url, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"));
+
+      // Assess
+      assert.equal(responses.length, 1);
+      const [res] = responses;
+      assert.equal(res!.status, 405);
+      assert.match(res!.headers.allow!, /\bGET\b/);
+      assert.doesNotMatch(res!.headers.allow!, /CONNECT/);
+      assert.equal(res!.headers.connection, "close");
+      assert.equal(JSON.parse(res!.body).error.code, "method_not_allowed");
+      assert.equal((await fetch(`${server.url}/v1/things/1`)).status, 200);
     } finally {
       await server.close(0);
     }

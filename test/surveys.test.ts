@@ -3,11 +3,12 @@
  * auth mode (identity from x-user-uid).
  */
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createApi } from "../backend/api/index.ts";
 import { loadConfig } from "../backend/config.ts";
+import { ipPseudonym } from "../backend/data/pseudonym.ts";
 import { table } from "../backend/data/table.ts";
 import { RATING_ITEMS } from "../backend/surveys/questions.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
@@ -49,6 +50,15 @@ async function storedAnswers(surveyId: string): Promise<{ items: number; count: 
     new QueryCommand({ TableName: tableName(), KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": `SURVEY#${surveyId}` }, ConsistentRead: true }),
   );
   return { items: Items.filter((i) => String(i.SK).startsWith("ANSWER#")).length, count: Items.find((i) => i.SK === "META")?.answerCount };
+}
+
+/** The answer counters of the current windows (as the node target's loopback client). */
+async function rateCounts(surveyId: string): Promise<{ perIp: number; perSurvey: number }> {
+  const count = async (pk: string) => {
+    const { Items = [] } = await table().send(new QueryCommand({ TableName: tableName(), KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": pk }, ConsistentRead: true }));
+    return Items.reduce((sum, item) => sum + Number(item.count ?? 0), 0);
+  };
+  return { perIp: await count(`RATE#answer-ip#${surveyId}:${ipPseudonym("127.0.0.1")}`), perSurvey: await count(`RATE#answer-survey#${surveyId}`) };
 }
 
 describe("surveys over HTTP", () => {
@@ -150,10 +160,17 @@ describe("surveys over HTTP", () => {
     assert.deepEqual(await storedAnswers(id), { items: 3, count: 3 });
   });
 
-  test("an answer to a survey that does not exist is 404 and stores nothing", async () => {
-    const res = await answer(target, "no-such-survey", validAnswer("fp-ghost-1"));
+  test("an answer to a survey that does not exist is 404 and stores nothing, not even a rate-limit count", async () => {
+    // Prepare
+    const id = randomBytes(16).toString("base64url");
+
+    // Act
+    const res = await answer(target, id, validAnswer("fp-ghost-1"));
+
+    // Assess
     assert.equal(res.status, 404);
-    assert.deepEqual(await storedAnswers("no-such-survey"), { items: 0, count: undefined });
+    assert.deepEqual(await storedAnswers(id), { items: 0, count: undefined });
+    assert.deepEqual(await rateCounts(id), { perIp: 0, perSurvey: 0 });
   });
 
   test("two concurrent answers with one fingerprint: exactly one stored, count matches (20 rounds)", async () => {
@@ -199,6 +216,37 @@ describe("answer rate limits", () => {
       assert.equal(third.status, 429);
       assert.equal(JSON.parse(third.body).error.code, "rate_limited_answer_survey");
       assert.ok(Number(third.headers["retry-after"]) <= 60);
+    } finally {
+      await target.close();
+    }
+  });
+
+  test("refused answers use up no allowance: duplicates and the owner's own answer count nothing", async () => {
+    // Prepare
+    const target = await app({ ANSWERS_PER_IP_PER_HOUR: "2", ANSWERS_PER_SURVEY_PER_MINUTE: "100" });
+    try {
+      const owner = `owner-${randomUUID()}`;
+      const id = await createSurvey(target, owner);
+
+      // Act
+      const first = await answer(target, id, validAnswer("fp-dup-1-aaaa"));
+      const duplicates = [await answer(target, id, validAnswer("fp-dup-1-aaaa")), await answer(target, id, validAnswer("fp-dup-1-aaaa"))];
+      const own = await answer(target, id, validAnswer("fp-dup-own-a"), as(owner));
+      const counted = await rateCounts(id);
+      const second = await answer(target, id, validAnswer("fp-dup-2-aaaa"));
+      const third = await answer(target, id, validAnswer("fp-dup-3-aaaa"));
+      const duplicatePastLimit = await answer(target, id, validAnswer("fp-dup-1-aaaa"));
+
+      // Assess
+      assert.equal(first.status, 201);
+      assert.deepEqual(duplicates.map((r) => r.status), [409, 409]);
+      assert.equal(own.status, 403);
+      assert.deepEqual(counted, { perIp: 1, perSurvey: 1 }, "only the accepted answer was counted");
+      assert.equal(second.status, 201, "the friend's second answer still fits the allowance");
+      assert.equal(third.status, 429);
+      assert.equal(duplicatePastLimit.status, 429, "past the limit a duplicate learns nothing more");
+      assert.deepEqual(await storedAnswers(id), { items: 2, count: 2 });
+      assert.deepEqual(await rateCounts(id), { perIp: 2, perSurvey: 2 });
     } finally {
       await target.close();
     }

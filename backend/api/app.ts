@@ -150,6 +150,10 @@ function errorReply(error: unknown, requestId: string, logger: AppLogger): BodyR
   }
   const known = error instanceof HttpError;
   if (!known) logger.error("unhandled error", { request_id: requestId, error: describe(error) });
+  // A 5xx made from a lower layer's error says little to the client; the detail goes here.
+  else if (error.status >= 500 && error.cause !== undefined) {
+    logger.error("request failed", { request_id: requestId, status: error.status, error: describe(error.cause) });
+  }
   const status = known ? error.status : 500;
   const body = {
     error: {

@@ -3,6 +3,18 @@ import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError } fro
 import { ConflictError, ForbiddenError, InvalidInputError, NotConfiguredError, NotFoundError, NotReadyError, RateLimitedError } from "../errors.ts";
 import { BadRequest, Conflict, Forbidden, HttpError, NotFound, ServiceUnavailable, TooManyRequests, UnprocessableEntity } from "./errors.ts";
 
+/**
+ * What a 503 says when a setting or secret is missing. Its detail (which setting) is for the
+ * operator: it rides along as the error's `cause`, which the app logs with the request id.
+ */
+export const NOT_CONFIGURED = "The service is not fully configured; try again later";
+
+/** `mapped`, remembering what it was made from (for the log line of a 5xx). */
+export function withCause<E extends HttpError>(mapped: E, error: unknown): E {
+  mapped.cause = error;
+  return mapped;
+}
+
 export function httpErrorFor(error: unknown): HttpError | undefined {
   if (error instanceof NotFoundError) return new NotFound(error.message);
   if (error instanceof InvalidInputError) return new BadRequest(error.message, error.code);
@@ -10,10 +22,10 @@ export function httpErrorFor(error: unknown): HttpError | undefined {
   if (error instanceof ConflictError) return new Conflict(error.message, error.code);
   if (error instanceof NotReadyError) return new UnprocessableEntity(error.message, error.code, error.details);
   if (error instanceof RateLimitedError) return new TooManyRequests(error.retryAfterSeconds, error.message, error.code);
-  if (error instanceof NotConfiguredError) return new ServiceUnavailable(error.message, 60);
+  if (error instanceof NotConfiguredError) return withCause(new ServiceUnavailable(NOT_CONFIGURED, 60), error);
   // The model is down or busy: retry later; its own words (and any key) never reach the client.
-  if (error instanceof ModelUnavailableError) return new ServiceUnavailable("The AI model is unavailable, try again later", error.retryAfterSeconds ?? 10);
-  if (error instanceof InvalidModelOutputError) return new ServiceUnavailable("The AI model gave no usable answer, try again", 5);
+  if (error instanceof ModelUnavailableError) return withCause(new ServiceUnavailable("The AI model is unavailable, try again later", error.retryAfterSeconds ?? 10), error);
+  if (error instanceof InvalidModelOutputError) return withCause(new ServiceUnavailable("The AI model gave no usable answer, try again", 5), error);
   if (error instanceof ModelRefusedError) return new UnprocessableEntity("The AI model declined to answer this", "model_refused");
   return undefined;
 }

@@ -19,7 +19,7 @@ import { httpErrorFor } from "./domain-errors.ts";
 import { Unauthorized } from "./errors.ts";
 import type { Request } from "./http.ts";
 
-export type IdentitySettings = Pick<Config, "authMode" | "jwtIssuer" | "jwtAudience">;
+export type IdentitySettings = Pick<Config, "authMode" | "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds">;
 
 /** Who is calling: the one caller type of the whole API. */
 export interface Caller {

@@ -11,12 +11,13 @@
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { LLM } from "../ai/ports.ts";
 import { InvalidInputError, NotFoundError, NotReadyError } from "../errors.ts";
+import { PersonaId } from "../data/ids.ts";
 import { keys } from "../data/keys.ts";
 import { table } from "../data/table.ts";
 import { getPersona, type Persona } from "../personas/model.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
 import { admitMessage, chargeTokens, type ChatLimits } from "./limits.ts";
-import { beginTurn, finishTurn, getChat, listMessages, saveSummary, stopRequested, type Chat, type Message, type MessageStatus } from "./store.ts";
+import { beginTurn, finishTurn, getChat, listMessages, NO_SUCH_CHAT, saveSummary, stopRequested, type Chat, type Message, type MessageStatus } from "./store.ts";
 
 export interface ChatSettings extends ChatLimits {
   messageMaxChars: number;
@@ -41,6 +42,7 @@ export type ChatEvent =
 export async function chattablePersona(tableName: string, callerUid: string, personaId?: string): Promise<Persona & { current: NonNullable<Persona["current"]> }> {
   let ownerUid = callerUid;
   if (personaId !== undefined) {
+    if (!PersonaId.safeParse(personaId).success) throw new NotFoundError("No such persona");
     const { Item } = await table().send(new GetCommand({ TableName: tableName, Key: keys.personaOwner(personaId) }));
     if (!Item) throw new NotFoundError("No such persona");
     ownerUid = Item.uid as string;
@@ -72,7 +74,7 @@ export async function prepareTurn(deps: ChatDeps, uid: string, chatId: string, t
   if (trimmed === "") throw new InvalidInputError("The message is empty", "empty_message");
   if (trimmed.length > settings.messageMaxChars) throw new InvalidInputError(`Messages are limited to ${settings.messageMaxChars} characters`, "message_too_long");
   const chat = await getChat(settings.tableName, uid, chatId);
-  if (!chat) throw new NotFoundError("No such chat");
+  if (!chat) throw new NotFoundError(NO_SUCH_CHAT);
   await admitMessage(settings, uid);
   const persona = await chattablePersona(settings.tableName, uid, chat.personaId);
   const { user, reply } = await beginTurn(settings.tableName, chat, trimmed);

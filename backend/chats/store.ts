@@ -37,6 +37,10 @@ export interface Message {
   stopRequested?: boolean;
 }
 
+/** What a request naming a chat (or reply) that does not exist, or not for this caller, is told. */
+export const NO_SUCH_CHAT = "No such chat";
+export const NO_SUCH_REPLY = "No such reply";
+
 /** A reply lock older than this is abandoned (its process died) and may be taken over. */
 const LOCK_MS = 5 * 60_000;
 
@@ -164,7 +168,11 @@ export async function finishTurn(tableName: string, chat: Chat, reply: Message, 
 }
 
 /** Asks a generating reply to stop; false when it is not generating (any more). */
-export async function requestStop(tableName: string, chatId: string, replyId: string): Promise<boolean> {
+/** What a reply request names: nothing (or a user message), a finished reply, or one generating. */
+export type StopOutcome = "stopping" | "not_generating" | "no_such_reply";
+
+/** Flags a generating reply to stop; the stream sees the flag between chunks. */
+export async function requestStop(tableName: string, chatId: string, replyId: string): Promise<StopOutcome> {
   try {
     await table().send(new UpdateCommand({
       TableName: tableName,
@@ -173,11 +181,13 @@ export async function requestStop(tableName: string, chatId: string, replyId: st
       ConditionExpression: "#status = :generating AND #role = :model",
       ExpressionAttributeNames: { "#status": "status", "#role": "role" },
       ExpressionAttributeValues: { ":yes": true, ":generating": "generating", ":model": "model" },
+      // Which condition failed, without a second read: no item, or an item that is not generating.
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     }));
-    return true;
+    return "stopping";
   } catch (error) {
-    if (isConditionFailed(error)) return false;
-    throw error;
+    if (!isConditionFailed(error)) throw error;
+    return error.Item?.role?.S === "model" ? "not_generating" : "no_such_reply";
   }
 }
 

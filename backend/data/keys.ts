@@ -23,25 +23,43 @@ export interface Key {
   SK: string;
 }
 
+/**
+ * Ids reach keys already validated (data/ids.ts, identity/users.ts `UserId`); this is the
+ * last line behind those checks, not a replacement for them. A part that could reach into
+ * another key (`#`, our separator), carries control characters or nears DynamoDB's key size
+ * limits is a bug upstream: refuse it (a 500) rather than read or write under a wrong key.
+ */
+const KEY_PART = /^[^#\x00-\x1f\x7f]{1,400}$/;
+
+/** A key was about to be built from an unvalidated value. The value is never quoted. */
+export class InvalidKeyPartError extends Error {
+  override name = "InvalidKeyPartError";
+}
+
+function part(value: string): string {
+  if (!KEY_PART.test(value)) throw new InvalidKeyPartError(`refused a key part of ${value.length} characters: empty, too long, or holding # or a control character`);
+  return value;
+}
+
 export const keys = {
-  user: (uid: string): Key => ({ PK: `USER#${uid}`, SK: "PROFILE" }),
-  openSurvey: (uid: string): Key => ({ PK: `USER#${uid}`, SK: "OPEN_SURVEY" }),
-  survey: (surveyId: string): Key => ({ PK: `SURVEY#${surveyId}`, SK: "META" }),
-  answer: (surveyId: string, fingerprintHash: string): Key => ({ PK: `SURVEY#${surveyId}`, SK: `ANSWER#${fingerprintHash}` }),
-  answersOf: (surveyId: string) => ({ PK: `SURVEY#${surveyId}`, SKPrefix: "ANSWER#" }),
-  selfAnswer: (surveyId: string): Key => ({ PK: `SURVEY#${surveyId}`, SK: "SELF" }),
-  persona: (uid: string): Key => ({ PK: `USER#${uid}`, SK: "PERSONA" }),
+  user: (uid: string): Key => ({ PK: `USER#${part(uid)}`, SK: "PROFILE" }),
+  openSurvey: (uid: string): Key => ({ PK: `USER#${part(uid)}`, SK: "OPEN_SURVEY" }),
+  survey: (surveyId: string): Key => ({ PK: `SURVEY#${part(surveyId)}`, SK: "META" }),
+  answer: (surveyId: string, fingerprintHash: string): Key => ({ PK: `SURVEY#${part(surveyId)}`, SK: `ANSWER#${part(fingerprintHash)}` }),
+  answersOf: (surveyId: string) => ({ PK: `SURVEY#${part(surveyId)}`, SKPrefix: "ANSWER#" }),
+  selfAnswer: (surveyId: string): Key => ({ PK: `SURVEY#${part(surveyId)}`, SK: "SELF" }),
+  persona: (uid: string): Key => ({ PK: `USER#${part(uid)}`, SK: "PERSONA" }),
   /** Which chat the one-shot `POST /v1/personas/me/chat` continues. */
-  selfChat: (uid: string): Key => ({ PK: `USER#${uid}`, SK: "SELF_CHAT" }),
-  chat: (uid: string, chatId: string): Key => ({ PK: `USER#${uid}`, SK: `CHAT#${chatId}` }),
-  message: (chatId: string, messageId: string): Key => ({ PK: `CHAT#${chatId}`, SK: `MSG#${messageId}` }),
-  personaOwner: (personaId: string): Key => ({ PK: `PERSONA#${personaId}`, SK: "OWNER" }),
+  selfChat: (uid: string): Key => ({ PK: `USER#${part(uid)}`, SK: "SELF_CHAT" }),
+  chat: (uid: string, chatId: string): Key => ({ PK: `USER#${part(uid)}`, SK: `CHAT#${part(chatId)}` }),
+  message: (chatId: string, messageId: string): Key => ({ PK: `CHAT#${part(chatId)}`, SK: `MSG#${part(messageId)}` }),
+  personaOwner: (personaId: string): Key => ({ PK: `PERSONA#${part(personaId)}`, SK: "OWNER" }),
   /** Zero-padded so string order is numeric order. */
-  personaEvent: (uid: string, seq: number): Key => ({ PK: `USER#${uid}`, SK: `PERSONA_EVENT#${String(seq).padStart(10, "0")}` }),
-  personaEventsAfter: (uid: string, seq: number) => ({ PK: `USER#${uid}`, after: `PERSONA_EVENT#${String(seq).padStart(10, "0")}`, upTo: "PERSONA_EVENT#~" }),
-  activeSaga: (stepDeadline: string, uid: string) => ({ GSI1PK: "SAGA#ACTIVE", GSI1SK: `${stepDeadline}#${uid}` }),
+  personaEvent: (uid: string, seq: number): Key => ({ PK: `USER#${part(uid)}`, SK: `PERSONA_EVENT#${String(seq).padStart(10, "0")}` }),
+  personaEventsAfter: (uid: string, seq: number) => ({ PK: `USER#${part(uid)}`, after: `PERSONA_EVENT#${String(seq).padStart(10, "0")}`, upTo: "PERSONA_EVENT#~" }),
+  activeSaga: (stepDeadline: string, uid: string) => ({ GSI1PK: "SAGA#ACTIVE", GSI1SK: `${part(stepDeadline)}#${part(uid)}` }),
   rateWindow: (scope: string, subject: string, windowStart: number): Key => ({
-    PK: `RATE#${scope}#${subject}`,
+    PK: `RATE#${part(scope)}#${part(subject)}`,
     SK: `WINDOW#${windowStart}`,
   }),
 };

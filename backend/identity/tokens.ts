@@ -1,5 +1,5 @@
 /**
- * The app's own JWT: ES256, 24 h, claims `sub` (our uid), `email`, `iss`, `aud`, `iat`,
+ * The app's own JWT: ES256, `JWT_TTL_SECONDS` (24 h by default), claims `sub` (our uid), `email`, `iss`, `aud`, `iat`,
  * `exp`, `jti`. Signed here at sign-in; verified here (API) and by the Lambda@Edge function
  * (issue 7) with the same public key.
  *
@@ -14,11 +14,11 @@ import { NotConfiguredError } from "../errors.ts";
 import { UserId } from "./users.ts";
 
 export const APP_TOKEN_ALG = "ES256";
-export const APP_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 /** Clock skew we forgive between the machines that sign and verify. */
 const CLOCK_TOLERANCE_SECONDS = 30;
 
-export type TokenSettings = Pick<Config, "jwtIssuer" | "jwtAudience">;
+/** `jwtTtlSeconds` is both the lifetime we sign and the longest lifetime we accept. */
+export type TokenSettings = Pick<Config, "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds">;
 
 /** A token that is malformed, forged, expired or meant for someone else. */
 export class InvalidTokenError extends Error {
@@ -68,7 +68,7 @@ const signingKey = keyFromEnv("JWT_PRIVATE_KEY", (pem) => importPKCS8(pem, APP_T
 const verificationKey = keyFromEnv("JWT_PUBLIC_KEY", (pem) => importSPKI(pem, APP_TOKEN_ALG));
 
 /**
- * Signs a 24 h token for a signed-in user.
+ * Signs a token for a signed-in user, valid for `jwtTtlSeconds`.
  * @example const { token } = await issueAppToken({ uid: user.uid, email: user.email }, config);
  */
 export async function issueAppToken(
@@ -82,16 +82,18 @@ export async function issueAppToken(
     .setIssuer(settings.jwtIssuer)
     .setAudience(settings.jwtAudience)
     .setIssuedAt(now)
-    .setExpirationTime(Math.floor(now.getTime() / 1000) + APP_TOKEN_TTL_SECONDS)
+    .setExpirationTime(Math.floor(now.getTime() / 1000) + settings.jwtTtlSeconds)
     .setJti(randomUUID())
     .sign(await signingKey());
-  return { token, expiresIn: APP_TOKEN_TTL_SECONDS };
+  return { token, expiresIn: settings.jwtTtlSeconds };
 }
 
 /**
  * Verifies one of our tokens: ES256 only (no `none`, no HMAC with the public key), our
- * issuer and audience, not expired. Throws `InvalidTokenError`, or `NotConfiguredError`
- * when the public key is missing.
+ * issuer and audience, not expired, not issued in the future, and living no longer than
+ * we sign for (a token minted with a stolen key or a misconfigured signer for years would
+ * otherwise pass until then). Throws `InvalidTokenError`, or `NotConfiguredError` when the
+ * public key is missing.
  */
 export async function verifyAppToken(token: string, settings: TokenSettings): Promise<AppTokenClaims> {
   const key = await verificationKey();
@@ -104,7 +106,12 @@ export async function verifyAppToken(token: string, settings: TokenSettings): Pr
       // jose checks `exp` only when present: a token without one must not live forever.
       requiredClaims: ["exp", "iat", "sub", "jti"],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      // Also refuses an `iat` in the future (beyond the tolerance).
+      maxTokenAge: settings.jwtTtlSeconds,
     });
+    if (payload.exp! - payload.iat! > settings.jwtTtlSeconds) {
+      throw new InvalidTokenError(`the token's lifetime exceeds the maximum of ${settings.jwtTtlSeconds} seconds`);
+    }
     const claims = AppTokenClaims.safeParse(payload);
     if (!claims.success) throw new InvalidTokenError("The token's claims are malformed");
     return claims.data;

@@ -5,6 +5,7 @@
  * caller can never tell a private persona from one that does not exist.
  */
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { PersonaId } from "../data/ids.ts";
 import { keys } from "../data/keys.ts";
 import { isConditionFailed, table } from "../data/table.ts";
 import { NotFoundError } from "../errors.ts";
@@ -16,8 +17,6 @@ export type ReadyPersona = Persona & { current: PersonaVersion };
 /** The one message for unknown, private and unready personas alike. */
 export const NO_SUCH_PERSONA = "No such public persona";
 
-/** Public ids are 16 base64url characters; anything else cannot name a persona. */
-const PERSONA_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface Visibility {
   personaId: string;
@@ -52,7 +51,8 @@ export async function setVisibility(tableName: string, uid: string, isPublic: bo
 
 /** The owner's uid for a public persona id, or undefined. */
 async function ownerOf(tableName: string, personaId: string): Promise<string | undefined> {
-  if (!PERSONA_ID.test(personaId)) return undefined;
+  // Handlers check ids first; a domain caller that did not still never builds a key from junk.
+  if (!PersonaId.safeParse(personaId).success) return undefined;
   // The pointer never changes once written, so an eventually consistent read (half price) is enough.
   const { Item } = await table().send(new GetCommand({ TableName: tableName, Key: keys.personaOwner(personaId) }));
   return typeof Item?.uid === "string" ? Item.uid : undefined;

@@ -3,7 +3,8 @@
  * validated input, and get records or domain errors back.
  *
  *   owner ── openSurvey ──> SURVEY#id/META  (+ USER#uid/OPEN_SURVEY pointer: one per owner)
- *   friend ─ submitAnswer ─> SURVEY#id/ANSWER#hmac  + META.answerCount += 1   (one transaction)
+ *   friend ─ submitAnswer ─> SURVEY#id/ANSWER#hmac  + META.answerCount += 1
+ *                            + RATE# counters (per IP, per survey)             (one transaction)
  *   owner ── saveSelfAnswer > SURVEY#id/SELF        (guarded by a ConditionCheck on META)
  *   owner ── surveySummary ─> one Query of SURVEY#id → aggregates from 3 answers on
  */
@@ -11,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import { keys } from "../data/keys.ts";
-import { consume } from "../data/rate-limit.ts";
+import { counter } from "../data/rate-limit.ts";
 import { fingerprintHash, ipPseudonym } from "../data/pseudonym.ts";
 import { cancellationReasons, table, transact } from "../data/table.ts";
 import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
@@ -41,6 +42,9 @@ export interface SurveySummary {
 }
 
 const OPEN = "open";
+
+/** What a request naming a survey that does not exist (or cannot exist) is told. */
+export const NO_SUCH_SURVEY = "No such survey";
 
 /** The owner's open survey: created on first call, the same one on every later call. */
 export async function openSurvey(tableName: string, owner: { uid: string; name?: string }): Promise<{ surveyId: string; created: boolean }> {
@@ -85,30 +89,44 @@ export async function openSurvey(tableName: string, owner: { uid: string; name?:
 
 export async function getSurvey(tableName: string, surveyId: string): Promise<Survey> {
   const { Item } = await table().send(new GetCommand({ TableName: tableName, Key: keys.survey(surveyId) }));
-  if (!Item) throw new NotFoundError("No such survey");
+  if (!Item) throw new NotFoundError(NO_SUCH_SURVEY);
   return Item as Survey;
 }
 
 /**
- * Stores one friend's answer. Rate limits first (per client IP per survey per hour, per
- * survey per minute), then the answer and the survey's count in one transaction whose
- * condition makes a second answer with the same fingerprint fail (409) and change nothing.
+ * Stores one friend's answer: one transaction of the answer, the survey's count and both
+ * rate-limit counters (per client IP per survey per hour, per survey per minute). Every
+ * item carries its condition, so a missing or closed survey (404), the owner answering
+ * (403), a breached limit (429) or a second answer with the same fingerprint (409) cancels
+ * all of it: nothing is written, and a refused answer uses up no one's allowance.
  */
 export async function submitAnswer(
   settings: SurveySettings,
   surveyId: string,
   input: FriendAnswerInput,
   from: { ip: string; callerUid?: string },
+  now = Date.now(),
 ): Promise<void> {
-  if (from.callerUid !== undefined) {
-    const survey = await getSurvey(settings.tableName, surveyId);
-    if (survey.ownerUid === from.callerUid) throw new ForbiddenError("You cannot answer your own survey here; use PUT /v1/surveys/:id/self");
-  }
-  await consume(settings.tableName, { scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 }, `${surveyId}:${ipPseudonym(from.ip)}`);
-  await consume(settings.tableName, { scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 }, surveyId);
+  const limits = [
+    counter(settings.tableName, { scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 }, `${surveyId}:${ipPseudonym(from.ip)}`, now),
+    counter(settings.tableName, { scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 }, surveyId, now),
+  ].filter((limit) => limit !== undefined);
+  const owner = from.callerUid === undefined ? {} : { ":caller": from.callerUid };
   try {
     await transact({
       TransactItems: [
+        {
+          Update: {
+            TableName: settings.tableName,
+            Key: keys.survey(surveyId),
+            UpdateExpression: "ADD answerCount :one",
+            ConditionExpression: `attribute_exists(PK) AND #status = :open${from.callerUid === undefined ? "" : " AND ownerUid <> :caller"}`,
+            ExpressionAttributeNames: { "#status": "status" },
+            ExpressionAttributeValues: { ":one": 1, ":open": OPEN, ...owner },
+            // Tells "no such survey" from "your own survey" without a read first.
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          },
+        },
         {
           Put: {
             TableName: settings.tableName,
@@ -116,27 +134,29 @@ export async function submitAnswer(
               ...keys.answer(surveyId, fingerprintHash(surveyId, input.fingerprint)),
               questionSet: input.question_set,
               answers: input.answers,
-              createdAt: new Date().toISOString(),
+              createdAt: new Date(now).toISOString(),
             },
             ConditionExpression: "attribute_not_exists(PK)",
           },
         },
-        {
-          Update: {
-            TableName: settings.tableName,
-            Key: keys.survey(surveyId),
-            UpdateExpression: "ADD answerCount :one",
-            ConditionExpression: "attribute_exists(PK) AND #status = :open",
-            ExpressionAttributeNames: { "#status": "status" },
-            ExpressionAttributeValues: { ":one": 1, ":open": OPEN },
-          },
-        },
+        ...limits.map((limit) => ({ Update: limit.update })),
       ],
     });
   } catch (error) {
-    const [answer, survey] = cancellationReasons(error) ?? [];
-    if (survey?.code === "ConditionalCheckFailed") throw new NotFoundError("No such survey");
-    if (answer?.code === "ConditionalCheckFailed") throw new ConflictError("This survey already has your answer", "duplicate_answer");
+    const reasons = cancellationReasons(error);
+    if (!reasons) throw error;
+    const failed = (i: number) => reasons[i]?.code === "ConditionalCheckFailed";
+    if (failed(0)) {
+      const survey = reasons[0]!.item;
+      if (from.callerUid !== undefined && survey?.ownerUid === from.callerUid) {
+        throw new ForbiddenError("You cannot answer your own survey here; use PUT /v1/surveys/:id/self");
+      }
+      throw new NotFoundError(NO_SUCH_SURVEY);
+    }
+    // A breached limit before a duplicate: past the limit a client learns nothing more.
+    const breached = limits.findIndex((_, i) => failed(2 + i));
+    if (breached !== -1) throw limits[breached]!.refused();
+    if (failed(1)) throw new ConflictError("This survey already has your answer", "duplicate_answer");
     throw error;
   }
 }
@@ -167,7 +187,7 @@ export async function saveSelfAnswer(tableName: string, surveyId: string, ownerU
     const [check] = cancellationReasons(error) ?? [];
     if (check?.code !== "ConditionalCheckFailed") throw error;
     if (check.item) throw new ForbiddenError("Only the survey's owner can do this");
-    throw new NotFoundError("No such survey");
+    throw new NotFoundError(NO_SUCH_SURVEY);
   }
 }
 
@@ -197,7 +217,7 @@ async function loadSurveyItems(tableName: string, surveyId: string) {
 /** Counts always; aggregates only from MIN_ANSWERS_FOR_AGGREGATES answers on. Owner only. */
 export async function surveySummary(tableName: string, surveyId: string, callerUid: string): Promise<SurveySummary> {
   const { meta, self, answers } = await loadSurveyItems(tableName, surveyId);
-  if (!meta) throw new NotFoundError("No such survey");
+  if (!meta) throw new NotFoundError(NO_SUCH_SURVEY);
   if (meta.ownerUid !== callerUid) throw new ForbiddenError("Only the survey's owner can see its summary");
   const enough = answers.length >= MIN_ANSWERS_FOR_AGGREGATES;
   return {
@@ -236,7 +256,7 @@ export async function openSurveyOf(tableName: string, uid: string): Promise<Surv
 /** What the persona saga is written from: aggregates and de-identified quotes, never raw answers. */
 export async function personaMaterial(tableName: string, surveyId: string) {
   const { meta, self, answers } = await loadSurveyItems(tableName, surveyId);
-  if (!meta) throw new NotFoundError("No such survey");
+  if (!meta) throw new NotFoundError(NO_SUCH_SURVEY);
   const ownerNames = meta.ownerName ? [meta.ownerName] : [];
   return {
     ownerName: meta.ownerName,

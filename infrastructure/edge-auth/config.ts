@@ -1,7 +1,8 @@
 /**
  * What the viewer-request function needs, baked into its bundle at build time: Lambda@Edge
- * has no environment variables. Public data only — the verification key, issuer, audience
- * and the request body limit. A private key is refused outright, so it can never end up in an edge bundle.
+ * has no environment variables. Public data only — the verification key, issuer, audience,
+ * the request body limit and the longest token lifetime. A private key is refused outright,
+ * so it can never end up in an edge bundle.
  *
  * `scripts/build.ts` calls `edgeAuthConfigFromEnv` and writes `renderBakedConfig`'s module,
  * which esbuild bundles in place of `./baked-config.ts` (the unbuilt placeholder).
@@ -15,6 +16,8 @@ export interface EdgeAuthConfig {
   audience: string;
   /** The API's BODY_LIMIT_BYTES: a larger body is refused here, as the API would refuse it. */
   bodyLimitBytes: number;
+  /** The API's `JWT_TTL_SECONDS`: the longest lifetime (`exp - iat`) a token may have. */
+  tokenTtlSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -22,13 +25,14 @@ type Env = Record<string, string | undefined>;
 /**
  * Reads `EDGE_JWT_PUBLIC_KEY`, `JWT_ISSUER`, `JWT_AUDIENCE`; `undefined` when no key is
  * given. Issuer and audience fall back to the API's defaults (`backend/config.ts`) so the
- * two sides agree unless both are told otherwise; the body limit is the API's, as read from
- * the same environment. Throws on anything but a P-256 public key.
- * @example const config = edgeAuthConfigFromEnv(process.env, { issuer: api.jwtIssuer, audience: api.jwtAudience, bodyLimitBytes: api.bodyLimitBytes });
+ * two sides agree unless both are told otherwise; the body limit and token lifetime are the
+ * API's settings as `loadConfig` read them (one parser, one value). Throws on anything but a
+ * P-256 public key.
+ * @example const config = edgeAuthConfigFromEnv(process.env, { issuer: api.jwtIssuer, audience: api.jwtAudience, bodyLimitBytes: api.bodyLimitBytes, tokenTtlSeconds: api.jwtTtlSeconds });
  */
 export function edgeAuthConfigFromEnv(
   env: Env,
-  defaults: { issuer: string; audience: string; bodyLimitBytes: number },
+  defaults: { issuer: string; audience: string; bodyLimitBytes: number; tokenTtlSeconds: number },
 ): EdgeAuthConfig | undefined {
   const pem = env.EDGE_JWT_PUBLIC_KEY?.replace(/\\n/g, "\n").trim();
   if (!pem) return undefined;
@@ -50,6 +54,7 @@ export function edgeAuthConfigFromEnv(
     issuer: env.JWT_ISSUER || defaults.issuer,
     audience: env.JWT_AUDIENCE || defaults.audience,
     bodyLimitBytes: defaults.bodyLimitBytes,
+    tokenTtlSeconds: defaults.tokenTtlSeconds,
   };
 }
 

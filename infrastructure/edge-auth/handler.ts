@@ -3,7 +3,8 @@
  * thing the API trusts for identity in `AUTH_MODE=edge` (backend/api/identify.ts):
  *
  *   viewer ──> strip client x-user-*, x-remirai-token, x-viewer-ip
- *          ──> Bearer JWT? verify (ES256, iss, aud, exp) ── bad ──> 401
+ *          ──> two Authorization headers? 401 (which one counts would depend on order)
+ *          ──> Bearer JWT? verify (ES256, iss, aud, exp, iat, lifetime) ── bad ──> 401
  *          ──> none: public route? else 401
  *          ──> POST/PUT/PATCH: body truncated or over the API's limit → 413, else x-amz-content-sha256 = sha256(body)
  *          ──> inject x-user-uid, x-user-email, x-remirai-token, x-viewer-ip; drop Authorization
@@ -60,7 +61,7 @@ type Verified = { uid: string; email: string | undefined; token: string };
 /**
  * The viewer-request handler for a given configuration (tests pass their own; the deployed
  * bundle uses the one baked in at build time).
- * @example export const handler = createViewerRequestHandler({ publicKeyPem, issuer, audience, bodyLimitBytes });
+ * @example export const handler = createViewerRequestHandler({ publicKeyPem, issuer, audience, bodyLimitBytes, tokenTtlSeconds });
  */
 export function createViewerRequestHandler(config: EdgeAuthConfig | undefined) {
   let key: Promise<CryptoKey> | undefined;
@@ -82,7 +83,12 @@ export function createViewerRequestHandler(config: EdgeAuthConfig | undefined) {
         audience: config!.audience,
         requiredClaims: ["exp", "iat", "sub", "jti"],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        // Also refuses an `iat` in the future (beyond the tolerance).
+        maxTokenAge: config!.tokenTtlSeconds,
       });
+      if (payload.exp! - payload.iat! > config!.tokenTtlSeconds) {
+        return unauthorized(`Invalid token: the token's lifetime exceeds the maximum of ${config!.tokenTtlSeconds} seconds`);
+      }
       const { sub, email } = payload;
       if (typeof sub !== "string" || !UID.test(sub) || typeof email !== "string") {
         return unauthorized("Invalid token: the token's claims are malformed");
@@ -97,12 +103,15 @@ export function createViewerRequestHandler(config: EdgeAuthConfig | undefined) {
 
   return async function handler(event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult> {
     const request = event.Records[0]!.cf.request;
-    if (!config) return failure(500, "internal", "The edge authorizer was built without its configuration");
+    // A bundle baked before the lifetime was part of the configuration must not skip that check.
+    if (!config || !(config.tokenTtlSeconds > 0)) return failure(500, "internal", "The edge authorizer was built without its configuration");
     const headers = request.headers;
     for (const name of Object.keys(headers)) {
       if (isIdentityHeader(name.toLowerCase())) delete headers[name];
     }
 
+    // CloudFront hands repeated headers over as one array: more than one is ambiguous.
+    if ((headers.authorization?.length ?? 0) > 1) return unauthorized("Send one Authorization header, not several");
     const authorization = headers.authorization?.[0]?.value;
     let caller: Verified | undefined;
     if (authorization !== undefined) {

@@ -3,7 +3,7 @@
  * Google issuer, plus helpers to mint tokens with our real key or any other.
  */
 import { UnsecuredJWT, importPKCS8, SignJWT, type CryptoKey, type JWTPayload } from "jose";
-import { createApp } from "../../backend/api/app.ts";
+import { createApp, type AppLogger } from "../../backend/api/app.ts";
 import { route } from "../../backend/api/framework.ts";
 import { me, signInWithGoogle } from "../../backend/api/handlers/auth.ts";
 import type { App } from "../../backend/api/http.ts";
@@ -24,14 +24,14 @@ export function identityConfig(mode: AuthMode, issuer: GoogleIssuer, env: Record
 }
 
 /** The two identity routes, wired as routes.ts wires them. */
-export function identityApp(config: Config): App {
+export function identityApp(config: Config, logger: AppLogger = quiet): App {
   return createApp({
     routes: [route("POST", "/v1/auth/google", signInWithGoogle(config)), route("GET", "/v1/me", me(config))],
     corsOrigins: ["*"],
     bodyLimitBytes: config.bodyLimitBytes,
     sseHeartbeatMs: config.sseHeartbeatMs,
     sseMaxLifeMs: config.sseMaxLifeMs,
-    logger: quiet,
+    logger,
   });
 }
 

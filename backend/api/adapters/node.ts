@@ -115,9 +115,56 @@ function writerFor(req: IncomingMessage, res: ServerResponse): ResponseWriter {
   };
 }
 
+/**
+ * Responses a socket still owes. Node parses pipelined requests ahead of answering them, so a
+ * malformed one can fail while earlier ones are still being answered; its error must wait
+ * for them, or the client would take it for the answer to its first request.
+ */
+interface Owed {
+  pending: Set<ServerResponse>;
+  then: (() => void) | undefined;
+}
+const owedBy = new WeakMap<Socket, Owed>();
+
+function owe(socket: Socket, res: ServerResponse): void {
+  let owed = owedBy.get(socket);
+  if (!owed) owedBy.set(socket, (owed = { pending: new Set(), then: undefined }));
+  owed.pending.add(res);
+  // One shared listener, no closure per request: this is on every request's path.
+  res.once("close", paid);
+}
+
+function paid(this: ServerResponse): void {
+  const owed = owedBy.get(this.req.socket);
+  if (!owed) return;
+  owed.pending.delete(this);
+  if (owed.then && settled(owed)) {
+    const then = owed.then;
+    owed.then = undefined;
+    then();
+  }
+}
+
+/**
+ * Nothing more will be written but for a request the parse error cut short (its body never
+ * completes, so it waits for it in vain): the error is that request's answer.
+ */
+function settled(owed: Owed): boolean {
+  for (const res of owed.pending) if (res.req.complete || res.headersSent) return false;
+  return true;
+}
+
+/** Runs `then` once every response the socket owes has been written (at once if none). */
+function whenAnswered(socket: Socket, then: () => void): void {
+  const owed = owedBy.get(socket);
+  if (owed && !settled(owed)) owed.then = then;
+  else then();
+}
+
 /** A `node:http` request listener running the app. */
 export function nodeListener(app: App): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    owe(req.socket, res);
     app(new NodeRequest(req, res), writerFor(req, res)).catch((error: unknown) => {
       // The app answers every error itself; reaching here means the response is unusable.
       res.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -125,20 +172,62 @@ export function nodeListener(app: App): (req: IncomingMessage, res: ServerRespon
   };
 }
 
-/** Malformed HTTP never reaches the app: answer it with a JSON error and close. */
+const REASONS: Record<number, string> = { 400: "Bad Request", 405: "Method Not Allowed", 408: "Request Timeout", 417: "Expectation Failed", 431: "Request Header Fields Too Large" };
+
+function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message, request_id: null } });
+}
+
+/** A whole JSON error response, for sockets node has handed to us (no ServerResponse). */
+function rawError(status: number, code: string, message: string, extra = ""): string {
+  const body = errorBody(code, message);
+  return (
+    `HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: application/json; charset=utf-8\r\n${extra}` +
+    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  );
+}
+
+/** Ends `socket` with `response` once it owes nothing else; a closed socket is just destroyed. */
+function answerLast(socket: Socket, response: string): void {
+  whenAnswered(socket, () => {
+    if (socket.writable) socket.end(response);
+    else socket.destroy();
+  });
+}
+
+const answeredMalformed = new WeakSet<Socket>();
+
+/** Malformed HTTP never reaches the app: answer it with a JSON error (after what is owed) and close. */
 function onClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable || (error as { code?: string }).code === "ECONNRESET") {
+  if (!socket.writable || error.code === "ECONNRESET") {
     socket.destroy();
     return;
   }
+  // The broken parser may fail again on later bytes: one answer is enough.
+  if (answeredMalformed.has(socket)) return;
+  answeredMalformed.add(socket);
+  socket.pause();
   const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
   const code = status === 431 ? "headers_too_large" : status === 408 ? "request_timeout" : "bad_request";
-  const body = JSON.stringify({ error: { code, message: "Malformed HTTP request", request_id: null } });
-  const reason = status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  answerLast(socket, rawError(status, code, "Malformed HTTP request"));
+}
+
+/** What any path of ours answers to; CONNECT (a proxy tunnel) is not among them. */
+const SERVED_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT";
+
+/** CONNECT: node hands over the raw socket (and would drop it unanswered); say 405. */
+function onConnect(_req: IncomingMessage, socket: Socket): void {
+  answerLast(socket, rawError(405, "method_not_allowed", "CONNECT is not supported", `allow: ${SERVED_METHODS}\r\n`));
+}
+
+/** An `Expect` other than `100-continue`: node's own 417 has an empty body; ours is JSON. */
+function onUnmetExpectation(req: IncomingMessage, res: ServerResponse): void {
+  owe(req.socket, res);
+  const body = errorBody("expectation_failed", "Only Expect: 100-continue is supported");
+  // The body the client holds back may still come: do not read it as the next request.
+  res.shouldKeepAlive = false;
+  res.writeHead(417, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+  res.end(body);
 }
 
 export interface RunningServer {
@@ -152,6 +241,8 @@ export interface RunningServer {
 export async function serve(app: App, options: { port: number; host: string }): Promise<RunningServer> {
   const server = createServer(nodeListener(app));
   server.on("clientError", onClientError);
+  server.on("connect", onConnect);
+  server.on("checkExpectation", onUnmetExpectation);
   server.listen(options.port, options.host);
   await once(server, "listening");
   const { port, address, family } = server.address() as AddressInfo;

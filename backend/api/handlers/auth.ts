@@ -1,6 +1,6 @@
 /**
  * Sign-in and profile:
- *   POST /v1/auth/google  Google ID token → our JWT (24 h) + the user, created or refreshed
+ *   POST /v1/auth/google  Google ID token → our JWT (JWT_TTL_SECONDS, 24 h by default) + the user, created or refreshed
  *   GET  /v1/me           the caller's profile
  *   PUT  /v1/me           the caller chooses their display name (shown on their survey)
  */
@@ -10,7 +10,7 @@ import { GoogleKeysUnavailableError, verifyGoogleIdToken } from "../../identity/
 import { InvalidTokenError, issueAppToken } from "../../identity/tokens.ts";
 import { chooseDisplayName, DisplayName, googleUserId, profileOf, upsertUser, type User } from "../../identity/users.ts";
 import { renameSurveyOwner } from "../../surveys/surveys.ts";
-import { httpErrorFor } from "../domain-errors.ts";
+import { httpErrorFor, withCause } from "../domain-errors.ts";
 import { NotFound, ServiceUnavailable, Unauthorized } from "../errors.ts";
 import { jsonBody, respond, type Handler } from "../framework.ts";
 import { requireCaller } from "../identify.ts";
@@ -24,7 +24,9 @@ const profileView = (user: User) => ({ uid: user.uid, email: user.email, name: u
 /** Maps what the identity modules throw onto the API's errors. */
 function asHttpError(error: unknown): unknown {
   if (error instanceof InvalidTokenError) return new Unauthorized(`Invalid Google ID token: ${error.message}`);
-  if (error instanceof GoogleKeysUnavailableError) return new ServiceUnavailable(error.message);
+  if (error instanceof GoogleKeysUnavailableError) {
+    return withCause(new ServiceUnavailable("Sign-in is unavailable right now; try again later"), error);
+  }
   return httpErrorFor(error) ?? error;
 }
 

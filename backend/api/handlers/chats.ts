@@ -2,11 +2,12 @@
 import { z } from "zod";
 import { prepareTurn, stopLocally, streamTurn, type ChatDeps, type ChatEvent } from "../../chats/chats.ts";
 import { selfChat, startChat } from "../../chats/start.ts";
-import { getChat, listChats, listMessages, requestStop, type Chat, type Message } from "../../chats/store.ts";
+import { getChat, listChats, listMessages, NO_SUCH_CHAT, NO_SUCH_REPLY, requestStop, type Chat, type Message } from "../../chats/store.ts";
+import { ChatId, MessageId } from "../../data/ids.ts";
 import { BadRequest, Conflict, NotFound, ServiceUnavailable } from "../errors.ts";
 import { jsonBody, respond, stream, type Context, type Handler } from "../framework.ts";
 import type { Request } from "../http.ts";
-import { parse } from "../validate.ts";
+import { parse, pathId } from "../validate.ts";
 
 export interface ChatRouteDeps extends ChatDeps {
   requireUid: (req: Request) => Promise<string>;
@@ -59,8 +60,8 @@ export function chatHandlers(deps: ChatRouteDeps) {
   const { tableName } = deps.settings;
   const ownChat = async (ctx: Context): Promise<{ uid: string; chat: Chat }> => {
     const uid = await deps.requireUid(ctx.req);
-    const chat = await getChat(tableName, uid, ctx.params.id!);
-    if (!chat) throw new NotFound("No such chat");
+    const chat = await getChat(tableName, uid, pathId(ctx, "id", ChatId, NO_SUCH_CHAT));
+    if (!chat) throw new NotFound(NO_SUCH_CHAT);
     return { uid, chat };
   };
 
@@ -102,10 +103,10 @@ export function chatHandlers(deps: ChatRouteDeps) {
 
   const stop: Handler = async (ctx) => {
     const { chat } = await ownChat(ctx);
-    const replyId = ctx.params.mid!;
-    if (!CURSOR.test(replyId) || !(await requestStop(tableName, chat.chatId, replyId))) {
-      throw new Conflict("That reply is not being generated", "reply_not_generating");
-    }
+    const replyId = pathId(ctx, "mid", MessageId, NO_SUCH_REPLY);
+    const outcome = await requestStop(tableName, chat.chatId, replyId);
+    if (outcome === "no_such_reply") throw new NotFound(NO_SUCH_REPLY);
+    if (outcome === "not_generating") throw new Conflict("That reply is not being generated", "reply_not_generating");
     stopLocally(replyId);
     return respond({ reply_id: replyId, stopping: true }, { status: 202 });
   };

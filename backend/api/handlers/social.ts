@@ -8,14 +8,15 @@ import type { LLM } from "../../ai/ports.ts";
 import type { Config } from "../../config.ts";
 import { charaCardV3, publicCard } from "../../social/cards.ts";
 import { chemistryBetween } from "../../social/chemistry.ts";
-import { setVisibility } from "../../social/visibility.ts";
+import { NO_SUCH_PERSONA, setVisibility } from "../../social/visibility.ts";
+import { PersonaId, PersonaRef } from "../../data/ids.ts";
 import { BadRequest } from "../errors.ts";
 import { jsonBody, respond, type CachePolicy, type Handler } from "../framework.ts";
 import { requireCaller } from "../identify.ts";
-import { parse } from "../validate.ts";
+import { parse, pathId } from "../validate.ts";
 
 export interface SocialRouteDeps {
-  config: Pick<Config, "tableName" | "mediaBaseUrl" | "authMode" | "jwtIssuer" | "jwtAudience">;
+  config: Pick<Config, "tableName" | "mediaBaseUrl" | "authMode" | "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds">;
   /** Writes chemistry blurbs; the offline provider makes them offline (and says so). */
   llm: LLM;
   /** Model-written blurbs per caller per hour (default 60; 0 = no limit). */
@@ -65,10 +66,10 @@ export function socialHandlers(deps: SocialRouteDeps) {
    */
   const card: Handler = async (ctx) => {
     const format = queryValue(CardFormat, "format", ctx.query.get("format"));
-    const id = ctx.params.id!;
+    const id = pathId(ctx, "id", PersonaId, NO_SUCH_PERSONA);
     if (format === "chara_card_v3") {
       const exported = await charaCardV3(config, id);
-      // The id passed the persona-id check to get here: safe inside a header.
+      // A checked persona id (base64url): safe inside a header.
       const filename = `remirai-${id}-v${exported.data.character_version}.json`;
       return respond(exported, { etag: etagOf(exported), cache: CARD_CACHE, headers: { "content-disposition": `attachment; filename="${filename}"` } });
     }
@@ -84,7 +85,8 @@ export function socialHandlers(deps: SocialRouteDeps) {
   const chemistry: Handler = async (ctx) => {
     const { uid } = await requireCaller(ctx.req, config);
     const blurb = queryValue(BlurbFlag, "blurb", ctx.query.get("blurb"));
-    const result = await chemistryBetween(chemistryDeps, uid, [ctx.params.a!, ctx.params.b!], {
+    const ids: [string, string] = [pathId(ctx, "a", PersonaRef, NO_SUCH_PERSONA), pathId(ctx, "b", PersonaRef, NO_SUCH_PERSONA)];
+    const result = await chemistryBetween(chemistryDeps, uid, ids, {
       blurb: blurb === "true" || blurb === "1",
       signal: ctx.req.signal,
     });

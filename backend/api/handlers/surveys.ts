@@ -1,12 +1,13 @@
 /** Survey routes: parse, call the survey domain, respond. */
 import { createHash } from "node:crypto";
 import { Unauthorized } from "../errors.ts";
-import { jsonBody, noContent, respond, type Handler } from "../framework.ts";
+import { jsonBody, noContent, respond, type Context, type Handler } from "../framework.ts";
 import type { Request } from "../http.ts";
 import type { Caller } from "../identify.ts";
-import { parse } from "../validate.ts";
+import { parse, pathId } from "../validate.ts";
+import { SurveyId } from "../../data/ids.ts";
 import { profileOf } from "../../identity/users.ts";
-import { getSurvey, openSurvey, saveSelfAnswer, submitAnswer, surveySummary, type SurveySettings } from "../../surveys/surveys.ts";
+import { getSurvey, NO_SUCH_SURVEY, openSurvey, saveSelfAnswer, submitAnswer, surveySummary, type SurveySettings } from "../../surveys/surveys.ts";
 import { FriendAnswerInput, questionSet, SelfAnswerInput } from "../../surveys/questions.ts";
 
 export interface SurveyRouteDeps {
@@ -19,6 +20,9 @@ export interface SurveyRouteDeps {
   /** Runs after an answer is stored (the automatic persona start); must not throw. */
   afterAnswer?: (surveyId: string) => Promise<void>;
 }
+
+/** Checked just before the first storage call, so a malformed id and an unknown one answer alike. */
+const surveyId = (ctx: Context) => pathId(ctx, "id", SurveyId, NO_SUCH_SURVEY);
 
 export function surveyHandlers(deps: SurveyRouteDeps) {
   const { tableName } = deps.settings;
@@ -42,7 +46,7 @@ export function surveyHandlers(deps: SurveyRouteDeps) {
 
   /** Public and cacheable: what it returns only changes with the question-set version. */
   const get: Handler = async (ctx) => {
-    const survey = await getSurvey(tableName, ctx.params.id!);
+    const survey = await getSurvey(tableName, surveyId(ctx));
     const body = { survey_id: survey.surveyId, owner_name: survey.ownerName ?? null, status: survey.status, question_set: questionSet() };
     const tag = createHash("sha256").update(`${survey.surveyId}\n${survey.ownerName ?? ""}\n${survey.status}\n${publicQuestions}`).digest("base64url").slice(0, 27);
     return respond(body, { etag: `"${tag}"`, cache: { maxAge: 300, sMaxAge: 86_400, staleWhileRevalidate: 86_400 } });
@@ -51,21 +55,22 @@ export function surveyHandlers(deps: SurveyRouteDeps) {
   const answer: Handler = async (ctx) => {
     const input = parse(FriendAnswerInput, await jsonBody(ctx));
     const caller = await deps.identify(ctx.req);
-    await submitAnswer(deps.settings, ctx.params.id!, input, { ip: deps.clientIp(ctx.req), callerUid: caller?.uid });
-    await deps.afterAnswer?.(ctx.params.id!);
-    return respond({ survey_id: ctx.params.id, accepted: true }, { status: 201 });
+    const id = surveyId(ctx);
+    await submitAnswer(deps.settings, id, input, { ip: deps.clientIp(ctx.req), callerUid: caller?.uid });
+    await deps.afterAnswer?.(id);
+    return respond({ survey_id: id, accepted: true }, { status: 201 });
   };
 
   const self: Handler = async (ctx) => {
     const caller = await signedIn(ctx.req);
     const input = parse(SelfAnswerInput, await jsonBody(ctx));
-    await saveSelfAnswer(tableName, ctx.params.id!, caller.uid, input);
+    await saveSelfAnswer(tableName, surveyId(ctx), caller.uid, input);
     return noContent();
   };
 
   const summary: Handler = async (ctx) => {
     const caller = await signedIn(ctx.req);
-    return respond(await surveySummary(tableName, ctx.params.id!, caller.uid));
+    return respond(await surveySummary(tableName, surveyId(ctx), caller.uid));
   };
 
   return { create, get, answer, self, summary };
