@@ -110,6 +110,11 @@ describe("malformed path ids are unknown ids", () => {
           assert.equal(res.status, 404, `${where}: ${res.body}`);
           assert.match(String(res.headers["content-type"]), /^application\/json/, where);
           const { error } = JSON.parse(res.body);
+          if (target.decodesPath && label === "an encoded slash") {
+            // An HTTP API decoded %2F before the event: it is another path, which no route has.
+            assert.equal(error.code, "not_found", where);
+            continue;
+          }
           assert.deepEqual({ code: error.code, message: error.message }, { code: expected.code, message: expected.message }, where);
         }
       }
