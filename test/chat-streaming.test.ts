@@ -99,11 +99,15 @@ describe("streaming a reply", () => {
   });
 
   test("a client that leaves after 3 tokens aborts the model call; the reply keeps exactly what was sent", async () => {
+    // Prepare: the model writes exactly three chunks, then waits (for a release that never comes).
     const chatId = await newChat();
-    gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 50, holdOpen: true });
+    gemini.enqueue({ kind: "text", chunks: CHUNKS, stepwise: true });
     const seen = gemini.requests.length;
     const controller = new AbortController();
     const res = await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"tell me more"}', signal: controller.signal });
+    const model = (await gemini.arrived(seen + 1))[seen]!;
+    model.release();
+    model.release();
     const tokens: string[] = [];
     const parser = createParser({ onEvent: (e) => e.event === "token" && tokens.push(JSON.parse(e.data).text) });
     const decoder = new TextDecoder();
@@ -115,12 +119,12 @@ describe("streaming a reply", () => {
     } catch (error) {
       assert.equal((error as Error).name, "AbortError");
     }
-    const request = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!;
-    await request.aborted;
+    await model.aborted;
     const [user, reply] = await settledHistory(chatId);
     assert.deepEqual([user!.role, user!.text], ["user", "tell me more"]);
     assert.equal(reply!.status, "interrupted");
-    assert.equal(reply!.text, tokens.slice(0, 3).join(""));
+    assert.deepEqual(tokens, CHUNKS.slice(0, 3));
+    assert.equal(reply!.text, tokens.join(""));
   });
 
   test("stop from a second connection halts the stream within one chunk and stores interrupted", async () => {
