@@ -2,14 +2,15 @@
  * GeminiLLM.streamText through the real `@google/genai` SDK against the fake Gemini server
  * (test/support/fake-gemini.ts): incremental delivery, usage, abort reaching the server,
  * retries before the first chunk only, cuts, stalls and refusals. Backoff sleeps are
- * injected; the one timeout that must pass uses mock timers.
+ * injected; timeouts run on mock timers; the order of chunks is forced by the fake server's
+ * gates, never by delays.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { GeminiLLM, type GeminiOptions } from "../backend/ai/gemini.ts";
 import { ModelRefusedError, ModelUnavailableError } from "../backend/ai/ports.ts";
-import { chat, clock, collect, startFakeGemini, type FakeGemini } from "./support/fake-gemini.ts";
+import { chat, collect, startFakeGemini, type FakeGemini } from "./support/fake-gemini.ts";
 
 // A broken abort or timeout shows up as a wait that never ends: fail it instead of hanging.
 const HANG = 10_000;
@@ -36,21 +37,18 @@ function gemini(overrides: Partial<GeminiOptions> = {}) {
 
 describe("streamText", { timeout: HANG }, () => {
   test("chunks arrive in order, each before the server has written the next", async () => {
-    // Prepare
+    // Prepare: the server writes a chunk only after the test released it, so a client that
+    // waited for more than one chunk (or for the end) would never see the first.
     const { llm } = gemini();
-    fake.enqueue({ kind: "text", chunks: ["Hel", "lo", " there"], delayMs: 50 });
-    // Act
-    const texts: string[] = [];
-    const receivedAt: number[] = [];
-    for await (const text of llm.streamText(chat)) {
-      texts.push(text);
-      receivedAt.push(clock());
+    fake.enqueue({ kind: "text", chunks: ["Hel", "lo", " there"], stepwise: true });
+    const chunks = llm.streamText(chat)[Symbol.asyncIterator]();
+    // Act + Assess
+    for (const [i, expected] of ["Hel", "lo", " there"].entries()) {
+      if (i > 0) fake.requests[0]!.release();
+      assert.deepEqual(await chunks.next(), { done: false, value: expected });
+      assert.equal(fake.requests[0]!.sentAt.length, i + 1, `chunk ${i + 1} reached the caller before the server wrote chunk ${i + 2}`);
     }
-    // Assess
-    const [request] = fake.requests;
-    assert.deepEqual(texts, ["Hel", "lo", " there"]);
-    assert.ok(receivedAt[0]! < request!.sentAt[1]!, "first chunk reached the caller before the second was sent");
-    assert.ok(receivedAt[1]! < request!.sentAt[2]!, "second chunk reached the caller before the third was sent");
+    assert.deepEqual(await chunks.next(), { done: true, value: undefined });
   });
 
   test("text reaches the caller while the response is still open", async () => {
@@ -175,16 +173,23 @@ describe("streamText", { timeout: HANG }, () => {
     assert.equal(fake.requests.length, 1, "no retry once text has been handed out");
   });
 
-  test("no first chunk within the timeout: retried, then unavailable; each attempt aborted", async () => {
-    // Prepare: "hang" never answers, so the few-ms timeout always fires.
-    const { llm, sleeps } = gemini({ timeoutMs: 5, retry: { attempts: 2 } });
+  test("no first chunk within the timeout: retried, then unavailable; each attempt aborted", async (t) => {
+    // Prepare: "hang" never answers; the timeout runs on mock time, so an attempt times out
+    // only once its request has reached the server and the test moves the clock.
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const { llm, sleeps } = gemini({ timeoutMs: 1_000, retry: { attempts: 2 } });
     fake.enqueue({ kind: "hang" }, { kind: "hang" });
     // Act
-    await assert.rejects(collect(llm.streamText(chat)), (error: unknown) => error instanceof ModelUnavailableError && /Timed out/.test(error.message));
-    // Assess: two attempts (one retry between them). A loaded machine may time an attempt
-    // out before its request even reaches the server, so count attempts on our side.
+    const outcome = collect(llm.streamText(chat));
+    outcome.catch(() => {}); // assessed below, after both attempts
+    for (const attempt of [1, 2]) {
+      await fake.arrived(attempt);
+      t.mock.timers.tick(1_000);
+      await fake.requests[attempt - 1]!.aborted;
+    }
+    // Assess: two attempts, one backoff between them, and then the caller hears why.
+    await assert.rejects(outcome, (error: unknown) => error instanceof ModelUnavailableError && /Timed out after 1000 ms/.test(error.message));
+    assert.equal(fake.requests.length, 2);
     assert.equal(sleeps.length, 1);
-    assert.ok(fake.requests.length <= 2);
-    await Promise.all(fake.requests.map((request) => request.aborted));
   });
 });

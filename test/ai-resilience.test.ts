@@ -136,10 +136,19 @@ describe("withTimeout and Watchdog", () => {
   });
 
   test("a result in time wins, and a late tick changes nothing", async (t) => {
+    // Prepare
     t.mock.timers.enable({ apis: ["setTimeout"] });
-    const result = await withTimeout(1_000, async () => "in time");
+    let workSignal: AbortSignal | undefined;
+    const result = await withTimeout(1_000, async (signal) => {
+      workSignal = signal;
+      return "in time";
+    });
+    // Act: the time limit passes after the result came.
     t.mock.timers.tick(2_000);
+    // Assess: the timer was cleared, so whatever still holds the work's signal (a body
+    // being read, a stream being handed out) is not aborted after the fact.
     assert.equal(result, "in time");
+    assert.equal(workSignal?.aborted, false);
   });
 
   test("the caller's abort rejects at once with the caller's reason", async () => {

@@ -10,7 +10,7 @@ import { createParser } from "eventsource-parser";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
 import { requestStop } from "../backend/chats/store.ts";
-import { clock, PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini } from "./support/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini } from "./support/fake-gemini.ts";
 import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
 import { nodeTarget } from "./support/targets.ts";
 
@@ -58,33 +58,37 @@ const CHUNKS = ["Hello", " there", ", friend", ". Tea", " time", "?"];
 
 describe("streaming a reply", () => {
   test("curl -N prints the first token before the model has sent the second; the transcript is exact", async () => {
-    // Prepare
+    // Prepare: the model writes its second chunk only once the test saw the first in curl's
+    // output, so anything that buffered the reply would never print it.
     const chatId = await newChat();
-    gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 50 });
+    gemini.enqueue({ kind: "text", chunks: CHUNKS, stepwise: true });
     const seen = gemini.requests.length;
 
     // Act
     const curl = spawn("curl", ["-N", "-s", "-X", "POST", sendUrl(chatId), "-H", `x-user-uid: ${owner.uid}`, "-H", "content-type: application/json", "-d", '{"text":"hi"}']);
+    const exited = new Promise<number | null>((resolve) => curl.on("close", resolve));
     let output = "";
-    let firstTokenAt = 0;
     const events: { event?: string; data: string }[] = [];
+    const firstToken = Promise.withResolvers<void>();
     const parser = createParser({
       onEvent: (e) => {
         events.push(e);
-        if (e.event === "token" && firstTokenAt === 0) firstTokenAt = clock();
+        if (e.event === "token") firstToken.resolve();
       },
     });
     curl.stdout.on("data", (chunk: Buffer) => {
       output += chunk.toString();
       parser.feed(chunk.toString());
     });
-    const code = await new Promise<number | null>((resolve) => curl.on("close", resolve));
+    await firstToken.promise;
+    const request = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!;
+    const writtenAtFirstToken = request.sentAt.length;
+    for (let i = 1; i < CHUNKS.length; i++) request.release();
+    const code = await exited;
 
     // Assess
     assert.equal(code, 0);
-    const request = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!;
-    assert.ok(firstTokenAt > 0);
-    assert.ok(firstTokenAt < request.sentAt[1]!, `first token at curl ${firstTokenAt} before the model sent the second ${request.sentAt[1]}`);
+    assert.equal(writtenAtFirstToken, 1, "curl printed the first token while the model had written only that chunk");
     const kinds = events.map((e) => e.event);
     assert.deepEqual(kinds, ["message", ...CHUNKS.map(() => "token"), "stored", "done"]);
     assert.equal(events.filter((e) => e.event === "token").map((e) => JSON.parse(e.data).text).join(""), CHUNKS.join(""));
@@ -95,11 +99,15 @@ describe("streaming a reply", () => {
   });
 
   test("a client that leaves after 3 tokens aborts the model call; the reply keeps exactly what was sent", async () => {
+    // Prepare: the model writes exactly three chunks, then waits (for a release that never comes).
     const chatId = await newChat();
-    gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 50, holdOpen: true });
+    gemini.enqueue({ kind: "text", chunks: CHUNKS, stepwise: true });
     const seen = gemini.requests.length;
     const controller = new AbortController();
     const res = await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"tell me more"}', signal: controller.signal });
+    const model = (await gemini.arrived(seen + 1))[seen]!;
+    model.release();
+    model.release();
     const tokens: string[] = [];
     const parser = createParser({ onEvent: (e) => e.event === "token" && tokens.push(JSON.parse(e.data).text) });
     const decoder = new TextDecoder();
@@ -111,12 +119,12 @@ describe("streaming a reply", () => {
     } catch (error) {
       assert.equal((error as Error).name, "AbortError");
     }
-    const request = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!;
-    await request.aborted;
+    await model.aborted;
     const [user, reply] = await settledHistory(chatId);
     assert.deepEqual([user!.role, user!.text], ["user", "tell me more"]);
     assert.equal(reply!.status, "interrupted");
-    assert.equal(reply!.text, tokens.slice(0, 3).join(""));
+    assert.deepEqual(tokens, CHUNKS.slice(0, 3));
+    assert.equal(reply!.text, tokens.join(""));
   });
 
   test("stop from a second connection halts the stream within one chunk and stores interrupted", async () => {

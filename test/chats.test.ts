@@ -15,6 +15,7 @@ before(async () => {
 });
 after(() => stack.close());
 
+const DAY_MS = 86_400_000;
 const url = (path: string) => `${stack.target.url}${path}`;
 
 async function openChat(uid: string, body: unknown = {}) {
@@ -139,7 +140,7 @@ describe("chat limits", () => {
     assert.equal(history.messages.length, 0);
   });
 
-  test("messages per minute and the daily token budget answer 429 with Retry-After", async () => {
+  test("messages per minute and the daily token budget answer 429 with Retry-After (for the budget: until UTC midnight)", async () => {
     const limited = await sagaStack({ CHAT_MESSAGES_PER_MINUTE: "2", CHAT_DAILY_TOKEN_BUDGET: "1000000" });
     try {
       const me = await ownerWithReadyPersona(limited.target);
@@ -159,9 +160,15 @@ describe("chat limits", () => {
       const chat = (await (await fetch(`${budget.target.url}/v1/chats`, { method: "POST", headers: as(me.uid), body: "{}" })).json()) as { id: string };
       const say = () => fetch(`${budget.target.url}/v1/chats/${chat.id}/messages`, { method: "POST", headers: as(me.uid), body: JSON.stringify({ text: "hello" }) });
       await sseEvents(await say());
+      const sentAt = Date.now();
       const next = await say();
+      const answeredAt = Date.now();
       assert.equal(next.status, 429);
       assert.equal(((await next.json()) as { error: { code: string } }).error.code, "daily_token_budget");
+      // The budget is per UTC day: come back at the next UTC midnight, as seen from either end.
+      const toMidnight = (ms: number) => Math.ceil((Math.floor(ms / DAY_MS) * DAY_MS + DAY_MS - ms) / 1000);
+      const retryAfter = Number(next.headers.get("retry-after"));
+      assert.ok(retryAfter <= toMidnight(sentAt) && retryAfter >= toMidnight(answeredAt), `Retry-After ${retryAfter} s is the time to the next UTC midnight`);
     } finally {
       await budget.close();
     }

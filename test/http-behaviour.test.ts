@@ -9,6 +9,8 @@ import { BODY_LIMIT_BYTES, behaviourApp, hooksFor, type LogLine } from "./suppor
 import { apiGatewayTarget, functionUrlTarget, nodeTarget, type Target } from "./support/targets.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Streaming tests await events; one that never comes fails the test instead of hanging it. */
+const HANG = { timeout: 10_000 };
 
 const adapters: { name: string; make: (app: ReturnType<typeof behaviourApp>["app"]) => Promise<Target> | Target }[] = [
   { name: "node:http", make: nodeTarget },
@@ -371,7 +373,7 @@ for (const adapter of adapters) {
 
     if (adapter.name === "node:http" || adapter.name === "function-url") {
       describe("streaming", () => {
-        test("the first event reaches the client before the producer makes the next", async () => {
+        test("the first event reaches the client before the producer makes the next", HANG, async () => {
           const hooks = hooksFor(`${adapter.name}-gate`);
           const res = await target.open(`/v1/events?count=2&key=${adapter.name}-gate`);
           const chunks = res.chunks[Symbol.asyncIterator]();
@@ -383,16 +385,19 @@ for (const adapter of adapters) {
           assert.match(rest, /id: 2\n/);
         });
 
-        test("a client that goes away aborts the producer's signal", async () => {
+        test("a client that goes away aborts the producer's signal", HANG, async () => {
+          // Prepare: the producer sends event 1 of 5, then waits at a gate the test never
+          // opens: only the abort of its signal lets it go on.
           const hooks = hooksFor(`${adapter.name}-abort`);
           const res = await target.open(`/v1/events?count=5&key=${adapter.name}-abort`);
           const chunks = res.chunks[Symbol.asyncIterator]();
           await readUntil(chunks, (t) => t.includes("id: 1\n"));
+          // Act
           res.cancel();
+          // Assess: the signal aborted (else this waits until the test times out), and the
+          // producer stopped there instead of making events 2 to 5 for nobody.
           await hooks.aborted.promise;
-          await hooks.finished.promise;
-          const aborted = logs.filter((l) => l.message === "request" && l.attributes.route === "/v1/events");
-          assert.ok(aborted.length > 0);
+          assert.equal(await hooks.finished.promise, 1);
         });
       });
     }

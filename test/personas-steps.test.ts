@@ -1,44 +1,22 @@
 /**
  * The saga's guarantees one delivery at a time: real SQS messages from fauxqs handed to
  * the same step handlers the Lambda workers run, with no background worker in the way.
+ * The sweeper has its own file (personas-sweeper.test.ts).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { SQSEvent } from "aws-lambda";
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { getPersona } from "../backend/personas/model.ts";
 import { runIllustration, runSynthesis } from "../backend/personas/steps.ts";
-import { sweep } from "../backend/personas/sweeper.ts";
 import { sqsClient } from "../backend/ports/aws.ts";
 import { stepHandler } from "../backend/workers/step-handler.ts";
-import { as, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
+import { as, ownerWithAnswers, receiveSteps, sagaStack, type SagaStack } from "./support/saga.ts";
 
 let stack: SagaStack;
 before(async () => (stack = await sagaStack({}, { workers: false })));
 after(() => stack.close());
 
-async function receive(queueUrl: string, expected = 1): Promise<SQSEvent> {
-  const records: SQSEvent["Records"] = [];
-  while (records.length < expected) {
-    const { Messages = [] } = await sqsClient().send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ["All"] }),
-    );
-    for (const m of Messages) {
-      records.push({
-        messageId: m.MessageId!,
-        receiptHandle: m.ReceiptHandle!,
-        body: m.Body!,
-        attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1", SentTimestamp: "0", SenderId: "t", ApproximateFirstReceiveTimestamp: "0" },
-        messageAttributes: {},
-        md5OfBody: m.MD5OfBody ?? "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:test",
-        awsRegion: "us-east-1",
-      });
-    }
-  }
-  return { Records: records };
-}
+const receive = (queueUrl: string) => receiveSteps(queueUrl);
 
 const synthesis = () => stepHandler("synthesis", runSynthesis, () => stack.runtime.steps, () => 5);
 const illustration = () => stepHandler("image", runIllustration, () => stack.runtime.steps, () => 5);
@@ -134,55 +112,6 @@ describe("saga steps", () => {
     assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: "bad-1" }] });
     const persona = await getPersona(stack.config.tableName, uid);
     assert.deepEqual([persona?.status, persona?.sagaId], ["generating_image", sagaId]);
-  });
-});
-
-describe("sweeper", () => {
-  test("a saga whose message was lost is re-driven, then finished by the workers", async () => {
-    const { uid } = await startedSaga();
-    await receive(stack.config.synthesisQueueUrl); // the message is lost: never processed
-    const persona = await getPersona(stack.config.tableName, uid);
-    const later = new Date(Date.parse(persona!.stepDeadlineAt!) + 1);
-    const report = await sweep(stack.runtime.sweep, later);
-    assert.ok(report.redriven >= 1);
-    await synthesis()(await receive(stack.config.synthesisQueueUrl));
-    await illustration()(await receive(stack.config.imageQueueUrl));
-    assert.equal((await getPersona(stack.config.tableName, uid))?.status, "ready");
-  });
-
-  test("a saga still waiting behind a backlog is postponed, never re-sent or failed, and finishes when its turn comes", async () => {
-    // Prepare: the saga's message waits in the queue (nobody receives it), past more step
-    // deadlines than the sweeper may re-drive.
-    const { uid, sagaId } = await startedSaga();
-    const { maxRedrives } = stack.runtime.sweep.settings;
-    let persona = await getPersona(stack.config.tableName, uid);
-
-    for (let i = 0; i <= maxRedrives; i++) {
-      // Act
-      const later = new Date(Date.parse(persona!.stepDeadlineAt!) + 1);
-      const report = await sweep(stack.runtime.sweep, later);
-
-      // Assert: deadline pushed forward; nothing counted, sent or failed.
-      persona = await getPersona(stack.config.tableName, uid);
-      assert.ok(report.postponed >= 1);
-      assert.deepEqual([persona?.status, persona?.sagaId, persona?.redrives], ["synthesizing", sagaId, 0]);
-      assert.ok(persona!.stepDeadlineAt! > later.toISOString());
-    }
-    const step1 = await receive(stack.config.synthesisQueueUrl);
-    assert.deepEqual(step1.Records.map((r) => JSON.parse(r.body)), [{ uid, sagaId }]);
-    await synthesis()(step1);
-    await illustration()(await receive(stack.config.imageQueueUrl));
-    assert.equal((await getPersona(stack.config.tableName, uid))?.status, "ready");
-  });
-
-  test("a saga past its deadline is failed with a reason the owner can read", async () => {
-    const { uid } = await startedSaga();
-    await receive(stack.config.synthesisQueueUrl);
-    const persona = await getPersona(stack.config.tableName, uid);
-    await sweep(stack.runtime.sweep, new Date(Date.parse(persona!.sagaDeadlineAt!) + 1));
-    const view = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
-    assert.equal(view.status, "failed");
-    assert.match(view.reason, /too long/);
   });
 });
 

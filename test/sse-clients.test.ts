@@ -70,18 +70,33 @@ describe("eventsource-parser reads our framing", () => {
     assert.deepEqual(events.map((e) => e.event), ["error"]);
   });
 
-  test("heartbeat comments flow while the producer is idle", async () => {
+  test("heartbeat comments flow while the producer is idle", { timeout: 10_000 }, async () => {
+    // Prepare: the producer sends one event, then nothing until the client leaves; the
+    // heartbeat is every 25 ms. Without heartbeats this waits until the test times out.
     const hooks = hooksFor("heartbeat");
     const res = await target.open("/v1/events/idle?key=heartbeat");
+    const events: string[] = [];
     const comments: string[] = [];
-    const parser = createParser({ onEvent: () => {}, onComment: (c) => comments.push(c) });
+    const parser = createParser({ onEvent: (e) => events.push(e.event ?? "message"), onComment: (c) => comments.push(c.trim()) });
+    // Act
+    let raw = "";
+    let ended = true;
     for await (const chunk of res.chunks) {
+      raw += chunk;
       parser.feed(chunk);
-      if (comments.filter((c) => c === " heartbeat" || c === "heartbeat").length >= 2) break;
+      if (comments.length >= 2) {
+        ended = false;
+        break;
+      }
     }
     res.cancel();
     await hooks.aborted.promise;
-    assert.ok(comments.length >= 2);
+    // Assess: the stream stayed open, and after the one event came only whole heartbeat
+    // comment frames (`: heartbeat` and a blank line), which clients ignore.
+    assert.equal(ended, false, "the stream stayed open while the producer was idle");
+    assert.deepEqual(events, ["open"]);
+    assert.ok(comments.every((c) => c === "heartbeat"), `only heartbeats: ${JSON.stringify(comments)}`);
+    assert.match(raw, /^event: open\ndata: \{\}\n\n(: heartbeat\n\n){2,}$/);
   });
 });
 

@@ -25,10 +25,11 @@ export function deferred<T = void>(): Deferred<T> {
 }
 
 /** Per-key hooks a test installs before starting a gated stream. */
-export const streamHooks = new Map<string, { gate: Deferred; aborted: Deferred; finished: Deferred }>();
+export const streamHooks = new Map<string, { gate: Deferred; aborted: Deferred; finished: Deferred<number> }>();
 
+/** `finished` resolves with how many `tick` events the producer sent in all. */
 export function hooksFor(key: string) {
-  const hooks = { gate: deferred(), aborted: deferred(), finished: deferred() };
+  const hooks = { gate: deferred(), aborted: deferred(), finished: deferred<number>() };
   streamHooks.set(key, hooks);
   return hooks;
 }
@@ -88,12 +89,14 @@ export function behaviourApp(options: BehaviourOptions = {}): { app: App; logs: 
         return stream(async (sse) => {
           sse.signal.addEventListener("abort", () => hooks?.aborted.resolve());
           await sse.send({ retry: 1500 });
+          let sent = 0;
           for (let i = 1; i <= count; i++) {
             await sse.send({ event: "tick", id: String(i), data: { n: i } });
+            sent = i;
             if (i === 1 && hooks) await Promise.race([hooks.gate.promise, hooks.aborted.promise]);
             if (sse.signal.aborted) break;
           }
-          hooks?.finished.resolve();
+          hooks?.finished.resolve(sent);
         });
       }),
       route("GET", "/v1/events/raw", () =>

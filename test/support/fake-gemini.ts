@@ -6,7 +6,9 @@
  *
  * Each call takes the next scripted behaviour (or the fallback), and is recorded with its
  * parsed body, when each chunk was written and how the exchange ended, so tests can assert
- * on what the model "saw" and on timing from both sides.
+ * on what the model "saw" and on timing from both sides. Gates (`held`, `stepwise`,
+ * `heldBeforeChunk`) make the server wait for the test's `request.release()`, so a test
+ * forces an order of events instead of hoping a delay produces it.
  *
  * @example
  * const gemini = await startFakeGemini();
@@ -17,15 +19,20 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from "nod
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 
-export type Behaviour = { model?: string } & (
+export type Behaviour = {
+  model?: string;
+  /** Writes nothing (not even headers) until the test's `request.release()`. */
+  held?: boolean;
+} & (
   /**
    * Text in chunks `delayMs` apart (unary: one body after the same total time). `holdOpen`
    * keeps a stream open, unfinished, after its last chunk until the client leaves;
-   * `heldBeforeChunk: i` waits for the test's `request.release()` before writing chunk i.
+   * `heldBeforeChunk: i` waits for the test's `request.release()` before writing chunk i;
+   * `stepwise` waits for one `release()` before each chunk after the first.
    */
   | {
     kind: "text"; chunks: string[]; delayMs?: number; finishReason?: string;
-    usage?: { input: number; output: number }; holdOpen?: boolean; heldBeforeChunk?: number;
+    usage?: { input: number; output: number }; holdOpen?: boolean; heldBeforeChunk?: number; stepwise?: boolean;
   }
   /** `delayMs`: the whole answer waits that long (a slow model; the benchmark's 2 s steps). */
   | { kind: "json"; value: unknown; delayMs?: number }
@@ -67,7 +74,10 @@ export interface RecordedRequest {
   aborted: Promise<void>;
   /** Resolves however the exchange ended. */
   settled: Promise<Outcome>;
-  /** Lets a `heldBeforeChunk` stream go on. */
+  /**
+   * Lets a gated response take its next step (`held`: start; `heldBeforeChunk`: go on;
+   * `stepwise`: write one more chunk). Releases given early are kept, one per step.
+   */
   release(): void;
 }
 
@@ -75,6 +85,8 @@ export interface FakeGemini {
   /** The base URL to give the SDK (`httpOptions.baseUrl`) or GEMINI_BASE_URL. */
   url: string;
   requests: RecordedRequest[];
+  /** Resolves once `count` requests (those `which` accepts, if given) have been received. */
+  arrived(count: number, which?: (request: RecordedRequest) => boolean): Promise<RecordedRequest[]>;
   enqueue(...behaviours: Behaviour[]): void;
   close(): Promise<void>;
 }
@@ -135,8 +147,19 @@ function chunksOf(behaviour: Behaviour, request: RecordedRequest): unknown[] {
   }
 }
 
+/** A counting gate: each `release()` lets one `take()` through, now or later. */
+function gate() {
+  let available = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    release: () => (waiting.length > 0 ? waiting.shift()!() : void (available += 1)),
+    take: () => (available > 0 ? ((available -= 1), Promise.resolve()) : new Promise<void>((resolve) => waiting.push(resolve))),
+  };
+}
+
 export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<FakeGemini> {
   const requests: RecordedRequest[] = [];
+  const watchers: (() => void)[] = [];
   const queue: Behaviour[] = [];
   const fallback = options.fallback ?? { kind: "text", chunks: ["Hello", " from", " the", " fake", " Gemini."] };
 
@@ -145,7 +168,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     let cutByServer = false;
     const aborted = Promise.withResolvers<void>();
     const settled = Promise.withResolvers<Outcome>();
-    const released = Promise.withResolvers<void>();
+    const steps = gate();
     res.on("close", () => {
       const outcome: Outcome = res.writableFinished ? "completed" : cutByServer ? "cut" : "aborted";
       if (outcome === "aborted") aborted.resolve();
@@ -169,19 +192,23 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     const recorded: RecordedRequest = {
       method: route[3] as RecordedRequest["method"], apiVersion: route[1]!, model: route[2]!, path: url.pathname,
       query: Object.fromEntries(url.searchParams), headers: req.headers, apiKey, body, behaviour: "text",
-      receivedAt: clock(), sentAt: [], aborted: aborted.promise, settled: settled.promise, release: released.resolve,
+      receivedAt: clock(), sentAt: [], aborted: aborted.promise, settled: settled.promise, release: steps.release,
     };
     const index = queue.findIndex((b) => b.model === undefined || b.model === recorded.model);
     const behaviour = index >= 0 ? queue.splice(index, 1)[0]! : typeof fallback === "function" ? fallback(recorded) : fallback;
     recorded.behaviour = behaviour.kind;
     requests.push(recorded);
-    await serve(behaviour, recorded, res, settled.promise, released.promise, () => (cutByServer = true));
+    for (const watcher of [...watchers]) watcher();
+    await serve(behaviour, recorded, res, settled.promise, steps.take, () => (cutByServer = true));
   });
 
   async function serve(
     behaviour: Behaviour, recorded: RecordedRequest, res: ServerResponse,
-    settled: Promise<Outcome>, released: Promise<void>, markCut: () => void,
+    settled: Promise<Outcome>, step: () => Promise<void>, markCut: () => void,
   ) {
+    // true when the client left before the test let the response go on.
+    const waitForRelease = () => Promise.race([step().then(() => false), settled.then(() => true)]);
+    if (behaviour.held && (await waitForRelease())) return;
     if (behaviour.kind === "hang") return;
     if (behaviour.kind === "error") {
       const body = errorBody(behaviour.status, behaviour.message ?? `Scripted ${behaviour.status}`, behaviour.retryDelaySeconds);
@@ -201,7 +228,8 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
       res.flushHeaders();
       for (const [i, chunk] of chunks.entries()) {
         if (i > 0 && pause > 0) await Promise.race([delay(pause), settled]);
-        if (behaviour.kind === "text" && behaviour.heldBeforeChunk === i) await Promise.race([released, settled]);
+        const gated = behaviour.kind === "text" && (behaviour.heldBeforeChunk === i || (behaviour.stepwise === true && i > 0));
+        if (gated && (await waitForRelease())) return;
         if (left) return;
         recorded.sentAt.push(clock());
         // Waiting for the flush keeps order with a cut that follows (destroy drops queued bytes).
@@ -237,6 +265,17 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    arrived: (count, which = () => true) => new Promise((resolve) => {
+      const check = () => {
+        const matching = requests.filter(which);
+        if (matching.length < count) return false;
+        watchers.splice(watchers.indexOf(check), 1);
+        resolve(matching);
+        return true;
+      };
+      watchers.push(check);
+      check();
+    }),
     enqueue: (...behaviours) => void queue.push(...behaviours),
     close: async () => {
       server.closeAllConnections();

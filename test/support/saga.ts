@@ -4,10 +4,13 @@
  * local workers on them, and a survey with answers made through HTTP.
  */
 import { randomUUID } from "node:crypto";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import type { SQSEvent } from "aws-lambda";
 import { createProviders } from "../../backend/ai/providers.ts";
 import { createApi } from "../../backend/api/index.ts";
 import { loadConfig, type Config } from "../../backend/config.ts";
 import { provision } from "../../backend/local/provision.ts";
+import { sqsClient } from "../../backend/ports/aws.ts";
 import { startLocalWorkers } from "../../backend/local/workers.ts";
 import { RATING_ITEMS } from "../../backend/surveys/questions.ts";
 import { sagaRuntime, type SagaRuntime } from "../../backend/workers/runtime.ts";
@@ -115,4 +118,34 @@ export async function sseEvents(res: Response): Promise<{ event: string; id: str
   const decoder = new TextDecoder();
   for await (const chunk of res.body!) parser.feed(decoder.decode(chunk, { stream: true }));
   return events;
+}
+
+/**
+ * The next `expected` messages of a step queue as the Lambda SQS event the workers get (they
+ * stay in the queue, invisible, until deleted: a message "lost" by a dead worker). Fails
+ * after `timeoutMs` instead of waiting for ever.
+ */
+export async function receiveSteps(queueUrl: string, expected = 1, timeoutMs = 20_000): Promise<SQSEvent> {
+  const deadline = Date.now() + timeoutMs;
+  const records: SQSEvent["Records"] = [];
+  while (records.length < expected) {
+    if (Date.now() > deadline) throw new Error(`${records.length} of ${expected} messages arrived on ${queueUrl} within ${timeoutMs} ms`);
+    const { Messages = [] } = await sqsClient().send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ["All"] }),
+    );
+    for (const m of Messages) {
+      records.push({
+        messageId: m.MessageId!,
+        receiptHandle: m.ReceiptHandle!,
+        body: m.Body!,
+        attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1", SentTimestamp: "0", SenderId: "t", ApproximateFirstReceiveTimestamp: "0" },
+        messageAttributes: {},
+        md5OfBody: m.MD5OfBody ?? "",
+        eventSource: "aws:sqs",
+        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:test",
+        awsRegion: "us-east-1",
+      });
+    }
+  }
+  return { Records: records };
 }
