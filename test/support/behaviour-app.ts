@@ -144,7 +144,7 @@ export function behaviourApp(options: BehaviourOptions = {}): { app: App; logs: 
           await sse.send({ event: "open", data: "{}" });
           await hooks?.gate.promise;
           await sse.send({ event: "late", data: "never seen" });
-          hooks?.finished.resolve();
+          hooks?.finished.resolve(0); // it sends no ticks
         });
       }),
       route("GET", "/v1/events/idle", (ctx) => {
