@@ -5,12 +5,13 @@
  * copies of the template prove the check catches each kind of mistake.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REQUIRED_IN_AWS } from "../backend/config.ts";
+import { APP_SECRET_KEYS } from "../backend/ports/secrets.ts";
 import { BUNDLES, build } from "../scripts/build.ts";
 import { ROOT, parseTemplate, type Template } from "./support/sam-template.ts";
 import { SECRET_PROVIDES, unprovidedSettings } from "./support/settings-check.ts";
@@ -52,6 +53,25 @@ describe("settings of the deployed functions", () => {
       assert.ok(readers.some((module) => deployed.has(module)), `${setting}: no deployed bundle holds ${readers.join(", ")}`);
     }
   });
+});
+
+describe("README and docs/deploy.md", () => {
+  /** The settings named on the doc's list item that starts with `**label**`. */
+  const listed = (doc: string, label: string): string[] => {
+    const line = readFileSync(join(ROOT, doc), "utf8").split("\n").find((l) => l.startsWith(`- **${label}**`));
+    assert.ok(line, `${doc} has no "${label}" list`);
+    return [...line.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!).sort();
+  };
+  const own = (id: string) => Object.keys(template.Resources[id].Properties.Environment?.Variables ?? {}).sort();
+
+  for (const doc of ["README.md", "docs/deploy.md"]) {
+    test(`${doc} says exactly which settings come from the secret and which from the template`, () => {
+      assert.deepEqual(listed(doc, "From the secret"), APP_SECRET_KEYS.toSorted());
+      assert.deepEqual(listed(doc, "From the template, every function"), Object.keys(template.Globals.Function.Environment.Variables).sort());
+      assert.deepEqual(listed(doc, "From the template, the API only"), own("ApiFunction"));
+      for (const worker of ["SynthesisFunction", "ImageFunction", "SweeperFunction"]) assert.deepEqual(listed(doc, "From the template, each worker"), own(worker));
+    });
+  }
 });
 
 describe("the check catches", () => {
