@@ -167,3 +167,24 @@ function readConfig(env: Env): Config {
     readinessTimeoutMs: int(env, "READINESS_TIMEOUT_MS", 2_000),
   };
 }
+
+/**
+ * Settings with no safe default in AWS, each with the modules whose work needs it. A deployed
+ * function whose bundle holds one of those modules must be given the setting by its template
+ * `Environment` or by the app secret (backend/ports/secrets.ts); test/deployed-settings.test.ts
+ * checks every function of infrastructure/template.yaml against its bundle. A new setting
+ * without a safe default belongs here.
+ */
+export const REQUIRED_IN_AWS: Readonly<Record<string, readonly string[]>> = {
+  APP_SECRET_ARN: ["backend/ports/secrets.ts"],
+  TABLE_NAME: ["backend/data/table.ts"],
+  SYNTHESIS_QUEUE_URL: ["backend/personas/personas.ts", "backend/personas/sweeper.ts", "backend/ports/readiness.ts"],
+  IMAGE_QUEUE_URL: ["backend/personas/steps.ts", "backend/personas/sweeper.ts", "backend/ports/readiness.ts"],
+  MEDIA_BUCKET: ["backend/personas/steps.ts"],
+  // Survey links and portrait URLs (MEDIA_BASE_URL defaults to it).
+  PUBLIC_BASE_URL: ["backend/api/handlers/surveys.ts", "backend/social/cards.ts"],
+  GOOGLE_CLIENT_ID: ["backend/identity/google.ts"],
+  JWT_PRIVATE_KEY: ["backend/identity/tokens.ts"],
+  JWT_PUBLIC_KEY: ["backend/identity/tokens.ts"],
+  FINGERPRINT_SECRET: ["backend/data/pseudonym.ts"],
+};

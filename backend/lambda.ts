@@ -8,9 +8,16 @@ import { apiGatewayHandler as buffered } from "./api/adapters/api-gateway.ts";
 import { functionUrlHandler, type StreamingRuntime } from "./api/adapters/function-url.ts";
 import { createApi } from "./api/index.ts";
 import { loadConfig } from "./config.ts";
+import { loadAppSecret } from "./ports/secrets.ts";
 
+// Before the app is built (its providers and keys come from the secret); a failure throws
+// here, which Lambda reports as an init error.
+await loadAppSecret();
 const app = createApi(loadConfig());
-const runtime = (globalThis as { awslambda?: StreamingRuntime }).awslambda;
+// Only the Lambda runtime's `awslambda` can stream: Powertools' invoke store defines an empty
+// one in any process, so its presence alone proves nothing.
+const runtime = (globalThis as { awslambda?: Partial<StreamingRuntime> }).awslambda;
+const canStream = (r: Partial<StreamingRuntime> | undefined): r is StreamingRuntime => typeof r?.streamifyResponse === "function";
 
 export const apiGatewayHandler = buffered(app);
-export const streamingHandler = runtime ? functionUrlHandler(app, runtime) : undefined;
+export const streamingHandler = canStream(runtime) ? functionUrlHandler(app, runtime) : undefined;

@@ -68,6 +68,12 @@ export interface BuiltBundle {
   bytes: number;
   mapBytes: number;
   gzipBytes: number;
+  /**
+   * Repository-relative paths of the source modules with code in the bundle (esbuild's
+   * metafile; lazy chunks included): what the function can run. The settings check in
+   * test/deployed-settings.test.ts reads it.
+   */
+  modules: string[];
 }
 
 export interface BuildOptions {
@@ -101,7 +107,10 @@ export async function build({ outDir, bundles = BUNDLES, env = process.env, warn
       await writeFile(generated, renderBakedConfig(config));
       plugins.push(bakedConfigFrom(generated));
     }
-    await esbuild.build({
+    const result = await esbuild.build({
+      // Metafile paths are then relative to the repository, whatever the working directory.
+      absWorkingDir: ROOT,
+      metafile: true,
       entryPoints: { index: join(ROOT, bundle.entry) },
       outdir: dir,
       outExtension: { ".js": ".mjs" },
@@ -131,7 +140,7 @@ export async function build({ outDir, bundles = BUNDLES, env = process.env, warn
       await writeFile(join(dir, "run.sh"), RUN_SH);
       await chmod(join(dir, "run.sh"), 0o755);
     }
-    built.push(await measure(bundle.name, dir));
+    built.push({ ...(await measure(bundle.name, dir)), modules: modulesOf(result.metafile) });
   }
   const edge = built.find((b) => b.name === "edge-auth");
   if (edge && edge.gzipBytes >= EDGE_LIMIT_BYTES) {
@@ -171,7 +180,16 @@ function bakedConfigFrom(generated: string): esbuild.Plugin {
   };
 }
 
-async function measure(name: string, dir: string): Promise<BuiltBundle> {
+/** Inputs that put code into some output: a module tree-shaken away entirely is not run. */
+function modulesOf(metafile: esbuild.Metafile): string[] {
+  const used = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, input] of Object.entries(output.inputs)) if (input.bytesInOutput > 0) used.add(path);
+  }
+  return [...used].sort();
+}
+
+async function measure(name: string, dir: string): Promise<Omit<BuiltBundle, "modules">> {
   const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith(".mjs") || f.endsWith(".map"));
   const contents = await Promise.all(files.map((f) => readFile(join(dir, f))));
   const total = (suffix: string) => contents.filter((_, i) => files[i]!.endsWith(suffix)).reduce((n, c) => n + c.length, 0);
