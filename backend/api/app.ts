@@ -76,6 +76,10 @@ export function createApp(options: AppOptions): App {
       await dispatch(req, requestId, outcome);
     } catch (error) {
       const mapped = error instanceof HttpError ? error : (options.mapError?.(error) ?? error);
+      // A 5xx the client only sees as a safe message (e.g. a dependency down): the why goes to the log.
+      if (mapped !== error && mapped instanceof HttpError && mapped.status >= 500) {
+        logger.error("request failed", { request_id: requestId, status: mapped.status, error: describe(error) });
+      }
       outcome.reply = errorReply(mapped, requestId, logger);
     }
     const { reply } = outcome;
@@ -159,7 +163,9 @@ function errorReply(error: unknown, requestId: string, logger: AppLogger): BodyR
 }
 
 function describe(error: unknown): Record<string, unknown> {
-  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { value: String(error) };
+  if (!(error instanceof Error)) return { value: String(error) };
+  const { cause } = error;
+  return { name: error.name, message: error.message, stack: error.stack, ...(cause instanceof Error ? { cause: `${cause.name}: ${cause.message}` } : {}) };
 }
 
 /** RFC 9110 §13.1.2: weak comparison of `If-None-Match` against the reply's ETag. */

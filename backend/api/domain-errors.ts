@@ -1,7 +1,11 @@
 /** The one place domain errors become HTTP errors. */
 import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError } from "../ai/ports.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotConfiguredError, NotFoundError, NotReadyError, RateLimitedError } from "../errors.ts";
+import { DependencyUnavailableError } from "../ports/dependency.ts";
 import { BadRequest, Conflict, Forbidden, HttpError, NotFound, ServiceUnavailable, TooManyRequests, UnprocessableEntity } from "./errors.ts";
+
+/** As /readyz says: a restarted or unthrottled dependency is usually back within seconds. */
+const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
 export function httpErrorFor(error: unknown): HttpError | undefined {
   if (error instanceof NotFoundError) return new NotFound(error.message);
@@ -14,6 +18,9 @@ export function httpErrorFor(error: unknown): HttpError | undefined {
   // The model is down or busy: retry later; its own words (and any key) never reach the client.
   if (error instanceof ModelUnavailableError) return new ServiceUnavailable("The AI model is unavailable, try again later", error.retryAfterSeconds ?? 10);
   if (error instanceof InvalidModelOutputError) return new ServiceUnavailable("The AI model gave no usable answer, try again", 5);
+  // The table or a queue is unreachable, timed out or throttled (after the SDK's retries): which
+  // one and why is logged by the app, never told to the client.
+  if (error instanceof DependencyUnavailableError) return new ServiceUnavailable(DependencyUnavailableError.publicMessage, DEPENDENCY_RETRY_AFTER_SECONDS);
   if (error instanceof ModelRefusedError) return new UnprocessableEntity("The AI model declined to answer this", "model_refused");
   return undefined;
 }
