@@ -37,6 +37,7 @@ let fauxqsPort: number;
 let dynamodb: LocalService;
 let fauxqs: LocalService;
 let gemini: FakeGemini;
+let env: Record<string, string | undefined>;
 let config: Config;
 let runtime: SagaRuntime;
 let workers: { stop(): Promise<void> };
@@ -65,7 +66,7 @@ before(async () => {
       : { kind: "json", value: PERSONA_CARD },
   });
   const queues = await provision(names);
-  const env = {
+  env = {
     ...process.env,
     AUTH_MODE: "local",
     TABLE_NAME: names.tableName,
@@ -287,3 +288,37 @@ describe("DynamoDB frozen mid-reply", () => {
   });
 });
 
+describe("DynamoDB lost after the user's message is stored, before the reply starts", () => {
+  test("503, the message is kept, and the chat is released once the table is back (not left locked)", async (t) => {
+    // Prepare: an app that folds older turns into a summary on every send (a tiny context),
+    // with the model slow to write it, so the table can be frozen between the two writes.
+    const folding = await nodeTarget(createApi(loadConfig({ ...env, CHAT_CONTEXT_TOKENS: "20" }), quiet, createProviders(env, quiet)));
+    t.after(() => folding.close());
+    const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).id as string;
+    const first = await call("POST", `/v1/chats/${chatId}/messages`, alice.uid, { text: "An older turn" }, { accept: "text/event-stream" });
+    await first.text();
+    const seen = gemini.requests.length;
+    gemini.enqueue({ kind: "json", value: { summary: "They talked." }, delayMs: 3_000 });
+
+    // Act: the message is stored, the summary is being written; the table freezes.
+    const sent = fetch(`${folding.url}/v1/chats/${chatId}/messages`, { method: "POST", headers: { ...as(alice.uid), accept: "text/event-stream" }, body: JSON.stringify({ text: "A newer turn" }), signal: AbortSignal.timeout(30_000) });
+    await until(async () => gemini.requests.length > seen, Boolean, "the summary request");
+    process.kill(dynamodb.pid, "SIGSTOP");
+    const res = await sent;
+    const body = await res.json() as { error: { code: string } };
+    process.kill(dynamodb.pid, "SIGCONT");
+    const messages = await until(() => history(chatId), (m) => m.length === 4 && m[3]!.status !== "generating", "the released turn");
+    const next = await call("POST", `/v1/chats/${chatId}/messages`, alice.uid, { text: "Still there?" }, { accept: "text/event-stream" });
+
+    // Assess
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), "5");
+    assert.equal(body.error.code, "service_unavailable");
+    assert.deepEqual(messages.slice(2).map((m) => [m.role, m.text, m.status]), [
+      ["user", "A newer turn", "complete"],
+      ["model", "", "failed"],
+    ]);
+    assert.equal(next.status, 200, "the chat is not left locked");
+    assert.match(await next.text(), /event: done/);
+  });
+});

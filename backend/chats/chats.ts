@@ -78,16 +78,24 @@ export async function prepareTurn(deps: ChatDeps, uid: string, chatId: string, t
   await admitMessage(settings, uid);
   const persona = await chattablePersona(settings.tableName, uid, chat.personaId);
   const { user, reply } = await beginTurn(settings.tableName, chat, trimmed);
-  // History after the summary, oldest first; the reply placeholder is not history.
-  const recent = await listMessages(settings.tableName, chat.chatId, 200, chat.summaryThrough ? { after: chat.summaryThrough } : {});
-  const history = recent.items.filter((m) => m.messageId !== reply.messageId);
-  const window = fitHistory(history, settings.contextTokens);
-  let summary = chat.summary;
-  if (window.overflow.length > 0) {
-    summary = await foldSummary(deps.llm, chat.summary, window.overflow);
-    await saveSummary(settings.tableName, chat, summary, window.overflow.at(-1)!.messageId);
+  try {
+    // History after the summary, oldest first; the reply placeholder is not history.
+    const recent = await listMessages(settings.tableName, chat.chatId, 200, chat.summaryThrough ? { after: chat.summaryThrough } : {});
+    const history = recent.items.filter((m) => m.messageId !== reply.messageId);
+    const window = fitHistory(history, settings.contextTokens);
+    let summary = chat.summary;
+    if (window.overflow.length > 0) {
+      summary = await foldSummary(deps.llm, chat.summary, window.overflow);
+      await saveSummary(settings.tableName, chat, summary, window.overflow.at(-1)!.messageId);
+    }
+    return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns };
+  } catch (error) {
+    // The turn began (the user's message is kept) but cannot go on: its reply is marked
+    // failed and the chat unlocked, now or once the table is back, not after the lock expires.
+    const release = () => finishTurn(settings.tableName, chat, reply, { text: "", status: "failed" });
+    release().catch(() => storeWhenBack(release, reply.messageId));
+    throw error;
   }
-  return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns };
 }
 
 function errorEvent(error: unknown): ChatEvent {
