@@ -60,7 +60,7 @@ async function pollQueue(queueUrl: string, handle: (event: SQSEvent) => Promise<
     } catch (error) {
       if (signal.aborted) return;
       // The queue is unreachable (fauxqs restarting): wait and poll again; the loop never ends on its own.
-      logger.warn("local worker could not reach its queue; retrying", { queue: queueUrl, error: (error as Error).name });
+      logger.warn("local worker could not reach its queue; retrying", { queue: queueUrl, error: (error as Error).message });
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
