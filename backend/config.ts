@@ -73,6 +73,19 @@ export interface Config {
   shutdownGraceMs: number;
   /** Timeout of each dependency probe behind `/readyz`. */
   readinessTimeoutMs: number;
+  /** Timeouts and attempts of every AWS SDK client (validated here; the clients read them from the environment). */
+  awsClients: AwsClientSettings;
+}
+
+/**
+ * Every AWS SDK client (DynamoDB, SQS, S3) gives up on an attempt after `requestTimeoutMs`
+ * (`connectTimeoutMs` for the TCP connect alone) and makes at most `maxAttempts`, so a lost
+ * dependency costs a request about `maxAttempts × requestTimeoutMs`, then a 503.
+ */
+export interface AwsClientSettings {
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxAttempts: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -165,6 +178,22 @@ function readConfig(env: Env): Config {
     sseFlushPaddingBytes: int(env, "SSE_FLUSH_PADDING_BYTES", 0),
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
     readinessTimeoutMs: int(env, "READINESS_TIMEOUT_MS", 2_000),
+    awsClients: awsClientSettings(env),
+  };
+}
+
+/** Read by the AWS clients themselves when first made, as the SDK reads `AWS_ENDPOINT_URL_*`. */
+export function awsClientSettings(env: Env = process.env): AwsClientSettings {
+  // Zero would mean "no timeout" to the SDK, and no attempt at all: refused.
+  const positive = (name: string, fallback: number) => {
+    const value = int(env, name, fallback);
+    if (value < 1) throw new Error(`${name} must be at least 1, got ${value}`);
+    return value;
+  };
+  return {
+    connectTimeoutMs: positive("AWS_CONNECT_TIMEOUT_MS", 1_000),
+    requestTimeoutMs: positive("AWS_REQUEST_TIMEOUT_MS", 2_000),
+    maxAttempts: positive("AWS_MAX_ATTEMPTS", 2),
   };
 }
 

@@ -15,7 +15,7 @@ import { friendAnswer } from "./support/saga.ts";
 
 const timeout = 300_000;
 
-test("run.sh serves health, reports a lost DynamoDB as not ready, and Ctrl-C leaves no process behind", { timeout }, async (t) => {
+test("run.sh serves health, and Ctrl-C leaves no process behind", { timeout }, async (t) => {
   // Prepare
   const dataDir = await freshDataDir(t);
   const startedAt = Date.now();
@@ -26,33 +26,68 @@ test("run.sh serves health, reports a lost DynamoDB as not ready, and Ctrl-C lea
   // Act
   const health = await fetch(`${stack.apiUrl}/healthz`);
   const prefixedHealth = await fetch(`${stack.apiUrl}/api/healthz`);
+  const exit = await stack.stop("SIGINT");
 
   // Assess
   assert.equal(health.status, 200);
   assert.deepEqual(await health.json(), { status: "ok" });
   assert.equal(prefixedHealth.status, 200);
   assert.deepEqual(await prefixedHealth.json(), { status: "ok" });
+  assert.deepEqual(exit, { code: 0, signal: null });
+  assert.equal(processExists(stack.fauxqsPid), false, "fauxqs child is gone");
+  assert.equal(processExists(stack.dynamodbPid), false, "DynamoDB Local is gone");
+});
+
+test("a DynamoDB Local or fauxqs that dies under run.sh is restarted on the same data, and the API recovers without a restart", { timeout }, async (t) => {
+  // Prepare
+  const dataDir = await freshDataDir(t);
+  const stack = await startRunSh({ dataDir });
+  cleanUp(t, stack);
+  const { survey_id } = (await (await post(stack.apiUrl, "/v1/surveys", "keeper")).json()) as { survey_id: string };
 
   // Act: DynamoDB Local dies under the running API.
   process.kill(stack.dynamodbPid, "SIGKILL");
-  let readiness: Response | undefined;
-  await pollUntil(async () => {
-    readiness = await fetch(`${stack.apiUrl}/readyz`);
-    await readiness.arrayBuffer();
-    return readiness.status === 503;
-  }, AbortSignal.timeout(60_000));
+  const down = await readyzWhen(stack, 503);
 
-  // Assess: the API stays up and says when to come back.
-  assert.ok(readiness?.headers.get("retry-after"), "503 from /readyz carries Retry-After");
+  // Assess: not ready, saying when to come back; alive all the while.
+  assert.ok(down.headers.get("retry-after"), "503 from /readyz carries Retry-After");
   assert.equal((await fetch(`${stack.apiUrl}/healthz`)).status, 200);
+
+  // Act: run.sh starts it again by itself.
+  const exited = await stack.nextLog("dynamodb local exited unexpectedly; restarting it", AbortSignal.timeout(60_000));
+  const restarted = await stack.nextLog("dynamodb local restarted", AbortSignal.timeout(120_000));
+  killOnCleanUp(t, Number(restarted.pid));
+  await readyzWhen(stack, 200);
+  const survey = await fetch(`${stack.apiUrl}/v1/surveys/${survey_id}`);
+
+  // Assess: the same data, the same endpoint, a new process.
+  assert.equal(exited.pid, stack.dynamodbPid);
+  assert.equal(restarted.endpoint, stack.dynamodbEndpoint);
+  assert.notEqual(restarted.pid, stack.dynamodbPid);
+  assert.equal(survey.status, 200);
+  assert.equal(((await survey.json()) as { survey_id: string }).survey_id, survey_id);
+
+  // Act: fauxqs dies; its queues lived in memory.
+  process.kill(stack.fauxqsPid, "SIGKILL");
+  await readyzWhen(stack, 503);
+  const fauxqs = await stack.nextLog("fauxqs restarted", AbortSignal.timeout(60_000));
+  killOnCleanUp(t, Number(fauxqs.pid));
+  await readyzWhen(stack, 200);
+  const owner = await ownerWithAnswers(stack.apiUrl, "after-fauxqs");
+  const started = await post(stack.apiUrl, "/v1/personas/me", owner);
+  const persona = await personaWhen(stack.apiUrl, owner, "ready");
+
+  // Assess: the queues exist again and carry a saga to its end.
+  assert.equal(started.status, 202);
+  assert.equal((await fetch(persona.illustration_url)).status, 200);
 
   // Act: Ctrl-C.
   const exit = await stack.stop("SIGINT");
 
-  // Assess
+  // Assess: the restarted children went with it.
   assert.deepEqual(exit, { code: 0, signal: null });
-  assert.equal(processExists(stack.fauxqsPid), false, "fauxqs child is gone");
-  assert.equal(processExists(stack.dynamodbPid), false, "DynamoDB Local is gone");
+  assert.equal(processExists(Number(restarted.pid)), false, "the restarted DynamoDB Local is gone");
+  assert.equal(processExists(Number(fauxqs.pid)), false, "the restarted fauxqs is gone");
 });
 
 test("run.sh keeps DynamoDB tables across a restart with the same DATA_DIR", { timeout }, async (t) => {
@@ -116,6 +151,23 @@ test("after a restart, ready portraits are still served and a saga whose message
   assert.equal(bobReady.status, "ready");
   assert.equal((await fetch(bobReady.illustration_url)).status, 200);
 });
+
+/** Polls /readyz until it answers `status`; the last response. */
+async function readyzWhen(stack: RunningRunSh, status: number): Promise<Response> {
+  let readiness: Response | undefined;
+  await pollUntil(async () => {
+    readiness = await fetch(`${stack.apiUrl}/readyz`);
+    await readiness.arrayBuffer();
+    return readiness.status === status;
+  }, AbortSignal.timeout(120_000));
+  return readiness!;
+}
+
+function killOnCleanUp(t: TestContext, pid: number): void {
+  t.after(() => {
+    if (processExists(pid)) process.kill(pid, "SIGKILL");
+  });
+}
 
 function post(apiUrl: string, path: string, uid: string, body?: unknown): Promise<Response> {
   return fetch(`${apiUrl}${path}`, {

@@ -172,7 +172,9 @@ function errorReply(error: unknown, requestId: string, logger: AppLogger): BodyR
 }
 
 function describe(error: unknown): Record<string, unknown> {
-  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { value: String(error) };
+  if (!(error instanceof Error)) return { value: String(error) };
+  const { cause } = error;
+  return { name: error.name, message: error.message, stack: error.stack, ...(cause instanceof Error ? { cause: `${cause.name}: ${cause.message}` } : {}) };
 }
 
 /** RFC 9110 §13.1.2: weak comparison of `If-None-Match` against the reply's ETag. */

@@ -1,6 +1,7 @@
 /** The one place domain errors become HTTP errors. */
 import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError } from "../ai/ports.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotConfiguredError, NotFoundError, NotReadyError, RateLimitedError } from "../errors.ts";
+import { DependencyUnavailableError } from "../ports/dependency.ts";
 import { BadRequest, Conflict, Forbidden, HttpError, NotFound, ServiceUnavailable, TooManyRequests, UnprocessableEntity } from "./errors.ts";
 
 /**
@@ -15,6 +16,9 @@ export function withCause<E extends HttpError>(mapped: E, error: unknown): E {
   return mapped;
 }
 
+/** As /readyz says: a restarted or unthrottled dependency is usually back within seconds. */
+const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+
 export function httpErrorFor(error: unknown): HttpError | undefined {
   if (error instanceof NotFoundError) return new NotFound(error.message);
   if (error instanceof InvalidInputError) return new BadRequest(error.message, error.code);
@@ -26,6 +30,9 @@ export function httpErrorFor(error: unknown): HttpError | undefined {
   // The model is down or busy: retry later; its own words (and any key) never reach the client.
   if (error instanceof ModelUnavailableError) return withCause(new ServiceUnavailable("The AI model is unavailable, try again later", error.retryAfterSeconds ?? 10), error);
   if (error instanceof InvalidModelOutputError) return withCause(new ServiceUnavailable("The AI model gave no usable answer, try again", 5), error);
+  // The table or a queue is unreachable, timed out or throttled (after the SDK's retries): which
+  // one and why is logged by the app, never told to the client.
+  if (error instanceof DependencyUnavailableError) return withCause(new ServiceUnavailable(DependencyUnavailableError.publicMessage, DEPENDENCY_RETRY_AFTER_SECONDS), error);
   if (error instanceof ModelRefusedError) return new UnprocessableEntity("The AI model declined to answer this", "model_refused");
   return undefined;
 }

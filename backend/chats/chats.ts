@@ -13,6 +13,8 @@ import type { LLM } from "../ai/ports.ts";
 import { InvalidInputError, NotFoundError, NotReadyError } from "../errors.ts";
 import { PersonaId } from "../data/ids.ts";
 import { keys } from "../data/keys.ts";
+import { logger } from "../log.ts";
+import { DependencyUnavailableError } from "../ports/dependency.ts";
 import { table } from "../data/table.ts";
 import { getPersona, type Persona } from "../personas/model.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
@@ -78,22 +80,48 @@ export async function prepareTurn(deps: ChatDeps, uid: string, chatId: string, t
   await admitMessage(settings, uid);
   const persona = await chattablePersona(settings.tableName, uid, chat.personaId);
   const { user, reply } = await beginTurn(settings.tableName, chat, trimmed);
-  // History after the summary, oldest first; the reply placeholder is not history.
-  const recent = await listMessages(settings.tableName, chat.chatId, 200, chat.summaryThrough ? { after: chat.summaryThrough } : {});
-  const history = recent.items.filter((m) => m.messageId !== reply.messageId);
-  const window = fitHistory(history, settings.contextTokens);
-  let summary = chat.summary;
-  if (window.overflow.length > 0) {
-    summary = await foldSummary(deps.llm, chat.summary, window.overflow);
-    await saveSummary(settings.tableName, chat, summary, window.overflow.at(-1)!.messageId);
+  try {
+    // History after the summary, oldest first; the reply placeholder is not history.
+    const recent = await listMessages(settings.tableName, chat.chatId, 200, chat.summaryThrough ? { after: chat.summaryThrough } : {});
+    const history = recent.items.filter((m) => m.messageId !== reply.messageId);
+    const window = fitHistory(history, settings.contextTokens);
+    let summary = chat.summary;
+    if (window.overflow.length > 0) {
+      summary = await foldSummary(deps.llm, chat.summary, window.overflow);
+      await saveSummary(settings.tableName, chat, summary, window.overflow.at(-1)!.messageId);
+    }
+    return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns };
+  } catch (error) {
+    // The turn began (the user's message is kept) but cannot go on: its reply is marked
+    // failed and the chat unlocked, now or once the table is back, not after the lock expires.
+    const release = () => finishTurn(settings.tableName, chat, reply, { text: "", status: "failed" });
+    release().catch(() => storeWhenBack(release, reply.messageId));
+    throw error;
   }
-  return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns };
 }
 
 function errorEvent(error: unknown): ChatEvent {
+  if (error instanceof DependencyUnavailableError) return { type: "error", code: "service_unavailable", message: DependencyUnavailableError.publicMessage };
   const name = error instanceof Error ? error.name : "Error";
   if (name === "ModelRefusedError") return { type: "error", code: "model_refused", message: "The model declined to answer" };
   return { type: "error", code: "model_unavailable", message: "The model failed while replying; what arrived is kept" };
+}
+
+/** How long a reply's ending is retried in the background: as long as the chat's reply lock lasts. */
+const STORE_RETRY_MS = 5 * 60_000;
+
+/** Retries `store` with backoff while the table is unavailable; gives up on any other error. */
+function storeWhenBack(store: () => Promise<void>, replyId: string, delayMs = 1_000, giveUpAt = Date.now() + STORE_RETRY_MS): void {
+  setTimeout(() => {
+    store().then(
+      () => logger.info("reply stored after the table came back", { reply_id: replyId }),
+      (error: Error) => {
+        // A failed condition means the ending got through on an attempt we thought lost, or the lock expired.
+        if (error instanceof DependencyUnavailableError && Date.now() < giveUpAt) storeWhenBack(store, replyId, Math.min(delayMs * 2, 30_000), giveUpAt);
+        else logger.warn("reply ending not stored", { reply_id: replyId, error: error.name });
+      },
+    );
+  }, delayMs).unref();
 }
 
 /**
@@ -134,6 +162,7 @@ export async function* streamTurn(deps: ChatDeps, turn: Turn, signal: AbortSigna
     ended = true;
     status = halt.aborted || text !== "" ? "interrupted" : "failed";
     if (!halt.aborted) failure = errorEvent(error);
+    if (error instanceof DependencyUnavailableError) logger.warn("reply cut short", { reply_id: turn.reply.messageId, error: error.message });
   } finally {
     generating.delete(turn.reply.messageId);
     if (!ended) {
@@ -144,8 +173,24 @@ export async function* streamTurn(deps: ChatDeps, turn: Turn, signal: AbortSigna
     // A stream never iterated has no usage to wait for (and would never report one).
     const used = iterated ? await reply.usage() : { inputTokens: 0, outputTokens: 0 };
     usage = used;
-    await finishTurn(settings.tableName, turn.chat, turn.reply, { text, status, usage });
-    await chargeTokens(settings, turn.chat.uid, usage.inputTokens + usage.outputTokens);
+    const store = () => finishTurn(settings.tableName, turn.chat, turn.reply, { text, status, usage });
+    let stored = false;
+    try {
+      await store();
+      stored = true;
+      await chargeTokens(settings, turn.chat.uid, usage.inputTokens + usage.outputTokens);
+    } catch (error) {
+      if (!(error instanceof DependencyUnavailableError)) throw error;
+      if (stored) {
+        logger.warn("reply tokens not charged: the table is unavailable", { reply_id: turn.reply.messageId });
+      } else {
+        // The stream ends with the error now; the reply is stored as it ended (and the chat
+        // unlocked) once the table is back. Its tokens go uncharged.
+        failure = errorEvent(error);
+        logger.warn("reply not stored; retrying in the background", { reply_id: turn.reply.messageId, error: error.message });
+        storeWhenBack(store, turn.reply.messageId);
+      }
+    }
   }
   if (failure) {
     yield failure;

@@ -20,6 +20,8 @@ import {
   SQSClient,
   SetQueueAttributesCommand,
 } from "@aws-sdk/client-sqs";
+import { awsClientSettings } from "../config.ts";
+import { awsClientOptions } from "../ports/aws.ts";
 
 export interface ProvisionedResources {
   synthesisQueueUrl: string;
@@ -30,6 +32,8 @@ export interface ProvisionedResources {
 
 /** Worker functions time out after 30 s; SQS advises a visibility of at least 6× that. */
 const visibilityTimeoutSeconds = 180;
+/** Per attempt of a provisioning call (see provision()). */
+const provisionRequestTimeoutMs = 15_000;
 /** After this many failed receives a message moves to the dead-letter queue. */
 const maxReceiveCount = 5;
 
@@ -44,11 +48,14 @@ export async function provision(opts: {
   imageQueue: string;
   mediaBucket: string;
 }): Promise<ProvisionedResources> {
-  const dynamodb = new DynamoDBClient({});
-  const sqs = new SQSClient({});
+  // Control-plane calls (CreateTable on a JVM that just started) may take seconds: a longer
+  // request timeout than the API's, but still one, so a hung service fails provisioning.
+  const options = awsClientOptions({ ...awsClientSettings(), requestTimeoutMs: provisionRequestTimeoutMs });
+  const dynamodb = new DynamoDBClient(options);
+  const sqs = new SQSClient(options);
   // Local tooling only: `<bucket>.localhost` rarely resolves, so address buckets by path.
   // (With an IP endpoint such as 127.0.0.1 the SDK chooses path style by itself.)
-  const s3 = new S3Client({ forcePathStyle: true });
+  const s3 = new S3Client({ ...options, forcePathStyle: true });
   try {
     const [, synthesis, image] = await Promise.all([
       provisionTable(dynamodb, opts.tableName),

@@ -160,6 +160,8 @@ async function answersListTables(endpoint: string, stopped: AbortSignal): Promis
     region: "us-east-1",
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
     maxAttempts: 1,
+    // A JVM that accepts connections but does not answer yet is asked again, not waited on.
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
   });
   try {
     while (!stopped.aborted) {

@@ -1,7 +1,8 @@
 /**
  * What `./run.sh` runs: DynamoDB Local and fauxqs (SQS + S3) as child processes, the
- * table, queues and bucket on them, then the API on PORT. Ctrl-C (SIGINT) or SIGTERM
- * closes the API, stops both children and exits 0.
+ * table, queues and bucket on them, then the API on PORT. A child that dies is started
+ * again (supervisor.ts). Ctrl-C (SIGINT) or SIGTERM closes the API, stops both children
+ * and exits 0.
  *
  * Env: PORT (8080), DYNAMODB_PORT (8000), FAUXQS_PORT (4566), DATA_DIR (.data; DynamoDB
  * tables live in `$DATA_DIR/dynamodb`), TABLE_NAME (remirai), MEDIA_BUCKET (remirai-media),
@@ -18,12 +19,8 @@ import { sagaRuntime } from "../workers/runtime.ts";
 import { provision } from "./provision.ts";
 import { startLocalWorkers } from "./workers.ts";
 import { exportSecrets, loadOrCreateSecrets } from "./secrets.ts";
-import {
-  startDynamoDbLocal,
-  startFauxqs,
-  stopLocalServices,
-  type LocalService,
-} from "./services.ts";
+import { startDynamoDbLocal, startFauxqs, stopLocalServices } from "./services.ts";
+import { supervise } from "./supervisor.ts";
 
 const log = logger.createChild({ serviceName: "remirai-local" });
 const env = process.env;
@@ -67,11 +64,10 @@ async function start(): Promise<void> {
   env.TABLE_NAME ||= "remirai";
   env.MEDIA_BUCKET ||= "remirai-media";
 
-  const [dynamodb, fauxqs] = await Promise.all([
-    startDynamoDbLocal({ port: dynamodbPort, dataDir: join(dataDir, "dynamodb") }).then(watch),
-    // Media objects are kept on disk, so every ready persona's portrait survives a restart.
-    startFauxqs({ port: fauxqsPort, s3Dir: join(dataDir, "s3") }).then(watch),
-  ]);
+  const startDynamoDb = (port: number) => startDynamoDbLocal({ port, dataDir: join(dataDir, "dynamodb") });
+  // Media objects are kept on disk, so every ready persona's portrait survives a restart.
+  const startQueues = (port: number) => startFauxqs({ port, s3Dir: join(dataDir, "s3") });
+  const [dynamodb, fauxqs] = await Promise.all([startDynamoDb(dynamodbPort), startQueues(fauxqsPort)]);
   log.info("dynamodb local started", { pid: dynamodb.pid, endpoint: dynamodb.endpoint });
   log.info("fauxqs started", { pid: fauxqs.pid, endpoint: fauxqs.endpoint });
 
@@ -79,12 +75,13 @@ async function start(): Promise<void> {
   env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.endpoint;
   env.AWS_ENDPOINT_URL_SQS = fauxqs.endpoint;
   env.AWS_ENDPOINT_URL_S3 = fauxqs.endpoint;
-  const queues = await provision({
+  const resources = {
     tableName: env.TABLE_NAME,
     synthesisQueue: "remirai-synthesis",
     imageQueue: "remirai-image",
     mediaBucket: env.MEDIA_BUCKET,
-  });
+  };
+  const queues = await provision(resources);
   env.SYNTHESIS_QUEUE_URL = queues.synthesisQueueUrl;
   env.IMAGE_QUEUE_URL = queues.imageQueueUrl;
   env.SYNTHESIS_DLQ_URL = queues.synthesisDlqUrl;
@@ -92,6 +89,17 @@ async function start(): Promise<void> {
   // Portraits are fetched straight from the local S3 (path-style), as from CloudFront in AWS.
   env.MEDIA_BASE_URL ||= `http://localhost:${new URL(fauxqs.endpoint).port}/${env.MEDIA_BUCKET}`;
   log.info("provisioned", { tableName: env.TABLE_NAME, ...queues, mediaBucket: env.MEDIA_BUCKET });
+
+  // A service that dies is started again on the same port (the endpoints above stay right)
+  // and data. fauxqs keeps queues in memory: they are created again, with the same URLs; the
+  // messages they held are gone, and the sweeper re-drives the sagas that waited on them.
+  const provisionAgain = async () => {
+    await provision(resources);
+  };
+  const stoppingNow = () => stopping;
+  void supervise(dynamodb, { label: "dynamodb local", start: () => startDynamoDb(dynamodbPort), afterRestart: provisionAgain }, log, stoppingNow);
+  const fauxqsPortInUse = Number(new URL(fauxqs.endpoint).port);
+  void supervise(fauxqs, { label: "fauxqs", start: () => startQueues(fauxqsPortInUse), afterRestart: provisionAgain }, log, stoppingNow);
 
   // Kept in DATA_DIR so tokens and fingerprint hashes survive a restart.
   exportSecrets(await loadOrCreateSecrets(dataDir));
@@ -111,20 +119,6 @@ async function start(): Promise<void> {
     workers = startLocalWorkers(sagaRuntime(config), { sweepIntervalMs: Number(env.SWEEP_INTERVAL_MS) || 30_000 });
   }
   printCurlLines(Number(new URL(api.url).port));
-}
-
-/** Reports the service if it dies on its own. */
-function watch(service: LocalService): LocalService {
-  void service.exited.then((exit) => {
-    if (stopping) return;
-    // The API stays up so /readyz can report 503 instead of the whole stack vanishing.
-    log.error(`${service.name} exited unexpectedly`, {
-      pid: service.pid,
-      ...exit,
-      output: service.outputTail(),
-    });
-  });
-  return service;
 }
 
 async function stop(exitCode: number): Promise<void> {

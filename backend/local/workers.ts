@@ -11,7 +11,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { logger } from "../log.ts";
 import { runIllustration, runSynthesis } from "../personas/steps.ts";
 import { sweep } from "../personas/sweeper.ts";
-import { sqsClient } from "../ports/aws.ts";
+import { sqsClient, sqsPollingClient } from "../ports/aws.ts";
 import type { SagaRuntime } from "../workers/runtime.ts";
 import { stepHandler } from "../workers/step-handler.ts";
 
@@ -52,37 +52,42 @@ type PollOptions = Required<Omit<LocalWorkerOptions, "maxInFlight">> & { batchSi
 
 async function pollQueue(queueUrl: string, handle: (event: SQSEvent) => Promise<SQSBatchResponse>, options: PollOptions, signal: AbortSignal) {
   const sqs = sqsClient();
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
-  const queueArn = Attributes?.QueueArn ?? queueUrl;
+  let queueArn: string | undefined;
   while (!signal.aborted) {
-    let messages: Message[];
     try {
-      const received = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: options.batchSize, WaitTimeSeconds: options.waitTimeSeconds, MessageSystemAttributeNames: ["All"] }),
-        { abortSignal: signal },
-      );
-      messages = received.Messages ?? [];
+      queueArn ??= (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn ?? queueUrl;
+      await pollOnce(queueUrl, queueArn, handle, options, signal);
     } catch (error) {
       if (signal.aborted) return;
-      logger.warn("local worker could not receive; retrying", { queue: queueUrl, error: (error as Error).name });
+      // The queue is unreachable (fauxqs restarting): wait and poll again; the loop never ends on its own.
+      logger.warn("local worker could not reach its queue; retrying", { queue: queueUrl, error: (error as Error).message });
       await new Promise((r) => setTimeout(r, 1000));
-      continue;
     }
-    if (messages.length === 0) continue;
-    const records = messages.map((m) => toRecord(m, queueArn));
-    let failed: Set<string>;
-    try {
-      failed = new Set((await handle({ Records: records })).batchItemFailures.map((f) => f.itemIdentifier));
-    } catch {
-      failed = new Set(records.map((r) => r.messageId)); // the whole batch failed
-    }
-    const done = records.filter((r) => !failed.has(r.messageId));
-    if (done.length) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }));
-    }
-    for (const r of records.filter((r) => failed.has(r.messageId))) {
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle, VisibilityTimeout: options.retryDelaySeconds }));
-    }
+  }
+}
+
+/** One receive, the handler, then what the Lambda SQS integration does with its answer. */
+async function pollOnce(queueUrl: string, queueArn: string, handle: (event: SQSEvent) => Promise<SQSBatchResponse>, options: PollOptions, signal: AbortSignal) {
+  const sqs = sqsClient();
+  const received = await sqsPollingClient().send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: options.batchSize, WaitTimeSeconds: options.waitTimeSeconds, MessageSystemAttributeNames: ["All"] }),
+    { abortSignal: signal },
+  );
+  const messages: Message[] = received.Messages ?? [];
+  if (messages.length === 0) return;
+  const records = messages.map((m) => toRecord(m, queueArn));
+  let failed: Set<string>;
+  try {
+    failed = new Set((await handle({ Records: records })).batchItemFailures.map((f) => f.itemIdentifier));
+  } catch {
+    failed = new Set(records.map((r) => r.messageId)); // the whole batch failed
+  }
+  const done = records.filter((r) => !failed.has(r.messageId));
+  if (done.length) {
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }));
+  }
+  for (const r of records.filter((r) => failed.has(r.messageId))) {
+    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle, VisibilityTimeout: options.retryDelaySeconds }));
   }
 }
 

@@ -5,9 +5,13 @@
  */
 import { createHash } from "node:crypto";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { awsClientSettings } from "../config.ts";
+import { awsClientOptions } from "./aws.ts";
+import { reportUnavailable } from "./dependency.ts";
 
+// Here rather than in aws.ts: only the image step uploads, and the API bundle stays without S3.
 let s3: S3Client | undefined;
-const client = () => (s3 ??= new S3Client({ maxAttempts: 3 }));
+const client = () => (s3 ??= reportUnavailable(new S3Client(awsClientOptions(awsClientSettings())), "s3"));
 
 const EXTENSIONS: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/svg+xml": "svg" };
 

@@ -3,7 +3,7 @@
  * parsed as they arrive. For tests of the local stack itself (test/local-stack.test.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
+import { EventEmitter, once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../backend/local/services.ts";
@@ -31,6 +31,8 @@ export interface RunningRunSh {
   dynamodbPid: number;
   fauxqsPid: number;
   exited: Promise<RunShExit>;
+  /** The first JSON log line with this message, waiting for it until `deadline`. */
+  nextLog(message: string, deadline: AbortSignal): Promise<LogLine>;
   /** Sends `signal` (Ctrl-C by default) and waits for run.sh to exit. */
   stop(signal?: NodeJS.Signals): Promise<RunShExit>;
 }
@@ -77,6 +79,7 @@ export async function startRunSh(opts: { dataDir: string; env?: Record<string, s
       dynamodbPid: Number(dynamodb.pid),
       fauxqsPid: Number(fauxqs.pid),
       exited,
+      nextLog: (message, until) => logs.next(message, until),
       async stop(signal = "SIGINT") {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
         return exited;
@@ -130,25 +133,30 @@ function abortedWhen(exited: Promise<unknown>, reason: () => string): AbortSigna
   return controller.signal;
 }
 
-/** JSON log lines from stdout, waited for by message. Other lines (curl hints) are skipped. */
+/**
+ * JSON log lines from stdout and stderr (Powertools writes errors there), waited for by
+ * message. Other lines (curl hints) are skipped.
+ */
 function logLines(child: ChildProcess) {
   const seen: LogLine[] = [];
-  const lines = createInterface({ input: child.stdout! });
-  lines.on("line", (line) => {
-    if (!line.startsWith("{")) return;
-    try {
-      seen.push(JSON.parse(line) as LogLine);
-      lines.emit("logged");
-    } catch {
-      // a partial or non-JSON line; the stack logs one JSON object per line
-    }
-  });
+  const logged = new EventEmitter();
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on("line", (line) => {
+      if (!line.startsWith("{")) return;
+      try {
+        seen.push(JSON.parse(line) as LogLine);
+        logged.emit("logged");
+      } catch {
+        // a partial or non-JSON line; the stack logs one JSON object per line
+      }
+    });
+  }
   return {
     async next(message: string, deadline: AbortSignal): Promise<LogLine> {
       for (;;) {
         const found = seen.find((entry) => entry.message === message);
         if (found) return found;
-        await once(lines, "logged", { signal: deadline }).catch(() => {
+        await once(logged, "logged", { signal: deadline }).catch(() => {
           throw new Error(`no "${message}" log line: ${String(deadline.reason)}`);
         });
       }
