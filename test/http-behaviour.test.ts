@@ -307,6 +307,16 @@ for (const adapter of adapters) {
         );
       });
 
+      test("a lower layer's error mid-stream is the event a reply would have been: same code, its detail only in the log", async () => {
+        const lost = await target.request("/v1/events/fail-below?kind=lost");
+        const down = await target.request("/v1/events/fail-below?kind=down");
+        assert.equal(lost.body, 'event: tick\ndata: first\n\nevent: error\ndata: {"code":"not_found","message":"No such thing"}\n\n');
+        assert.equal(down.body, 'event: tick\ndata: first\n\nevent: error\ndata: {"code":"service_unavailable","message":"Try again shortly"}\n\n');
+        const failures = logs.filter((l) => l.message === "stream failed").map((l) => JSON.stringify(l.attributes));
+        assert.ok(failures.some((line) => line.includes("table at 10.0.0.7 timed out")), "the 5xx's cause is logged");
+        assert.ok(!failures.some((line) => line.includes("thing 7 is gone")), "a 4xx is the client's answer, not an incident");
+      });
+
       test("CR/LF injection through event or id is refused, not written", async () => {
         for (const query of ["event=x%0Aevent%3A%20evil", "id=1%0D%0Adata%3A%20evil", "id=1%00"]) {
           const res = await target.request(`/v1/events/inject?${query}`);

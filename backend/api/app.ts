@@ -52,6 +52,7 @@ export function createApp(options: AppOptions): App {
     heartbeatMs: options.sseHeartbeatMs,
     maxLifeMs: options.sseMaxLifeMs,
     flushPaddingBytes: options.sseFlushPaddingBytes ?? 0,
+    mapError: options.mapError,
   };
 
   function corsHeaders(req: Request, headers: ResponseHeaders): void {

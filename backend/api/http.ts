@@ -70,6 +70,11 @@ export interface StreamContext {
   maxLifeMs: number;
   /** Pad each event to at least this many bytes (0: no padding). */
   flushPaddingBytes: number;
+  /**
+   * The app's one table from lower layers' errors to HTTP errors, so a failure inside a
+   * stream travels as the same code a reply would have carried.
+   */
+  mapError?: (error: unknown) => { code: string; message: string; status: number } | undefined;
 }
 
 /** The application as adapters see it. */

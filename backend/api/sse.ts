@@ -139,7 +139,7 @@ export function stream(
     kind: "stream",
     status: 200,
     headers: { ...SSE_HEADERS, ...options.headers },
-    async run(write, { signal: clientGone, heartbeatMs, maxLifeMs, flushPaddingBytes }) {
+    async run(write, { signal: clientGone, heartbeatMs, maxLifeMs, flushPaddingBytes, mapError }) {
       const life = new AbortController();
       let open = true;
       // Not `async`, and no closure per event: a write the socket took at once resolves with
@@ -174,9 +174,12 @@ export function stream(
       });
       const produced = producer(sink).catch(async (error: unknown) => {
         if (clientGone.aborted || !open) return;
-        // Headers are gone already: the failure travels as the stream's last event.
-        await write(formatEvent({ event: "error", data: streamError(error) }));
-        if (!(error instanceof HttpError)) throw error;
+        // Headers are gone already: the failure travels as the stream's last event, with the
+        // code a reply would have had.
+        const known = error instanceof HttpError ? error : mapError?.(error);
+        await write(formatEvent({ event: "error", data: streamError(known) }));
+        // What the client cannot be told in full (a 5xx, or anything unknown) goes to the log.
+        if (known === undefined || known.status >= 500) throw error;
       });
       // Cut off after the grace, the producer may still fail later: that must not go unhandled.
       produced.catch(() => {});
@@ -208,7 +211,7 @@ function padder(bytes: number): ((event: ServerSentEvent) => string) | undefined
   };
 }
 
-function streamError(error: unknown): { code: string; message: string } {
-  if (error instanceof HttpError) return { code: error.code, message: error.message };
+function streamError(known: { code: string; message: string } | undefined): { code: string; message: string } {
+  if (known) return { code: known.code, message: known.message };
   return { code: "internal_error", message: "The stream failed" };
 }

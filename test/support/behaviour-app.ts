@@ -4,7 +4,7 @@
  * events instead of sleeping.
  */
 import { createApp, type AppLogger } from "../../backend/api/app.ts";
-import { Conflict, EmptyResponse, TooManyRequests } from "../../backend/api/errors.ts";
+import { Conflict, EmptyResponse, NotFound, ServiceUnavailable, TooManyRequests } from "../../backend/api/errors.ts";
 import { jsonBody, noContent, respond, route, stream } from "../../backend/api/framework.ts";
 import type { App } from "../../backend/api/http.ts";
 import { StreamExpired } from "../../backend/api/sse.ts";
@@ -47,6 +47,16 @@ export interface BehaviourOptions {
   flushPaddingBytes?: number;
 }
 
+/** Errors of a layer below HTTP, which only the app's `mapError` knows. */
+export class LostThing extends Error {
+  override name = "LostThing";
+}
+export class StoreDown extends Error {
+  override name = "StoreDown";
+}
+const mapError = (error: unknown) =>
+  error instanceof LostThing ? new NotFound("No such thing") : error instanceof StoreDown ? new ServiceUnavailable("Try again shortly") : undefined;
+
 export function behaviourApp(options: BehaviourOptions = {}): { app: App; logs: LogLine[] } {
   const logs: LogLine[] = [];
   const logger: AppLogger = {
@@ -60,6 +70,7 @@ export function behaviourApp(options: BehaviourOptions = {}): { app: App; logs: 
     sseMaxLifeMs: options.maxLifeMs ?? 60_000,
     sseFlushPaddingBytes: options.flushPaddingBytes ?? 0,
     logger,
+    mapError,
     routes: [
       route("GET", "/v1/things/:id", (ctx) => respond({ id: ctx.params.id, q: ctx.query.get("q") })),
       route("GET", "/v1/things/:id/parts/:part", (ctx) => respond(ctx.params)),
@@ -122,6 +133,13 @@ export function behaviourApp(options: BehaviourOptions = {}): { app: App; logs: 
         stream(async (sse) => {
           await sse.send({ event: "tick", data: "first" });
           throw new Error("secret internal detail");
+        }),
+      ),
+      // Fails mid-stream with an error of a lower layer (`?kind=lost|down`).
+      route("GET", "/v1/events/fail-below", (ctx) =>
+        stream(async (sse) => {
+          await sse.send({ event: "tick", data: "first" });
+          throw ctx.query.get("kind") === "lost" ? new LostThing("thing 7 is gone") : new StoreDown("table at 10.0.0.7 timed out");
         }),
       ),
       route("GET", "/v1/events/inject", (ctx) =>
