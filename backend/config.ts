@@ -49,6 +49,9 @@ export interface Config {
   chatMaxOutputTokens: number;
   /** How often a streaming reply checks its stop flag in the table (never once per token). */
   chatStopPollMs: number;
+  /** Model-written chemistry blurbs per caller per hour (past it: offline blurbs; 0 = no limit), and their time limit. */
+  chemistryBlurbsPerHour: number;
+  chemistryBlurbTimeoutMs: number;
   /** Survey answer rate limits. */
   answersPerIpPerHour: number;
   answersPerSurveyPerMinute: number;
@@ -164,6 +167,8 @@ function readConfig(env: Env): Config {
     chatContextTokens: int(env, "CHAT_CONTEXT_TOKENS", 6_000),
     chatMaxOutputTokens: int(env, "CHAT_MAX_OUTPUT_TOKENS", 1_024),
     chatStopPollMs: int(env, "CHAT_STOP_POLL_MS", 300),
+    chemistryBlurbsPerHour: int(env, "CHEMISTRY_BLURBS_PER_HOUR", 60),
+    chemistryBlurbTimeoutMs: int(env, "CHEMISTRY_BLURB_TIMEOUT_MS", 10_000),
     answersPerIpPerHour: int(env, "ANSWERS_PER_IP_PER_HOUR", 5),
     answersPerSurveyPerMinute: int(env, "ANSWERS_PER_SURVEY_PER_MINUTE", 30),
     tableName: env.TABLE_NAME || "remirai",
@@ -206,10 +211,12 @@ export function awsClientSettings(env: Env = process.env): AwsClientSettings {
  */
 export const REQUIRED_IN_AWS: Readonly<Record<string, readonly string[]>> = {
   APP_SECRET_ARN: ["backend/ports/secrets.ts"],
-  TABLE_NAME: ["backend/data/table.ts"],
-  SYNTHESIS_QUEUE_URL: ["backend/personas/personas.ts", "backend/personas/sweeper.ts", "backend/ports/readiness.ts"],
-  IMAGE_QUEUE_URL: ["backend/personas/steps.ts", "backend/personas/sweeper.ts", "backend/ports/readiness.ts"],
-  MEDIA_BUCKET: ["backend/personas/steps.ts"],
+  // The composition root binds the table, the step queues and the media bucket for every
+  // function that composes the domains (all of them).
+  TABLE_NAME: ["backend/compose.ts"],
+  SYNTHESIS_QUEUE_URL: ["backend/compose.ts", "backend/ports/readiness.ts"],
+  IMAGE_QUEUE_URL: ["backend/compose.ts", "backend/ports/readiness.ts"],
+  MEDIA_BUCKET: ["backend/compose.ts"],
   // Survey links and portrait URLs (MEDIA_BASE_URL defaults to it).
   PUBLIC_BASE_URL: ["backend/api/handlers/surveys.ts", "backend/social/cards.ts"],
   GOOGLE_CLIENT_ID: ["backend/identity/google.ts"],

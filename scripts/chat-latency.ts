@@ -16,10 +16,7 @@ import { loadConfig } from "../backend/config.ts";
 import { exportSecrets, generateSecrets } from "../backend/local/secrets.ts";
 import { provision } from "../backend/local/provision.ts";
 import { freePort, localAwsEnv, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../backend/local/services.ts";
-import { requestPersona } from "../backend/personas/personas.ts";
-import { runIllustration, runSynthesis } from "../backend/personas/steps.ts";
-import { sendStep } from "../backend/ports/queue.ts";
-import { sagaRuntime } from "../backend/workers/runtime.ts";
+import { compose } from "../backend/compose.ts";
 import { clock, startFakeGemini } from "../test/support/fake-gemini.ts";
 
 const TOKENS = Number(process.env.TOKENS ?? 1000);
@@ -44,8 +41,8 @@ try {
 
   // A ready persona, made by the saga's own steps.
   const uid = `latency-${randomUUID()}`;
-  const providers = createProviders(process.env, quiet);
-  const server = await serve(createApi(config, quiet, providers), { port: 0, host: "127.0.0.1" });
+  const domains = compose(config, createProviders(process.env, quiet));
+  const server = await serve(createApi(config, { logger: quiet, domains }), { port: 0, host: "127.0.0.1" });
   const post = (path: string, body: unknown) => fetch(server.url + path, { method: "POST", headers: { "x-user-uid": uid, "content-type": "application/json" }, body: JSON.stringify(body) });
   const { survey_id } = (await (await post("/v1/surveys", {})).json()) as { survey_id: string };
   const ratings = { outgoing: 5, critical: 2, dependable: 6, anxious: 3, open: 6, reserved: 3, warm: 6, careless: 2, stable: 5, conventional: 2 };
@@ -57,10 +54,9 @@ try {
       body: JSON.stringify({ fingerprint: `latency-device-${i}`, answers: { adjectives: ["kind", "wise", "calm", "bold", "able"], ratings } }),
     });
   }
-  const runtime = sagaRuntime(config, process.env);
-  const saga = await requestPersona({ settings: config, sendStep }, uid);
-  await runSynthesis(runtime.steps, { uid, sagaId: saga.sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
-  await runIllustration(runtime.steps, { uid, sagaId: saga.sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
+  const { sagaId } = await domains.personas.start(uid);
+  await domains.saga.synthesis({ uid, sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
+  await domains.saga.illustration({ uid, sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
   const { id: chatId } = (await (await post("/v1/chats", {})).json()) as { id: string };
 
   // One reply of TOKENS chunks, GAP_MS apart, read by curl -N.

@@ -14,7 +14,7 @@ const quiet = { info() {}, error() {} };
 /** The production app with the test run's environment, less AUTH_MODE, plus `env`. */
 async function serve(env: Record<string, string>, use: (target: Target) => Promise<void>): Promise<void> {
   const { AUTH_MODE: _set, ...unset } = process.env;
-  const target = await nodeTarget(createApi(loadConfig({ ...unset, ...env }), quiet));
+  const target = await nodeTarget(createApi(loadConfig({ ...unset, ...env }), { logger: quiet }));
   try {
     await use(target);
   } finally {

@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
-import { getPersona } from "../backend/personas/model.ts";
 import { PERSONA_CARD, PORTRAIT_PNG, promptText, startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "./support/fake-gemini.ts";
 import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
@@ -41,7 +40,7 @@ before(async () => {
   });
   stack = await sagaStack({ GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url, CHAT_MESSAGES_PER_MINUTE: "1000" });
   owner = await ownerWithReadyPersona(stack.target);
-  systemPrompt = (await getPersona(stack.config.tableName, owner.uid))!.current!.systemPrompt;
+  systemPrompt = (await stack.domains.personas.get(owner.uid))!.current!.systemPrompt;
 });
 after(async () => {
   await stack.close();
@@ -103,7 +102,7 @@ describe("what the chat model is sent", () => {
     // Prepare: the same table behind an app whose budget holds about two messages
     // (each ~50 characters ≈ 17 estimated tokens).
     const env = { ...process.env, GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url };
-    const small = await nodeTarget(createApi({ ...stack.config, chatContextTokens: 40 }, quiet, createProviders(env, quiet)));
+    const small = await nodeTarget(createApi({ ...stack.config, chatContextTokens: 40 }, { logger: quiet, ports: createProviders(env, quiet) }));
     try {
       const chatId = await newChat(small);
       const asked = [1, 2, 3, 4].map((n) => `Question ${n}: tell me more about the mountains there?`);

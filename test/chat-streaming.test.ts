@@ -9,10 +9,11 @@ import { after, before, describe, test } from "node:test";
 import { createParser } from "eventsource-parser";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
-import { requestStop } from "../backend/chats/store.ts";
 import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini } from "./support/fake-gemini.ts";
 import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
 import { nodeTarget } from "./support/targets.ts";
+import { chatStore } from "../backend/chats/store.ts";
+import { Table } from "../backend/data/table.ts";
 
 let gemini: FakeGemini;
 let stack: SagaStack;
@@ -157,7 +158,7 @@ describe("streaming a reply", () => {
   test("a stop flag set by another process is seen between chunks", async () => {
     // The same table, served by an app that checks the flag before every chunk.
     const env = { ...process.env, GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url };
-    const eager = await nodeTarget(createApi({ ...stack.config, chatStopPollMs: 0 }, quiet, createProviders(env, quiet)));
+    const eager = await nodeTarget(createApi({ ...stack.config, chatStopPollMs: 0 }, { logger: quiet, ports: createProviders(env, quiet) }));
     try {
       const chatId = await newChat();
       gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 0, heldBeforeChunk: 2 });
@@ -169,7 +170,7 @@ describe("streaming a reply", () => {
       const decoder = new TextDecoder();
       while (events.filter((e) => e.event === "token").length < 2) parser.feed(decoder.decode((await reader.read()).value, { stream: true }));
       // Only the table knows: what a stop handled by another Lambda instance leaves behind.
-      assert.equal(await requestStop(stack.config.tableName, chatId, JSON.parse(events[0]!.data).reply_id), "stopping");
+      assert.equal(await chatStore(new Table(stack.config.tableName)).requestStop(chatId, JSON.parse(events[0]!.data).reply_id), "stopping");
       gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.release();
       for (let r = await reader.read(); !r.done; r = await reader.read()) parser.feed(decoder.decode(r.value, { stream: true }));
       assert.equal(JSON.parse(events.at(-2)!.data).status, "interrupted");
@@ -184,7 +185,7 @@ describe("a reply still generating at the stream's maximum life", () => {
   test("is cut off like a stop: the client gets stored (interrupted) and done; the reply keeps what was sent", async () => {
     // Prepare: an app whose streams live 300 ms, a model that holds after two chunks
     const env = { ...process.env, GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url };
-    const brief = await nodeTarget(createApi({ ...stack.config, sseMaxLifeMs: 300 }, quiet, createProviders(env, quiet)));
+    const brief = await nodeTarget(createApi({ ...stack.config, sseMaxLifeMs: 300 }, { logger: quiet, ports: createProviders(env, quiet) }));
     try {
       const chatId = await newChat();
       gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 0, heldBeforeChunk: 2 });

@@ -20,9 +20,8 @@ import { createApi } from "../backend/api/index.ts";
 import { loadConfig, type Config } from "../backend/config.ts";
 import { provision } from "../backend/local/provision.ts";
 import { localAwsEnv, type LocalService } from "../backend/local/services.ts";
-import { startLocalWorkers } from "../backend/local/workers.ts";
-import { sweep } from "../backend/personas/sweeper.ts";
-import { sagaRuntime, type SagaRuntime } from "../backend/workers/runtime.ts";
+import { compose, type Domains } from "../backend/compose.ts";
+import { localSaga, startLocalWorkers } from "../backend/local/workers.ts";
 import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini } from "./support/fake-gemini.ts";
 import { as, friendAnswer, ownerWithAnswers, ownerWithReadyPersona, quiet } from "./support/saga.ts";
 import { freePort, startDynamoDbLocal, startFauxqs } from "./support/stack.ts";
@@ -39,7 +38,7 @@ let fauxqs: LocalService;
 let gemini: FakeGemini;
 let env: Record<string, string | undefined>;
 let config: Config;
-let runtime: SagaRuntime;
+let domains: Domains;
 let workers: { stop(): Promise<void> };
 let target: Target;
 const errorLogs: Record<string, unknown>[] = [];
@@ -82,9 +81,9 @@ before(async () => {
   };
   config = loadConfig(env);
   const log = { info() {}, error: (message: string, attributes: Record<string, unknown>) => void errorLogs.push({ message, ...attributes }) };
-  target = await nodeTarget(createApi(config, log, createProviders(env, quiet)));
-  runtime = sagaRuntime(config, env);
-  workers = startLocalWorkers(runtime, { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
+  domains = compose(config, createProviders(env, quiet), env);
+  target = await nodeTarget(createApi(config, { logger: log, domains }));
+  workers = startLocalWorkers(localSaga(domains), { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
 
   const a = await ownerWithReadyPersona(target);
   const surveyId = (await json(await call("POST", "/v1/surveys", a.uid))).survey_id as string;
@@ -237,7 +236,7 @@ describe("fauxqs lost", () => {
     await fauxqs.exited;
     fauxqs = await startQueues();
     await provision(names);
-    const report = await sweep(runtime.sweep, new Date(Date.now() + config.stepTimeoutMs + 1_000));
+    const report = await domains.saga.sweep(new Date(Date.now() + config.stepTimeoutMs + 1_000));
     const ready = await until(() => call("GET", "/v1/personas/me", dave.uid).then(json), (v) => v.status === "ready" || v.status === "failed", "dave's persona");
 
     // Assess
@@ -292,7 +291,7 @@ describe("DynamoDB lost after the user's message is stored, before the reply sta
   test("503, the message is kept, and the chat is released once the table is back (not left locked)", async (t) => {
     // Prepare: an app that folds older turns into a summary on every send (a tiny context),
     // with the model slow to write it, so the table can be frozen between the two writes.
-    const folding = await nodeTarget(createApi(loadConfig({ ...env, CHAT_CONTEXT_TOKENS: "20" }), quiet, createProviders(env, quiet)));
+    const folding = await nodeTarget(createApi(loadConfig({ ...env, CHAT_CONTEXT_TOKENS: "20" }), { logger: quiet, ports: createProviders(env, quiet) }));
     t.after(() => folding.close());
     const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).id as string;
     const first = await call("POST", `/v1/chats/${chatId}/messages`, alice.uid, { text: "An older turn" }, { accept: "text/event-stream" });

@@ -33,7 +33,7 @@ before(async () => {
   process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${(dynamodb.address() as AddressInfo).port}`;
   const config = loadConfig({ ...process.env, AUTH_MODE: "local" });
   maxAttempts = config.awsClients.maxAttempts;
-  target = await nodeTarget(createApi(config, quiet));
+  target = await nodeTarget(createApi(config, { logger: quiet }));
 });
 
 after(async () => {

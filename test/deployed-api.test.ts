@@ -10,13 +10,14 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { importPKCS8, importSPKI, jwtVerify } from "jose";
-import { upsertUser } from "../backend/identity/users.ts";
 import { invokeHandler, type EntryProcess } from "./support/entry-process.ts";
 import { CHAT_REPLY, INCOMPLETE_ARN, SECRET_ARN, UNKNOWN_ARN, secretFailureLine, secretValues, startDeployedStack, type DeployedStack } from "./support/deployed-stack.ts";
 import { signed } from "./support/identity.ts";
 import { sqsEvent } from "./support/lambda-events.ts";
 import { friendAnswer } from "./support/saga.ts";
 import { ROOT, type Json } from "./support/sam-template.ts";
+import { Table } from "../backend/data/table.ts";
+import { userStore } from "../backend/identity/store.ts";
 
 let deployed: DeployedStack;
 before(async () => (deployed = await startDeployedStack()));
@@ -158,7 +159,7 @@ describe("backend/lambda.ts (the API's native Lambda entry) with ApiFunction's t
   test("loads the secret before serving: a token signed with the secret's key is accepted", async () => {
     // Prepare: a signed-in user (their record, and a token of the secret's key pair)
     const uid = `g_${randomUUID()}`;
-    await upsertUser(deployed.tableName, { uid, email: "l@example.com", name: "Lambda Tester" });
+    await userStore(new Table(deployed.tableName)).signedIn({ uid, email: "l@example.com", name: "Lambda Tester" });
     const now = Math.floor(Date.now() / 1000);
     const claims = { sub: uid, email: "l@example.com", iss: "https://remirai.app", aud: "remirai-api", iat: now, exp: now + 600, jti: randomUUID() };
     const token = await signed(claims, "ES256", await importPKCS8(deployed.secret.JWT_PRIVATE_KEY, "ES256"));

@@ -9,7 +9,6 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { decodeJwt, exportSPKI, generateKeyPair, type JWTPayload } from "jose";
 import { InvalidTokenError, issueAppToken, verifyAppToken } from "../backend/identity/tokens.ts";
-import { getUser } from "../backend/identity/users.ts";
 import { TEST_CLIENT_ID, startGoogleIssuer, type GoogleIssuer } from "./support/google-issuer.ts";
 import {
   appClaims,
@@ -22,6 +21,8 @@ import {
   withPayload,
 } from "./support/identity.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
+import { Table } from "../backend/data/table.ts";
+import { userStore } from "../backend/identity/store.ts";
 
 let issuer: GoogleIssuer;
 let target: Target;
@@ -75,7 +76,7 @@ describe("Google ID tokens that /v1/auth/google refuses", () => {
       const { error } = JSON.parse(res.body);
       assert.equal(error.code, "unauthorized");
       assert.match(error.message, reason);
-      assert.equal(await getUser(config().tableName, `g_${sub}`), undefined, "no user was written");
+      assert.equal(await userStore(new Table(config().tableName)).find(`g_${sub}`), undefined, "no user was written");
     });
   }
 
@@ -88,7 +89,7 @@ describe("Google ID tokens that /v1/auth/google refuses", () => {
 
     // Assess
     assert.equal(res.status, 200);
-    assert.equal((await getUser(config().tableName, `g_${sub}`))?.uid, `g_${sub}`);
+    assert.equal((await userStore(new Table(config().tableName)).find(`g_${sub}`))?.uid, `g_${sub}`);
   });
 });
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { startLocalWorkers } from "../backend/local/workers.ts";
+import { localSaga, startLocalWorkers } from "../backend/local/workers.ts";
 import { sqsClient } from "../backend/ports/aws.ts";
 import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "./support/fake-gemini.ts";
 import { as, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
@@ -31,7 +31,7 @@ before(async () => {
         : { kind: "json", value: PERSONA_CARD, held: holding.text },
   });
   stack = await sagaStack({ GEMINI_API_KEY: "k", GEMINI_BASE_URL: gemini.url }, { workers: false });
-  workers = startLocalWorkers(stack.runtime, { maxInFlight: MAX_IN_FLIGHT, waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
+  workers = startLocalWorkers(localSaga(stack.domains), { maxInFlight: MAX_IN_FLIGHT, waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
 });
 after(async () => {
   // The model first: a call still held (a failed run) ends, so the workers can stop.

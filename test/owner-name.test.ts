@@ -8,7 +8,6 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
-import { personaMaterial } from "../backend/surveys/surveys.ts";
 import { startGoogleIssuer, type GoogleIssuer } from "./support/google-issuer.ts";
 import { identityConfig, signInRequest } from "./support/identity.ts";
 import { friendAnswer, quiet, sagaStack, type SagaStack } from "./support/saga.ts";
@@ -24,7 +23,7 @@ after(async () => {
 
 async function serve(mode: "local" | "edge") {
   const config = identityConfig(mode, issuer, { GEMINI_API_KEY: "" });
-  const target = await nodeTarget(createApi(config, quiet, createProviders({}, quiet)));
+  const target = await nodeTarget(createApi(config, { logger: quiet, ports: createProviders({}, quiet) }));
   targets.push(target);
   return { config, target };
 }
@@ -163,7 +162,7 @@ describe("the owner's name reaches the persona, and leaves friends' text", () =>
       await new Promise((r) => setTimeout(r, 25));
       view = json((await stack.target.request("/v1/personas/me", { headers })).body);
     }
-    const material = await personaMaterial(stack.config.tableName, surveyId);
+    const material = await stack.domains.surveys.material(surveyId);
 
     // Assess
     assert.equal(view.status, "ready");

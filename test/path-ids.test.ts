@@ -12,12 +12,12 @@ import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
 import { loadConfig, type Config } from "../backend/config.ts";
-import { createChat } from "../backend/chats/store.ts";
 import { InvalidKeyPartError, keys } from "../backend/data/keys.ts";
-import { table } from "../backend/data/table.ts";
+import { documentClient, Table } from "../backend/data/table.ts";
 import { provision } from "../backend/local/provision.ts";
 import { friendAnswer, quiet } from "./support/saga.ts";
 import { apiGatewayTarget, functionUrlTarget, nodeTarget, type Target } from "./support/targets.ts";
+import { chatStore } from "../backend/chats/store.ts";
 
 const uid = `caller-${randomUUID()}`;
 const signedIn = { "x-user-uid": uid, "content-type": "application/json" };
@@ -69,7 +69,7 @@ async function itemCount(): Promise<number> {
   let count = 0;
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await table().send(new ScanCommand({ TableName: config.tableName, Select: "COUNT", ConsistentRead: true, ExclusiveStartKey: startKey }));
+    const page = await documentClient().send(new ScanCommand({ TableName: config.tableName, Select: "COUNT", ConsistentRead: true, ExclusiveStartKey: startKey }));
     count += page.Count ?? 0;
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -81,7 +81,7 @@ before(async () => {
   const queues = await provision({ tableName: `remirai-${name}`, synthesisQueue: `${name}-synthesis`, imageQueue: `${name}-image`, mediaBucket: process.env.MEDIA_BUCKET! });
   const env = { ...process.env, AUTH_MODE: "local", TABLE_NAME: `remirai-${name}`, SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl, IMAGE_QUEUE_URL: queues.imageQueueUrl, GEMINI_API_KEY: "" };
   config = loadConfig(env);
-  const app = createApi(config, quiet, createProviders(env, quiet));
+  const app = createApi(config, { logger: quiet, ports: createProviders(env, quiet) });
   targets = [await nodeTarget(app), functionUrlTarget(app), apiGatewayTarget(app, "1.0"), apiGatewayTarget(app, "2.0")];
 });
 after(async () => {
@@ -91,7 +91,7 @@ after(async () => {
 describe("malformed path ids are unknown ids", () => {
   test("every route, every adapter: 404 with the unknown id's code and message; nothing written", async () => {
     // Prepare
-    const chat = await createChat(config.tableName, uid, { personaId: unknown.persona(), uid, name: "Mirai" });
+    const chat = await chatStore(new Table(config.tableName)).create(uid, { personaId: unknown.persona(), uid, name: "Mirai" });
     const before = await itemCount();
 
     for (const target of targets) {

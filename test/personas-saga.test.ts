@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { keys } from "../backend/data/keys.ts";
-import { table } from "../backend/data/table.ts";
+import { documentClient } from "../backend/data/table.ts";
 import { as, friendAnswer, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
 
 let stack: SagaStack;
@@ -117,7 +117,7 @@ describe("persona saga", () => {
     const { uid } = await ownerWithAnswers(stack.target, 3);
     await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
     const live = await followStatus(uid);
-    for (const e of live) await table().send(new DeleteCommand({ TableName: stack.config.tableName, Key: keys.personaEvent(uid, Number(e.id)) }));
+    for (const e of live) await documentClient().send(new DeleteCommand({ TableName: stack.config.tableName, Key: keys.personaEvent(uid, Number(e.id)) }));
     // Act
     const feed = await followStatus(uid);
     // Assess

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { cardOf, charaCardOf, hasMarkup, plainText } from "../backend/social/cards.ts";
-import type { ReadyPersona } from "../backend/social/visibility.ts";
+import type { ReadyPersona } from "../backend/personas/model.ts";
 
 describe("plain text", () => {
   test("markdown images and HTML go, links keep only their text, URLs and invisible characters go", () => {

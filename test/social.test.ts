@@ -9,7 +9,6 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Ajv } from "ajv";
 import { OfflineLLM } from "../backend/ai/offline.ts";
-import { personaMaterial } from "../backend/surveys/surveys.ts";
 import { RATING_ITEMS, RATING_MAX, type Adjective, type Trait } from "../backend/surveys/questions.ts";
 import { as, sagaStack, type SagaStack } from "./support/saga.ts";
 import { charaCardV3Schema, plantedPhrase, socialTarget, startGeminiBlurbs, type GeminiBlurbs } from "./support/social.ts";
@@ -157,7 +156,7 @@ describe("visibility and public cards", () => {
   test("no friend's own words appear in any card, export or chemistry answer", async () => {
     // The phrases did reach what the saga reads (as de-identified quotes)...
     for (const o of [alice, twin, bob, carol]) {
-      const { quotes } = await personaMaterial(stack.config.tableName, o.surveyId);
+      const { quotes } = await stack.domains.surveys.material(o.surveyId);
       assert.ok(quotes.moment?.includes(o.phrase), "the planted phrase is in the survey's material");
     }
     // ...and none of them reaches anything shown to others.

@@ -10,7 +10,7 @@ import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createApi } from "../backend/api/index.ts";
 import { loadConfig } from "../backend/config.ts";
 import { fingerprintHash, ipPseudonym } from "../backend/data/pseudonym.ts";
-import { table } from "../backend/data/table.ts";
+import { documentClient } from "../backend/data/table.ts";
 import { RATING_ITEMS } from "../backend/surveys/questions.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
 
@@ -18,7 +18,7 @@ const quiet = { info() {}, error() {} };
 const tableName = () => process.env.TABLE_NAME!;
 
 async function app(env: Record<string, string> = {}): Promise<Target> {
-  return nodeTarget(createApi(loadConfig({ ...process.env, AUTH_MODE: "local", PUBLIC_BASE_URL: "https://remirai.test", ...env }), quiet));
+  return nodeTarget(createApi(loadConfig({ ...process.env, AUTH_MODE: "local", PUBLIC_BASE_URL: "https://remirai.test", ...env }), { logger: quiet }));
 }
 
 const as = (uid: string) => ({ "x-user-uid": uid });
@@ -61,7 +61,7 @@ async function everyItem(): Promise<string> {
   const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await table().send(new ScanCommand({ TableName: tableName(), ExclusiveStartKey: startKey, ConsistentRead: true }));
+    const page = await documentClient().send(new ScanCommand({ TableName: tableName(), ExclusiveStartKey: startKey, ConsistentRead: true }));
     items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -69,7 +69,7 @@ async function everyItem(): Promise<string> {
 }
 
 async function storedAnswers(surveyId: string): Promise<{ items: number; count: number }> {
-  const { Items = [] } = await table().send(
+  const { Items = [] } = await documentClient().send(
     new QueryCommand({ TableName: tableName(), KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": `SURVEY#${surveyId}` }, ConsistentRead: true }),
   );
   return { items: Items.filter((i) => String(i.SK).startsWith("ANSWER#")).length, count: Items.find((i) => i.SK === "META")?.answerCount };
@@ -78,7 +78,7 @@ async function storedAnswers(surveyId: string): Promise<{ items: number; count: 
 /** The answer counters of the current windows (as the node target's loopback client). */
 async function rateCounts(surveyId: string): Promise<{ perIp: number; perSurvey: number }> {
   const count = async (pk: string) => {
-    const { Items = [] } = await table().send(new QueryCommand({ TableName: tableName(), KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": pk }, ConsistentRead: true }));
+    const { Items = [] } = await documentClient().send(new QueryCommand({ TableName: tableName(), KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": pk }, ConsistentRead: true }));
     return Items.reduce((sum, item) => sum + Number(item.count ?? 0), 0);
   };
   return { perIp: await count(`RATE#answer-ip#${surveyId}:${ipPseudonym("127.0.0.1")}`), perSurvey: await count(`RATE#answer-survey#${surveyId}`) };

@@ -15,9 +15,9 @@ import { join } from "node:path";
 import { loadConfig } from "../config.ts";
 import { logger } from "../log.ts";
 import { startApiServer, type ApiServer } from "../server.ts";
-import { sagaRuntime } from "../workers/runtime.ts";
+import { compose } from "../compose.ts";
 import { provision } from "./provision.ts";
-import { startLocalWorkers } from "./workers.ts";
+import { localSaga, startLocalWorkers } from "./workers.ts";
 import { exportSecrets, loadOrCreateSecrets } from "./secrets.ts";
 import { startDynamoDbLocal, startFauxqs, stopLocalServices } from "./services.ts";
 import { supervise } from "./supervisor.ts";
@@ -110,13 +110,15 @@ async function start(): Promise<void> {
 
   if (stopping) return;
   const config = loadConfig();
-  api = await startApiServer(config);
+  // One composition for the API and the workers, as one Lambda each would have.
+  const domains = compose(config);
+  api = await startApiServer(config, { domains });
   log.info("api listening", { url: api.url });
   // The same step handlers as the Lambda workers, fed by long-polling the local queues. A
   // saga whose message was lost in a restart is finished by the sweeper's re-drive.
   // LOCAL_WORKERS=0 serves the API alone (messages wait in the queues).
   if (env.LOCAL_WORKERS !== "0") {
-    workers = startLocalWorkers(sagaRuntime(config), { sweepIntervalMs: Number(env.SWEEP_INTERVAL_MS) || 30_000 });
+    workers = startLocalWorkers(localSaga(domains), { sweepIntervalMs: Number(env.SWEEP_INTERVAL_MS) || 30_000 });
   }
   printCurlLines(Number(new URL(api.url).port));
 }

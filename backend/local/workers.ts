@@ -9,10 +9,10 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { logger } from "../log.ts";
-import { runIllustration, runSynthesis } from "../personas/steps.ts";
-import { sweep } from "../personas/sweeper.ts";
+import type { Domains } from "../compose.ts";
+import type { Saga } from "../personas/personas.ts";
 import { sqsClient, sqsPollingClient } from "../ports/aws.ts";
-import type { SagaRuntime } from "../workers/runtime.ts";
+import type { StepRunner } from "../workers/step-handler.ts";
 import { stepHandler } from "../workers/step-handler.ts";
 
 export interface LocalWorkerOptions {
@@ -91,22 +91,28 @@ async function pollOnce(queueUrl: string, queueArn: string, handle: (event: SQSE
   }
 }
 
-export function startLocalWorkers(runtime: SagaRuntime, opts: LocalWorkerOptions = {}): { stop(): Promise<void> } {
+export interface LocalSaga {
+  saga: Saga;
+  queueUrls: { synthesis: string; image: string };
+  maxReceiveCount: number;
+}
+
+/** The saga of a composition, with the queues its workers poll. */
+export function localSaga({ saga, config }: Pick<Domains, "saga" | "config">): LocalSaga {
+  return { saga, queueUrls: { synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl }, maxReceiveCount: config.maxReceiveCount };
+}
+
+export function startLocalWorkers({ saga, queueUrls, maxReceiveCount }: LocalSaga, opts: LocalWorkerOptions = {}): { stop(): Promise<void> } {
   const { maxInFlight, ...rest } = opts;
   const options = { retryDelaySeconds: 2, sweepIntervalMs: 30_000, waitTimeSeconds: 20, batchSize: maxInFlight ? 1 : 10, ...rest };
   const controller = new AbortController();
-  const maxReceiveCount = () => runtime.config.maxReceiveCount;
   // One handler per poller: a batch processor keeps the state of the batch it is working on.
-  const pollers = (queueUrl: string, step: "synthesis" | "image", run: typeof runSynthesis) =>
-    Array.from({ length: maxInFlight ?? 1 }, () =>
-      pollQueue(queueUrl, stepHandler(step, run, () => runtime.steps, maxReceiveCount), options, controller.signal),
-    );
-  const loops = [
-    ...pollers(runtime.config.synthesisQueueUrl, "synthesis", runSynthesis),
-    ...pollers(runtime.config.imageQueueUrl, "image", runIllustration),
-  ];
+  const pollers = (queueUrl: string, step: "synthesis" | "image", run: StepRunner) =>
+    Array.from({ length: maxInFlight ?? 1 }, () => pollQueue(queueUrl, stepHandler(step, run, maxReceiveCount), options, controller.signal));
+  const loops = [...pollers(queueUrls.synthesis, "synthesis", saga.synthesis), ...pollers(queueUrls.image, "image", saga.illustration)];
   const sweeper = setInterval(() => {
-    sweep(runtime.sweep)
+    saga
+      .sweep()
       .then((report) => (report.redriven || report.postponed || report.failed) && logger.info("sweep", { ...report }))
       .catch((error: Error) => logger.warn("sweep failed", { error: error.name }));
   }, options.sweepIntervalMs);

@@ -6,12 +6,9 @@
  */
 import { z } from "zod";
 import type { LLM } from "../ai/ports.ts";
-import { consume } from "../data/rate-limit.ts";
-import { RateLimitedError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { TRAITS, type Trait } from "../surveys/questions.ts";
 import { hasMarkup, plainText } from "./cards.ts";
-import { ownReadyPersona, viewablePersona, type ReadyPersona } from "./visibility.ts";
 
 export interface ChemistryProfile {
   /** Big Five means on the 1–7 scale. */
@@ -111,7 +108,7 @@ export interface Blurb {
 }
 
 /** Why the model was not even asked. */
-type SkipReason = "rate_limited" | "limit_unavailable";
+export type SkipReason = "rate_limited" | "limit_unavailable";
 
 const BLURB_MAX = 280;
 const BlurbOutput = z.strictObject({
@@ -171,51 +168,8 @@ export async function chemistryBlurb(
   return { text: offline, source: "offline_fallback", model: llm.name, reason: "model_failed" };
 }
 
-export interface ChemistryDeps {
-  tableName: string;
-  llm: LLM;
-  /** Model-written blurbs per caller per hour; past it the blurb is written offline (0 = no limit). */
-  blurbsPerHour: number;
-  blurbTimeoutMs: number;
-}
-
 export interface PairChemistry extends Chemistry {
   a: { persona_id: string; name: string };
   b: { persona_id: string; name: string };
   blurb: Blurb | null;
-}
-
-/** `me` names the caller's own persona; any other id must be public or the caller's own. */
-async function personaFor(tableName: string, viewerUid: string, id: string): Promise<ReadyPersona> {
-  return id === "me" ? ownReadyPersona(tableName, viewerUid) : viewablePersona(tableName, id, viewerUid);
-}
-
-/**
- * Chemistry between personas `ids` as `viewerUid` may see them (NotFoundError otherwise).
- * @example await chemistryBetween(deps, uid, ["me", "q3Zx..."], { blurb: true });
- */
-export async function chemistryBetween(
-  deps: ChemistryDeps,
-  viewerUid: string,
-  ids: [string, string],
-  options: { blurb: boolean; signal?: AbortSignal },
-): Promise<PairChemistry> {
-  const [a, b] = await Promise.all([personaFor(deps.tableName, viewerUid, ids[0]), personaFor(deps.tableName, viewerUid, ids[1])]);
-  const result = chemistry(a.current, b.current);
-  const side = (p: ReadyPersona) => ({ persona_id: p.personaId, name: plainText(p.current.card.name) });
-  let blurb: Blurb | null = null;
-  if (options.blurb) {
-    let skipModel: SkipReason | undefined;
-    if (!deps.llm.offline) {
-      try {
-        await consume(deps.tableName, { scope: "chemistry-blurb", limit: deps.blurbsPerHour, windowSeconds: 3600 }, viewerUid);
-      } catch (error) {
-        // The allowance guards the model bill; if it cannot be checked, skip the model rather than the score.
-        skipModel = error instanceof RateLimitedError ? "rate_limited" : "limit_unavailable";
-        if (skipModel === "limit_unavailable") logger.warn("chemistry blurb allowance unavailable", { error: (error as Error).name });
-      }
-    }
-    blurb = await chemistryBlurb(deps.llm, [a.current.card, b.current.card], result, { signal: options.signal, timeoutMs: deps.blurbTimeoutMs, skipModel });
-  }
-  return { a: side(a), b: side(b), ...result, blurb };
 }

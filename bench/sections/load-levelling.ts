@@ -14,7 +14,9 @@
 import { join } from "node:path";
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { exportSecrets, generateSecrets } from "../../backend/local/secrets.ts";
-import { getPersona, type Persona } from "../../backend/personas/model.ts";
+import { Table } from "../../backend/data/table.ts";
+import type { Persona } from "../../backend/personas/model.ts";
+import { personaStore } from "../../backend/personas/store.ts";
 import { failSaga } from "../../backend/personas/saga.ts";
 import { sqsClient } from "../../backend/ports/aws.ts";
 import { cpuMsOf, ofType, startNode, type Child } from "../lib/processes.ts";
@@ -108,8 +110,8 @@ export async function loadLevellingSection(): Promise<SectionResult> {
     const withdraw = async () => {
       await sqsClient().send(new PurgeQueueCommand({ QueueUrl: resources.synthesisQueueUrl }));
       await pool(idleUids, 8, async (uid) => {
-        const persona = await getPersona(resources.tableName, uid);
-        if (persona?.status === "synthesizing") await failSaga(resources.tableName, persona, "synthesis", "benchmark warm-up");
+        const persona = await personaStore(new Table(resources.tableName)).find(uid);
+        if (persona?.status === "synthesizing") await failSaga(personaStore(new Table(resources.tableName)), persona, "synthesis", "benchmark warm-up");
       });
     };
     await burstOf(idleUids);
@@ -157,8 +159,8 @@ export async function loadLevellingSection(): Promise<SectionResult> {
     let extras: (Persona | undefined)[] = [];
     const settled = (p: Persona | undefined) => p !== undefined && (p.status === "ready" || p.status === "failed");
     const check = async () => {
-      personas = await pool(uids, 16, (uid) => getPersona(resources.tableName, uid));
-      extras = await pool(extraUids, 16, (uid) => getPersona(resources.tableName, uid));
+      personas = await pool(uids, 16, (uid) => personaStore(new Table(resources.tableName)).find(uid));
+      extras = await pool(extraUids, 16, (uid) => personaStore(new Table(resources.tableName)).find(uid));
       return personas.every(settled) && extras.every(settled);
     };
     let done = false;
