@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { BODY_LIMIT_BYTES, behaviourApp, hooksFor, type LogLine } from "./support/behaviour-app.ts";
+import { BODY_LIMIT_BYTES, behaviourApp, CONSTANT_REPLY, hooksFor, type LogLine } from "./support/behaviour-app.ts";
 import { apiGatewayTarget, functionUrlTarget, nodeTarget, type Target } from "./support/targets.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -62,6 +62,15 @@ for (const adapter of adapters) {
         assert.deepEqual(json(res.body), { id: "café bar", q: "a b" });
         assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
         assert.equal(res.headers["cache-control"], "no-store");
+      });
+
+      test("a handler's reply is its own: a shared constant answers every request, each with its own request id", async () => {
+        const first = await target.request("/v1/constant", { headers: { "x-request-id": "first-1", origin: "https://a.example" } });
+        const second = await target.request("/v1/constant", { headers: { "x-request-id": "second-2" } });
+        assert.deepEqual([first.status, second.status], [200, 200]);
+        assert.deepEqual([first.headers["x-request-id"], second.headers["x-request-id"]], ["first-1", "second-2"]);
+        assert.equal(second.headers["access-control-allow-origin"], undefined, "no CORS header left over from the first request");
+        assert.deepEqual(Object.keys(CONSTANT_REPLY.headers), ["content-type", "cache-control"]);
       });
 
       test("serves the same route with the /api prefix", async () => {
