@@ -17,7 +17,7 @@ import { exportSecrets, generateSecrets } from "../backend/local/secrets.ts";
 import { provision } from "../backend/local/provision.ts";
 import { freePort, localAwsEnv, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../backend/local/services.ts";
 import { compose } from "../backend/compose.ts";
-import { clock, startFakeGemini } from "../test/support/fake-gemini.ts";
+import { clock, startFakeGemini } from "../fixtures/fake-gemini.ts";
 
 const TOKENS = Number(process.env.TOKENS ?? 1000);
 const GAP_MS = Number(process.env.GAP_MS ?? 10);

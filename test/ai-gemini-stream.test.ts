@@ -10,7 +10,8 @@ import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { GeminiLLM, type GeminiOptions } from "../backend/ai/gemini.ts";
 import { ModelRefusedError, ModelUnavailableError } from "../backend/ai/ports.ts";
-import { chat, collect, startFakeGemini, type FakeGemini } from "./support/fake-gemini.ts";
+import { startFakeGemini, type FakeGemini } from "../fixtures/fake-gemini.ts";
+import { chat, collect } from "../fixtures/model-fixtures.ts";
 
 // A broken abort or timeout shows up as a wait that never ends: fail it instead of hanging.
 const HANG = 10_000;

@@ -12,7 +12,8 @@ import { GeminiImageModel, GeminiLLM, type GeminiOptions } from "../backend/ai/g
 import { OfflineImageModel, OfflineLLM } from "../backend/ai/offline.ts";
 import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError, type LLM } from "../backend/ai/ports.ts";
 import { createProviders } from "../backend/ai/providers.ts";
-import { chat, collect, promptText, startFakeGemini, type FakeGemini } from "./support/fake-gemini.ts";
+import { promptText, startFakeGemini, type FakeGemini } from "../fixtures/fake-gemini.ts";
+import { chat, collect } from "../fixtures/model-fixtures.ts";
 
 // A broken abort or timeout shows up as a wait that never ends: fail it instead of hanging.
 const HANG = 10_000;

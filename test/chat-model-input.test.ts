@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
-import { PERSONA_CARD, PORTRAIT_PNG, promptText, startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "./support/fake-gemini.ts";
+import { promptText, startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "../fixtures/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
 

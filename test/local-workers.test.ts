@@ -9,7 +9,8 @@ import { after, before, test } from "node:test";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { localSaga, startLocalWorkers } from "../backend/local/workers.ts";
 import { sqsClient } from "../backend/ports/aws.ts";
-import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "./support/fake-gemini.ts";
+import { startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "../fixtures/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
 
 const SAGAS = 6;

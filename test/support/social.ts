@@ -8,7 +8,7 @@ import { createProviders } from "../../backend/ai/providers.ts";
 import type { LLM } from "../../backend/ai/ports.ts";
 import { createApi } from "../../backend/api/index.ts";
 import type { Config } from "../../backend/config.ts";
-import { startFakeGemini, type FakeGemini } from "./fake-gemini.ts";
+import { startFakeGemini, type FakeGemini } from "../../fixtures/fake-gemini.ts";
 import { quiet } from "./saga.ts";
 import { nodeTarget, type Target } from "./targets.ts";
 
