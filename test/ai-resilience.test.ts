@@ -186,7 +186,10 @@ describe("CircuitBreaker", () => {
     let now = 0;
     const breaker = new CircuitBreaker({ failureThreshold: 3, coolDownMs: 10_000, now: () => now });
     let calls = 0;
-    const counted = () => (calls++, fail());
+    const counted = () => {
+      calls++;
+      return fail();
+    };
     // Act + Assess: closed until the third consecutive failure
     for (let i = 0; i < 3; i++) await assert.rejects(breaker.run(counted), HttpFailure);
     assert.equal(breaker.state, "open");

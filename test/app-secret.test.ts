@@ -118,7 +118,10 @@ test("a Secrets Manager that never answers fails the start, after a bounded numb
   const sockets: Socket[] = [];
   const silent = createServer((socket) => void sockets.push(socket));
   await new Promise<void>((listening) => silent.listen(0, "127.0.0.1", listening));
-  t.after(() => (sockets.forEach((s) => s.destroy()), new Promise((closed) => silent.close(closed))));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise((closed) => silent.close(closed));
+  });
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
   t.after(() => (process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url));
   const log = errors();

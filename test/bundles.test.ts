@@ -124,7 +124,9 @@ describe("the edge bundle", () => {
 
 describe("the API bundle", () => {
   const children = new Set<ChildProcess>();
-  after(() => children.forEach((child) => child.kill("SIGKILL")));
+  after(() => {
+  for (const child of children) child.kill("SIGKILL");
+});
 
   /** Starts the bundle through run.sh, as the Lambda Web Adapter does; resolves with its URL. */
   async function startFromBundle(): Promise<{ child: ChildProcess; url: string }> {

@@ -148,7 +148,7 @@ describe("a dependency or setting missing", () => {
     delete process.env.JWT_PUBLIC_KEY;
 
     // Act
-    let res;
+    let res: Awaited<ReturnType<typeof target.request>>;
     try {
       res = await target.request("/v1/me", { headers: { authorization: `Bearer ${token}` } });
     } finally {

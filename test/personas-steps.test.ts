@@ -101,7 +101,7 @@ describe("saga steps", () => {
   test("a message of an older saga is acknowledged and ignored", async () => {
     const { uid, sagaId } = await startedSaga();
     await receive(stack.config.synthesisQueueUrl);
-    const stale = { Records: [{ ...(await staleRecord(uid, "not-" + sagaId)) }] };
+    const stale = { Records: [{ ...(await staleRecord(uid, `not-${sagaId}`)) }] };
     assert.deepEqual(await synthesis()(stale), { batchItemFailures: [] });
     assert.equal((await stack.domains.personas.get(uid))?.status, "synthesizing");
   });

@@ -2,7 +2,7 @@
 import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError } from "../ai/ports.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotConfiguredError, NotFoundError, NotReadyError, RateLimitedError } from "../errors.ts";
 import { DependencyUnavailableError } from "../ports/dependency.ts";
-import { BadRequest, Conflict, Forbidden, HttpError, NotFound, ServiceUnavailable, TooManyRequests, UnprocessableEntity } from "./errors.ts";
+import { BadRequest, Conflict, Forbidden, type HttpError, NotFound, ServiceUnavailable, TooManyRequests, UnprocessableEntity } from "./errors.ts";
 
 /**
  * What a 503 says when a setting or secret is missing. Its detail (which setting) is for the

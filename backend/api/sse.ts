@@ -97,14 +97,14 @@ export function formatEvent(event: ServerSentEvent): string {
     if (json === undefined) throw new InvalidEventField('SSE "data" must be a string or JSON-serialisable');
     out += `data: ${json}\n`;
   }
-  return out + "\n";
+  return `${out}\n`;
 }
 
 /** Frames a comment; each line of `text` becomes its own comment line. */
 export function formatComment(text = ""): string {
   let out = "";
   for (const line of text.split(LINE_BREAK)) out += line === "" ? ":\n" : `: ${line}\n`;
-  return out + "\n";
+  return `${out}\n`;
 }
 
 export const SSE_HEADERS: Readonly<ResponseHeaders> = Object.freeze({

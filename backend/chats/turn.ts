@@ -122,6 +122,8 @@ export async function* streamTurn(deps: TurnDeps, turn: Turn, signal: AbortSigna
       stored = true;
       await deps.budget.charge(turn.chat.uid, usage.inputTokens + usage.outputTokens);
     } catch (error) {
+      // A store failing for any other reason is a bug to surface, even from this `finally`.
+      // biome-ignore lint/correctness/noUnsafeFinally: reached only after the reply loop has ended; nothing is masked
       if (!(error instanceof DependencyUnavailableError)) throw error;
       if (stored) {
         logger.warn("reply tokens not charged: the table is unavailable", { reply_id: turn.reply.messageId });

@@ -148,7 +148,7 @@ function port(name: string, fallback: number): number {
 function printCurlLines(apiPort: number): void {
   const base = `http://localhost:${apiPort}`;
   process.stdout.write(
-    [
+    `${[
       "",
       `Re:MirAI API is up on ${base} (Ctrl-C stops everything)`,
       "",
@@ -156,6 +156,6 @@ function printCurlLines(apiPort: number): void {
       `  curl ${base}/readyz`,
       `  curl -N ${base}/v1/personas/me/events -H 'x-user-uid: demo'`,
       "",
-    ].join("\n") + "\n",
+    ].join("\n")}\n`,
   );
 }

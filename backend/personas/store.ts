@@ -130,7 +130,10 @@ export function personaStore(table: Table) {
         values[`:s${i}`] = value;
         return `#s${i} = :s${i}`;
       });
-      const removals = remove.map((name, i) => ((names[`#r${i}`] = name), `#r${i}`));
+      const removals = remove.map((name, i) => {
+        names[`#r${i}`] = name;
+        return `#r${i}`;
+      });
       try {
         await table.transact([
           {

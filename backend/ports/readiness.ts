@@ -33,7 +33,9 @@ export function readinessProbe(config: Config): () => Promise<Readiness> {
       names.map((name) => probes[name]!(AbortSignal.timeout(config.readinessTimeoutMs))),
     );
     const checks: Readiness["checks"] = {};
-    results.forEach((result, i) => (checks[names[i]!] = result.status === "fulfilled" ? "ok" : "unreachable"));
+    results.forEach((result, i) => {
+      checks[names[i]!] = result.status === "fulfilled" ? "ok" : "unreachable";
+    });
     return { ready: results.every((r) => r.status === "fulfilled"), checks };
   };
 }

@@ -57,9 +57,15 @@ function one(): Promise<void> {
         }
       });
       res.on("end", resolve);
-      res.on("error", () => (failures++, resolve()));
+      res.on("error", () => {
+        failures++;
+        resolve();
+      });
     });
-    req.on("error", () => (failures++, resolve()));
+    req.on("error", () => {
+      failures++;
+      resolve();
+    });
     req.end();
   });
 }

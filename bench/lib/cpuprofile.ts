@@ -51,7 +51,9 @@ export async function summariseProfile(file: string, top = 15): Promise<ProfileS
   const profile = JSON.parse(await readFile(file, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+  profile.samples.forEach((id, i) => {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
   const idle = profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").reduce((t, n) => t + (self.get(n.id) ?? 0), 0);
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const busy = total - idle || 1;

@@ -100,7 +100,7 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
       value:
         `peak ${queued(peak)} at ${num(peak.t, 0)} s` +
         (queued(peakWithDuplicates) > queued(peak)
-          ? `; ${queued(peakWithDuplicates)} at ${num(peakWithDuplicates.t, 0)} s (with the ${run.extras.length} starts made while draining` + (steps.redriven > 0 ? ` and ${steps.redriven} re-sent by the sweeper)` : ")")
+          ? `; ${queued(peakWithDuplicates)} at ${num(peakWithDuplicates.t, 0)} s (with the ${run.extras.length} starts made while draining${steps.redriven > 0 ? ` and ${steps.redriven} re-sent by the sweeper)` : ")"}`
           : ""),
       ratio: `${ratio(queued(peak), users)} of the burst`,
       target: "(reported)",

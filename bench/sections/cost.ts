@@ -99,8 +99,20 @@ export async function costSection(): Promise<SectionResult> {
   const real = portsFor(config, { llm: new OfflineLLM(), images: new OfflineImageModel() });
   const { surveys, personas, saga, chats } = compose(config, {
     ...real,
-    queues: { send: (step, message) => (counts.sqs++, real.queues.send(step, message)), backlog: real.queues.backlog },
-    media: { putPortrait: (bytes, type) => (counts.s3++, real.media.putPortrait(bytes, type)), url: real.media.url },
+    queues: {
+      send: (step, message) => {
+        counts.sqs++;
+        return real.queues.send(step, message);
+      },
+      backlog: real.queues.backlog,
+    },
+    media: {
+      putPortrait: (bytes, type) => {
+        counts.s3++;
+        return real.media.putPortrait(bytes, type);
+      },
+      url: real.media.url,
+    },
   });
   const answers: Answers = {
     adjectives: ["kind", "witty", "calm", "brave", "wise"],

@@ -33,16 +33,22 @@ export function startEntryProcess(command: string, args: string[], options: { en
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on("line", (line) => {
       lines.push(line);
-      waiters.forEach((check) => check());
+      for (const check of waiters) check();
     });
   }
   // Both streams drained as well as the process gone: no line is still on its way.
-  const closed = once(child, "close").then(([code]) => (running.delete(child), code as number | null));
+  const closed = once(child, "close").then(([code]) => {
+    running.delete(child);
+    return code as number | null;
+  });
   const line = (pattern: RegExp) =>
     new Promise<string>((resolve, reject) => {
       const check = () => {
         const found = lines.find((l) => pattern.test(l));
-        if (found !== undefined) (waiters.delete(check), resolve(found));
+        if (found !== undefined) {
+        waiters.delete(check);
+        resolve(found);
+      }
       };
       waiters.add(check);
       check();

@@ -55,7 +55,12 @@ function samValidator(): ValidateFunction {
   assert.equal(schema.$schema, "http://json-schema.org/draft-04/schema#");
   const divergent: string[] = [];
   (function walk(node: Json, path: string): void {
-    if (Array.isArray(node)) return node.forEach((child, i) => walk(child, `${path}/${i}`));
+    if (Array.isArray(node)) {
+      node.forEach((child, i) => {
+        walk(child, `${path}/${i}`);
+      });
+      return;
+    }
     if (node === null || typeof node !== "object") return;
     for (const [key, child] of Object.entries(node)) {
       const inKeywordPosition = !/\/(properties|definitions|patternProperties)$/.test(path);
