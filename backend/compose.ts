@@ -68,11 +68,18 @@ export function compose(config: Config, overrides: Partial<Ports> = {}, env: Nod
   });
   const identity = identityOn(table, config, { onRenamed: surveys.renameOwner });
   const personas = personasOn(table, queues, media, surveys, config);
-  const saga = sagaOn(table, queues, media, surveys, {
-    // Offline providers get the deterministic writer and the SVG illustrator.
-    writer: llm.offline ? offlineWriter : modelWriter(llm),
-    illustrator: images.offline ? offlineIllustrator : modelIllustrator(images),
-  }, config);
+  const saga = sagaOn(
+    table,
+    queues,
+    media,
+    surveys,
+    {
+      // Offline providers get the deterministic writer and the SVG illustrator.
+      writer: llm.offline ? offlineWriter : modelWriter(llm),
+      illustrator: images.offline ? offlineIllustrator : modelIllustrator(images),
+    },
+    config,
+  );
   const chats = chatsOn(table, limits, llm, personas, config);
   const social = socialOn(personas, limits, llm, config);
   return { config, ports, identity, surveys, personas, saga, chats, social };

@@ -132,11 +132,15 @@ function authMode(raw: string | undefined): AuthMode {
 export function loadConfig(env: Env = process.env): Config {
   const config = readConfig(env);
   if (config.authMode === "edge" && config.bodyLimitBytes > VIEWER_REQUEST_BODY_MAX_BYTES) {
-    throw new Error(`BODY_LIMIT_BYTES=${config.bodyLimitBytes} is more than CloudFront's edge can hash (${VIEWER_REQUEST_BODY_MAX_BYTES}); bodies past it never arrive`);
+    throw new Error(
+      `BODY_LIMIT_BYTES=${config.bodyLimitBytes} is more than CloudFront's edge can hash (${VIEWER_REQUEST_BODY_MAX_BYTES}); bodies past it never arrive`,
+    );
   }
   // A message of the allowed length must never be refused for its size instead.
   if (config.chatMessageMaxChars * JSON_BYTES_PER_CHAR + 1024 > config.bodyLimitBytes) {
-    throw new Error(`CHAT_MESSAGE_MAX_CHARS=${config.chatMessageMaxChars} can need more than BODY_LIMIT_BYTES=${config.bodyLimitBytes} as JSON`);
+    throw new Error(
+      `CHAT_MESSAGE_MAX_CHARS=${config.chatMessageMaxChars} can need more than BODY_LIMIT_BYTES=${config.bodyLimitBytes} as JSON`,
+    );
   }
   return config;
 }
@@ -150,9 +154,15 @@ function readConfig(env: Env): Config {
     jwtAudience: env.JWT_AUDIENCE || "remirai-api",
     jwtTtlSeconds: positive(env, "JWT_TTL_SECONDS", 24 * 60 * 60),
     googleClientId: env.GOOGLE_CLIENT_ID || "",
-    googleIssuers: (env.GOOGLE_ISSUERS || "https://accounts.google.com,accounts.google.com").split(",").map((i) => i.trim()).filter(Boolean),
+    googleIssuers: (env.GOOGLE_ISSUERS || "https://accounts.google.com,accounts.google.com")
+      .split(",")
+      .map((i) => i.trim())
+      .filter(Boolean),
     googleJwksUrl: env.GOOGLE_JWKS_URL || "https://www.googleapis.com/oauth2/v3/certs",
-    mediaBaseUrl: (env.MEDIA_BASE_URL || `${(env.PUBLIC_BASE_URL || "http://localhost:8080").replace(/\/+$/, "")}/media`).replace(/\/+$/, ""),
+    mediaBaseUrl: (env.MEDIA_BASE_URL || `${(env.PUBLIC_BASE_URL || "http://localhost:8080").replace(/\/+$/, "")}/media`).replace(
+      /\/+$/,
+      "",
+    ),
     stepTimeoutMs: int(env, "SAGA_STEP_TIMEOUT_MS", 120_000),
     sagaTimeoutMs: int(env, "SAGA_TIMEOUT_MS", 900_000),
     maxRedrives: int(env, "SAGA_MAX_REDRIVES", 3),
@@ -175,7 +185,10 @@ function readConfig(env: Env): Config {
     synthesisQueueUrl: env.SYNTHESIS_QUEUE_URL || "",
     imageQueueUrl: env.IMAGE_QUEUE_URL || "",
     mediaBucket: env.MEDIA_BUCKET || "remirai-media",
-    corsOrigins: (env.CORS_ORIGINS || "*").split(",").map((o) => o.trim()).filter(Boolean),
+    corsOrigins: (env.CORS_ORIGINS || "*")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
     bodyLimitBytes: int(env, "BODY_LIMIT_BYTES", VIEWER_REQUEST_BODY_MAX_BYTES),
     sseHeartbeatMs: int(env, "SSE_HEARTBEAT_MS", 15_000),
     // Under the API function's 300 s timeout, with room to store how a reply ended.

@@ -33,40 +33,66 @@ try {
   const [dynamodb, fauxqs] = await Promise.all([freePort().then((port) => startDynamoDbLocal({ port })), startFauxqs({ port: 0 })]);
   Object.assign(process.env, localAwsEnv(dynamodb, fauxqs));
   exportSecrets(generateSecrets());
-  const queues = await provision({ tableName, synthesisQueue: "capacity-synthesis", imageQueue: "capacity-image", mediaBucket: "capacity-media" });
-  const config = loadConfig({
-    ...process.env, TABLE_NAME: tableName, SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl, IMAGE_QUEUE_URL: queues.imageQueueUrl, MEDIA_BUCKET: "capacity-media",
-    ANSWERS_PER_IP_PER_HOUR: "1000", ANSWERS_PER_SURVEY_PER_MINUTE: "1000", CHAT_MESSAGES_PER_MINUTE: "1000", CHAT_DAILY_TOKEN_BUDGET: "1000000",
+  const queues = await provision({
+    tableName,
+    synthesisQueue: "capacity-synthesis",
+    imageQueue: "capacity-image",
+    mediaBucket: "capacity-media",
   });
-  const { identity, surveys, personas, saga, social, chats, ports } = compose(config, { llm: new OfflineLLM(), images: new OfflineImageModel() });
+  const config = loadConfig({
+    ...process.env,
+    TABLE_NAME: tableName,
+    SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl,
+    IMAGE_QUEUE_URL: queues.imageQueueUrl,
+    MEDIA_BUCKET: "capacity-media",
+    ANSWERS_PER_IP_PER_HOUR: "1000",
+    ANSWERS_PER_SURVEY_PER_MINUTE: "1000",
+    CHAT_MESSAGES_PER_MINUTE: "1000",
+    CHAT_DAILY_TOKEN_BUDGET: "1000000",
+  });
+  const { identity, surveys, personas, saga, social, chats, ports } = compose(config, {
+    llm: new OfflineLLM(),
+    images: new OfflineImageModel(),
+  });
   const users = userStore(ports.table);
   const caller = { uid: "g_1", email: "a@example.com", via: "app_token" };
 
-  await measure("sign in (create or update user)", "UpdateItem USER#uid/PROFILE", () => users.signedIn({ uid: "g_1", email: "a@example.com", name: "Aki" }));
+  await measure("sign in (create or update user)", "UpdateItem USER#uid/PROFILE", () =>
+    users.signedIn({ uid: "g_1", email: "a@example.com", name: "Aki" }),
+  );
   await measure("GET /v1/me", "GetItem USER#uid/PROFILE", () => identity.profileOf(caller));
   let surveyId = "";
   await measure("POST /v1/surveys (new)", "TransactWrite: Put USER#uid/OPEN_SURVEY + Put SURVEY#id/META", async () => {
     surveyId = (await surveys.open({ uid: "g_1", name: "Aki" })).surveyId;
   });
-  await measure("POST /v1/surveys (existing)", "same, cancelled; old pointer returned (ALL_OLD)", () => surveys.open({ uid: "g_1", name: "Aki" }));
+  await measure("POST /v1/surveys (existing)", "same, cancelled; old pointer returned (ALL_OLD)", () =>
+    surveys.open({ uid: "g_1", name: "Aki" }),
+  );
   await measure("GET /v1/surveys/:id", "GetItem SURVEY#id/META", () => surveys.get(surveyId));
   await measure(
     "POST /v1/surveys/:id/responses",
     "TransactWrite: Update META (exists, open, not the owner) + Put ANSWER#hmac + 2× Update RATE#… (conditional ADD)",
     () => surveys.answer(surveyId, { question_set: "v1", fingerprint: "device-0001", answers }, { ip: "198.51.100.1" }),
   );
-  for (const fp of ["device-0002", "device-0003"]) await surveys.answer(surveyId, { question_set: "v1", fingerprint: fp, answers }, { ip: "198.51.100.1" });
+  for (const fp of ["device-0002", "device-0003"])
+    await surveys.answer(surveyId, { question_set: "v1", fingerprint: fp, answers }, { ip: "198.51.100.1" });
   await measure("PUT /v1/surveys/:id/self", "TransactWrite: ConditionCheck META + Put SELF", () =>
     surveys.saveSelf(surveyId, "g_1", { question_set: "v1", answers: { adjectives: ["kind", "shy", "calm", "tense", "quiet"] } }),
   );
   await measure("GET /v1/surveys/:id/summary (3 answers)", "Query PK = SURVEY#id (consistent)", () => surveys.summary(surveyId, "g_1"));
   let sagaId = "";
-  await measure("POST /v1/personas/me (start saga)", "GetItem PERSONA + 2× GetItem survey + TransactWrite: Put PERSONA + Put PERSONA_EVENT", async () => {
-    sagaId = (await personas.start("g_1")).sagaId;
-  });
+  await measure(
+    "POST /v1/personas/me (start saga)",
+    "GetItem PERSONA + 2× GetItem survey + TransactWrite: Put PERSONA + Put PERSONA_EVENT",
+    async () => {
+      sagaId = (await personas.start("g_1")).sagaId;
+    },
+  );
   const delivery = { receiveCount: 1, maxReceiveCount: 5 };
-  await measure("saga step 1 (synthesis worker, offline writer)", "GetItem PERSONA + Query SURVEY#id + TransactWrite: Update PERSONA + Put PERSONA_EVENT", () =>
-    saga.synthesis({ uid: "g_1", sagaId }, delivery),
+  await measure(
+    "saga step 1 (synthesis worker, offline writer)",
+    "GetItem PERSONA + Query SURVEY#id + TransactWrite: Update PERSONA + Put PERSONA_EVENT",
+    () => saga.synthesis({ uid: "g_1", sagaId }, delivery),
   );
   await measure("saga step 2 (image worker, offline portrait)", "GetItem PERSONA + TransactWrite: Update PERSONA + Put PERSONA_EVENT", () =>
     saga.illustration({ uid: "g_1", sagaId }, delivery),
@@ -99,7 +125,10 @@ try {
   ].join("\n");
   console.log(table);
   const doc = await readFile("docs/data-model.md", "utf8");
-  const updated = doc.replace(/<!-- capacity:start -->[\s\S]*<!-- capacity:end -->/, `<!-- capacity:start -->\n${table}\n<!-- capacity:end -->`);
+  const updated = doc.replace(
+    /<!-- capacity:start -->[\s\S]*<!-- capacity:end -->/,
+    `<!-- capacity:start -->\n${table}\n<!-- capacity:end -->`,
+  );
   await writeFile("docs/data-model.md", updated);
 } finally {
   await stopLocalServices();

@@ -62,9 +62,11 @@ describe("CORS_ORIGINS", () => {
     await serve(env, async (target) => {
       // Act
       const simple = await target.request("/healthz", { headers: { origin: "https://evil.example" } });
-      const preflight = (origin: string) => target.request("/v1/surveys", {
-        method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
-      });
+      const preflight = (origin: string) =>
+        target.request("/v1/surveys", {
+          method: "OPTIONS",
+          headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+        });
       const refused = await preflight("https://evil.example");
       const allowed = await preflight(listed);
       // Assess: a browser lets no script of that origin read the answer, and a cache keeps

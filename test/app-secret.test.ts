@@ -58,7 +58,11 @@ test("puts every key of the secret into the environment", async () => {
 
 test("values already in the environment win, and the key pair is never split", async () => {
   // Prepare: an operator's own fingerprint key and half of a key pair
-  const env: NodeJS.ProcessEnv = { APP_SECRET_ARN: arn("app-Aa11Bb"), FINGERPRINT_SECRET: "operator-fingerprint-key-operator-key", JWT_PUBLIC_KEY: "operator public key" };
+  const env: NodeJS.ProcessEnv = {
+    APP_SECRET_ARN: arn("app-Aa11Bb"),
+    FINGERPRINT_SECRET: "operator-fingerprint-key-operator-key",
+    JWT_PUBLIC_KEY: "operator public key",
+  };
 
   // Act
   await loadAppSecret(env);
@@ -88,7 +92,10 @@ test("a secret that is not JSON fails with one log line that quotes none of it",
   const env: NodeJS.ProcessEnv = { APP_SECRET_ARN: arn("plain-Cc22Dd") };
 
   // Act
-  const failure = await loadAppSecret(env, log).then(() => undefined, (error: unknown) => error);
+  const failure = await loadAppSecret(env, log).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
   // Assess
   assert.ok(failure instanceof AppSecretError);
@@ -103,14 +110,23 @@ test("an unknown secret fails with the service's reason", async () => {
   const log = errors();
 
   // Act
-  const failure = await loadAppSecret({ APP_SECRET_ARN: arn("missing-Gg44Hh") }, log).then(() => undefined, (error: unknown) => error);
+  const failure = await loadAppSecret({ APP_SECRET_ARN: arn("missing-Gg44Hh") }, log).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
   // Assess
   assert.ok(failure instanceof AppSecretError);
-  assert.deepEqual(log.lines, [{
-    message: "app secret not loaded: the process cannot start",
-    attributes: { secret_arn: arn("missing-Gg44Hh"), error: "ResourceNotFoundException", reason: "Secrets Manager can't find the specified secret." },
-  }]);
+  assert.deepEqual(log.lines, [
+    {
+      message: "app secret not loaded: the process cannot start",
+      attributes: {
+        secret_arn: arn("missing-Gg44Hh"),
+        error: "ResourceNotFoundException",
+        reason: "Secrets Manager can't find the specified secret.",
+      },
+    },
+  ]);
 });
 
 test("a Secrets Manager that never answers fails the start, after a bounded number of tries", async (t) => {
@@ -127,7 +143,10 @@ test("a Secrets Manager that never answers fails the start, after a bounded numb
   const log = errors();
 
   // Act
-  const failure = await loadAppSecret({ APP_SECRET_ARN: arn("app-Aa11Bb") }, log).then(() => undefined, (error: unknown) => error);
+  const failure = await loadAppSecret({ APP_SECRET_ARN: arn("app-Aa11Bb") }, log).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
   // Assess
   assert.ok(failure instanceof AppSecretError);

@@ -234,7 +234,10 @@ for (const adapter of adapters) {
 
     describe("bodyless responses", () => {
       test("EmptyResponse and noContent → 204 without a body", async () => {
-        for (const [path, method] of [["/v1/empty", "GET"], ["/v1/things/1", "DELETE"]] as const) {
+        for (const [path, method] of [
+          ["/v1/empty", "GET"],
+          ["/v1/things/1", "DELETE"],
+        ] as const) {
           const res = await target.request(path, { method });
           assert.equal(res.status, 204, path);
           assert.equal(res.body, "");
@@ -270,7 +273,11 @@ for (const adapter of adapters) {
       test("preflight on a known path → 204 with the allowed methods", async () => {
         const res = await target.request("/v1/things/1", {
           method: "OPTIONS",
-          headers: { origin: "https://app.example", "access-control-request-method": "DELETE", "access-control-request-headers": "content-type, authorization" },
+          headers: {
+            origin: "https://app.example",
+            "access-control-request-method": "DELETE",
+            "access-control-request-headers": "content-type, authorization",
+          },
         });
         assert.equal(res.status, 204);
         assert.equal(res.headers["access-control-allow-origin"], "*");
@@ -301,10 +308,7 @@ for (const adapter of adapters) {
         assert.equal(res.headers["content-type"], "text/event-stream; charset=utf-8");
         assert.equal(res.headers["cache-control"], "no-cache, no-transform");
         assert.equal(res.headers["x-accel-buffering"], "no");
-        assert.equal(
-          res.body,
-          'retry: 1500\n\nevent: tick\nid: 1\ndata: {"n":1}\n\nevent: tick\nid: 2\ndata: {"n":2}\n\n',
-        );
+        assert.equal(res.body, 'retry: 1500\n\nevent: tick\nid: 1\ndata: {"n":1}\n\nevent: tick\nid: 2\ndata: {"n":2}\n\n');
       });
 
       test("an exception mid-stream becomes an error event, then the end", async () => {
@@ -320,9 +324,15 @@ for (const adapter of adapters) {
         const lost = await target.request("/v1/events/fail-below?kind=lost");
         const down = await target.request("/v1/events/fail-below?kind=down");
         assert.equal(lost.body, 'event: tick\ndata: first\n\nevent: error\ndata: {"code":"not_found","message":"No such thing"}\n\n');
-        assert.equal(down.body, 'event: tick\ndata: first\n\nevent: error\ndata: {"code":"service_unavailable","message":"Try again shortly"}\n\n');
+        assert.equal(
+          down.body,
+          'event: tick\ndata: first\n\nevent: error\ndata: {"code":"service_unavailable","message":"Try again shortly"}\n\n',
+        );
         const failures = logs.filter((l) => l.message === "stream failed").map((l) => JSON.stringify(l.attributes));
-        assert.ok(failures.some((line) => line.includes("table at 10.0.0.7 timed out")), "the 5xx's cause is logged");
+        assert.ok(
+          failures.some((line) => line.includes("table at 10.0.0.7 timed out")),
+          "the 5xx's cause is logged",
+        );
         assert.ok(!failures.some((line) => line.includes("thing 7 is gone")), "a 4xx is the client's answer, not an incident");
       });
 
@@ -367,7 +377,10 @@ for (const adapter of adapters) {
         const plain = await target.request("/v1/events?count=2");
         const res = await padded.request("/v1/events?count=2");
         assert.equal(Buffer.byteLength(res.body), 3 * 1024);
-        assert.match(res.body, /^retry: 1500\n\n: *\nevent: tick\nid: 1\ndata: \{"n":1\}\n\n: *\nevent: tick\nid: 2\ndata: \{"n":2\}\n\n: *\n$/);
+        assert.match(
+          res.body,
+          /^retry: 1500\n\n: *\nevent: tick\nid: 1\ndata: \{"n":1\}\n\n: *\nevent: tick\nid: 2\ndata: \{"n":2\}\n\n: *\n$/,
+        );
         assert.deepEqual(parseEvents(res.body), parseEvents(plain.body));
         assert.equal(parseEvents(res.body).length, 2);
       });

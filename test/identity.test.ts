@@ -68,7 +68,10 @@ describe("POST /v1/auth/google", () => {
     const viaEdge = await target.request("/v1/me", { headers: { "x-remirai-token": body.token, "x-user-uid": uid } });
     for (const me of [viaBearer, viaEdge]) {
       assert.equal(me.status, 200);
-      assert.deepEqual({ ...json(me.body), created_at: undefined }, { uid, email: "mirai@example.com", name: "Mirai", created_at: undefined });
+      assert.deepEqual(
+        { ...json(me.body), created_at: undefined },
+        { uid, email: "mirai@example.com", name: "Mirai", created_at: undefined },
+      );
       assert.ok(!Number.isNaN(Date.parse(json(me.body).created_at)));
     }
   });
@@ -113,7 +116,10 @@ describe("POST /v1/auth/google", () => {
     for (const res of [missing, wrongType]) {
       assert.equal(res.status, 400);
       assert.equal(json(res.body).error.code, "validation_failed");
-      assert.deepEqual(json(res.body).error.fields.map((f: { path: string }) => f.path), ["id_token"]);
+      assert.deepEqual(
+        json(res.body).error.fields.map((f: { path: string }) => f.path),
+        ["id_token"],
+      );
     }
   });
 

@@ -24,7 +24,11 @@ before(async () => {
   gemini = await startFakeGemini({
     apiKey: "test-gemini-key",
     fallback: (request): Behaviour =>
-      !healthy ? { kind: "error", status: 500 } : request.model.includes("image") ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" } : { kind: "json", value: PERSONA_CARD },
+      !healthy
+        ? { kind: "error", status: 500 }
+        : request.model.includes("image")
+          ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" }
+          : { kind: "json", value: PERSONA_CARD },
   });
   // A short breaker cool-down: the local worker redelivers at once, where SQS waits 180 s.
   stack = await sagaStack({ GEMINI_API_KEY: "test-gemini-key", GEMINI_BASE_URL: gemini.url, GEMINI_BREAKER_COOLDOWN_MS: "100" });
@@ -102,7 +106,10 @@ describe("persona written by the model", () => {
 
   test("output that is not JSON or breaks the schema is refused and asked again", async () => {
     const { uid } = await ownerWithAnswers(stack.target, 3);
-    gemini.enqueue({ kind: "raw", text: "Sure! Here is your persona:" }, { kind: "json", value: { ...PERSONA_CARD, tagline: "![x](https://evil.example/t.png)" } });
+    gemini.enqueue(
+      { kind: "raw", text: "Sure! Here is your persona:" },
+      { kind: "json", value: { ...PERSONA_CARD, tagline: "![x](https://evil.example/t.png)" } },
+    );
     await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
     const view = await readyView(uid);
     assert.equal(view.status, "ready");
@@ -121,7 +128,9 @@ describe("a model that keeps failing", () => {
       assert.match(failed.reason, /Writing the persona failed/);
       assert.doesNotMatch(failed.reason, /test-gemini-key|500|INTERNAL/);
       await until(async () => {
-        const { Attributes } = await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: stack.dlqs.synthesis, AttributeNames: ["ApproximateNumberOfMessages"] }));
+        const { Attributes } = await sqsClient().send(
+          new GetQueueAttributesCommand({ QueueUrl: stack.dlqs.synthesis, AttributeNames: ["ApproximateNumberOfMessages"] }),
+        );
         return Number(Attributes?.ApproximateNumberOfMessages) === 1 ? true : undefined;
       });
     } finally {

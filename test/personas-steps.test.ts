@@ -40,7 +40,9 @@ describe("saga steps", () => {
     assert.deepEqual(await synthesis()(step1), { batchItemFailures: [] });
     assert.deepEqual(await synthesis()(step1), { batchItemFailures: [] });
     const afterDuplicate = await stack.domains.personas.get(uid);
-    const { Attributes } = await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: stack.config.imageQueueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+    const { Attributes } = await sqsClient().send(
+      new GetQueueAttributesCommand({ QueueUrl: stack.config.imageQueueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+    );
     assert.equal(Attributes?.ApproximateNumberOfMessages, "1", "exactly one step-2 message");
     const step2 = await receive(stack.config.imageQueueUrl);
     await illustration()(step2);
@@ -60,15 +62,34 @@ describe("saga steps", () => {
     const delivery = await receive(stack.config.synthesisQueueUrl);
     // The model answered, then the process died before the conditional status write.
     const { table, queues, media } = stack.domains.ports;
-    const dying = sagaOn(table, queues, media, stack.domains.surveys, { illustrator: offlineIllustrator, writer: { name: "dying", write: async (...args) => {
-      await offlineWriter.write(...args);
-      throw new Error("worker killed");
-    } } }, stack.config);
+    const dying = sagaOn(
+      table,
+      queues,
+      media,
+      stack.domains.surveys,
+      {
+        illustrator: offlineIllustrator,
+        writer: {
+          name: "dying",
+          write: async (...args) => {
+            await offlineWriter.write(...args);
+            throw new Error("worker killed");
+          },
+        },
+      },
+      stack.config,
+    );
     // A batch whose every record failed is an explicit error: SQS keeps the message.
     await assert.rejects(stepHandler("synthesis", dying.synthesis, 5)(delivery), { name: "FullBatchFailureError" });
     assert.equal((await stack.domains.personas.get(uid))?.status, "synthesizing", "nothing was written");
     // Visible again at once (as the local poller does for failures), not after 180 s.
-    await sqsClient().send(new ChangeMessageVisibilityCommand({ QueueUrl: stack.config.synthesisQueueUrl, ReceiptHandle: delivery.Records[0]!.receiptHandle, VisibilityTimeout: 0 }));
+    await sqsClient().send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: stack.config.synthesisQueueUrl,
+        ReceiptHandle: delivery.Records[0]!.receiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
     const retry = await receive(stack.config.synthesisQueueUrl); // redelivered by SQS
     assert.equal(retry.Records[0]!.attributes.ApproximateReceiveCount, "2");
     await synthesis()(retry);
@@ -118,6 +139,8 @@ describe("saga steps", () => {
 });
 
 async function staleRecord(uid: string, sagaId: string) {
-  await sqsClient().send(new SendMessageCommand({ QueueUrl: stack.config.synthesisQueueUrl, MessageBody: JSON.stringify({ uid, sagaId }) }));
+  await sqsClient().send(
+    new SendMessageCommand({ QueueUrl: stack.config.synthesisQueueUrl, MessageBody: JSON.stringify({ uid, sagaId }) }),
+  );
   return (await receive(stack.config.synthesisQueueUrl)).Records[0]!;
 }

@@ -32,7 +32,9 @@ async function startedSaga(): Promise<{ uid: string; sagaId: string }> {
 }
 
 async function waiting(queueUrl: string): Promise<number> {
-  const { Attributes } = await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+  const { Attributes } = await sqsClient().send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+  );
   return Number(Attributes?.ApproximateNumberOfMessages);
 }
 
@@ -49,7 +51,10 @@ describe("sweeper", () => {
     assert.deepEqual(report, { redriven: 1, postponed: 0, failed: 0 });
     assert.equal((await persona(uid)).redrives, 1);
     const redriven = await receiveSteps(stack.config.synthesisQueueUrl);
-    assert.deepEqual(redriven.Records.map((r) => JSON.parse(r.body)), [{ uid, sagaId }]);
+    assert.deepEqual(
+      redriven.Records.map((r) => JSON.parse(r.body)),
+      [{ uid, sagaId }],
+    );
     await synthesis()(redriven);
     await illustration()(await receiveSteps(stack.config.imageQueueUrl));
     assert.equal((await persona(uid)).status, "ready");
@@ -71,7 +76,10 @@ describe("sweeper", () => {
       assert.equal(await waiting(stack.config.synthesisQueueUrl), 1, "no duplicate behind the original");
     }
     const step1 = await receiveSteps(stack.config.synthesisQueueUrl);
-    assert.deepEqual(step1.Records.map((r) => JSON.parse(r.body)), [{ uid, sagaId }]);
+    assert.deepEqual(
+      step1.Records.map((r) => JSON.parse(r.body)),
+      [{ uid, sagaId }],
+    );
     await synthesis()(step1);
     await illustration()(await receiveSteps(stack.config.imageQueueUrl));
     assert.equal((await persona(uid)).status, "ready");
@@ -82,7 +90,11 @@ describe("sweeper", () => {
     const { uid } = await startedSaga();
     await receiveSteps(stack.config.synthesisQueueUrl);
     for (let i = 1; i <= MAX_REDRIVES; i++) {
-      assert.deepEqual(await stack.domains.saga.sweep(pastStep(await persona(uid))), { redriven: 1, postponed: 0, failed: 0 }, `re-drive ${i}`);
+      assert.deepEqual(
+        await stack.domains.saga.sweep(pastStep(await persona(uid))),
+        { redriven: 1, postponed: 0, failed: 0 },
+        `re-drive ${i}`,
+      );
       await receiveSteps(stack.config.synthesisQueueUrl);
     }
     // Act

@@ -176,7 +176,12 @@ function errorReply(error: unknown, requestId: string, logger: AppLogger): BodyR
 function describe(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { value: String(error) };
   const { cause } = error;
-  return { name: error.name, message: error.message, stack: error.stack, ...(cause instanceof Error ? { cause: `${cause.name}: ${cause.message}` } : {}) };
+  return {
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    ...(cause instanceof Error ? { cause: `${cause.name}: ${cause.message}` } : {}),
+  };
 }
 
 /** RFC 9110 §13.1.2: weak comparison of `If-None-Match` against the reply's ETag. */

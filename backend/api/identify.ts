@@ -37,14 +37,17 @@ export interface Caller {
 
 const Email = z.email().max(320);
 /** Header values are bytes: a name beyond ASCII travels percent-encoded, as `encodeURIComponent` makes it. */
-const HeaderName = z.string().transform((raw, ctx) => {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "is not valid percent-encoded UTF-8" });
-    return z.NEVER;
-  }
-}).pipe(DisplayName);
+const HeaderName = z
+  .string()
+  .transform((raw, ctx) => {
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not valid percent-encoded UTF-8" });
+      return z.NEVER;
+    }
+  })
+  .pipe(DisplayName);
 const LocalHeaders = z.object({ uid: UserId, email: Email.optional(), name: HeaderName.optional() });
 const AuthorizerClaims = z.object({ sub: UserId, email: Email.optional().catch(undefined), name: DisplayName.optional().catch(undefined) });
 

@@ -131,10 +131,7 @@ export interface StreamOptions {
  *   }
  * });
  */
-export function stream(
-  producer: (sink: EventSink) => Promise<void>,
-  options: StreamOptions = {},
-): StreamReply {
+export function stream(producer: (sink: EventSink) => Promise<void>, options: StreamOptions = {}): StreamReply {
   return {
     kind: "stream",
     status: 200,
@@ -160,10 +157,7 @@ export function stream(
         send: padded ? (event) => framed(padded, event) : (event) => framed(formatEvent, event),
         comment: (text) => framed(formatComment, text),
       };
-      const heartbeat = setInterval(
-        () => sink.comment("heartbeat").catch(() => {}),
-        options.heartbeatMs ?? heartbeatMs,
-      );
+      const heartbeat = setInterval(() => sink.comment("heartbeat").catch(() => {}), options.heartbeatMs ?? heartbeatMs);
       heartbeat.unref();
       let graceTimer: NodeJS.Timeout | undefined;
       const cutOff = new Promise<void>((resolve) => {

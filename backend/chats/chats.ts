@@ -83,7 +83,8 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
     async prepareTurn(chat: Chat, text: string): Promise<Turn> {
       const trimmed = text.trim();
       if (trimmed === "") throw new InvalidInputError("The message is empty", "empty_message");
-      if (trimmed.length > settings.chatMessageMaxChars) throw new InvalidInputError(`Messages are limited to ${settings.chatMessageMaxChars} characters`, "message_too_long");
+      if (trimmed.length > settings.chatMessageMaxChars)
+        throw new InvalidInputError(`Messages are limited to ${settings.chatMessageMaxChars} characters`, "message_too_long");
       await budget.admit(chat.uid);
       const persona = await chattable(chat.uid, chat.personaId);
       const begun = await store.beginTurn(chat, trimmed);

@@ -52,13 +52,29 @@ export function chatStore(table: Table) {
   return {
     async create(uid: string, persona: { personaId: string; uid: string; name: string }, now = new Date()): Promise<Chat> {
       const at = now.toISOString();
-      const chat: Chat = { chatId: timeOrderedId(), uid, personaId: persona.personaId, personaUid: persona.uid, title: `Chat with ${persona.name}`, createdAt: at, updatedAt: at };
+      const chat: Chat = {
+        chatId: timeOrderedId(),
+        uid,
+        personaId: persona.personaId,
+        personaUid: persona.uid,
+        title: `Chat with ${persona.name}`,
+        createdAt: at,
+        updatedAt: at,
+      };
       await table.update({
         Key: keys.chat(uid, chat.chatId),
-        UpdateExpression: "SET chatId = :id, #uid = :uid, personaId = :pid, personaUid = :puid, title = :title, createdAt = :now, updatedAt = :now",
+        UpdateExpression:
+          "SET chatId = :id, #uid = :uid, personaId = :pid, personaUid = :puid, title = :title, createdAt = :now, updatedAt = :now",
         ConditionExpression: "attribute_not_exists(PK)",
         ExpressionAttributeNames: { "#uid": "uid" },
-        ExpressionAttributeValues: { ":id": chat.chatId, ":uid": uid, ":pid": chat.personaId, ":puid": chat.personaUid, ":title": chat.title, ":now": at },
+        ExpressionAttributeValues: {
+          ":id": chat.chatId,
+          ":uid": uid,
+          ":pid": chat.personaId,
+          ":puid": chat.personaUid,
+          ":title": chat.title,
+          ":now": at,
+        },
       });
       return chat;
     },
@@ -80,7 +96,9 @@ export function chatStore(table: Table) {
         ScanIndexForward: false,
         Limit: limit + (cursor ? 1 : 0),
       });
-      const chats = Items.map((i) => withoutKeys<Chat>(i)).filter((c) => c.chatId !== cursor).slice(0, limit);
+      const chats = Items.map((i) => withoutKeys<Chat>(i))
+        .filter((c) => c.chatId !== cursor)
+        .slice(0, limit);
       return { items: chats, next: LastEvaluatedKey && chats.length ? chats.at(-1)!.chatId : undefined };
     },
 
@@ -88,13 +106,21 @@ export function chatStore(table: Table) {
      * A page of history, always in chronological order. `before`: older than that id (the
      * page nearest to it); `after`: newer than that id; neither: the latest page.
      */
-    async messages(chatId: string, limit: number, at: { before?: string; after?: string } = {}): Promise<{ items: Message[]; more: boolean }> {
+    async messages(
+      chatId: string,
+      limit: number,
+      at: { before?: string; after?: string } = {},
+    ): Promise<{ items: Message[]; more: boolean }> {
       const forward = at.after !== undefined;
       const bound = at.after ?? at.before;
       const all = keys.messagesOf(chatId);
       const { Items = [], LastEvaluatedKey } = await table.query({
         KeyConditionExpression:
-          bound === undefined ? "PK = :pk AND begins_with(SK, :prefix)" : forward ? "PK = :pk AND SK > :bound" : "PK = :pk AND SK BETWEEN :prefix AND :bound",
+          bound === undefined
+            ? "PK = :pk AND begins_with(SK, :prefix)"
+            : forward
+              ? "PK = :pk AND SK > :bound"
+              : "PK = :pk AND SK BETWEEN :prefix AND :bound",
         ExpressionAttributeValues:
           bound === undefined
             ? { ":pk": all.PK, ":prefix": all.SKPrefix }
@@ -105,7 +131,9 @@ export function chatStore(table: Table) {
         ConsistentRead: true,
         Limit: limit + (at.before !== undefined ? 1 : 0),
       });
-      const messages = Items.map((i) => withoutKeys<Message>(i)).filter((m) => m.messageId !== at.before).slice(0, limit);
+      const messages = Items.map((i) => withoutKeys<Message>(i))
+        .filter((m) => m.messageId !== at.before)
+        .slice(0, limit);
       if (!forward) messages.reverse();
       return { items: messages, more: LastEvaluatedKey !== undefined || Items.length > limit };
     },
@@ -117,8 +145,22 @@ export function chatStore(table: Table) {
      */
     async beginTurn(chat: Chat, text: string, now = new Date()): Promise<{ user: Message; reply: Message } | undefined> {
       const at = now.toISOString();
-      const user: Message = { messageId: timeOrderedId(now.getTime()), chatId: chat.chatId, role: "user", text, status: "complete", createdAt: at };
-      const reply: Message = { messageId: timeOrderedId(now.getTime()), chatId: chat.chatId, role: "model", text: "", status: "generating", createdAt: at };
+      const user: Message = {
+        messageId: timeOrderedId(now.getTime()),
+        chatId: chat.chatId,
+        role: "user",
+        text,
+        status: "complete",
+        createdAt: at,
+      };
+      const reply: Message = {
+        messageId: timeOrderedId(now.getTime()),
+        chatId: chat.chatId,
+        role: "model",
+        text: "",
+        status: "generating",
+        createdAt: at,
+      };
       try {
         await table.transact([
           {
@@ -126,7 +168,10 @@ export function chatStore(table: Table) {
               Key: keys.chat(chat.uid, chat.chatId),
               UpdateExpression: "SET generating = :lock, updatedAt = :now",
               ConditionExpression: "attribute_exists(PK) AND (attribute_not_exists(generating) OR generating.expiresAt < :now)",
-              ExpressionAttributeValues: { ":lock": { replyId: reply.messageId, expiresAt: new Date(now.getTime() + LOCK_MS).toISOString() }, ":now": at },
+              ExpressionAttributeValues: {
+                ":lock": { replyId: reply.messageId, expiresAt: new Date(now.getTime() + LOCK_MS).toISOString() },
+                ":now": at,
+              },
             },
           },
           { Put: { Item: { ...keys.message(chat.chatId, user.messageId), ...user }, ConditionExpression: "attribute_not_exists(PK)" } },
@@ -148,7 +193,12 @@ export function chatStore(table: Table) {
             Key: keys.message(chat.chatId, reply.messageId),
             UpdateExpression: "SET #text = :text, #status = :status, #usage = :usage, updatedAt = :now",
             ExpressionAttributeNames: { "#text": "text", "#status": "status", "#usage": "usage" },
-            ExpressionAttributeValues: { ":text": end.text, ":status": end.status, ":usage": end.usage ?? { inputTokens: 0, outputTokens: 0 }, ":now": now },
+            ExpressionAttributeValues: {
+              ":text": end.text,
+              ":status": end.status,
+              ":usage": end.usage ?? { inputTokens: 0, outputTokens: 0 },
+              ":now": now,
+            },
           },
         },
         {
@@ -182,7 +232,10 @@ export function chatStore(table: Table) {
     },
 
     async stopRequested(chatId: string, replyId: string): Promise<boolean> {
-      const item = await table.get<{ stopRequested?: boolean }>(keys.message(chatId, replyId), { consistent: true, projection: "stopRequested" });
+      const item = await table.get<{ stopRequested?: boolean }>(keys.message(chatId, replyId), {
+        consistent: true,
+        projection: "stopRequested",
+      });
       return item?.stopRequested === true;
     },
 

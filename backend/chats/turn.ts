@@ -41,7 +41,8 @@ export function stopLocally(replyId: string): void {
 }
 
 function errorEvent(error: unknown): ChatEvent {
-  if (error instanceof DependencyUnavailableError) return { type: "error", code: "service_unavailable", message: DependencyUnavailableError.publicMessage };
+  if (error instanceof DependencyUnavailableError)
+    return { type: "error", code: "service_unavailable", message: DependencyUnavailableError.publicMessage };
   if (error instanceof ModelRefusedError) return { type: "error", code: "model_refused", message: "The model declined to answer" };
   return { type: "error", code: "model_unavailable", message: "The model failed while replying; what arrived is kept" };
 }
@@ -56,7 +57,8 @@ function storeWhenBack(store: () => Promise<void>, replyId: string, delayMs = 1_
       () => logger.info("reply stored after the table came back", { reply_id: replyId }),
       (error: Error) => {
         // A failed condition means the ending got through on an attempt we thought lost, or the lock expired.
-        if (error instanceof DependencyUnavailableError && Date.now() < giveUpAt) storeWhenBack(store, replyId, Math.min(delayMs * 2, 30_000), giveUpAt);
+        if (error instanceof DependencyUnavailableError && Date.now() < giveUpAt)
+          storeWhenBack(store, replyId, Math.min(delayMs * 2, 30_000), giveUpAt);
         else logger.warn("reply ending not stored", { reply_id: replyId, error: error.name });
       },
     );
@@ -105,7 +107,8 @@ export async function* streamTurn(deps: TurnDeps, turn: Turn, signal: AbortSigna
     ended = true;
     status = halt.aborted || text !== "" ? "interrupted" : "failed";
     if (!halt.aborted) failure = errorEvent(error);
-    if (error instanceof DependencyUnavailableError) logger.warn("reply cut short", { reply_id: turn.reply.messageId, error: error.message });
+    if (error instanceof DependencyUnavailableError)
+      logger.warn("reply cut short", { reply_id: turn.reply.messageId, error: error.message });
   } finally {
     generating.delete(turn.reply.messageId);
     if (!ended) {

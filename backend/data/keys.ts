@@ -37,7 +37,8 @@ export class InvalidKeyPartError extends Error {
 }
 
 function part(value: string): string {
-  if (!KEY_PART.test(value)) throw new InvalidKeyPartError(`refused a key part of ${value.length} characters: empty, too long, or holding # or a control character`);
+  if (!KEY_PART.test(value))
+    throw new InvalidKeyPartError(`refused a key part of ${value.length} characters: empty, too long, or holding # or a control character`);
   return value;
 }
 
@@ -60,7 +61,11 @@ export const keys = {
   personaOwner: (personaId: string): Key => ({ PK: `PERSONA#${part(personaId)}`, SK: "OWNER" }),
   /** Zero-padded so string order is numeric order. */
   personaEvent: (uid: string, seq: number): Key => ({ PK: `USER#${part(uid)}`, SK: `PERSONA_EVENT#${String(seq).padStart(10, "0")}` }),
-  personaEventsAfter: (uid: string, seq: number) => ({ PK: `USER#${part(uid)}`, after: `PERSONA_EVENT#${String(seq).padStart(10, "0")}`, upTo: "PERSONA_EVENT#~" }),
+  personaEventsAfter: (uid: string, seq: number) => ({
+    PK: `USER#${part(uid)}`,
+    after: `PERSONA_EVENT#${String(seq).padStart(10, "0")}`,
+    upTo: "PERSONA_EVENT#~",
+  }),
   /** The sweeper's index partition: every running saga, sorted by its step deadline. */
   activeSagas: { GSI1PK: "SAGA#ACTIVE" } as const,
   activeSaga: (stepDeadline: string, uid: string) => ({ GSI1PK: "SAGA#ACTIVE", GSI1SK: `${part(stepDeadline)}#${part(uid)}` }),

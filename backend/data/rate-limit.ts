@@ -54,7 +54,8 @@ export function rateLimits(table: Table) {
           ExpressionAttributeValues: { ":one": 1, ":limit": rule.limit, ":expires": window.expiresAt },
         },
       },
-      refused: () => new RateLimitedError("Too many requests, try again later", `rate_limited_${rule.scope.replace(/-/g, "_")}`, window.secondsLeft),
+      refused: () =>
+        new RateLimitedError("Too many requests, try again later", `rate_limited_${rule.scope.replace(/-/g, "_")}`, window.secondsLeft),
     };
   }
 
@@ -77,7 +78,11 @@ export function rateLimits(table: Table) {
     },
 
     /** How much of the current window's allowance is used, and how long until it resets. */
-    async used(rule: Pick<RateLimit, "scope" | "windowSeconds">, subject: string, now = Date.now()): Promise<{ count: number; secondsLeft: number }> {
+    async used(
+      rule: Pick<RateLimit, "scope" | "windowSeconds">,
+      subject: string,
+      now = Date.now(),
+    ): Promise<{ count: number; secondsLeft: number }> {
       const window = windowOf(rule, now);
       const item = await table.get<{ count?: number }>(keys.rateWindow(rule.scope, subject, window.start));
       return { count: Number(item?.count ?? 0), secondsLeft: window.secondsLeft };

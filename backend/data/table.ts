@@ -109,7 +109,8 @@ export class Table {
       } catch (error) {
         const reasons = cancellationReasons(error);
         const conflictOnly =
-          reasons?.some((r) => r.code === "TransactionConflict") && reasons.every((r) => r.code === "None" || r.code === "TransactionConflict");
+          reasons?.some((r) => r.code === "TransactionConflict") &&
+          reasons.every((r) => r.code === "None" || r.code === "TransactionConflict");
         if (!conflictOnly || attempt >= attempts) throw error;
         await delay(Math.random() * 20 * 2 ** attempt);
       }

@@ -34,7 +34,12 @@ export function userStore(table: Table) {
         values[`:${field}`] = profile[field];
         sets.push(`#${field} = :${field}`);
       }
-      return returned({ Key: keys.user(profile.uid), UpdateExpression: `SET ${sets.join(", ")}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values });
+      return returned({
+        Key: keys.user(profile.uid),
+        UpdateExpression: `SET ${sets.join(", ")}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      });
     },
 
     async find(uid: string): Promise<User | undefined> {
@@ -69,7 +74,8 @@ export function userStore(table: Table) {
     chooseName(uid: string, name: string, now = new Date()): Promise<User> {
       return returned({
         Key: keys.user(uid),
-        UpdateExpression: "SET #uid = if_not_exists(#uid, :uid), displayName = :name, updatedAt = :now, createdAt = if_not_exists(createdAt, :now)",
+        UpdateExpression:
+          "SET #uid = if_not_exists(#uid, :uid), displayName = :name, updatedAt = :now, createdAt = if_not_exists(createdAt, :now)",
         ExpressionAttributeNames: { "#uid": "uid" },
         ExpressionAttributeValues: { ":uid": uid, ":name": name, ":now": now.toISOString() },
       });

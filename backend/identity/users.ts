@@ -73,21 +73,29 @@ export interface CallerIdentity {
   via: string;
 }
 
-export type IdentitySettings = Pick<Config, "googleClientId" | "googleIssuers" | "googleJwksUrl" | "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds">;
+export type IdentitySettings = Pick<
+  Config,
+  "googleClientId" | "googleIssuers" | "googleJwksUrl" | "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds"
+>;
 
 /**
  * The identity domain bound to its table: sign-in, profiles and display names.
  * `onRenamed` is the cross-domain part of a new display name (the open survey shows it).
  * @example const identity = identityOn(table, config, { onRenamed: surveys.renameOwner });
  */
-export function identityOn(table: Table, settings: IdentitySettings, hooks: { onRenamed?: (uid: string, name: string) => Promise<void> } = {}) {
+export function identityOn(
+  table: Table,
+  settings: IdentitySettings,
+  hooks: { onRenamed?: (uid: string, name: string) => Promise<void> } = {},
+) {
   const users = userStore(table);
 
   /**
    * The caller's profile: read for callers holding our own token (none means the user is
    * gone), created on first sight for the others.
    */
-  const profileOf = (caller: CallerIdentity): Promise<User | undefined> => (caller.via === "app_token" ? users.find(caller.uid) : users.ensure(caller));
+  const profileOf = (caller: CallerIdentity): Promise<User | undefined> =>
+    caller.via === "app_token" ? users.find(caller.uid) : users.ensure(caller);
 
   return {
     profileOf,

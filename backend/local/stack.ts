@@ -97,7 +97,12 @@ async function start(): Promise<void> {
     await provision(resources);
   };
   const stoppingNow = () => stopping;
-  void supervise(dynamodb, { label: "dynamodb local", start: () => startDynamoDb(dynamodbPort), afterRestart: provisionAgain }, log, stoppingNow);
+  void supervise(
+    dynamodb,
+    { label: "dynamodb local", start: () => startDynamoDb(dynamodbPort), afterRestart: provisionAgain },
+    log,
+    stoppingNow,
+  );
   const fauxqsPortInUse = Number(new URL(fauxqs.endpoint).port);
   void supervise(fauxqs, { label: "fauxqs", start: () => startQueues(fauxqsPortInUse), afterRestart: provisionAgain }, log, stoppingNow);
 
@@ -105,7 +110,18 @@ async function start(): Promise<void> {
   exportSecrets(await loadOrCreateSecrets(dataDir));
 
   // For `npm run redrive` and other local tools: where this stack's services are.
-  const shared = ["AWS_REGION", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "TABLE_NAME", "SYNTHESIS_QUEUE_URL", "SYNTHESIS_DLQ_URL", "IMAGE_QUEUE_URL", "IMAGE_DLQ_URL", "MEDIA_BUCKET"];
+  const shared = [
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL_S3",
+    "TABLE_NAME",
+    "SYNTHESIS_QUEUE_URL",
+    "SYNTHESIS_DLQ_URL",
+    "IMAGE_QUEUE_URL",
+    "IMAGE_DLQ_URL",
+    "MEDIA_BUCKET",
+  ];
   await writeFile(join(dataDir, "local-env.json"), JSON.stringify(Object.fromEntries(shared.map((n) => [n, env[n]])), null, 2));
 
   if (stopping) return;

@@ -49,15 +49,32 @@ function visible(persona: Persona, viewerUid: string | undefined): boolean {
 }
 
 /** @example const personas = personasOn(table, queues, media, surveys, config); */
-export function personasOn(table: Table, queues: StepQueues<SagaStep>, media: Pick<Media, "url">, surveys: Pick<Surveys, "openOf">, settings: PersonaSettings) {
+export function personasOn(
+  table: Table,
+  queues: StepQueues<SagaStep>,
+  media: Pick<Media, "url">,
+  surveys: Pick<Surveys, "openOf">,
+  settings: PersonaSettings,
+) {
   const store = personaStore(table);
 
   /**
    * Starts the saga and sends step 1. If the send fails the saga is still recorded, and the
    * sweeper re-sends the message once the step's deadline passes: the command is not lost.
    */
-  async function begin(uid: string, survey: Survey | undefined, existing: Persona | undefined, options: { onlyIfNew?: boolean } = {}): Promise<Persona> {
-    const started = await startSaga(store, settings, { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0 }, existing, options);
+  async function begin(
+    uid: string,
+    survey: Survey | undefined,
+    existing: Persona | undefined,
+    options: { onlyIfNew?: boolean } = {},
+  ): Promise<Persona> {
+    const started = await startSaga(
+      store,
+      settings,
+      { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0 },
+      existing,
+      options,
+    );
     const message: StepMessage = { uid, sagaId: started.sagaId };
     try {
       await queues.send("synthesis", message);

@@ -84,9 +84,17 @@ export async function transition(store: PersonaStore, persona: Persona, move: Tr
   const now = move.now ?? new Date();
   const at = now.toISOString();
   const stepDeadlineAt = isRunning(move.to) ? new Date(now.getTime() + (move.stepTimeoutMs ?? 0)).toISOString() : undefined;
-  const moved = await store.move(persona, { to: move.to, set: move.set ?? {}, remove: move.remove ?? [], reason: move.reason, at, stepDeadlineAt });
+  const moved = await store.move(persona, {
+    to: move.to,
+    set: move.set ?? {},
+    remove: move.remove ?? [],
+    reason: move.reason,
+    at,
+    stepDeadlineAt,
+  });
   if (!moved) return undefined;
-  const updated = { ...persona, ...move.set, status: move.to, eventSeq: persona.eventSeq + 1, updatedAt: at, stepDeadlineAt } as Persona & Record<string, unknown>;
+  const updated = { ...persona, ...move.set, status: move.to, eventSeq: persona.eventSeq + 1, updatedAt: at, stepDeadlineAt } as Persona &
+    Record<string, unknown>;
   if (move.reason !== undefined) updated.reason = move.reason;
   for (const name of move.remove ?? []) delete updated[name];
   return updated;

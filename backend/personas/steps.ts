@@ -53,7 +53,13 @@ async function claim(deps: StepDeps, step: SagaStep, message: StepMessage): Prom
   return persona.status === STEP_STATUS[step] ? persona : undefined;
 }
 
-async function guarded(deps: StepDeps, step: SagaStep, persona: Persona, delivery: Delivery, work: () => Promise<StepOutcome>): Promise<StepOutcome> {
+async function guarded(
+  deps: StepDeps,
+  step: SagaStep,
+  persona: Persona,
+  delivery: Delivery,
+  work: () => Promise<StepOutcome>,
+): Promise<StepOutcome> {
   try {
     return await work();
   } catch (error) {
@@ -69,12 +75,22 @@ export async function runSynthesis(deps: StepDeps, message: StepMessage, deliver
   return guarded(deps, "synthesis", persona, delivery, async () => {
     const material = await deps.surveys.material(persona.surveyId);
     const card = await deps.writer.write(material);
-    const traits = Object.fromEntries(Object.entries(material.aggregates.traits).map(([t, s]) => [t, s.mean])) as Record<keyof typeof material.aggregates.traits, number>;
+    const traits = Object.fromEntries(Object.entries(material.aggregates.traits).map(([t, s]) => [t, s.mean])) as Record<
+      keyof typeof material.aggregates.traits,
+      number
+    >;
     const arena = material.aggregates.johari?.arena ?? [];
     const moved = await transition(deps.store, persona, {
       to: "generating_image",
       set: {
-        draft: { card, systemPrompt: chatSystemPrompt(card, traits, arena), traits, arena, answerCount: material.aggregates.answer_count, writer: deps.writer.name },
+        draft: {
+          card,
+          systemPrompt: chatSystemPrompt(card, traits, arena),
+          traits,
+          arena,
+          answerCount: material.aggregates.answer_count,
+          writer: deps.writer.name,
+        },
         redrives: 0,
       },
       stepTimeoutMs: deps.settings.stepTimeoutMs,
@@ -95,7 +111,15 @@ export async function runIllustration(deps: StepDeps, message: StepMessage, deli
     const illustrationKey = await deps.media.putPortrait(portrait.bytes, portrait.contentType);
     const moved = await transition(deps.store, persona, {
       to: "ready",
-      set: { current: { ...draft, version: persona.version, illustrationKey, illustrator: deps.illustrator.name, readyAt: new Date().toISOString() } },
+      set: {
+        current: {
+          ...draft,
+          version: persona.version,
+          illustrationKey,
+          illustrator: deps.illustrator.name,
+          readyAt: new Date().toISOString(),
+        },
+      },
       remove: ["draft", "reason", "failedStep"],
     });
     return moved ? "done" : "skipped";

@@ -14,7 +14,14 @@ import { isRunning, type PersonaStatus } from "./status.ts";
 
 const EVENT_TTL_SECONDS = 7 * 24 * 3600;
 
-function eventItem(uid: string, seq: number, status: PersonaStatus, saga: { sagaId: string; version: number }, at: string, reason?: string) {
+function eventItem(
+  uid: string,
+  seq: number,
+  status: PersonaStatus,
+  saga: { sagaId: string; version: number },
+  at: string,
+  reason?: string,
+) {
   return {
     ...keys.personaEvent(uid, seq),
     seq,
@@ -103,7 +110,16 @@ export function personaStore(table: Table) {
           },
           { Put: { Item: eventItem(persona.uid, seq, persona.status, persona, at), ConditionExpression: "attribute_not_exists(PK)" } },
           // The public id's pointer back to its owner, written once with the first saga.
-          ...(existing ? [] : [{ Put: { Item: { ...keys.personaOwner(persona.personaId), uid: persona.uid }, ConditionExpression: "attribute_not_exists(PK)" } }]),
+          ...(existing
+            ? []
+            : [
+                {
+                  Put: {
+                    Item: { ...keys.personaOwner(persona.personaId), uid: persona.uid },
+                    ConditionExpression: "attribute_not_exists(PK)",
+                  },
+                },
+              ]),
         ]);
         return true;
       } catch (error) {
@@ -121,7 +137,8 @@ export function personaStore(table: Table) {
       const set: Record<string, unknown> = { ...move.set, status: move.to, eventSeq: seq, updatedAt: move.at };
       const remove = [...move.remove];
       if (move.reason !== undefined) set.reason = move.reason;
-      if (isRunning(move.to)) Object.assign(set, { stepDeadlineAt: move.stepDeadlineAt, ...keys.activeSaga(move.stepDeadlineAt!, persona.uid) });
+      if (isRunning(move.to))
+        Object.assign(set, { stepDeadlineAt: move.stepDeadlineAt, ...keys.activeSaga(move.stepDeadlineAt!, persona.uid) });
       else remove.push("GSI1PK", "GSI1SK", "stepDeadlineAt");
       const names: Record<string, string> = { "#sagaId": "sagaId", "#status": "status", "#eventSeq": "eventSeq" };
       const values: Record<string, unknown> = { ":saga": persona.sagaId, ":from": persona.status, ":seq": persona.eventSeq };
@@ -145,7 +162,12 @@ export function personaStore(table: Table) {
               ExpressionAttributeValues: values,
             },
           },
-          { Put: { Item: eventItem(persona.uid, seq, move.to, persona, move.at, move.reason), ConditionExpression: "attribute_not_exists(PK)" } },
+          {
+            Put: {
+              Item: eventItem(persona.uid, seq, move.to, persona, move.at, move.reason),
+              ConditionExpression: "attribute_not_exists(PK)",
+            },
+          },
         ]);
         return true;
       } catch (error) {

@@ -59,7 +59,9 @@ export async function sweep(deps: SweepDeps, now = new Date()): Promise<SweepRep
       continue;
     }
     if (expired || (persona.redrives ?? 0) >= settings.maxRedrives) {
-      const reason = expired ? "The persona took too long to generate; please try again" : "The persona could not be generated; please try again";
+      const reason = expired
+        ? "The persona took too long to generate; please try again"
+        : "The persona could not be generated; please try again";
       if (await failSaga(store, persona, step, reason)) report.failed += 1;
       continue;
     }

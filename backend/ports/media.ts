@@ -38,7 +38,15 @@ export function mediaBucket(bucket: string, baseUrl: string): Media {
     async putPortrait(bytes, contentType) {
       const key = `portraits/${createHash("sha256").update(bytes).digest("hex")}.${EXTENSIONS[contentType] ?? "bin"}`;
       const { client: s3, PutObjectCommand } = await client();
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType, CacheControl: "public, max-age=31536000, immutable" }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: bytes,
+          ContentType: contentType,
+          CacheControl: "public, max-age=31536000, immutable",
+        }),
+      );
       return key;
     },
     url: (key) => mediaUrl(baseUrl, key),

@@ -178,9 +178,12 @@ export function charaCardOf(persona: ReadyPersona, mediaBaseUrl: string): CharaC
       first_mes: card.greeting,
       alternate_greetings: [],
       personality: `Big Five as friends rated them (1-7): ${scores}.${arena}`,
-      scenario: "{{char}} is an AI persona from Re:MirAI: a mirror of a real person, written from what their friends said about them in an anonymous survey. {{user}} is chatting with {{char}}.",
+      scenario:
+        "{{char}} is an AI persona from Re:MirAI: a mirror of a real person, written from what their friends said about them in an anonymous survey. {{user}} is chatting with {{char}}.",
       creator_notes: `A Re:MirAI persona (version ${current.version}), written by ${current.writer} from the aggregated answers of ${current.answerCount} friends; no friend's own words are included. Portrait by ${current.illustrator}.`,
-      assets: [{ type: "icon", uri: mediaUrl(mediaBaseUrl, current.illustrationKey), name: "main", ext: extensionOf(current.illustrationKey) }],
+      assets: [
+        { type: "icon", uri: mediaUrl(mediaBaseUrl, current.illustrationKey), name: "main", ext: extensionOf(current.illustrationKey) },
+      ],
       group_only_greetings: [],
       modification_date: Math.floor(Date.parse(current.readyAt) / 1000),
     },

@@ -78,9 +78,14 @@ export function chemistry(a: ChemistryProfile, b: ChemistryProfile): Chemistry {
   // Dice rather than Jaccard: arenas hold 0–6 words, and Jaccard is harsh on small sets.
   const overlap = mine.size > 0 && theirs.size > 0 ? (2 * shared.length) / (mine.size + theirs.size) : null;
 
-  const weights = overlap === null
-    ? { similarity: WEIGHTS.similarity / (1 - WEIGHTS.adjective_overlap), complementarity: WEIGHTS.complementarity / (1 - WEIGHTS.adjective_overlap), adjective_overlap: 0 }
-    : { ...WEIGHTS };
+  const weights =
+    overlap === null
+      ? {
+          similarity: WEIGHTS.similarity / (1 - WEIGHTS.adjective_overlap),
+          complementarity: WEIGHTS.complementarity / (1 - WEIGHTS.adjective_overlap),
+          adjective_overlap: 0,
+        }
+      : { ...WEIGHTS };
   const raw = weights.similarity * similarity + weights.complementarity * complementarity + weights.adjective_overlap * (overlap ?? 0);
   return {
     score: Math.min(100, Math.max(0, Math.round(100 * raw))),
@@ -90,9 +95,16 @@ export function chemistry(a: ChemistryProfile, b: ChemistryProfile): Chemistry {
       complementarity: round3(complementarity),
       adjective_overlap: overlap === null ? null : round3(overlap),
       shared_adjectives: shared,
-      weights: { similarity: round3(weights.similarity), complementarity: round3(weights.complementarity), adjective_overlap: round3(weights.adjective_overlap) },
+      weights: {
+        similarity: round3(weights.similarity),
+        complementarity: round3(weights.complementarity),
+        adjective_overlap: round3(weights.adjective_overlap),
+      },
       traits: Object.fromEntries(
-        TRAITS.map((t) => [t, { similarity: round3(traits[t].similarity), balance: traits[t].balance === null ? null : round3(traits[t].balance) }]),
+        TRAITS.map((t) => [
+          t,
+          { similarity: round3(traits[t].similarity), balance: traits[t].balance === null ? null : round3(traits[t].balance) },
+        ]),
       ) as ChemistryBreakdown["traits"],
     },
   };
@@ -112,7 +124,12 @@ export type SkipReason = "rate_limited" | "limit_unavailable";
 
 const BLURB_MAX = 280;
 const BlurbOutput = z.strictObject({
-  blurb: z.string().trim().min(1).max(BLURB_MAX).refine((s) => !hasMarkup(s), "must be plain text (no links, images or markup)"),
+  blurb: z
+    .string()
+    .trim()
+    .min(1)
+    .max(BLURB_MAX)
+    .refine((s) => !hasMarkup(s), "must be plain text (no links, images or markup)"),
 });
 
 const BLURB_SYSTEM = `You write one short, warm, playful line about the chemistry between two AI personas on Re:MirAI (each mirrors a real person as their friends see them).
@@ -132,7 +149,12 @@ export function offlineBlurb(names: [string, string], result: Chemistry): string
   const { score, breakdown } = result;
   const [a, b] = names.map((n) => clip(plainText(n) || "Someone", 40));
   const band = score >= 80 ? "Instant rapport" : score >= 60 ? "Good chemistry" : score >= 40 ? "Some sparks" : "An unlikely pair";
-  const how = breakdown.similarity >= 0.8 ? "alike in temperament" : breakdown.complementarity >= 0.8 ? "balancing each other out" : "different in ways that keep things interesting";
+  const how =
+    breakdown.similarity >= 0.8
+      ? "alike in temperament"
+      : breakdown.complementarity >= 0.8
+        ? "balancing each other out"
+        : "different in ways that keep things interesting";
   const words = breakdown.shared_adjectives.slice(0, 3).join(", ");
   const text = `${band} (${score}/100): ${a} and ${b} are ${how}${words ? `, and both ${words}` : ""}. (Written offline from the numbers.)`;
   return clip(text, BLURB_MAX);
@@ -158,7 +180,13 @@ export async function chemistryBlurb(
   };
   try {
     const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])]);
-    const { blurb } = await llm.generateJson({ system: BLURB_SYSTEM, prompt: `DATA:\n${JSON.stringify(data)}`, schema: BlurbOutput, attempts: 2, signal });
+    const { blurb } = await llm.generateJson({
+      system: BLURB_SYSTEM,
+      prompt: `DATA:\n${JSON.stringify(data)}`,
+      schema: BlurbOutput,
+      attempts: 2,
+      signal,
+    });
     const text = plainText(blurb);
     if (text) return { text, source: "model", model: llm.name, reason: null };
   } catch (error) {

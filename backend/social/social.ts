@@ -60,7 +60,11 @@ export function socialOn(personas: Pick<Personas, "visibleTo">, limits: RateLimi
             if (skipModel === "limit_unavailable") logger.warn("chemistry blurb allowance unavailable", { error: (error as Error).name });
           }
         }
-        blurb = await chemistryBlurb(llm, [a.current.card, b.current.card], result, { signal: options.signal, timeoutMs: settings.chemistryBlurbTimeoutMs, skipModel });
+        blurb = await chemistryBlurb(llm, [a.current.card, b.current.card], result, {
+          signal: options.signal,
+          timeoutMs: settings.chemistryBlurbTimeoutMs,
+          skipModel,
+        });
       }
       return { a: side(a), b: side(b), ...result, blurb };
     },

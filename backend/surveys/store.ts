@@ -44,7 +44,12 @@ export function surveyStore(table: Table) {
      * A new open survey for `owner`, unless they have one: then that one's id. One
      * transaction of the pointer (which must not exist) and the survey.
      */
-    async openFor(owner: { uid: string; name?: string }, surveyId: string, questionSet: string, now = new Date()): Promise<{ surveyId: string; created: boolean }> {
+    async openFor(
+      owner: { uid: string; name?: string },
+      surveyId: string,
+      questionSet: string,
+      now = new Date(),
+    ): Promise<{ surveyId: string; created: boolean }> {
       const createdAt = now.toISOString();
       try {
         await table.transact([
@@ -57,7 +62,16 @@ export function surveyStore(table: Table) {
           },
           {
             Put: {
-              Item: { ...keys.survey(surveyId), surveyId, ownerUid: owner.uid, ownerName: owner.name, questionSet, status: OPEN, answerCount: 0, createdAt },
+              Item: {
+                ...keys.survey(surveyId),
+                surveyId,
+                ownerUid: owner.uid,
+                ownerName: owner.name,
+                questionSet,
+                status: OPEN,
+                answerCount: 0,
+                createdAt,
+              },
               ConditionExpression: "attribute_not_exists(PK)",
             },
           },
@@ -102,7 +116,12 @@ export function surveyStore(table: Table) {
           },
           {
             Put: {
-              Item: { ...keys.answer(surveyId, answer.fingerprintHash), questionSet: answer.questionSet, answers: answer.answers, createdAt: answer.createdAt },
+              Item: {
+                ...keys.answer(surveyId, answer.fingerprintHash),
+                questionSet: answer.questionSet,
+                answers: answer.answers,
+                createdAt: answer.createdAt,
+              },
               ConditionExpression: "attribute_not_exists(PK)",
             },
           },
@@ -113,7 +132,8 @@ export function surveyStore(table: Table) {
         const reasons = cancellationReasons(error);
         if (!reasons) throw error;
         const failed = (i: number) => reasons[i]?.code === "ConditionalCheckFailed";
-        if (failed(0)) return callerUid !== undefined && reasons[0]!.item?.ownerUid === callerUid ? { refused: "own_survey" } : { refused: "no_survey" };
+        if (failed(0))
+          return callerUid !== undefined && reasons[0]!.item?.ownerUid === callerUid ? { refused: "own_survey" } : { refused: "no_survey" };
         // A breached limit before a duplicate: past the limit a client learns nothing more.
         const breached = limits.findIndex((_, i) => failed(2 + i));
         if (breached !== -1) return { refused: "limit", limit: limits[breached]! };
@@ -126,7 +146,12 @@ export function surveyStore(table: Table) {
      * The owner's own picks, replacing earlier ones, guarded by a check on the survey's owner.
      * `undefined` when stored.
      */
-    async saveSelf(surveyId: string, ownerUid: string, input: SelfAnswerInput, now = new Date()): Promise<"no_survey" | "not_owner" | undefined> {
+    async saveSelf(
+      surveyId: string,
+      ownerUid: string,
+      input: SelfAnswerInput,
+      now = new Date(),
+    ): Promise<"no_survey" | "not_owner" | undefined> {
       try {
         await table.transact([
           {
@@ -137,7 +162,11 @@ export function surveyStore(table: Table) {
               ReturnValuesOnConditionCheckFailure: "ALL_OLD",
             },
           },
-          { Put: { Item: { ...keys.selfAnswer(surveyId), questionSet: input.question_set, answers: input.answers, updatedAt: now.toISOString() } } },
+          {
+            Put: {
+              Item: { ...keys.selfAnswer(surveyId), questionSet: input.question_set, answers: input.answers, updatedAt: now.toISOString() },
+            },
+          },
         ]);
         return undefined;
       } catch (error) {

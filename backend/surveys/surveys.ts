@@ -74,10 +74,19 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
      */
     async answer(surveyId: string, input: FriendAnswerInput, from: { ip: string; callerUid?: string }, now = Date.now()): Promise<void> {
       const increments = [
-        limits.increment({ scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 }, `${surveyId}:${ipPseudonym(from.ip)}`, now),
+        limits.increment(
+          { scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
+          `${surveyId}:${ipPseudonym(from.ip)}`,
+          now,
+        ),
         limits.increment({ scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 }, surveyId, now),
       ].filter((increment) => increment !== undefined);
-      const answer = { fingerprintHash: fingerprintHash(surveyId, input.fingerprint), questionSet: input.question_set, answers: input.answers, createdAt: new Date(now).toISOString() };
+      const answer = {
+        fingerprintHash: fingerprintHash(surveyId, input.fingerprint),
+        questionSet: input.question_set,
+        answers: input.answers,
+        createdAt: new Date(now).toISOString(),
+      };
       const refusal = await store.addAnswer(surveyId, answer, increments, from.callerUid);
       switch (refusal?.refused) {
         case undefined:

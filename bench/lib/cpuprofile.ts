@@ -94,8 +94,12 @@ export async function summariseProfile(file: string, top = 15): Promise<ProfileS
     busyMs: busy,
     loggingInclusive: logging / busy,
     categories: sorted(categories).map(([category, ms]) => ({ category, share: ms / busy })),
-    topSelf: sorted(frames).slice(0, top).map(([frame, ms]) => ({ frame, share: ms / busy })),
-    ourInclusive: sorted(inclusive).slice(0, 10).map(([frame, ms]) => ({ frame, share: ms / busy })),
+    topSelf: sorted(frames)
+      .slice(0, top)
+      .map(([frame, ms]) => ({ frame, share: ms / busy })),
+    ourInclusive: sorted(inclusive)
+      .slice(0, 10)
+      .map(([frame, ms]) => ({ frame, share: ms / busy })),
   };
 }
 

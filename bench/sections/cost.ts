@@ -36,7 +36,10 @@ function logCommands(): void {
   dynamoClient().middlewareStack.add(
     (next, context) => async (args) => {
       const out = await next(args);
-      log?.push({ command: String(context.commandName).replace(/Command$/, ""), consumed: (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity });
+      log?.push({
+        command: String(context.commandName).replace(/Command$/, ""),
+        consumed: (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity,
+      });
       return out;
     },
     // Inside the capacity meter (same step, lower priority), so it sees `ReturnConsumedCapacity`.
@@ -94,7 +97,13 @@ export async function costSection(): Promise<SectionResult> {
     MEDIA_BUCKET: resources.mediaBucket,
     GEMINI_API_KEY: "",
   };
-  const config = loadConfig({ ...env, ANSWERS_PER_IP_PER_HOUR: "1000", ANSWERS_PER_SURVEY_PER_MINUTE: "1000", CHAT_MESSAGES_PER_MINUTE: "1000", CHAT_DAILY_TOKEN_BUDGET: "1000000" });
+  const config = loadConfig({
+    ...env,
+    ANSWERS_PER_IP_PER_HOUR: "1000",
+    ANSWERS_PER_SURVEY_PER_MINUTE: "1000",
+    CHAT_MESSAGES_PER_MINUTE: "1000",
+    CHAT_DAILY_TOKEN_BUDGET: "1000000",
+  });
   // The real queue and media ports, counted: the domain is given them as it is in production.
   const real = portsFor(config, { llm: new OfflineLLM(), images: new OfflineImageModel() });
   const { surveys, personas, saga, chats } = compose(config, {
@@ -125,28 +134,41 @@ export async function costSection(): Promise<SectionResult> {
   const { surveyId } = await surveys.open({ uid, name: "Aki" });
   const flows: Flow[] = [];
   flows.push(
-    await measure("survey answer (`POST /v1/surveys/:id/responses`)", "one transaction: the answer, the survey's count and both rate-limit counters (per IP, per survey)", () =>
-      surveys.answer(surveyId, { question_set: "v1", fingerprint: "bench-friend-1", answers }, { ip: "198.51.100.1" }),
+    await measure(
+      "survey answer (`POST /v1/surveys/:id/responses`)",
+      "one transaction: the answer, the survey's count and both rate-limit counters (per IP, per survey)",
+      () => surveys.answer(surveyId, { question_set: "v1", fingerprint: "bench-friend-1", answers }, { ip: "198.51.100.1" }),
     ),
   );
-  for (const fp of ["bench-friend-2", "bench-friend-3"]) await surveys.answer(surveyId, { question_set: "v1", fingerprint: fp, answers }, { ip: "198.51.100.1" });
+  for (const fp of ["bench-friend-2", "bench-friend-3"])
+    await surveys.answer(surveyId, { question_set: "v1", fingerprint: fp, answers }, { ip: "198.51.100.1" });
   let sagaId = "";
   const delivery = { receiveCount: 1, maxReceiveCount: 5 };
   flows.push(
-    await measure("persona saga (`POST /v1/personas/me` + step 1 + step 2)", "start + synthesis worker + image worker (offline writer and portrait)", async () => {
-      sagaId = (await personas.start(uid)).sagaId;
-      await saga.synthesis({ uid, sagaId }, delivery);
-      await saga.illustration({ uid, sagaId }, delivery);
-    }),
+    await measure(
+      "persona saga (`POST /v1/personas/me` + step 1 + step 2)",
+      "start + synthesis worker + image worker (offline writer and portrait)",
+      async () => {
+        sagaId = (await personas.start(uid)).sagaId;
+        await saga.synthesis({ uid, sagaId }, delivery);
+        await saga.illustration({ uid, sagaId }, delivery);
+      },
+    ),
   );
   const chat = await chats.open(uid);
   flows.push(
-    await measure("chat turn (`POST /v1/chats/:id/messages`)", "the chat, limits, persona, message + reply placeholder + lock, history, reply stored, budget (offline model)", async () => {
-      const turn = await chats.prepareTurn(await chats.get(uid, chat.chatId), "What do you like to do on weekends?");
-      for await (const _event of chats.streamTurn(turn, new AbortController().signal));
-    }),
+    await measure(
+      "chat turn (`POST /v1/chats/:id/messages`)",
+      "the chat, limits, persona, message + reply placeholder + lock, history, reply stored, budget (offline model)",
+      async () => {
+        const turn = await chats.prepareTurn(await chats.get(uid, chat.chatId), "What do you like to do on weekends?");
+        for await (const _event of chats.streamTurn(turn, new AbortController().signal));
+      },
+    ),
   );
-  flows.push(await measure("persona read (`GET /v1/personas/me`)", "persona + the open survey (pointer, then survey)", () => personas.view(uid)));
+  flows.push(
+    await measure("persona read (`GET /v1/personas/me`)", "persona + the open survey (pointer, then survey)", () => personas.view(uid)),
+  );
 
   const answer = flows[0]!;
   const units = (f: Flow) => f.dynamo.awsRcu + f.dynamo.awsWcu;
@@ -173,13 +195,16 @@ export async function costSection(): Promise<SectionResult> {
   const body = [
     "Measured in the benchmark's own process against DynamoDB Local (in memory) and fauxqs, with the domain functions the route " +
       "handlers and workers call (as `npm run capacity` does, see docs/data-model.md), every DynamoDB request asking for " +
-      "`ReturnConsumedCapacity: TOTAL`. \"AWS\" units double the transactional requests' units: DynamoDB bills a transactional " +
+      '`ReturnConsumedCapacity: TOTAL`. "AWS" units double the transactional requests\' units: DynamoDB bills a transactional ' +
       "write or read at twice a plain one, while DynamoDB Local reports plain units. SQS and S3 are the calls our code makes; " +
       "in AWS the Lambda event source mapping also receives and deletes each step's message (one `ReceiveMessage` and one " +
       "`DeleteMessage(Batch)` per batch, per step), which is not our code and is not counted. The ratio column compares the AWS " +
       "units (RCU + WCU) of each flow with a survey answer's.",
     "",
-    table(["flow", "AWS requests", "DynamoDB", "SQS", "S3", "RCU (Local)", "WCU (Local)", "AWS RCU / WCU", "× answer", "DynamoDB requests"], rows),
+    table(
+      ["flow", "AWS requests", "DynamoDB", "SQS", "S3", "RCU (Local)", "WCU (Local)", "AWS RCU / WCU", "× answer", "DynamoDB requests"],
+      rows,
+    ),
     "",
     ...flows.map((f) => `- ${f.flow}: ${f.note}.`),
   ].join("\n");
@@ -187,6 +212,8 @@ export async function costSection(): Promise<SectionResult> {
     title: TITLE,
     body,
     summary,
-    commands: ["(in the benchmark's own process: bench/sections/cost.ts against DynamoDB Local and fauxqs, started as `npm run capacity` starts them)"],
+    commands: [
+      "(in the benchmark's own process: bench/sections/cost.ts against DynamoDB Local and fauxqs, started as `npm run capacity` starts them)",
+    ],
   };
 }

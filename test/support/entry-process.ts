@@ -46,9 +46,9 @@ export function startEntryProcess(command: string, args: string[], options: { en
       const check = () => {
         const found = lines.find((l) => pattern.test(l));
         if (found !== undefined) {
-        waiters.delete(check);
-        resolve(found);
-      }
+          waiters.delete(check);
+          resolve(found);
+        }
       };
       waiters.add(check);
       check();
@@ -86,7 +86,11 @@ export async function invokeHandler(
   options: { env: Record<string, string>; cwd: string; exportName?: string; tsx?: boolean },
 ): Promise<Invocation> {
   const args = [...(options.tsx ? ["--import", "tsx"] : []), "--input-type=module", "-e", INVOKE];
-  const entry = startEntryProcess(process.execPath, [...args, pathToFileURL(modulePath).href, options.exportName ?? "handler", JSON.stringify(event)], options);
+  const entry = startEntryProcess(
+    process.execPath,
+    [...args, pathToFileURL(modulePath).href, options.exportName ?? "handler", JSON.stringify(event)],
+    options,
+  );
   const code = await entry.exited;
   const printed = entry.lines.find((l) => l.startsWith("HANDLER RESULT "));
   return { code, result: printed === undefined ? undefined : JSON.parse(printed.slice("HANDLER RESULT ".length)), lines: entry.lines };

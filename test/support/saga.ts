@@ -53,7 +53,10 @@ export async function sagaStack(env: Record<string, string> = {}, options: { wor
   const config = loadConfig(fullEnv);
   const domains = compose(config, {}, fullEnv);
   const target = await nodeTarget(createApi(config, { logger: quiet, domains }));
-  const workers = options.workers === false ? undefined : startLocalWorkers(localSaga(domains), { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
+  const workers =
+    options.workers === false
+      ? undefined
+      : startLocalWorkers(localSaga(domains), { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
   return {
     config,
     target,
@@ -138,7 +141,12 @@ export async function receiveSteps(queueUrl: string, expected = 1, timeoutMs = 2
         messageId: m.MessageId!,
         receiptHandle: m.ReceiptHandle!,
         body: m.Body!,
-        attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1", SentTimestamp: "0", SenderId: "t", ApproximateFirstReceiveTimestamp: "0" },
+        attributes: {
+          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
+          SentTimestamp: "0",
+          SenderId: "t",
+          ApproximateFirstReceiveTimestamp: "0",
+        },
         messageAttributes: {},
         md5OfBody: m.MD5OfBody ?? "",
         eventSource: "aws:sqs",

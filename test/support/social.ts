@@ -19,7 +19,10 @@ export async function socialTarget(config: Config, llm: LLM, options: { blurbsPe
 }
 
 /** A phrase no card could contain by chance (letters only, so text scrubbing leaves it whole). */
-export const plantedPhrase = () => `zebra marmalade ${randomBytes(8).toString("hex").replace(/\d/g, (d) => "ghijklmnop"[Number(d)]!)} at midnight`;
+export const plantedPhrase = () =>
+  `zebra marmalade ${randomBytes(8)
+    .toString("hex")
+    .replace(/\d/g, (d) => "ghijklmnop"[Number(d)]!)} at midnight`;
 
 const text = { type: "string" } as const;
 const texts = { type: "array", items: text } as const;
@@ -40,8 +43,21 @@ export const charaCardV3Schema = {
       type: "object",
       additionalProperties: false,
       required: [
-        "name", "description", "tags", "creator", "character_version", "mes_example", "extensions", "system_prompt",
-        "post_history_instructions", "first_mes", "alternate_greetings", "personality", "scenario", "creator_notes", "group_only_greetings",
+        "name",
+        "description",
+        "tags",
+        "creator",
+        "character_version",
+        "mes_example",
+        "extensions",
+        "system_prompt",
+        "post_history_instructions",
+        "first_mes",
+        "alternate_greetings",
+        "personality",
+        "scenario",
+        "creator_notes",
+        "group_only_greetings",
       ],
       properties: {
         name: text,
@@ -79,7 +95,11 @@ export const charaCardV3Schema = {
           },
         },
         nickname: text,
-        creator_notes_multilingual: { type: "object", propertyNames: { type: "string", pattern: "^[a-z]{2}$" }, additionalProperties: text },
+        creator_notes_multilingual: {
+          type: "object",
+          propertyNames: { type: "string", pattern: "^[a-z]{2}$" },
+          additionalProperties: text,
+        },
         source: texts,
         group_only_greetings: texts,
         creation_date: { type: "number" },

@@ -173,7 +173,13 @@ export function nodeListener(app: App): (req: IncomingMessage, res: ServerRespon
   };
 }
 
-const REASONS: Record<number, string> = { 400: "Bad Request", 405: "Method Not Allowed", 408: "Request Timeout", 417: "Expectation Failed", 431: "Request Header Fields Too Large" };
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  417: "Expectation Failed",
+  431: "Request Header Fields Too Large",
+};
 
 function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message, request_id: null } });

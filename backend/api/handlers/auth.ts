@@ -23,7 +23,8 @@ const profileView = (user: User) => ({ uid: user.uid, email: user.email, name: u
 /** What only sign-in throws, as the API's errors; the rest goes through the app's one table. */
 function signInError(error: unknown): unknown {
   if (error instanceof InvalidTokenError) return new Unauthorized(`Invalid Google ID token: ${error.message}`);
-  if (error instanceof GoogleKeysUnavailableError) return withCause(new ServiceUnavailable("Sign-in is unavailable right now; try again later"), error);
+  if (error instanceof GoogleKeysUnavailableError)
+    return withCause(new ServiceUnavailable("Sign-in is unavailable right now; try again later"), error);
   return error;
 }
 

@@ -13,8 +13,22 @@ const OpenChat = z.strictObject({ persona_id: z.string().min(1).max(64).optional
 const SendMessage = z.strictObject({ text: z.string() });
 const CURSOR = /^[0-9a-z]{13}[\w-]{8}$/;
 
-const chatView = (c: Chat) => ({ id: c.chatId, persona_id: c.personaId, title: c.title, created_at: c.createdAt, updated_at: c.updatedAt, generating: c.generating !== undefined });
-const messageView = (m: Message) => ({ id: m.messageId, role: m.role, text: m.text, status: m.status, created_at: m.createdAt, ...(m.usage ? { usage: { input_tokens: m.usage.inputTokens, output_tokens: m.usage.outputTokens } } : {}) });
+const chatView = (c: Chat) => ({
+  id: c.chatId,
+  persona_id: c.personaId,
+  title: c.title,
+  created_at: c.createdAt,
+  updated_at: c.updatedAt,
+  generating: c.generating !== undefined,
+});
+const messageView = (m: Message) => ({
+  id: m.messageId,
+  role: m.role,
+  text: m.text,
+  status: m.status,
+  created_at: m.createdAt,
+  ...(m.usage ? { usage: { input_tokens: m.usage.inputTokens, output_tokens: m.usage.outputTokens } } : {}),
+});
 
 function limitOf(ctx: Context): number {
   const raw = ctx.query.get("limit");

@@ -14,8 +14,14 @@ function statusData(e: StatusEvent) {
   return { status: e.status, saga_id: e.sagaId, version: e.version, reason: e.reason ?? null, at: e.at };
 }
 
-const settledEvent = (p: Persona): StatusEvent =>
-  ({ seq: p.eventSeq, status: p.status, sagaId: p.sagaId, version: p.version, reason: p.reason, at: p.updatedAt });
+const settledEvent = (p: Persona): StatusEvent => ({
+  seq: p.eventSeq,
+  status: p.status,
+  sagaId: p.sagaId,
+  version: p.version,
+  reason: p.reason,
+  at: p.updatedAt,
+});
 
 export function personaHandlers({ personas, config }: Pick<Domains, "personas" | "config">, callers: Callers) {
   const pollMs = config.personaEventsPollMs;
@@ -48,7 +54,11 @@ export function personaHandlers({ personas, config }: Pick<Domains, "personas" |
     const persona = await personas.get(uid);
     if (!persona) {
       return stream(async (sse) => {
-        await sse.send({ event: "status", retry: IDLE_RETRY_MS, data: { status: "pending", saga_id: null, version: 0, reason: null, at: new Date().toISOString() } });
+        await sse.send({
+          event: "status",
+          retry: IDLE_RETRY_MS,
+          data: { status: "pending", saga_id: null, version: 0, reason: null, at: new Date().toISOString() },
+        });
       });
     }
     // An id past the last event (another account's feed, a stale tab) counts as all seen.

@@ -31,7 +31,9 @@ function etagOf(body: unknown): string {
 function queryValue<S extends z.ZodType>(schema: S, name: string, raw: string | null): z.infer<S> {
   const result = schema.safeParse(raw ?? undefined);
   if (result.success) return result.data;
-  throw new BadRequest(`Query parameter ${name} is invalid`, "invalid_query", { fields: [{ path: name, message: result.error.issues[0]?.message ?? "invalid" }] });
+  throw new BadRequest(`Query parameter ${name} is invalid`, "invalid_query", {
+    fields: [{ path: name, message: result.error.issues[0]?.message ?? "invalid" }],
+  });
 }
 
 export function socialHandlers({ personas, social }: Pick<Domains, "personas" | "social">, callers: Callers) {
@@ -55,7 +57,11 @@ export function socialHandlers({ personas, social }: Pick<Domains, "personas" | 
       const exported = await social.charaCard(id);
       // A checked persona id (base64url): safe inside a header.
       const filename = `remirai-${id}-v${exported.data.character_version}.json`;
-      return respond(exported, { etag: etagOf(exported), cache: CARD_CACHE, headers: { "content-disposition": `attachment; filename="${filename}"` } });
+      return respond(exported, {
+        etag: etagOf(exported),
+        cache: CARD_CACHE,
+        headers: { "content-disposition": `attachment; filename="${filename}"` },
+      });
     }
     const shown = await social.publicCard(id);
     return respond(shown, { etag: etagOf(shown), cache: CARD_CACHE });

@@ -29,7 +29,10 @@ export function surveyHandlers({ identity, surveys, config }: Pick<Domains, "ide
   const get: Handler = async (ctx) => {
     const survey = await surveys.get(surveyId(ctx));
     const body = { survey_id: survey.surveyId, owner_name: survey.ownerName ?? null, status: survey.status, question_set: questionSet() };
-    const tag = createHash("sha256").update(`${survey.surveyId}\n${survey.ownerName ?? ""}\n${survey.status}\n${publicQuestions}`).digest("base64url").slice(0, 27);
+    const tag = createHash("sha256")
+      .update(`${survey.surveyId}\n${survey.ownerName ?? ""}\n${survey.status}\n${publicQuestions}`)
+      .digest("base64url")
+      .slice(0, 27);
     return respond(body, { etag: `"${tag}"`, cache: { maxAge: 300, sMaxAge: 86_400, staleWhileRevalidate: 86_400 } });
   };
 
