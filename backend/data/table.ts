@@ -52,10 +52,19 @@ export type TableWrite =
   | { ConditionCheck: Unnamed<NonNullable<TransactItem["ConditionCheck"]>> };
 
 export class Table {
+  #docs: DynamoDBDocumentClient | undefined;
+
+  /** `docs` defaults to the process's client, made on first use: a cold start that reads nothing builds none. */
   constructor(
     readonly name: string,
-    private readonly docs: DynamoDBDocumentClient = documentClient(),
-  ) {}
+    docs?: DynamoDBDocumentClient,
+  ) {
+    this.#docs = docs;
+  }
+
+  private get docs(): DynamoDBDocumentClient {
+    return (this.#docs ??= documentClient());
+  }
 
   /** One item by key; eventually consistent (half price) unless `consistent: true`. */
   async get<T = Item>(key: Key, options: { consistent?: boolean; projection?: string } = {}): Promise<T | undefined> {
