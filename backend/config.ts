@@ -49,6 +49,9 @@ export interface Config {
   chatMaxOutputTokens: number;
   /** How often a streaming reply checks its stop flag in the table (never once per token). */
   chatStopPollMs: number;
+  /** Model-written chemistry blurbs per caller per hour (past it: offline blurbs; 0 = no limit), and their time limit. */
+  chemistryBlurbsPerHour: number;
+  chemistryBlurbTimeoutMs: number;
   /** Survey answer rate limits. */
   answersPerIpPerHour: number;
   answersPerSurveyPerMinute: number;
@@ -129,11 +132,15 @@ function authMode(raw: string | undefined): AuthMode {
 export function loadConfig(env: Env = process.env): Config {
   const config = readConfig(env);
   if (config.authMode === "edge" && config.bodyLimitBytes > VIEWER_REQUEST_BODY_MAX_BYTES) {
-    throw new Error(`BODY_LIMIT_BYTES=${config.bodyLimitBytes} is more than CloudFront's edge can hash (${VIEWER_REQUEST_BODY_MAX_BYTES}); bodies past it never arrive`);
+    throw new Error(
+      `BODY_LIMIT_BYTES=${config.bodyLimitBytes} is more than CloudFront's edge can hash (${VIEWER_REQUEST_BODY_MAX_BYTES}); bodies past it never arrive`,
+    );
   }
   // A message of the allowed length must never be refused for its size instead.
   if (config.chatMessageMaxChars * JSON_BYTES_PER_CHAR + 1024 > config.bodyLimitBytes) {
-    throw new Error(`CHAT_MESSAGE_MAX_CHARS=${config.chatMessageMaxChars} can need more than BODY_LIMIT_BYTES=${config.bodyLimitBytes} as JSON`);
+    throw new Error(
+      `CHAT_MESSAGE_MAX_CHARS=${config.chatMessageMaxChars} can need more than BODY_LIMIT_BYTES=${config.bodyLimitBytes} as JSON`,
+    );
   }
   return config;
 }
@@ -147,9 +154,15 @@ function readConfig(env: Env): Config {
     jwtAudience: env.JWT_AUDIENCE || "remirai-api",
     jwtTtlSeconds: positive(env, "JWT_TTL_SECONDS", 24 * 60 * 60),
     googleClientId: env.GOOGLE_CLIENT_ID || "",
-    googleIssuers: (env.GOOGLE_ISSUERS || "https://accounts.google.com,accounts.google.com").split(",").map((i) => i.trim()).filter(Boolean),
+    googleIssuers: (env.GOOGLE_ISSUERS || "https://accounts.google.com,accounts.google.com")
+      .split(",")
+      .map((i) => i.trim())
+      .filter(Boolean),
     googleJwksUrl: env.GOOGLE_JWKS_URL || "https://www.googleapis.com/oauth2/v3/certs",
-    mediaBaseUrl: (env.MEDIA_BASE_URL || `${(env.PUBLIC_BASE_URL || "http://localhost:8080").replace(/\/+$/, "")}/media`).replace(/\/+$/, ""),
+    mediaBaseUrl: (env.MEDIA_BASE_URL || `${(env.PUBLIC_BASE_URL || "http://localhost:8080").replace(/\/+$/, "")}/media`).replace(
+      /\/+$/,
+      "",
+    ),
     stepTimeoutMs: int(env, "SAGA_STEP_TIMEOUT_MS", 120_000),
     sagaTimeoutMs: int(env, "SAGA_TIMEOUT_MS", 900_000),
     maxRedrives: int(env, "SAGA_MAX_REDRIVES", 3),
@@ -164,13 +177,18 @@ function readConfig(env: Env): Config {
     chatContextTokens: int(env, "CHAT_CONTEXT_TOKENS", 6_000),
     chatMaxOutputTokens: int(env, "CHAT_MAX_OUTPUT_TOKENS", 1_024),
     chatStopPollMs: int(env, "CHAT_STOP_POLL_MS", 300),
+    chemistryBlurbsPerHour: int(env, "CHEMISTRY_BLURBS_PER_HOUR", 60),
+    chemistryBlurbTimeoutMs: int(env, "CHEMISTRY_BLURB_TIMEOUT_MS", 10_000),
     answersPerIpPerHour: int(env, "ANSWERS_PER_IP_PER_HOUR", 5),
     answersPerSurveyPerMinute: int(env, "ANSWERS_PER_SURVEY_PER_MINUTE", 30),
     tableName: env.TABLE_NAME || "remirai",
     synthesisQueueUrl: env.SYNTHESIS_QUEUE_URL || "",
     imageQueueUrl: env.IMAGE_QUEUE_URL || "",
     mediaBucket: env.MEDIA_BUCKET || "remirai-media",
-    corsOrigins: (env.CORS_ORIGINS || "*").split(",").map((o) => o.trim()).filter(Boolean),
+    corsOrigins: (env.CORS_ORIGINS || "*")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
     bodyLimitBytes: int(env, "BODY_LIMIT_BYTES", VIEWER_REQUEST_BODY_MAX_BYTES),
     sseHeartbeatMs: int(env, "SSE_HEARTBEAT_MS", 15_000),
     // Under the API function's 300 s timeout, with room to store how a reply ended.
@@ -206,10 +224,12 @@ export function awsClientSettings(env: Env = process.env): AwsClientSettings {
  */
 export const REQUIRED_IN_AWS: Readonly<Record<string, readonly string[]>> = {
   APP_SECRET_ARN: ["backend/ports/secrets.ts"],
-  TABLE_NAME: ["backend/data/table.ts"],
-  SYNTHESIS_QUEUE_URL: ["backend/personas/personas.ts", "backend/personas/sweeper.ts", "backend/ports/readiness.ts"],
-  IMAGE_QUEUE_URL: ["backend/personas/steps.ts", "backend/personas/sweeper.ts", "backend/ports/readiness.ts"],
-  MEDIA_BUCKET: ["backend/personas/steps.ts"],
+  // The composition root binds the table, the step queues and the media bucket for every
+  // function that composes the domains (all of them).
+  TABLE_NAME: ["backend/compose.ts"],
+  SYNTHESIS_QUEUE_URL: ["backend/compose.ts", "backend/ports/readiness.ts"],
+  IMAGE_QUEUE_URL: ["backend/compose.ts", "backend/ports/readiness.ts"],
+  MEDIA_BUCKET: ["backend/compose.ts"],
   // Survey links and portrait URLs (MEDIA_BASE_URL defaults to it).
   PUBLIC_BASE_URL: ["backend/api/handlers/surveys.ts", "backend/social/cards.ts"],
   GOOGLE_CLIENT_ID: ["backend/identity/google.ts"],

@@ -14,7 +14,10 @@ export class ForbiddenError extends Error {
 /** The request clashes with the current state, e.g. a second answer from one friend. */
 export class ConflictError extends Error {
   override name = "ConflictError";
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
   }
 }
@@ -22,14 +25,22 @@ export class ConflictError extends Error {
 /** Valid input that the current state cannot act on yet (e.g. too few answers). */
 export class NotReadyError extends Error {
   override name = "NotReadyError";
-  constructor(message: string, readonly code: string, readonly details: Record<string, unknown> = {}) {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
     super(message);
   }
 }
 
 export class RateLimitedError extends Error {
   override name = "RateLimitedError";
-  constructor(message: string, readonly code: string, readonly retryAfterSeconds: number) {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super(message);
   }
 }
@@ -42,7 +53,10 @@ export class NotConfiguredError extends Error {
 /** Input the domain refuses on its own rules (beyond a request schema), e.g. a message too long. */
 export class InvalidInputError extends Error {
   override name = "InvalidInputError";
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
   }
 }

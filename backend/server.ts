@@ -1,7 +1,7 @@
 /** Starts the API on node:http (used by `./run.sh`, tests and `backend/main.ts`). */
 import type { Config } from "./config.ts";
 import { serve } from "./api/adapters/node.ts";
-import { createApi } from "./api/index.ts";
+import { createApi, type ApiOptions } from "./api/index.ts";
 
 export interface ApiServer {
   url: string;
@@ -9,7 +9,7 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function startApiServer(config: Config, opts: { host?: string } = {}): Promise<ApiServer> {
-  const running = await serve(createApi(config), { port: config.port, host: opts.host ?? process.env.HOST ?? "127.0.0.1" });
+export async function startApiServer(config: Config, opts: { host?: string } & ApiOptions = {}): Promise<ApiServer> {
+  const running = await serve(createApi(config, opts), { port: config.port, host: opts.host ?? process.env.HOST ?? "127.0.0.1" });
   return { url: running.url, close: () => running.close(config.shutdownGraceMs) };
 }

@@ -97,7 +97,12 @@ export async function build({ outDir, bundles = BUNDLES, env = process.env, warn
     if (bundle.name === "edge-auth") {
       const api = loadConfig(env);
       // The API's own reading of the environment: the edge refuses exactly the bodies and tokens it would.
-      const config = edgeAuthConfigFromEnv(env, { issuer: api.jwtIssuer, audience: api.jwtAudience, bodyLimitBytes: api.bodyLimitBytes, tokenTtlSeconds: api.jwtTtlSeconds });
+      const config = edgeAuthConfigFromEnv(env, {
+        issuer: api.jwtIssuer,
+        audience: api.jwtAudience,
+        bodyLimitBytes: api.bodyLimitBytes,
+        tokenTtlSeconds: api.jwtTtlSeconds,
+      });
       if (!config) {
         warn("[build] skipping edge-auth: set EDGE_JWT_PUBLIC_KEY (SPKI PEM of the JWT public key) to build it");
         continue;
@@ -159,7 +164,9 @@ function zodEnglishOnly(): esbuild.Plugin {
     name: "zod-english-only",
     setup(b) {
       b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-        /[\\/]zod[\\/]v4[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), "../locales"), namespace: "zod-locales" } : undefined,
+        /[\\/]zod[\\/]v4[\\/]/.test(args.importer)
+          ? { path: join(dirname(args.importer), "../locales"), namespace: "zod-locales" }
+          : undefined,
       );
       b.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
         contents: 'export { default as en } from "./en.js";',
@@ -208,7 +215,9 @@ async function main(): Promise<void> {
   const built = await build({ outDir, bundles: BUNDLES.filter((b) => !only || only.includes(b.name)) });
   console.log(`bundles in ${outDir}:`);
   for (const b of built) {
-    console.log(`  ${b.name.padEnd(10)} code ${kb(b.bytes).padStart(10)}   maps ${kb(b.mapBytes).padStart(10)}   gzipped ${kb(b.gzipBytes).padStart(10)}`);
+    console.log(
+      `  ${b.name.padEnd(10)} code ${kb(b.bytes).padStart(10)}   maps ${kb(b.mapBytes).padStart(10)}   gzipped ${kb(b.gzipBytes).padStart(10)}`,
+    );
   }
 }
 

@@ -16,51 +16,91 @@ import { loadConfig } from "../backend/config.ts";
 import { exportSecrets, generateSecrets } from "../backend/local/secrets.ts";
 import { provision } from "../backend/local/provision.ts";
 import { freePort, localAwsEnv, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../backend/local/services.ts";
-import { requestPersona } from "../backend/personas/personas.ts";
-import { runIllustration, runSynthesis } from "../backend/personas/steps.ts";
-import { sendStep } from "../backend/ports/queue.ts";
-import { sagaRuntime } from "../backend/workers/runtime.ts";
-import { clock, startFakeGemini } from "../test/support/fake-gemini.ts";
+import { compose } from "../backend/compose.ts";
+import { clock, startFakeGemini } from "../fixtures/fake-gemini.ts";
 
 const TOKENS = Number(process.env.TOKENS ?? 1000);
 const GAP_MS = Number(process.env.GAP_MS ?? 10);
 const quiet = { info() {}, warn() {}, error() {} };
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-const card = { name: "Aki", tagline: "Brave", personality: "Calm.", speaking_style: "Short.", greeting: "Hey.", interests: ["tea"], visual_description: "Scarf.", system_prompt: "x" };
-const gemini = await startFakeGemini({ fallback: (r) => (r.model.includes("image") ? { kind: "image", bytes: new Uint8Array([137, 80, 78, 71]), mimeType: "image/png" } : { kind: "json", value: card }) });
+const card = {
+  name: "Aki",
+  tagline: "Brave",
+  personality: "Calm.",
+  speaking_style: "Short.",
+  greeting: "Hey.",
+  interests: ["tea"],
+  visual_description: "Scarf.",
+  system_prompt: "x",
+};
+const gemini = await startFakeGemini({
+  fallback: (r) =>
+    r.model.includes("image")
+      ? { kind: "image", bytes: new Uint8Array([137, 80, 78, 71]), mimeType: "image/png" }
+      : { kind: "json", value: card },
+});
 try {
   const [dynamodb, fauxqs] = await Promise.all([freePort().then((port) => startDynamoDbLocal({ port })), startFauxqs({ port: 0 })]);
   const env = {
     ...process.env,
     ...localAwsEnv(dynamodb, fauxqs),
-    GEMINI_API_KEY: "latency", GEMINI_BASE_URL: gemini.url, AUTH_MODE: "local", TABLE_NAME: "latency", MEDIA_BUCKET: "latency-media",
-    CHAT_MESSAGES_PER_MINUTE: "0", CHAT_DAILY_TOKEN_BUDGET: "0", CHAT_MAX_OUTPUT_TOKENS: String(TOKENS * 2),
+    GEMINI_API_KEY: "latency",
+    GEMINI_BASE_URL: gemini.url,
+    AUTH_MODE: "local",
+    TABLE_NAME: "latency",
+    MEDIA_BUCKET: "latency-media",
+    CHAT_MESSAGES_PER_MINUTE: "0",
+    CHAT_DAILY_TOKEN_BUDGET: "0",
+    CHAT_MAX_OUTPUT_TOKENS: String(TOKENS * 2),
   };
   Object.assign(process.env, env);
   exportSecrets(generateSecrets());
-  const queues = await provision({ tableName: "latency", synthesisQueue: "latency-s", imageQueue: "latency-i", mediaBucket: "latency-media" });
+  const queues = await provision({
+    tableName: "latency",
+    synthesisQueue: "latency-s",
+    imageQueue: "latency-i",
+    mediaBucket: "latency-media",
+  });
   const config = loadConfig({ ...process.env, SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl, IMAGE_QUEUE_URL: queues.imageQueueUrl });
 
   // A ready persona, made by the saga's own steps.
   const uid = `latency-${randomUUID()}`;
-  const providers = createProviders(process.env, quiet);
-  const server = await serve(createApi(config, quiet, providers), { port: 0, host: "127.0.0.1" });
-  const post = (path: string, body: unknown) => fetch(server.url + path, { method: "POST", headers: { "x-user-uid": uid, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const domains = compose(config, createProviders(process.env, quiet));
+  const server = await serve(createApi(config, { logger: quiet, domains }), { port: 0, host: "127.0.0.1" });
+  const post = (path: string, body: unknown) =>
+    fetch(server.url + path, {
+      method: "POST",
+      headers: { "x-user-uid": uid, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
   const { survey_id } = (await (await post("/v1/surveys", {})).json()) as { survey_id: string };
-  const ratings = { outgoing: 5, critical: 2, dependable: 6, anxious: 3, open: 6, reserved: 3, warm: 6, careless: 2, stable: 5, conventional: 2 };
+  const ratings = {
+    outgoing: 5,
+    critical: 2,
+    dependable: 6,
+    anxious: 3,
+    open: 6,
+    reserved: 3,
+    warm: 6,
+    careless: 2,
+    stable: 5,
+    conventional: 2,
+  };
   for (let i = 0; i < 3; i++) {
     // Friends answer anonymously (the owner may not answer their own survey here).
     await fetch(`${server.url}/v1/surveys/${survey_id}/responses`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ fingerprint: `latency-device-${i}`, answers: { adjectives: ["kind", "wise", "calm", "bold", "able"], ratings } }),
+      body: JSON.stringify({
+        fingerprint: `latency-device-${i}`,
+        answers: { adjectives: ["kind", "wise", "calm", "bold", "able"], ratings },
+      }),
     });
   }
-  const runtime = sagaRuntime(config, process.env);
-  const saga = await requestPersona({ settings: config, sendStep }, uid);
-  await runSynthesis(runtime.steps, { uid, sagaId: saga.sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
-  await runIllustration(runtime.steps, { uid, sagaId: saga.sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
+  const { sagaId } = await domains.personas.start(uid);
+  await domains.saga.synthesis({ uid, sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
+  await domains.saga.illustration({ uid, sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
   const { id: chatId } = (await (await post("/v1/chats", {})).json()) as { id: string };
 
   // One reply of TOKENS chunks, GAP_MS apart, read by curl -N.
@@ -68,16 +108,34 @@ try {
   const seen = gemini.requests.length;
   const arrivals: number[] = [];
   const parser = createParser({ onEvent: (e) => e.event === "token" && arrivals.push(clock()) });
-  const curl = spawn("curl", ["-N", "-s", "-X", "POST", `${server.url}/v1/chats/${chatId}/messages`, "-H", `x-user-uid: ${uid}`, "-H", "content-type: application/json", "-d", '{"text":"talk"}']);
+  const curl = spawn("curl", [
+    "-N",
+    "-s",
+    "-X",
+    "POST",
+    `${server.url}/v1/chats/${chatId}/messages`,
+    "-H",
+    `x-user-uid: ${uid}`,
+    "-H",
+    "content-type: application/json",
+    "-d",
+    '{"text":"talk"}',
+  ]);
   curl.stdout.on("data", (chunk: Buffer) => parser.feed(chunk.toString()));
   await new Promise((resolve) => curl.on("close", resolve));
   const sent = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.sentAt;
   const latencies = arrivals.map((at, i) => at - sent[i]!).sort((a, b) => a - b);
-  console.log(JSON.stringify({
-    tokens: latencies.length,
-    gap_ms: GAP_MS,
-    added_latency_ms: { median: +percentile(latencies, 50).toFixed(3), p99: +percentile(latencies, 99).toFixed(3), max: +latencies.at(-1)!.toFixed(3) },
-  }));
+  console.log(
+    JSON.stringify({
+      tokens: latencies.length,
+      gap_ms: GAP_MS,
+      added_latency_ms: {
+        median: +percentile(latencies, 50).toFixed(3),
+        p99: +percentile(latencies, 99).toFixed(3),
+        max: +latencies.at(-1)!.toFixed(3),
+      },
+    }),
+  );
   await server.close(0);
 } finally {
   await gemini.close();

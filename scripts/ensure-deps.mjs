@@ -5,10 +5,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 
 const stamp = "node_modules/.package-lock.json";
-const fresh =
-  existsSync("node_modules/.bin/node") &&
-  existsSync(stamp) &&
-  statSync(stamp).mtimeMs >= statSync("package-lock.json").mtimeMs;
+const fresh = existsSync("node_modules/.bin/node") && existsSync(stamp) && statSync(stamp).mtimeMs >= statSync("package-lock.json").mtimeMs;
 
 if (!fresh) {
   console.error("[deps] installing locked dependencies (npm ci)…");

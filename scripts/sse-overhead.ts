@@ -15,7 +15,11 @@ async function replyBytes(tokens: number, flushPaddingBytes: number): Promise<{ 
   let writes = 0;
   const reply = stream(async (sse) => {
     let id = 0;
-    await sse.send({ event: "message", id: String(++id), data: { user_message_id: "0m1abcdefghij_AbCdEfGh", reply_id: "0m1abcdefghik_AbCdEfGi" } });
+    await sse.send({
+      event: "message",
+      id: String(++id),
+      data: { user_message_id: "0m1abcdefghij_AbCdEfGh", reply_id: "0m1abcdefghik_AbCdEfGi" },
+    });
     for (let i = 0; i < tokens; i++) await sse.send({ event: "token", id: String(++id), data: { text: words[i % words.length] } });
     await sse.send({ event: "stored", id: String(++id), data: { reply_id: "0m1abcdefghik_AbCdEfGi", status: "complete" } });
     await sse.send({ event: "done", id: String(++id), data: { usage: { input_tokens: 812, output_tokens: tokens } } });
@@ -31,7 +35,9 @@ async function replyBytes(tokens: number, flushPaddingBytes: number): Promise<{ 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { tokens: { type: "string", default: "100" }, pad: { type: "string", default: "4096,16384,102400" } } });
+  const { values } = parseArgs({
+    options: { tokens: { type: "string", default: "100" }, pad: { type: "string", default: "4096,16384,102400" } },
+  });
   const tokens = Number(values.tokens);
   const plain = await replyBytes(tokens, 0);
   console.log(`one reply of ${tokens} token events (${plain.writes} events in all)`);
@@ -39,7 +45,9 @@ async function main(): Promise<void> {
   for (const pad of values.pad.split(",").map(Number)) {
     const padded = await replyBytes(tokens, pad);
     const overhead = padded.bytes - plain.bytes;
-    console.log(`  padded to ${String(pad).padStart(6)}   ${String(padded.bytes).padStart(10)} bytes   +${overhead} (${(padded.bytes / plain.bytes).toFixed(0)}×)`);
+    console.log(
+      `  padded to ${String(pad).padStart(6)}   ${String(padded.bytes).padStart(10)} bytes   +${overhead} (${(padded.bytes / plain.bytes).toFixed(0)}×)`,
+    );
   }
 }
 

@@ -14,7 +14,7 @@ const quiet = { info() {}, error() {} };
 /** The production app with the test run's environment, less AUTH_MODE, plus `env`. */
 async function serve(env: Record<string, string>, use: (target: Target) => Promise<void>): Promise<void> {
   const { AUTH_MODE: _set, ...unset } = process.env;
-  const target = await nodeTarget(createApi(loadConfig({ ...unset, ...env }), quiet));
+  const target = await nodeTarget(createApi(loadConfig({ ...unset, ...env }), { logger: quiet }));
   try {
     await use(target);
   } finally {
@@ -62,9 +62,11 @@ describe("CORS_ORIGINS", () => {
     await serve(env, async (target) => {
       // Act
       const simple = await target.request("/healthz", { headers: { origin: "https://evil.example" } });
-      const preflight = (origin: string) => target.request("/v1/surveys", {
-        method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
-      });
+      const preflight = (origin: string) =>
+        target.request("/v1/surveys", {
+          method: "OPTIONS",
+          headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+        });
       const refused = await preflight("https://evil.example");
       const allowed = await preflight(listed);
       // Assess: a browser lets no script of that origin read the answer, and a cache keeps

@@ -10,7 +10,8 @@ import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { GeminiLLM, type GeminiOptions } from "../backend/ai/gemini.ts";
 import { ModelRefusedError, ModelUnavailableError } from "../backend/ai/ports.ts";
-import { chat, collect, startFakeGemini, type FakeGemini } from "./support/fake-gemini.ts";
+import { startFakeGemini, type FakeGemini } from "../fixtures/fake-gemini.ts";
+import { chat, collect } from "../fixtures/model-fixtures.ts";
 
 // A broken abort or timeout shows up as a wait that never ends: fail it instead of hanging.
 const HANG = 10_000;
@@ -28,12 +29,16 @@ function gemini(overrides: Partial<GeminiOptions> = {}) {
   const sleeps: number[] = [];
   const quiet = { info: () => {}, warn: () => {} };
   const llm = new GeminiLLM({
-    apiKey: KEY, baseUrl: fake.url, model: "gemini-test-text", log: quiet,
-    sleep: async (ms) => void sleeps.push(ms), random: () => 0.5, ...overrides,
+    apiKey: KEY,
+    baseUrl: fake.url,
+    model: "gemini-test-text",
+    log: quiet,
+    sleep: async (ms) => void sleeps.push(ms),
+    random: () => 0.5,
+    ...overrides,
   });
   return { llm, sleeps };
 }
-
 
 describe("streamText", { timeout: HANG }, () => {
   test("chunks arrive in order, each before the server has written the next", async () => {
@@ -70,7 +75,13 @@ describe("streamText", { timeout: HANG }, () => {
     // Prepare
     const { llm } = gemini();
     // Act
-    await collect(llm.streamText({ ...chat, turns: [...chat.turns, { role: "model", text: "Lovely." }, { role: "user", text: "Tell me more." }], maxOutputTokens: 64 }));
+    await collect(
+      llm.streamText({
+        ...chat,
+        turns: [...chat.turns, { role: "model", text: "Lovely." }, { role: "user", text: "Tell me more." }],
+        maxOutputTokens: 64,
+      }),
+    );
     // Assess
     const [request] = fake.requests;
     assert.equal(request!.method, "streamGenerateContent");
@@ -78,9 +89,14 @@ describe("streamText", { timeout: HANG }, () => {
     assert.equal(request!.model, "gemini-test-text");
     assert.equal(request!.query.alt, "sse");
     assert.deepEqual(request!.body.systemInstruction?.parts, [{ text: chat.system }]);
-    assert.deepEqual(request!.body.contents?.map((c) => [c.role, c.parts?.[0]?.text]), [
-      ["user", "How was your day?"], ["model", "Lovely."], ["user", "Tell me more."],
-    ]);
+    assert.deepEqual(
+      request!.body.contents?.map((c) => [c.role, c.parts?.[0]?.text]),
+      [
+        ["user", "How was your day?"],
+        ["model", "Lovely."],
+        ["user", "Tell me more."],
+      ],
+    );
     assert.equal(request!.body.generationConfig?.maxOutputTokens, 64);
   });
 
@@ -102,12 +118,15 @@ describe("streamText", { timeout: HANG }, () => {
     const controller = new AbortController();
     const seen: string[] = [];
     // Act
-    await assert.rejects(async () => {
-      for await (const text of llm.streamText({ ...chat, signal: controller.signal })) {
-        seen.push(text);
-        if (seen.length === 1) controller.abort();
-      }
-    }, { name: "AbortError" });
+    await assert.rejects(
+      async () => {
+        for await (const text of llm.streamText({ ...chat, signal: controller.signal })) {
+          seen.push(text);
+          if (seen.length === 1) controller.abort();
+        }
+      },
+      { name: "AbortError" },
+    );
     // Assess
     await fake.requests[0]!.aborted;
     assert.deepEqual(seen, ["one"]);
@@ -132,9 +151,12 @@ describe("streamText", { timeout: HANG }, () => {
     fake.enqueue({ kind: "fail-mid-stream", chunks: ["partial", " text"] });
     const seen: string[] = [];
     // Act
-    await assert.rejects(async () => {
-      for await (const text of llm.streamText(chat)) seen.push(text);
-    }, (error: unknown) => error instanceof ModelUnavailableError && error.retryable);
+    await assert.rejects(
+      async () => {
+        for await (const text of llm.streamText(chat)) seen.push(text);
+      },
+      (error: unknown) => error instanceof ModelUnavailableError && error.retryable,
+    );
     // Assess
     assert.deepEqual(seen, ["partial", " text"]);
     assert.equal(fake.requests.length, 1);
@@ -150,7 +172,10 @@ describe("streamText", { timeout: HANG }, () => {
   test("finishReason SAFETY is a refusal", async () => {
     const { llm } = gemini();
     fake.enqueue({ kind: "text", chunks: [""], finishReason: "SAFETY" });
-    await assert.rejects(collect(llm.streamText(chat)), (error: unknown) => error instanceof ModelRefusedError && error.reason === "SAFETY");
+    await assert.rejects(
+      collect(llm.streamText(chat)),
+      (error: unknown) => error instanceof ModelRefusedError && error.reason === "SAFETY",
+    );
   });
 
   test("a stream that goes quiet times out; the reader's own pace is not counted", async (t) => {
@@ -168,7 +193,10 @@ describe("streamText", { timeout: HANG }, () => {
     // Act + Assess: a model quiet for the timeout does
     const third = chunks.next();
     t.mock.timers.tick(1_000);
-    await assert.rejects(third, (error: unknown) => error instanceof ModelUnavailableError && /Timed out after 1000 ms/.test(error.message));
+    await assert.rejects(
+      third,
+      (error: unknown) => error instanceof ModelUnavailableError && /Timed out after 1000 ms/.test(error.message),
+    );
     assert.equal(await fake.requests[0]!.settled, "aborted");
     assert.equal(fake.requests.length, 1, "no retry once text has been handed out");
   });
@@ -188,7 +216,10 @@ describe("streamText", { timeout: HANG }, () => {
       await fake.requests[attempt - 1]!.aborted;
     }
     // Assess: two attempts, one backoff between them, and then the caller hears why.
-    await assert.rejects(outcome, (error: unknown) => error instanceof ModelUnavailableError && /Timed out after 1000 ms/.test(error.message));
+    await assert.rejects(
+      outcome,
+      (error: unknown) => error instanceof ModelUnavailableError && /Timed out after 1000 ms/.test(error.message),
+    );
     assert.equal(fake.requests.length, 2);
     assert.equal(sleeps.length, 1);
   });

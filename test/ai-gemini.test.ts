@@ -12,7 +12,8 @@ import { GeminiImageModel, GeminiLLM, type GeminiOptions } from "../backend/ai/g
 import { OfflineImageModel, OfflineLLM } from "../backend/ai/offline.ts";
 import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError, type LLM } from "../backend/ai/ports.ts";
 import { createProviders } from "../backend/ai/providers.ts";
-import { chat, collect, promptText, startFakeGemini, type FakeGemini } from "./support/fake-gemini.ts";
+import { promptText, startFakeGemini, type FakeGemini } from "../fixtures/fake-gemini.ts";
+import { chat, collect } from "../fixtures/model-fixtures.ts";
 
 // A broken abort or timeout shows up as a wait that never ends: fail it instead of hanging.
 const HANG = 10_000;
@@ -33,13 +34,16 @@ function gemini(overrides: Partial<GeminiOptions> = {}) {
   const sleeps: number[] = [];
   const record = (message: string, attributes: Record<string, unknown>) => void logs.push({ message, attributes });
   const options: GeminiOptions = {
-    apiKey: KEY, baseUrl: fake.url, model: "gemini-test-text", log: { info: record, warn: record },
-    sleep: async (ms) => void sleeps.push(ms), random: () => 0.5, ...overrides,
+    apiKey: KEY,
+    baseUrl: fake.url,
+    model: "gemini-test-text",
+    log: { info: record, warn: record },
+    sleep: async (ms) => void sleeps.push(ms),
+    random: () => 0.5,
+    ...overrides,
   };
   return { llm: new GeminiLLM(options), images: new GeminiImageModel({ ...options, model: "gemini-test-image" }), logs, sleeps };
 }
-
-
 
 describe("generateJson", { timeout: HANG }, () => {
   test("valid JSON is returned, asked for with the schema", async () => {
@@ -59,7 +63,11 @@ describe("generateJson", { timeout: HANG }, () => {
   test("non-JSON and schema-invalid output are rejected and asked again", async () => {
     // Prepare
     const { llm, logs } = gemini();
-    fake.enqueue({ kind: "raw", text: "Sure! Here is your card: {" }, { kind: "json", value: { name: "" } }, { kind: "json", value: validCard });
+    fake.enqueue(
+      { kind: "raw", text: "Sure! Here is your card: {" },
+      { kind: "json", value: { name: "" } },
+      { kind: "json", value: validCard },
+    );
     // Act
     const card = await llm.generateJson({ system: "Write a card.", prompt: "Data: ...", schema: Card });
     // Assess
@@ -159,7 +167,10 @@ describe("the API key", { timeout: HANG }, () => {
     const { llm, logs } = gemini();
     fake.enqueue(...Array.from({ length: 3 }, () => ({ kind: "error" as const, status: 500 })));
     // Act
-    const error = await llm.generateJson({ system: "s", prompt: "p", schema: Card }).then(() => assert.fail("expected a failure"), (e: unknown) => e as Error);
+    const error = await llm.generateJson({ system: "s", prompt: "p", schema: Card }).then(
+      () => assert.fail("expected a failure"),
+      (e: unknown) => e as Error,
+    );
     // Assess
     assert.ok(fake.requests.every((request) => request.apiKey === KEY));
     assert.ok(fake.requests.every((request) => !request.path.includes(KEY) && !JSON.stringify(request.query).includes(KEY)));
@@ -235,6 +246,9 @@ describe("providers", { timeout: HANG }, () => {
     assert.deepEqual(again, tokens);
     assert.match(tokens.join(""), /^Mika here \(offline\)\. You said: "How was your day\?"/);
     assert.deepEqual(await first.usage(), { inputTokens: 10, outputTokens: tokens.length });
-    await assert.rejects(llm.generateJson({ system: "s", prompt: "p", schema: Card }), { name: "ModelUnavailableError", message: "offline provider cannot write JSON" });
+    await assert.rejects(llm.generateJson({ system: "s", prompt: "p", schema: Card }), {
+      name: "ModelUnavailableError",
+      message: "offline provider cannot write JSON",
+    });
   });
 });

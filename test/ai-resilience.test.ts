@@ -5,12 +5,23 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
-  backoffDelay, CircuitBreaker, CircuitOpenError, isTransient, retry, sleep, TimeoutError, Watchdog, withTimeout,
+  backoffDelay,
+  CircuitBreaker,
+  CircuitOpenError,
+  isTransient,
+  retry,
+  sleep,
+  TimeoutError,
+  Watchdog,
+  withTimeout,
 } from "../backend/ai/resilience.ts";
 
 class HttpFailure extends Error {
   override name = "HttpFailure";
-  constructor(readonly status: number, readonly retryAfterMs?: number) {
+  constructor(
+    readonly status: number,
+    readonly retryAfterMs?: number,
+  ) {
     super(`HTTP ${status}`);
   }
 }
@@ -48,9 +59,18 @@ describe("isTransient", () => {
 
 describe("retry", () => {
   test("full jitter: uniform below min(max, base·2^(n-1))", () => {
-    assert.deepEqual([1, 2, 3, 4, 5].map((n) => backoffDelay(n, policy, () => 0.999)), [99, 199, 399, 799, 999]);
-    assert.deepEqual([1, 2, 3].map((n) => backoffDelay(n, policy, () => 0)), [0, 0, 0]);
-    assert.equal(backoffDelay(3, policy, () => 0.5), 200);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((n) => backoffDelay(n, policy, () => 0.999)),
+      [99, 199, 399, 799, 999],
+    );
+    assert.deepEqual(
+      [1, 2, 3].map((n) => backoffDelay(n, policy, () => 0)),
+      [0, 0, 0],
+    );
+    assert.equal(
+      backoffDelay(3, policy, () => 0.5),
+      200,
+    );
   });
 
   test("transient failures are retried with jittered backoff until one succeeds", async () => {
@@ -113,7 +133,10 @@ describe("retry", () => {
       return sleep(ms, signal);
     };
     // Act + Assess
-    await assert.rejects(retry(h.work, { ...policy, baseDelayMs: 60_000, maxDelayMs: 60_000, signal: controller.signal, sleep: abortingSleep }), { message: "stopped" });
+    await assert.rejects(
+      retry(h.work, { ...policy, baseDelayMs: 60_000, maxDelayMs: 60_000, signal: controller.signal, sleep: abortingSleep }),
+      { message: "stopped" },
+    );
     assert.deepEqual(h.attempts, [1]);
   });
 });
@@ -186,7 +209,10 @@ describe("CircuitBreaker", () => {
     let now = 0;
     const breaker = new CircuitBreaker({ failureThreshold: 3, coolDownMs: 10_000, now: () => now });
     let calls = 0;
-    const counted = () => (calls++, fail());
+    const counted = () => {
+      calls++;
+      return fail();
+    };
     // Act + Assess: closed until the third consecutive failure
     for (let i = 0; i < 3; i++) await assert.rejects(breaker.run(counted), HttpFailure);
     assert.equal(breaker.state, "open");

@@ -58,7 +58,11 @@ test("puts every key of the secret into the environment", async () => {
 
 test("values already in the environment win, and the key pair is never split", async () => {
   // Prepare: an operator's own fingerprint key and half of a key pair
-  const env: NodeJS.ProcessEnv = { APP_SECRET_ARN: arn("app-Aa11Bb"), FINGERPRINT_SECRET: "operator-fingerprint-key-operator-key", JWT_PUBLIC_KEY: "operator public key" };
+  const env: NodeJS.ProcessEnv = {
+    APP_SECRET_ARN: arn("app-Aa11Bb"),
+    FINGERPRINT_SECRET: "operator-fingerprint-key-operator-key",
+    JWT_PUBLIC_KEY: "operator public key",
+  };
 
   // Act
   await loadAppSecret(env);
@@ -88,7 +92,10 @@ test("a secret that is not JSON fails with one log line that quotes none of it",
   const env: NodeJS.ProcessEnv = { APP_SECRET_ARN: arn("plain-Cc22Dd") };
 
   // Act
-  const failure = await loadAppSecret(env, log).then(() => undefined, (error: unknown) => error);
+  const failure = await loadAppSecret(env, log).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
   // Assess
   assert.ok(failure instanceof AppSecretError);
@@ -103,14 +110,23 @@ test("an unknown secret fails with the service's reason", async () => {
   const log = errors();
 
   // Act
-  const failure = await loadAppSecret({ APP_SECRET_ARN: arn("missing-Gg44Hh") }, log).then(() => undefined, (error: unknown) => error);
+  const failure = await loadAppSecret({ APP_SECRET_ARN: arn("missing-Gg44Hh") }, log).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
   // Assess
   assert.ok(failure instanceof AppSecretError);
-  assert.deepEqual(log.lines, [{
-    message: "app secret not loaded: the process cannot start",
-    attributes: { secret_arn: arn("missing-Gg44Hh"), error: "ResourceNotFoundException", reason: "Secrets Manager can't find the specified secret." },
-  }]);
+  assert.deepEqual(log.lines, [
+    {
+      message: "app secret not loaded: the process cannot start",
+      attributes: {
+        secret_arn: arn("missing-Gg44Hh"),
+        error: "ResourceNotFoundException",
+        reason: "Secrets Manager can't find the specified secret.",
+      },
+    },
+  ]);
 });
 
 test("a Secrets Manager that never answers fails the start, after a bounded number of tries", async (t) => {
@@ -118,13 +134,19 @@ test("a Secrets Manager that never answers fails the start, after a bounded numb
   const sockets: Socket[] = [];
   const silent = createServer((socket) => void sockets.push(socket));
   await new Promise<void>((listening) => silent.listen(0, "127.0.0.1", listening));
-  t.after(() => (sockets.forEach((s) => s.destroy()), new Promise((closed) => silent.close(closed))));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise((closed) => silent.close(closed));
+  });
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
   t.after(() => (process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url));
   const log = errors();
 
   // Act
-  const failure = await loadAppSecret({ APP_SECRET_ARN: arn("app-Aa11Bb") }, log).then(() => undefined, (error: unknown) => error);
+  const failure = await loadAppSecret({ APP_SECRET_ARN: arn("app-Aa11Bb") }, log).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
   // Assess
   assert.ok(failure instanceof AppSecretError);

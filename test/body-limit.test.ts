@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadConfig } from "../backend/config.ts";
-import { ADJECTIVES, FriendAnswerInput, MAX_ADJECTIVES, RATING_ITEMS, RATING_MAX, TEXT_MAX_LENGTH, TEXT_PROMPTS } from "../backend/surveys/questions.ts";
+import {
+  ADJECTIVES,
+  FriendAnswerInput,
+  MAX_ADJECTIVES,
+  RATING_ITEMS,
+  RATING_MAX,
+  TEXT_MAX_LENGTH,
+  TEXT_PROMPTS,
+} from "../backend/surveys/questions.ts";
 
 const config = loadConfig({});
 const costly = (chars: number) => "\u0001".repeat(chars);

@@ -75,14 +75,21 @@ describe("the build", () => {
 
   test("skips, with a warning, an entry whose source does not exist yet", async () => {
     const warnings: string[] = [];
-    const built = await build({ outDir, bundles: [{ name: "ghost", entry: "backend/workers/ghost.ts", target: "node24" }], warn: (m) => warnings.push(m) });
+    const built = await build({
+      outDir,
+      bundles: [{ name: "ghost", entry: "backend/workers/ghost.ts", target: "node24" }],
+      warn: (m) => warnings.push(m),
+    });
     assert.deepEqual(built, []);
     assert.match(warnings.join("\n"), /skipping ghost: backend\/workers\/ghost\.ts does not exist yet/);
   });
 
   test("refuses a private key for the edge bundle", async () => {
     const bundles = [{ name: "edge-auth", entry: "infrastructure/edge-auth/handler.ts", target: "node22" }];
-    await assert.rejects(build({ outDir: join(outDir, "refused"), bundles, env: { EDGE_JWT_PUBLIC_KEY: PRIVATE_PEM } }), /holds a private key/);
+    await assert.rejects(
+      build({ outDir: join(outDir, "refused"), bundles, env: { EDGE_JWT_PUBLIC_KEY: PRIVATE_PEM } }),
+      /holds a private key/,
+    );
   });
 });
 
@@ -109,10 +116,20 @@ describe("the edge bundle", () => {
         .setProtectedHeader({ alg: "ES256", typ: "JWT" })
         .sign(await importPKCS8(PRIVATE_PEM, "ES256"));
     const event = (token: string): CloudFrontRequestEvent => ({
-      Records: [{ cf: {
-        config: { distributionDomainName: "d.cloudfront.net", distributionId: "E1", eventType: "viewer-request", requestId: "r" },
-        request: { clientIp: "198.51.100.1", method: "GET", uri: "/api/v1/me", querystring: "", headers: { authorization: [{ key: "Authorization", value: `Bearer ${token}` }] } },
-      } }],
+      Records: [
+        {
+          cf: {
+            config: { distributionDomainName: "d.cloudfront.net", distributionId: "E1", eventType: "viewer-request", requestId: "r" },
+            request: {
+              clientIp: "198.51.100.1",
+              method: "GET",
+              uri: "/api/v1/me",
+              querystring: "",
+              headers: { authorization: [{ key: "Authorization", value: `Bearer ${token}` }] },
+            },
+          },
+        },
+      ],
     });
     assert.equal((await handler(event(await sign(BAKED.JWT_ISSUER)))).headers["x-user-uid"]?.[0]?.value, "g_1");
     assert.equal((await handler(event(await sign("https://remirai.app")))).status, "401");
@@ -124,7 +141,9 @@ describe("the edge bundle", () => {
 
 describe("the API bundle", () => {
   const children = new Set<ChildProcess>();
-  after(() => children.forEach((child) => child.kill("SIGKILL")));
+  after(() => {
+    for (const child of children) child.kill("SIGKILL");
+  });
 
   /** Starts the bundle through run.sh, as the Lambda Web Adapter does; resolves with its URL. */
   async function startFromBundle(): Promise<{ child: ChildProcess; url: string }> {
@@ -158,7 +177,9 @@ describe("the API bundle", () => {
   test("starts without loading the Gemini SDK, even with a key: the SDK is a chunk loaded on the first model call", async () => {
     // Prepare: the chunks that hold the SDK (its API host is in their code).
     const dir = join(outDir, "api");
-    const sdkChunks = (await filesOf("api")).filter((f) => f.name.endsWith(".mjs") && f.content.includes("generativelanguage.googleapis.com")).map((f) => f.name);
+    const sdkChunks = (await filesOf("api"))
+      .filter((f) => f.name.endsWith(".mjs") && f.content.includes("generativelanguage.googleapis.com"))
+      .map((f) => f.name);
     assert.ok(sdkChunks.length > 0, "the bundle carries the SDK");
     // Act: import the bundle (module evaluation up to a listening server) in a fresh process
     // that records every module it loads.
@@ -171,11 +192,18 @@ describe("the API bundle", () => {
       "process.exit(0);",
     ].join("\n");
     const entry = pathToFileURL(join(dir, "index.mjs")).href;
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe, entry], { env: { ...API_ENV, GEMINI_API_KEY: "a-key" }, cwd: tmpdir() });
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe, entry], {
+      env: { ...API_ENV, GEMINI_API_KEY: "a-key" },
+      cwd: tmpdir(),
+    });
     const urls = JSON.parse(/^LOADED=(.*)$/m.exec(stdout)![1]!) as string[];
     const loaded = urls.filter((u) => u.startsWith("file:")).map((u) => relative(dir, fileURLToPath(u)));
     // Assess: the recording saw the entry and its static chunks, and none holding the SDK.
     assert.ok(loaded.includes("index.mjs") && loaded.some((name) => name.startsWith("chunks/")), `loads were recorded: ${loaded}`);
-    assert.deepEqual(sdkChunks.filter((name) => loaded.includes(name)), [], "no chunk with the Gemini SDK is loaded at start-up");
+    assert.deepEqual(
+      sdkChunks.filter((name) => loaded.includes(name)),
+      [],
+      "no chunk with the Gemini SDK is loaded at start-up",
+    );
   });
 });

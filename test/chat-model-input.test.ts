@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
-import { getPersona } from "../backend/personas/model.ts";
-import { PERSONA_CARD, PORTRAIT_PNG, promptText, startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "./support/fake-gemini.ts";
+import { promptText, startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "../fixtures/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
 
@@ -41,7 +41,7 @@ before(async () => {
   });
   stack = await sagaStack({ GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url, CHAT_MESSAGES_PER_MINUTE: "1000" });
   owner = await ownerWithReadyPersona(stack.target);
-  systemPrompt = (await getPersona(stack.config.tableName, owner.uid))!.current!.systemPrompt;
+  systemPrompt = (await stack.domains.personas.get(owner.uid))!.current!.systemPrompt;
 });
 after(async () => {
   await stack.close();
@@ -60,7 +60,11 @@ const send = (target: Target, chatId: string, text: string) =>
 async function turn(target: Target, chatId: string, text: string): Promise<RecordedRequest[]> {
   const seen = gemini.requests.length;
   const events = await sseEvents(await send(target, chatId, text));
-  assert.deepEqual(events.slice(-2).map((e) => e.event), ["stored", "done"], text);
+  assert.deepEqual(
+    events.slice(-2).map((e) => e.event),
+    ["stored", "done"],
+    text,
+  );
   return gemini.requests.slice(seen);
 }
 
@@ -93,7 +97,11 @@ describe("what the chat model is sent", () => {
     assert.equal(systemOf(reply[0]!), systemPrompt);
     const [u1, r1, u2, r2] = await history(chatId);
     assert.deepEqual(contentsOf(reply[0]!), [
-      ["user", u1!.text], ["model", r1!.text], ["user", u2!.text], ["model", r2!.text], ["user", "Which day was better?"],
+      ["user", u1!.text],
+      ["model", r1!.text],
+      ["user", u2!.text],
+      ["model", r2!.text],
+      ["user", "Which day was better?"],
     ]);
     assert.deepEqual([u1!.text, u2!.text], ["What did you do today?", "And yesterday?"]);
     assert.match(r1!.text, /^Reply \d+, told in a few plain words\.$/);
@@ -103,7 +111,9 @@ describe("what the chat model is sent", () => {
     // Prepare: the same table behind an app whose budget holds about two messages
     // (each ~50 characters ≈ 17 estimated tokens).
     const env = { ...process.env, GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url };
-    const small = await nodeTarget(createApi({ ...stack.config, chatContextTokens: 40 }, quiet, createProviders(env, quiet)));
+    const small = await nodeTarget(
+      createApi({ ...stack.config, chatContextTokens: 40 }, { logger: quiet, ports: createProviders(env, quiet) }),
+    );
     try {
       const chatId = await newChat(small);
       const asked = [1, 2, 3, 4].map((n) => `Question ${n}: tell me more about the mountains there?`);
@@ -159,7 +169,10 @@ describe("one reply at a time per chat", () => {
     const refused = responses.find((r) => r.status === 409)!;
     assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "reply_in_progress");
     const events = await sseEvents(responses.find((r) => r.status === 200)!);
-    assert.deepEqual(events.map((e) => e.event), ["message", "token", "token", "stored", "done"]);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ["message", "token", "token", "stored", "done"],
+    );
     const stored = await history(chatId);
     assert.equal(stored.length, 2, "one user message and one reply");
     assert.deepEqual([stored[1]!.text, stored[1]!.status], ["Only one.", "complete"]);

@@ -9,10 +9,12 @@ import { after, before, describe, test } from "node:test";
 import { createParser } from "eventsource-parser";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
-import { requestStop } from "../backend/chats/store.ts";
-import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini } from "./support/fake-gemini.ts";
+import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
 import { nodeTarget } from "./support/targets.ts";
+import { chatStore } from "../backend/chats/store.ts";
+import { Table } from "../backend/data/table.ts";
 
 let gemini: FakeGemini;
 let stack: SagaStack;
@@ -21,9 +23,15 @@ let owner: { uid: string; personaId: string };
 before(async () => {
   gemini = await startFakeGemini({
     apiKey: "test-key",
-    fallback: (r): Behaviour => (r.model.includes("image") ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" } : { kind: "json", value: PERSONA_CARD }),
+    fallback: (r): Behaviour =>
+      r.model.includes("image") ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" } : { kind: "json", value: PERSONA_CARD },
   });
-  stack = await sagaStack({ GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url, CHAT_MESSAGES_PER_MINUTE: "1000", GEMINI_BREAKER_COOLDOWN_MS: "1" });
+  stack = await sagaStack({
+    GEMINI_API_KEY: "test-key",
+    GEMINI_BASE_URL: gemini.url,
+    CHAT_MESSAGES_PER_MINUTE: "1000",
+    GEMINI_BREAKER_COOLDOWN_MS: "1",
+  });
   owner = await ownerWithReadyPersona(stack.target);
 });
 after(async () => {
@@ -65,7 +73,19 @@ describe("streaming a reply", () => {
     const seen = gemini.requests.length;
 
     // Act
-    const curl = spawn("curl", ["-N", "-s", "-X", "POST", sendUrl(chatId), "-H", `x-user-uid: ${owner.uid}`, "-H", "content-type: application/json", "-d", '{"text":"hi"}']);
+    const curl = spawn("curl", [
+      "-N",
+      "-s",
+      "-X",
+      "POST",
+      sendUrl(chatId),
+      "-H",
+      `x-user-uid: ${owner.uid}`,
+      "-H",
+      "content-type: application/json",
+      "-d",
+      '{"text":"hi"}',
+    ]);
     const exited = new Promise<number | null>((resolve) => curl.on("close", resolve));
     let output = "";
     const events: { event?: string; data: string }[] = [];
@@ -91,7 +111,13 @@ describe("streaming a reply", () => {
     assert.equal(writtenAtFirstToken, 1, "curl printed the first token while the model had written only that chunk");
     const kinds = events.map((e) => e.event);
     assert.deepEqual(kinds, ["message", ...CHUNKS.map(() => "token"), "stored", "done"]);
-    assert.equal(events.filter((e) => e.event === "token").map((e) => JSON.parse(e.data).text).join(""), CHUNKS.join(""));
+    assert.equal(
+      events
+        .filter((e) => e.event === "token")
+        .map((e) => JSON.parse(e.data).text)
+        .join(""),
+      CHUNKS.join(""),
+    );
     const messages = await history(chatId);
     assert.equal(messages[1]!.text, CHUNKS.join(""));
     assert.equal(messages[1]!.status, "complete");
@@ -104,7 +130,12 @@ describe("streaming a reply", () => {
     gemini.enqueue({ kind: "text", chunks: CHUNKS, stepwise: true });
     const seen = gemini.requests.length;
     const controller = new AbortController();
-    const res = await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"tell me more"}', signal: controller.signal });
+    const res = await fetch(sendUrl(chatId), {
+      method: "POST",
+      headers: as(owner.uid),
+      body: '{"text":"tell me more"}',
+      signal: controller.signal,
+    });
     const model = (await gemini.arrived(seen + 1))[seen]!;
     model.release();
     model.release();
@@ -141,12 +172,18 @@ describe("streaming a reply", () => {
 
     const stop = await fetch(`${sendUrl(chatId)}/${replyId}/stop`, { method: "POST", headers: as(owner.uid) });
     assert.equal(stop.status, 202);
-    gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.release();
+    gemini.requests
+      .slice(seen)
+      .find((r) => r.method === "streamGenerateContent")!
+      .release();
     for (let r = await reader.read(); !r.done; r = await reader.read()) parser.feed(decoder.decode(r.value, { stream: true }));
 
     const tokens = events.filter((e) => e.event === "token").map((e) => JSON.parse(e.data).text);
     assert.ok(tokens.length <= 4, `at most one chunk after the stop, got ${tokens.length}`);
-    assert.deepEqual(events.slice(-2).map((e) => e.event), ["stored", "done"]);
+    assert.deepEqual(
+      events.slice(-2).map((e) => e.event),
+      ["stored", "done"],
+    );
     assert.deepEqual(JSON.parse(events.at(-2)!.data), { reply_id: replyId, status: "interrupted" });
     const [, reply] = await settledHistory(chatId);
     assert.equal(reply!.text, tokens.join(""));
@@ -157,20 +194,33 @@ describe("streaming a reply", () => {
   test("a stop flag set by another process is seen between chunks", async () => {
     // The same table, served by an app that checks the flag before every chunk.
     const env = { ...process.env, GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url };
-    const eager = await nodeTarget(createApi({ ...stack.config, chatStopPollMs: 0 }, quiet, createProviders(env, quiet)));
+    const eager = await nodeTarget(
+      createApi({ ...stack.config, chatStopPollMs: 0 }, { logger: quiet, ports: createProviders(env, quiet) }),
+    );
     try {
       const chatId = await newChat();
       gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 0, heldBeforeChunk: 2 });
       const seen = gemini.requests.length;
-      const res = await fetch(`${eager.url}/v1/chats/${chatId}/messages`, { method: "POST", headers: as(owner.uid), body: '{"text":"and?"}' });
+      const res = await fetch(`${eager.url}/v1/chats/${chatId}/messages`, {
+        method: "POST",
+        headers: as(owner.uid),
+        body: '{"text":"and?"}',
+      });
       const events: { event?: string; data: string }[] = [];
       const parser = createParser({ onEvent: (e) => events.push(e) });
       const reader = res.body!.getReader();
       const decoder = new TextDecoder();
-      while (events.filter((e) => e.event === "token").length < 2) parser.feed(decoder.decode((await reader.read()).value, { stream: true }));
+      while (events.filter((e) => e.event === "token").length < 2)
+        parser.feed(decoder.decode((await reader.read()).value, { stream: true }));
       // Only the table knows: what a stop handled by another Lambda instance leaves behind.
-      assert.equal(await requestStop(stack.config.tableName, chatId, JSON.parse(events[0]!.data).reply_id), "stopping");
-      gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.release();
+      assert.equal(
+        await chatStore(new Table(stack.config.tableName)).requestStop(chatId, JSON.parse(events[0]!.data).reply_id),
+        "stopping",
+      );
+      gemini.requests
+        .slice(seen)
+        .find((r) => r.method === "streamGenerateContent")!
+        .release();
       for (let r = await reader.read(); !r.done; r = await reader.read()) parser.feed(decoder.decode(r.value, { stream: true }));
       assert.equal(JSON.parse(events.at(-2)!.data).status, "interrupted");
       assert.equal(events.filter((e) => e.event === "token").length, 2, "no chunk after the flag was set");
@@ -184,20 +234,29 @@ describe("a reply still generating at the stream's maximum life", () => {
   test("is cut off like a stop: the client gets stored (interrupted) and done; the reply keeps what was sent", async () => {
     // Prepare: an app whose streams live 300 ms, a model that holds after two chunks
     const env = { ...process.env, GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url };
-    const brief = await nodeTarget(createApi({ ...stack.config, sseMaxLifeMs: 300 }, quiet, createProviders(env, quiet)));
+    const brief = await nodeTarget(
+      createApi({ ...stack.config, sseMaxLifeMs: 300 }, { logger: quiet, ports: createProviders(env, quiet) }),
+    );
     try {
       const chatId = await newChat();
       gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 0, heldBeforeChunk: 2 });
       const seen = gemini.requests.length;
 
       // Act
-      const res = await fetch(`${brief.url}/v1/chats/${chatId}/messages`, { method: "POST", headers: as(owner.uid), body: '{"text":"take your time"}' });
+      const res = await fetch(`${brief.url}/v1/chats/${chatId}/messages`, {
+        method: "POST",
+        headers: as(owner.uid),
+        body: '{"text":"take your time"}',
+      });
       const body = await res.text();
 
       // Assess
       const events: { event?: string; data: string }[] = [];
       createParser({ onEvent: (e) => events.push(e) }).feed(body);
-      assert.deepEqual(events.slice(-2).map((e) => e.event), ["stored", "done"]);
+      assert.deepEqual(
+        events.slice(-2).map((e) => e.event),
+        ["stored", "done"],
+      );
       assert.equal(JSON.parse(events.at(-2)!.data).status, "interrupted");
       assert.match(body, /: the stream reached its maximum life\n\n$/);
       await gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.aborted;
@@ -215,7 +274,10 @@ describe("when the model fails", () => {
     const chatId = await newChat();
     gemini.enqueue({ kind: "error", status: 500 }, { kind: "error", status: 500 }, { kind: "error", status: 500 });
     const events = await sseEvents(await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"hello?"}' }));
-    assert.deepEqual(events.map((e) => e.event), ["message", "error"]);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ["message", "error"],
+    );
     assert.equal(events[1]!.data.code, "model_unavailable");
     const [user, reply] = await settledHistory(chatId);
     assert.equal(user!.text, "hello?");
@@ -226,7 +288,10 @@ describe("when the model fails", () => {
     const chatId = await newChat();
     gemini.enqueue({ kind: "fail-mid-stream", chunks: ["Half", " a"], delayMs: 0 });
     const events = await sseEvents(await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"story?"}' }));
-    assert.deepEqual(events.map((e) => e.event), ["message", "token", "token", "error"]);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ["message", "token", "token", "error"],
+    );
     const [, reply] = await settledHistory(chatId);
     assert.deepEqual([reply!.status, reply!.text], ["interrupted", "Half a"]);
   });

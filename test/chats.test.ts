@@ -23,7 +23,11 @@ async function openChat(uid: string, body: unknown = {}) {
 }
 
 async function send(uid: string, chatId: string, text: string) {
-  return fetch(url(`/v1/chats/${chatId}/messages`), { method: "POST", headers: { ...as(uid), accept: "text/event-stream" }, body: JSON.stringify({ text }) });
+  return fetch(url(`/v1/chats/${chatId}/messages`), {
+    method: "POST",
+    headers: { ...as(uid), accept: "text/event-stream" },
+    body: JSON.stringify({ text }),
+  });
 }
 
 describe("chats", () => {
@@ -34,7 +38,9 @@ describe("chats", () => {
     // Act
     const res = await send(owner.uid, chat.id, "What do you love doing?");
     const events = await sseEvents(res);
-    const history = (await (await fetch(url(`/v1/chats/${chat.id}/messages`), { headers: as(owner.uid) })).json()) as { messages: { id: string; role: string; text: string; status: string }[] };
+    const history = (await (await fetch(url(`/v1/chats/${chat.id}/messages`), { headers: as(owner.uid) })).json()) as {
+      messages: { id: string; role: string; text: string; status: string }[];
+    };
 
     // Assess
     assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
@@ -42,11 +48,23 @@ describe("chats", () => {
     assert.equal(kinds[0], "message");
     assert.deepEqual(kinds.slice(-2), ["stored", "done"]);
     assert.ok(kinds.slice(1, -2).length > 0 && kinds.slice(1, -2).every((k) => k === "token"));
-    assert.deepEqual(events.map((e) => Number(e.id)), events.map((_, i) => i + 1));
+    assert.deepEqual(
+      events.map((e) => Number(e.id)),
+      events.map((_, i) => i + 1),
+    );
     const { user_message_id, reply_id } = events[0]!.data;
-    const text = events.filter((e) => e.event === "token").map((e) => e.data.text).join("");
+    const text = events
+      .filter((e) => e.event === "token")
+      .map((e) => e.data.text)
+      .join("");
     assert.deepEqual(events.at(-2)!.data, { reply_id, status: "complete" });
-    assert.deepEqual(history.messages.map((m) => [m.id, m.role, m.status]), [[user_message_id, "user", "complete"], [reply_id, "model", "complete"]]);
+    assert.deepEqual(
+      history.messages.map((m) => [m.id, m.role, m.status]),
+      [
+        [user_message_id, "user", "complete"],
+        [reply_id, "model", "complete"],
+      ],
+    );
     assert.equal(history.messages[1]!.text, text);
   });
 
@@ -57,7 +75,10 @@ describe("chats", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await (await fetch(url(`/v1/chats?limit=2${cursor ? `&cursor=${cursor}` : ""}`), { headers: as(uid) })).json()) as { chats: { id: string }[]; next_cursor: string | null };
+      const page = (await (await fetch(url(`/v1/chats?limit=2${cursor ? `&cursor=${cursor}` : ""}`), { headers: as(uid) })).json()) as {
+        chats: { id: string }[];
+        next_cursor: string | null;
+      };
       seen.push(...page.chats.map((c) => c.id));
       cursor = page.next_cursor;
     } while (cursor);
@@ -67,27 +88,43 @@ describe("chats", () => {
   test("history pages return every message exactly once, in order, both directions", async () => {
     const chat = (await (await openChat(owner.uid)).json()) as { id: string };
     for (let i = 0; i < 6; i++) await sseEvents(await send(owner.uid, chat.id, `message number ${i}`));
-    const all = (await (await fetch(url(`/v1/chats/${chat.id}/messages?limit=100`), { headers: as(owner.uid) })).json()) as { messages: { id: string }[] };
+    const all = (await (await fetch(url(`/v1/chats/${chat.id}/messages?limit=100`), { headers: as(owner.uid) })).json()) as {
+      messages: { id: string }[];
+    };
     assert.equal(all.messages.length, 12);
 
     const backwards: string[] = [];
-    let page = (await (await fetch(url(`/v1/chats/${chat.id}/messages?limit=5`), { headers: as(owner.uid) })).json()) as { messages: { id: string }[]; before: string | null; after: string | null };
+    let page = (await (await fetch(url(`/v1/chats/${chat.id}/messages?limit=5`), { headers: as(owner.uid) })).json()) as {
+      messages: { id: string }[];
+      before: string | null;
+      after: string | null;
+    };
     backwards.unshift(...page.messages.map((m) => m.id));
     while (page.before) {
-      page = (await (await fetch(url(`/v1/chats/${chat.id}/messages?limit=5&before=${page.before}`), { headers: as(owner.uid) })).json()) as typeof page;
+      page = (await (
+        await fetch(url(`/v1/chats/${chat.id}/messages?limit=5&before=${page.before}`), { headers: as(owner.uid) })
+      ).json()) as typeof page;
       backwards.unshift(...page.messages.map((m) => m.id));
     }
-    assert.deepEqual(backwards, all.messages.map((m) => m.id));
+    assert.deepEqual(
+      backwards,
+      all.messages.map((m) => m.id),
+    );
 
     const forwards: string[] = [];
     let cursor: string | null = all.messages[0]!.id;
     forwards.push(cursor);
     while (cursor) {
-      const next = (await (await fetch(url(`/v1/chats/${chat.id}/messages?limit=4&after=${cursor}`), { headers: as(owner.uid) })).json()) as typeof page;
+      const next = (await (
+        await fetch(url(`/v1/chats/${chat.id}/messages?limit=4&after=${cursor}`), { headers: as(owner.uid) })
+      ).json()) as typeof page;
       forwards.push(...next.messages.map((m) => m.id));
       cursor = next.after;
     }
-    assert.deepEqual(forwards, all.messages.map((m) => m.id));
+    assert.deepEqual(
+      forwards,
+      all.messages.map((m) => m.id),
+    );
   });
 
   test("a chat is visible only to its creator; a private persona that is not yours is 404", async () => {
@@ -106,7 +143,11 @@ describe("chats", () => {
     const stop = (id: string) => fetch(url(`/v1/chats/${chat.id}/messages/${id}/stop`), { method: "POST", headers: as(owner.uid) });
 
     // Act
-    const [finished, userMessage, unknown] = await Promise.all([stop(reply_id), stop(user_message_id), stop(`${reply_id.slice(0, 13)}AAAAAAAA`)]);
+    const [finished, userMessage, unknown] = await Promise.all([
+      stop(reply_id),
+      stop(user_message_id),
+      stop(`${reply_id.slice(0, 13)}AAAAAAAA`),
+    ]);
 
     // Assess
     assert.equal(finished.status, 409);
@@ -118,11 +159,19 @@ describe("chats", () => {
   });
 
   test("the one-shot endpoint answers JSON, or SSE when asked", async () => {
-    const json = await fetch(url("/v1/personas/me/chat"), { method: "POST", headers: as(owner.uid), body: JSON.stringify({ text: "Hi!" }) });
+    const json = await fetch(url("/v1/personas/me/chat"), {
+      method: "POST",
+      headers: as(owner.uid),
+      body: JSON.stringify({ text: "Hi!" }),
+    });
     assert.equal(json.status, 200);
     const body = (await json.json()) as { response: string; message_id: string };
     assert.ok(body.response.length > 0);
-    const streamed = await fetch(url("/v1/personas/me/chat"), { method: "POST", headers: { ...as(owner.uid), accept: "text/event-stream" }, body: JSON.stringify({ text: "Again" }) });
+    const streamed = await fetch(url("/v1/personas/me/chat"), {
+      method: "POST",
+      headers: { ...as(owner.uid), accept: "text/event-stream" },
+      body: JSON.stringify({ text: "Again" }),
+    });
     const events = await sseEvents(streamed);
     assert.deepEqual([events[0]!.event, events.at(-1)!.event], ["message", "done"]);
   });
@@ -131,12 +180,17 @@ describe("chats", () => {
 describe("chat limits", () => {
   test("empty and over-long messages are 400 and store nothing", async () => {
     const chat = (await (await openChat(owner.uid)).json()) as { id: string };
-    for (const [text, code] of [["   ", "empty_message"], ["x".repeat(4001), "message_too_long"]] as const) {
+    for (const [text, code] of [
+      ["   ", "empty_message"],
+      ["x".repeat(4001), "message_too_long"],
+    ] as const) {
       const res = await send(owner.uid, chat.id, text);
       assert.equal(res.status, 400);
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, code);
     }
-    const history = (await (await fetch(url(`/v1/chats/${chat.id}/messages`), { headers: as(owner.uid) })).json()) as { messages: unknown[] };
+    const history = (await (await fetch(url(`/v1/chats/${chat.id}/messages`), { headers: as(owner.uid) })).json()) as {
+      messages: unknown[];
+    };
     assert.equal(history.messages.length, 0);
   });
 
@@ -144,8 +198,15 @@ describe("chat limits", () => {
     const limited = await sagaStack({ CHAT_MESSAGES_PER_MINUTE: "2", CHAT_DAILY_TOKEN_BUDGET: "1000000" });
     try {
       const me = await ownerWithReadyPersona(limited.target);
-      const chat = (await (await fetch(`${limited.target.url}/v1/chats`, { method: "POST", headers: as(me.uid), body: "{}" })).json()) as { id: string };
-      const say = (text: string) => fetch(`${limited.target.url}/v1/chats/${chat.id}/messages`, { method: "POST", headers: as(me.uid), body: JSON.stringify({ text }) });
+      const chat = (await (await fetch(`${limited.target.url}/v1/chats`, { method: "POST", headers: as(me.uid), body: "{}" })).json()) as {
+        id: string;
+      };
+      const say = (text: string) =>
+        fetch(`${limited.target.url}/v1/chats/${chat.id}/messages`, {
+          method: "POST",
+          headers: as(me.uid),
+          body: JSON.stringify({ text }),
+        });
       for (const text of ["one", "two"]) await sseEvents(await say(text));
       const third = await say("three");
       assert.equal(third.status, 429);
@@ -157,8 +218,15 @@ describe("chat limits", () => {
     const budget = await sagaStack({ CHAT_DAILY_TOKEN_BUDGET: "1" });
     try {
       const me = await ownerWithReadyPersona(budget.target);
-      const chat = (await (await fetch(`${budget.target.url}/v1/chats`, { method: "POST", headers: as(me.uid), body: "{}" })).json()) as { id: string };
-      const say = () => fetch(`${budget.target.url}/v1/chats/${chat.id}/messages`, { method: "POST", headers: as(me.uid), body: JSON.stringify({ text: "hello" }) });
+      const chat = (await (await fetch(`${budget.target.url}/v1/chats`, { method: "POST", headers: as(me.uid), body: "{}" })).json()) as {
+        id: string;
+      };
+      const say = () =>
+        fetch(`${budget.target.url}/v1/chats/${chat.id}/messages`, {
+          method: "POST",
+          headers: as(me.uid),
+          body: JSON.stringify({ text: "hello" }),
+        });
       await sseEvents(await say());
       const sentAt = Date.now();
       const next = await say();
@@ -168,7 +236,10 @@ describe("chat limits", () => {
       // The budget is per UTC day: come back at the next UTC midnight, as seen from either end.
       const toMidnight = (ms: number) => Math.ceil((Math.floor(ms / DAY_MS) * DAY_MS + DAY_MS - ms) / 1000);
       const retryAfter = Number(next.headers.get("retry-after"));
-      assert.ok(retryAfter <= toMidnight(sentAt) && retryAfter >= toMidnight(answeredAt), `Retry-After ${retryAfter} s is the time to the next UTC midnight`);
+      assert.ok(
+        retryAfter <= toMidnight(sentAt) && retryAfter >= toMidnight(answeredAt),
+        `Retry-After ${retryAfter} s is the time to the next UTC midnight`,
+      );
     } finally {
       await budget.close();
     }

@@ -57,17 +57,26 @@ describe("chemistry formula", () => {
       assert.ok(chemistry(a, a).score >= chemistry(a, b).score, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
     }
     // Strictly, when the numbers differ clearly: even the most balancing partner loses.
-    const outgoing: ChemistryProfile = { traits: { extraversion: 7, agreeableness: 5, conscientiousness: 5, emotional_stability: 5, openness: 7 }, arena: ["kind"] };
+    const outgoing: ChemistryProfile = {
+      traits: { extraversion: 7, agreeableness: 5, conscientiousness: 5, emotional_stability: 5, openness: 7 },
+      arena: ["kind"],
+    };
     assert.ok(chemistry(outgoing, outgoing).score > chemistry(outgoing, balancer(outgoing)).score);
   });
 
   test("the extremes: identical mid-scale twins with the same words score 100; opposites score low", () => {
-    const middle: ChemistryProfile = { traits: { extraversion: 4, agreeableness: 6, conscientiousness: 3, emotional_stability: 5, openness: 4 }, arena: ["kind", "witty"] };
+    const middle: ChemistryProfile = {
+      traits: { extraversion: 4, agreeableness: 6, conscientiousness: 3, emotional_stability: 5, openness: 4 },
+      arena: ["kind", "witty"],
+    };
     assert.equal(chemistry(middle, middle).score, 100);
     const high = { traits: Object.fromEntries(TRAITS.map((t) => [t, 7])) as ChemistryProfile["traits"], arena: ["bold"] };
     const low = { traits: Object.fromEntries(TRAITS.map((t) => [t, 1])) as ChemistryProfile["traits"], arena: ["shy"] };
     const opposites = chemistry(high, low);
-    assert.deepEqual([opposites.breakdown.similarity, opposites.breakdown.complementarity, opposites.breakdown.adjective_overlap], [0, 1, 0]);
+    assert.deepEqual(
+      [opposites.breakdown.similarity, opposites.breakdown.complementarity, opposites.breakdown.adjective_overlap],
+      [0, 1, 0],
+    );
     assert.equal(opposites.score, 15);
   });
 
@@ -113,7 +122,10 @@ function scriptedLLM(answer: () => unknown): LLM & { calls: number } {
 }
 
 describe("chemistry blurb", () => {
-  const pair = [{ name: "Ada (mirror)", tagline: "Calm" }, { name: "Ben (mirror)", tagline: "Bold" }] as [{ name: string; tagline: string }, { name: string; tagline: string }];
+  const pair = [
+    { name: "Ada (mirror)", tagline: "Calm" },
+    { name: "Ben (mirror)", tagline: "Bold" },
+  ] as [{ name: string; tagline: string }, { name: string; tagline: string }];
   const result = chemistry(personas[0]!, personas[1]!);
 
   test("offline provider: a deterministic blurb labelled offline", async () => {

@@ -62,7 +62,7 @@ describe("SSE framing", () => {
     assert.equal(formatEvent({ data: { text: "line\r\nbreak\u2028" } }), 'data: {"text":"line\\r\\nbreak\u2028"}\n\n');
   });
 
-  test("data that JSON cannot carry is refused, not sent as \"undefined\"", () => {
+  test('data that JSON cannot carry is refused, not sent as "undefined"', () => {
     for (const bad of [() => 1, Symbol("s")]) assert.throws(() => formatEvent({ data: bad }), InvalidEventField);
   });
 
@@ -108,6 +108,9 @@ describe("configuration", () => {
   test("a body limit the edge cannot hash, or one a full chat message does not fit in, is refused", () => {
     assert.throws(() => loadConfig({ AUTH_MODE: "edge", BODY_LIMIT_BYTES: "40001" }), /more than CloudFront's edge can hash/);
     assert.equal(loadConfig({ AUTH_MODE: "local", BODY_LIMIT_BYTES: "65536" }).bodyLimitBytes, 65536);
-    assert.throws(() => loadConfig({ CHAT_MESSAGE_MAX_CHARS: "7000" }), /CHAT_MESSAGE_MAX_CHARS=7000 can need more than BODY_LIMIT_BYTES=40000/);
+    assert.throws(
+      () => loadConfig({ CHAT_MESSAGE_MAX_CHARS: "7000" }),
+      /CHAT_MESSAGE_MAX_CHARS=7000 can need more than BODY_LIMIT_BYTES=40000/,
+    );
   });
 });

@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { afterEach, mock, test } from "node:test";
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import { table, transact } from "../backend/data/table.ts";
+import { documentClient, Table } from "../backend/data/table.ts";
+
+const table = new Table("remirai-unit");
 
 function cancelled(...codes: string[]) {
   return new TransactionCanceledException({
@@ -20,31 +22,31 @@ afterEach(() => mock.restoreAll());
 
 test("a transaction cancelled by a concurrent one is retried until it goes through", async () => {
   let calls = 0;
-  mock.method(table(), "send", async () => {
+  mock.method(documentClient(), "send", async () => {
     calls += 1;
     if (calls < 3) throw cancelled("None", "TransactionConflict");
     return {};
   });
-  await transact({ TransactItems: [] });
+  await table.transact([]);
   assert.equal(calls, 3);
 });
 
 test("a failed condition is returned to the caller at once", async () => {
   let calls = 0;
-  mock.method(table(), "send", async () => {
+  mock.method(documentClient(), "send", async () => {
     calls += 1;
     throw cancelled("ConditionalCheckFailed", "TransactionConflict");
   });
-  await assert.rejects(transact({ TransactItems: [] }), TransactionCanceledException);
+  await assert.rejects(table.transact([]), TransactionCanceledException);
   assert.equal(calls, 1);
 });
 
 test("retries stop after the last attempt", async () => {
   let calls = 0;
-  mock.method(table(), "send", async () => {
+  mock.method(documentClient(), "send", async () => {
     calls += 1;
     throw cancelled("TransactionConflict");
   });
-  await assert.rejects(transact({ TransactItems: [] }, 3), TransactionCanceledException);
+  await assert.rejects(table.transact([], 3), TransactionCanceledException);
   assert.equal(calls, 3);
 });

@@ -20,10 +20,10 @@ import { createApi } from "../backend/api/index.ts";
 import { loadConfig, type Config } from "../backend/config.ts";
 import { provision } from "../backend/local/provision.ts";
 import { localAwsEnv, type LocalService } from "../backend/local/services.ts";
-import { startLocalWorkers } from "../backend/local/workers.ts";
-import { sweep } from "../backend/personas/sweeper.ts";
-import { sagaRuntime, type SagaRuntime } from "../backend/workers/runtime.ts";
-import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini } from "./support/fake-gemini.ts";
+import { compose, type Domains } from "../backend/compose.ts";
+import { localSaga, startLocalWorkers } from "../backend/local/workers.ts";
+import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, friendAnswer, ownerWithAnswers, ownerWithReadyPersona, quiet } from "./support/saga.ts";
 import { freePort, startDynamoDbLocal, startFauxqs } from "./support/stack.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
@@ -39,7 +39,7 @@ let fauxqs: LocalService;
 let gemini: FakeGemini;
 let env: Record<string, string | undefined>;
 let config: Config;
-let runtime: SagaRuntime;
+let domains: Domains;
 let workers: { stop(): Promise<void> };
 let target: Target;
 const errorLogs: Record<string, unknown>[] = [];
@@ -61,9 +61,11 @@ before(async () => {
   gemini = await startFakeGemini({
     apiKey: "test-key",
     fallback: (r): Behaviour =>
-      r.model.includes("image") ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" }
-      : r.method === "streamGenerateContent" ? { kind: "text", chunks: ["Nice", " to", " see", " you"] }
-      : { kind: "json", value: PERSONA_CARD },
+      r.model.includes("image")
+        ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" }
+        : r.method === "streamGenerateContent"
+          ? { kind: "text", chunks: ["Nice", " to", " see", " you"] }
+          : { kind: "json", value: PERSONA_CARD },
   });
   const queues = await provision(names);
   env = {
@@ -81,15 +83,24 @@ before(async () => {
     CHAT_STOP_POLL_MS: "0",
   };
   config = loadConfig(env);
-  const log = { info() {}, error: (message: string, attributes: Record<string, unknown>) => void errorLogs.push({ message, ...attributes }) };
-  target = await nodeTarget(createApi(config, log, createProviders(env, quiet)));
-  runtime = sagaRuntime(config, env);
-  workers = startLocalWorkers(runtime, { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
+  const log = {
+    info() {},
+    error: (message: string, attributes: Record<string, unknown>) => void errorLogs.push({ message, ...attributes }),
+  };
+  domains = compose(config, createProviders(env, quiet), env);
+  target = await nodeTarget(createApi(config, { logger: log, domains }));
+  workers = startLocalWorkers(localSaga(domains), { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
 
   const a = await ownerWithReadyPersona(target);
   const surveyId = (await json(await call("POST", "/v1/surveys", a.uid))).survey_id as string;
   const chatId = (await json(await call("POST", "/v1/chats", a.uid, {}))).id as string;
-  const first = await call("POST", `/v1/chats/${chatId}/messages`, a.uid, { text: "Hello before the outage" }, { accept: "text/event-stream" });
+  const first = await call(
+    "POST",
+    `/v1/chats/${chatId}/messages`,
+    a.uid,
+    { text: "Hello before the outage" },
+    { accept: "text/event-stream" },
+  );
   assert.equal(first.status, 200);
   await first.text();
   alice = { ...a, surveyId, chatId };
@@ -127,7 +138,14 @@ function routeFamilies(): { name: string; ok: number; send: () => Promise<Respon
   return [
     { name: "create survey", ok: 201, send: () => call("POST", "/v1/surveys", "newcomer") },
     { name: "read survey", ok: 200, send: () => call("GET", `/v1/surveys/${surveyId}`) },
-    { name: "answer", ok: 201, send: () => call("POST", `/v1/surveys/${surveyId}/responses`, undefined, friendAnswer("friend-during-outage"), { "content-type": "application/json" }) },
+    {
+      name: "answer",
+      ok: 201,
+      send: () =>
+        call("POST", `/v1/surveys/${surveyId}/responses`, undefined, friendAnswer("friend-during-outage"), {
+          "content-type": "application/json",
+        }),
+    },
     { name: "summary", ok: 200, send: () => call("GET", `/v1/surveys/${surveyId}/summary`, uid) },
     { name: "profile", ok: 200, send: () => call("GET", "/v1/me", uid) },
     { name: "read persona", ok: 200, send: () => call("GET", "/v1/personas/me", uid) },
@@ -136,7 +154,11 @@ function routeFamilies(): { name: string; ok: number; send: () => Promise<Respon
     { name: "open chat", ok: 201, send: () => call("POST", "/v1/chats", uid, {}) },
     { name: "list chats", ok: 200, send: () => call("GET", "/v1/chats", uid) },
     { name: "chat history", ok: 200, send: () => call("GET", `/v1/chats/${chatId}/messages`, uid) },
-    { name: "send message (SSE)", ok: 200, send: () => call("POST", `/v1/chats/${chatId}/messages`, uid, { text: "Are you there?" }, { accept: "text/event-stream" }) },
+    {
+      name: "send message (SSE)",
+      ok: 200,
+      send: () => call("POST", `/v1/chats/${chatId}/messages`, uid, { text: "Are you there?" }, { accept: "text/event-stream" }),
+    },
     { name: "one-shot chat", ok: 200, send: () => call("POST", "/v1/personas/me/chat", uid, { text: "Quick question" }) },
     { name: "public card", ok: 200, send: () => call("GET", `/v1/personas/${bob.personaId}/card`) },
     { name: "chemistry", ok: 200, send: () => call("GET", `/v1/personas/me/chemistry/${bob.personaId}?blurb=false`, uid) },
@@ -166,7 +188,11 @@ async function assertAllUnavailable(): Promise<number> {
 }
 
 async function history(chatId: string) {
-  return (await json(await call("GET", `/v1/chats/${chatId}/messages`, alice.uid))).messages as { role: string; text: string; status: string }[];
+  return (await json(await call("GET", `/v1/chats/${chatId}/messages`, alice.uid))).messages as {
+    role: string;
+    text: string;
+    status: string;
+  }[];
 }
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
@@ -190,7 +216,12 @@ describe("DynamoDB lost", () => {
     t.diagnostic(`frozen: all ${routeFamilies().length} answered 503 within ${await assertAllUnavailable()} ms`);
 
     // Assess: the log names the dependency and the failure; the responses did not.
-    assert.ok(errorLogs.some((l) => l.message === "request failed" && /^dynamodb unavailable: /.test(String((l.error as { message?: string }).message))), JSON.stringify(errorLogs.slice(0, 2)));
+    assert.ok(
+      errorLogs.some(
+        (l) => l.message === "request failed" && /^dynamodb unavailable: /.test(String((l.error as { message?: string }).message)),
+      ),
+      JSON.stringify(errorLogs.slice(0, 2)),
+    );
 
     // Act: killed while frozen (it never runs the requests it had accepted): connection refused.
     process.kill(dynamodb.pid, "SIGKILL");
@@ -207,12 +238,21 @@ describe("DynamoDB lost", () => {
     }
 
     // Assess
-    assert.deepEqual(outcomes, routeFamilies().map((f) => `${f.name}: ${f.ok}`));
+    assert.deepEqual(
+      outcomes,
+      routeFamilies().map((f) => `${f.name}: ${f.ok}`),
+    );
     const summary = await json(await call("GET", `/v1/surveys/${alice.surveyId}/summary`, alice.uid));
     assert.equal(summary.answer_count, 4, "3 answers before the outage, 1 after it");
     const messages = await history(alice.chatId);
     assert.deepEqual(messages.slice(0, historyBefore.length), historyBefore, "the history from before the outage is intact");
-    assert.deepEqual(messages.slice(historyBefore.length).map((m) => [m.role, m.status]), [["user", "complete"], ["model", "complete"]]);
+    assert.deepEqual(
+      messages.slice(historyBefore.length).map((m) => [m.role, m.status]),
+      [
+        ["user", "complete"],
+        ["model", "complete"],
+      ],
+    );
     assert.equal((await json(await call("GET", "/v1/personas/me", alice.uid))).status, "ready");
   });
 });
@@ -237,8 +277,12 @@ describe("fauxqs lost", () => {
     await fauxqs.exited;
     fauxqs = await startQueues();
     await provision(names);
-    const report = await sweep(runtime.sweep, new Date(Date.now() + config.stepTimeoutMs + 1_000));
-    const ready = await until(() => call("GET", "/v1/personas/me", dave.uid).then(json), (v) => v.status === "ready" || v.status === "failed", "dave's persona");
+    const report = await domains.saga.sweep(new Date(Date.now() + config.stepTimeoutMs + 1_000));
+    const ready = await until(
+      () => call("GET", "/v1/personas/me", dave.uid).then(json),
+      (v) => v.status === "ready" || v.status === "failed",
+      "dave's persona",
+    );
 
     // Assess
     assert.equal(report.redriven, 1);
@@ -250,7 +294,11 @@ describe("fauxqs lost", () => {
 describe("DynamoDB frozen mid-reply", () => {
   test("the stream ends with a service_unavailable error event; the user's message and the partial reply are kept", async () => {
     // Prepare: no saga is running (the queue behaviours below are the chat's alone).
-    await until(() => call("GET", "/v1/personas/me", carol.uid).then(json), (v) => v.status === "ready", "carol's persona");
+    await until(
+      () => call("GET", "/v1/personas/me", carol.uid).then(json),
+      (v) => v.status === "ready",
+      "carol's persona",
+    );
     const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).id as string;
     gemini.enqueue({ kind: "text", chunks: ["One", " two", " three", " four"], heldBeforeChunk: 2 });
     const seen = gemini.requests.length;
@@ -266,23 +314,36 @@ describe("DynamoDB frozen mid-reply", () => {
       if (!frozen && events.filter((e) => e.event === "token").length === 2) {
         frozen = true;
         process.kill(dynamodb.pid, "SIGSTOP");
-        gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.release();
+        gemini.requests
+          .slice(seen)
+          .find((r) => r.method === "streamGenerateContent")!
+          .release();
       }
     }
 
     // Assess: the stream ended cleanly with the error event as its last.
-    assert.deepEqual(events.map((e) => e.event), ["message", "token", "token", "error"]);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ["message", "token", "token", "error"],
+    );
     assert.deepEqual(events.at(-1)!.data, { code: "service_unavailable", message: PUBLIC_MESSAGE });
 
     // Act: the table comes back.
     process.kill(dynamodb.pid, "SIGCONT");
-    const messages = await until(() => history(chatId), (m) => m.length === 2 && m[1]!.status !== "generating", "the reply's ending");
+    const messages = await until(
+      () => history(chatId),
+      (m) => m.length === 2 && m[1]!.status !== "generating",
+      "the reply's ending",
+    );
 
     // Assess: the user's message, and the reply as far as it was handed out.
-    assert.deepEqual(messages.map((m) => [m.role, m.text, m.status]), [
-      ["user", "Tell me a story", "complete"],
-      ["model", "One two", "interrupted"],
-    ]);
+    assert.deepEqual(
+      messages.map((m) => [m.role, m.text, m.status]),
+      [
+        ["user", "Tell me a story", "complete"],
+        ["model", "One two", "interrupted"],
+      ],
+    );
     const next = await call("POST", `/v1/chats/${chatId}/messages`, alice.uid, { text: "Go on" }, { accept: "text/event-stream" });
     assert.match(await next.text(), /event: done/, "the chat is not left locked");
   });
@@ -292,7 +353,9 @@ describe("DynamoDB lost after the user's message is stored, before the reply sta
   test("503, the message is kept, and the chat is released once the table is back (not left locked)", async (t) => {
     // Prepare: an app that folds older turns into a summary on every send (a tiny context),
     // with the model slow to write it, so the table can be frozen between the two writes.
-    const folding = await nodeTarget(createApi(loadConfig({ ...env, CHAT_CONTEXT_TOKENS: "20" }), quiet, createProviders(env, quiet)));
+    const folding = await nodeTarget(
+      createApi(loadConfig({ ...env, CHAT_CONTEXT_TOKENS: "20" }), { logger: quiet, ports: createProviders(env, quiet) }),
+    );
     t.after(() => folding.close());
     const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).id as string;
     const first = await call("POST", `/v1/chats/${chatId}/messages`, alice.uid, { text: "An older turn" }, { accept: "text/event-stream" });
@@ -301,23 +364,35 @@ describe("DynamoDB lost after the user's message is stored, before the reply sta
     gemini.enqueue({ kind: "json", value: { summary: "They talked." }, delayMs: 3_000 });
 
     // Act: the message is stored, the summary is being written; the table freezes.
-    const sent = fetch(`${folding.url}/v1/chats/${chatId}/messages`, { method: "POST", headers: { ...as(alice.uid), accept: "text/event-stream" }, body: JSON.stringify({ text: "A newer turn" }), signal: AbortSignal.timeout(30_000) });
+    const sent = fetch(`${folding.url}/v1/chats/${chatId}/messages`, {
+      method: "POST",
+      headers: { ...as(alice.uid), accept: "text/event-stream" },
+      body: JSON.stringify({ text: "A newer turn" }),
+      signal: AbortSignal.timeout(30_000),
+    });
     await until(async () => gemini.requests.length > seen, Boolean, "the summary request");
     process.kill(dynamodb.pid, "SIGSTOP");
     const res = await sent;
-    const body = await res.json() as { error: { code: string } };
+    const body = (await res.json()) as { error: { code: string } };
     process.kill(dynamodb.pid, "SIGCONT");
-    const messages = await until(() => history(chatId), (m) => m.length === 4 && m[3]!.status !== "generating", "the released turn");
+    const messages = await until(
+      () => history(chatId),
+      (m) => m.length === 4 && m[3]!.status !== "generating",
+      "the released turn",
+    );
     const next = await call("POST", `/v1/chats/${chatId}/messages`, alice.uid, { text: "Still there?" }, { accept: "text/event-stream" });
 
     // Assess
     assert.equal(res.status, 503);
     assert.equal(res.headers.get("retry-after"), "5");
     assert.equal(body.error.code, "service_unavailable");
-    assert.deepEqual(messages.slice(2).map((m) => [m.role, m.text, m.status]), [
-      ["user", "A newer turn", "complete"],
-      ["model", "", "failed"],
-    ]);
+    assert.deepEqual(
+      messages.slice(2).map((m) => [m.role, m.text, m.status]),
+      [
+        ["user", "A newer turn", "complete"],
+        ["model", "", "failed"],
+      ],
+    );
     assert.equal(next.status, 200, "the chat is not left locked");
     assert.match(await next.text(), /event: done/);
   });

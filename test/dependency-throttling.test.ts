@@ -25,7 +25,9 @@ before(async () => {
     calls += 1;
     req.resume().on("end", () => {
       res.writeHead(answer.status, { "content-type": "application/x-amz-json-1.0" });
-      res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${answer.type}`, message: "scripted by the test", ...answer.extra }));
+      res.end(
+        JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${answer.type}`, message: "scripted by the test", ...answer.extra }),
+      );
     });
   });
   await new Promise<void>((resolve) => dynamodb.listen(0, "127.0.0.1", resolve));
@@ -33,7 +35,7 @@ before(async () => {
   process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${(dynamodb.address() as AddressInfo).port}`;
   const config = loadConfig({ ...process.env, AUTH_MODE: "local" });
   maxAttempts = config.awsClients.maxAttempts;
-  target = await nodeTarget(createApi(config, quiet));
+  target = await nodeTarget(createApi(config, { logger: quiet }));
 });
 
 after(async () => {
@@ -73,9 +75,17 @@ describe("DynamoDB's own failures", () => {
 
   test("a transaction cancelled only by throttling is 503 too; one cancelled by a condition is not", async () => {
     // Act
-    answer = { status: 400, type: "TransactionCanceledException", extra: { CancellationReasons: [{ Code: "ThrottlingError" }, { Code: "None" }] } };
+    answer = {
+      status: 400,
+      type: "TransactionCanceledException",
+      extra: { CancellationReasons: [{ Code: "ThrottlingError" }, { Code: "None" }] },
+    };
     const throttled = await target.request("/v1/surveys", { method: "POST", headers: { "x-user-uid": "someone" } });
-    answer = { status: 400, type: "TransactionCanceledException", extra: { CancellationReasons: [{ Code: "ConditionalCheckFailed" }, { Code: "ThrottlingError" }] } };
+    answer = {
+      status: 400,
+      type: "TransactionCanceledException",
+      extra: { CancellationReasons: [{ Code: "ConditionalCheckFailed" }, { Code: "ThrottlingError" }] },
+    };
     const refused = await target.request("/v1/surveys", { method: "POST", headers: { "x-user-uid": "someone" } });
 
     // Assess

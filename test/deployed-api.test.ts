@@ -10,13 +10,23 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { importPKCS8, importSPKI, jwtVerify } from "jose";
-import { upsertUser } from "../backend/identity/users.ts";
 import { invokeHandler, type EntryProcess } from "./support/entry-process.ts";
-import { CHAT_REPLY, INCOMPLETE_ARN, SECRET_ARN, UNKNOWN_ARN, secretFailureLine, secretValues, startDeployedStack, type DeployedStack } from "./support/deployed-stack.ts";
+import {
+  CHAT_REPLY,
+  INCOMPLETE_ARN,
+  SECRET_ARN,
+  UNKNOWN_ARN,
+  secretFailureLine,
+  secretValues,
+  startDeployedStack,
+  type DeployedStack,
+} from "./support/deployed-stack.ts";
 import { signed } from "./support/identity.ts";
 import { sqsEvent } from "./support/lambda-events.ts";
 import { friendAnswer } from "./support/saga.ts";
 import { ROOT, type Json } from "./support/sam-template.ts";
+import { Table } from "../backend/data/table.ts";
+import { userStore } from "../backend/identity/store.ts";
 
 let deployed: DeployedStack;
 before(async () => (deployed = await startDeployedStack()));
@@ -26,8 +36,12 @@ const json = { "content-type": "application/json" };
 /** What the edge function adds to every request: the viewer's address as CloudFront saw it. */
 const viewer = { "x-viewer-ip": "198.51.100.7" };
 /** What the edge forwards for a signed-in viewer: our token, and the identity it verified. */
-const viaEdge = (user: { token: string; uid: string; email: string }) =>
-  ({ "x-remirai-token": user.token, "x-user-uid": user.uid, "x-user-email": user.email, ...viewer });
+const viaEdge = (user: { token: string; uid: string; email: string }) => ({
+  "x-remirai-token": user.token,
+  "x-user-uid": user.uid,
+  "x-user-email": user.email,
+  ...viewer,
+});
 const bodyOf = (res: Response): Promise<Json> => res.json();
 
 describe("the API bundle, started by run.sh with ApiFunction's template environment", () => {
@@ -35,7 +49,11 @@ describe("the API bundle, started by run.sh with ApiFunction's template environm
   let url: string;
   const signIn = async () => {
     const idToken = await deployed.google.idToken({ sub: `g-${randomUUID()}` });
-    const res = await fetch(`${url}/api/v1/auth/google`, { method: "POST", headers: { ...json, ...viewer }, body: JSON.stringify({ id_token: idToken }) });
+    const res = await fetch(`${url}/api/v1/auth/google`, {
+      method: "POST",
+      headers: { ...json, ...viewer },
+      body: JSON.stringify({ id_token: idToken }),
+    });
     const body = await bodyOf(res);
     assert.equal(res.status, 200, JSON.stringify(body));
     return { token: body.token as string, uid: body.user.uid as string, email: body.user.email as string };
@@ -43,7 +61,11 @@ describe("the API bundle, started by run.sh with ApiFunction's template environm
   const openSurvey = async (owner: { token: string; uid: string; email: string }) =>
     (await bodyOf(await fetch(`${url}/api/v1/surveys`, { method: "POST", headers: viaEdge(owner) }))).survey_id as string;
   const answer = (surveyId: string, fingerprint: string) =>
-    fetch(`${url}/api/v1/surveys/${surveyId}/responses`, { method: "POST", headers: { ...json, ...viewer }, body: JSON.stringify(friendAnswer(fingerprint)) });
+    fetch(`${url}/api/v1/surveys/${surveyId}/responses`, {
+      method: "POST",
+      headers: { ...json, ...viewer },
+      body: JSON.stringify(friendAnswer(fingerprint)),
+    });
 
   before(async () => {
     api = await deployed.startApi();
@@ -58,7 +80,11 @@ describe("the API bundle, started by run.sh with ApiFunction's template environm
     // Assess
     assert.equal(deployed.asksFor(SECRET_ARN), 1);
     assert.deepEqual(deployed.secrets.requests[0], {
-      target: "secretsmanager.GetSecretValue", contentType: "application/x-amz-json-1.1", signedFor: "secretsmanager", secretId: SECRET_ARN, status: 200,
+      target: "secretsmanager.GetSecretValue",
+      contentType: "application/x-amz-json-1.1",
+      signedFor: "secretsmanager",
+      secretId: SECRET_ARN,
+      status: 200,
     });
     const providers = JSON.parse(await api.line(/"message":"AI providers/));
     assert.equal(providers.message, "AI providers: Gemini");
@@ -101,7 +127,11 @@ describe("the API bundle, started by run.sh with ApiFunction's template environm
     const synthesis = await deployed.invokeWorker("SynthesisFunction", "synthesis", await sqsEvent(deployed.queues.synthesis));
     const image = await deployed.invokeWorker("ImageFunction", "image", await sqsEvent(deployed.queues.image));
     const view = await bodyOf(await fetch(`${url}/api/v1/personas/me`, { headers: viaEdge(owner) }));
-    const chat = await fetch(`${url}/api/v1/personas/me/chat`, { method: "POST", headers: { ...json, ...viaEdge(owner) }, body: JSON.stringify({ text: "Hi!" }) });
+    const chat = await fetch(`${url}/api/v1/personas/me/chat`, {
+      method: "POST",
+      headers: { ...json, ...viaEdge(owner) },
+      body: JSON.stringify({ text: "Hi!" }),
+    });
 
     // Assess
     for (const worker of [synthesis, image]) {
@@ -112,15 +142,27 @@ describe("the API bundle, started by run.sh with ApiFunction's template environm
     assert.equal(chat.status, 200);
     assert.equal((await bodyOf(chat)).response, CHAT_REPLY);
     // The fake refuses any other key, so each kind of call arriving means its function held the secret's.
-    const calls = deployed.gemini.requests.map((r) => `${r.method} ${r.model.includes("image") ? "image" : "text"} ${r.apiKey === deployed.secret.GEMINI_API_KEY}`);
-    assert.deepEqual([...new Set(calls)].sort(), ["generateContent image true", "generateContent text true", "streamGenerateContent text true"]);
+    const calls = deployed.gemini.requests.map(
+      (r) => `${r.method} ${r.model.includes("image") ? "image" : "text"} ${r.apiKey === deployed.secret.GEMINI_API_KEY}`,
+    );
+    assert.deepEqual([...new Set(calls)].sort(), [
+      "generateContent image true",
+      "generateContent text true",
+      "streamGenerateContent text true",
+    ]);
   });
 });
 
 describe("a start of the API bundle that must fail", () => {
   /** How it ended: its exit code, or "listening" if it served after all. */
   const outcome = (api: EntryProcess) =>
-    Promise.race([api.exited, api.line(/"message":"api listening"/).then(() => "listening" as const, () => new Promise<never>(() => {}))]);
+    Promise.race([
+      api.exited,
+      api.line(/"message":"api listening"/).then(
+        () => "listening" as const,
+        () => new Promise<never>(() => {}),
+      ),
+    ]);
 
   test("a secret that does not exist: exits with one clear line and never serves", async () => {
     // Act
@@ -149,18 +191,35 @@ describe("a start of the API bundle that must fail", () => {
 
 describe("backend/lambda.ts (the API's native Lambda entry) with ApiFunction's template environment", () => {
   const meEvent = (headers: Record<string, string>) => ({
-    version: "2.0", rawPath: "/v1/me", rawQueryString: "", headers, isBase64Encoded: false,
+    version: "2.0",
+    rawPath: "/v1/me",
+    rawQueryString: "",
+    headers,
+    isBase64Encoded: false,
     requestContext: { http: { method: "GET", sourceIp: "198.51.100.1" }, requestId: "r" },
   });
   const invoke = (event: unknown, parameters: Record<string, string> = {}) =>
-    invokeHandler(join(ROOT, "backend", "lambda.ts"), event, { env: deployed.envOf("ApiFunction", parameters), cwd: ROOT, tsx: true, exportName: "apiGatewayHandler" });
+    invokeHandler(join(ROOT, "backend", "lambda.ts"), event, {
+      env: deployed.envOf("ApiFunction", parameters),
+      cwd: ROOT,
+      tsx: true,
+      exportName: "apiGatewayHandler",
+    });
 
   test("loads the secret before serving: a token signed with the secret's key is accepted", async () => {
     // Prepare: a signed-in user (their record, and a token of the secret's key pair)
     const uid = `g_${randomUUID()}`;
-    await upsertUser(deployed.tableName, { uid, email: "l@example.com", name: "Lambda Tester" });
+    await userStore(new Table(deployed.tableName)).signedIn({ uid, email: "l@example.com", name: "Lambda Tester" });
     const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: uid, email: "l@example.com", iss: "https://remirai.app", aud: "remirai-api", iat: now, exp: now + 600, jti: randomUUID() };
+    const claims = {
+      sub: uid,
+      email: "l@example.com",
+      iss: "https://remirai.app",
+      aud: "remirai-api",
+      iat: now,
+      exp: now + 600,
+      jti: randomUUID(),
+    };
     const token = await signed(claims, "ES256", await importPKCS8(deployed.secret.JWT_PRIVATE_KEY, "ES256"));
 
     // Act
@@ -187,5 +246,6 @@ describe("backend/lambda.ts (the API's native Lambda entry) with ApiFunction's t
 
 test("no process printed a secret value", () => {
   assert.ok(deployed.printed.length > 0);
-  for (const value of secretValues(deployed.secret)) assert.ok(!deployed.printed.some((l) => l.includes(value)), "a secret value was printed");
+  for (const value of secretValues(deployed.secret))
+    assert.ok(!deployed.printed.some((l) => l.includes(value)), "a secret value was printed");
 });

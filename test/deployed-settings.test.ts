@@ -33,7 +33,8 @@ const mutated = (edit: (t: Template) => void): Template => {
 
 before(async () => {
   outDir = await mkdtemp(join(tmpdir(), "remirai-settings-"));
-  for (const bundle of await build({ outDir, bundles: BUNDLES.filter((b) => b.name !== "edge-auth") })) modules.set(bundle.name, bundle.modules);
+  for (const bundle of await build({ outDir, bundles: BUNDLES.filter((b) => b.name !== "edge-auth") }))
+    modules.set(bundle.name, bundle.modules);
 });
 after(() => rm(outDir, { recursive: true, force: true }));
 
@@ -50,7 +51,10 @@ describe("settings of the deployed functions", () => {
     const deployed = new Set([...modules.values()].flat());
     for (const [setting, readers] of Object.entries(REQUIRED_IN_AWS)) {
       for (const module of readers) assert.ok(existsSync(join(ROOT, module)), `${setting}: ${module} does not exist`);
-      assert.ok(readers.some((module) => deployed.has(module)), `${setting}: no deployed bundle holds ${readers.join(", ")}`);
+      assert.ok(
+        readers.some((module) => deployed.has(module)),
+        `${setting}: no deployed bundle holds ${readers.join(", ")}`,
+      );
     }
   });
 });
@@ -58,7 +62,9 @@ describe("settings of the deployed functions", () => {
 describe("README and docs/deploy.md", () => {
   /** The settings named on the doc's list item that starts with `**label**`. */
   const listed = (doc: string, label: string): string[] => {
-    const line = readFileSync(join(ROOT, doc), "utf8").split("\n").find((l) => l.startsWith(`- **${label}**`));
+    const line = readFileSync(join(ROOT, doc), "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(`- **${label}**`));
     assert.ok(line, `${doc} has no "${label}" list`);
     return [...line.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!).sort();
   };
@@ -67,15 +73,19 @@ describe("README and docs/deploy.md", () => {
   for (const doc of ["README.md", "docs/deploy.md"]) {
     test(`${doc} says exactly which settings come from the secret and which from the template`, () => {
       assert.deepEqual(listed(doc, "From the secret"), APP_SECRET_KEYS.toSorted());
-      assert.deepEqual(listed(doc, "From the template, every function"), Object.keys(template.Globals.Function.Environment.Variables).sort());
+      assert.deepEqual(
+        listed(doc, "From the template, every function"),
+        Object.keys(template.Globals.Function.Environment.Variables).sort(),
+      );
       assert.deepEqual(listed(doc, "From the template, the API only"), own("ApiFunction"));
-      for (const worker of ["SynthesisFunction", "ImageFunction", "SweeperFunction"]) assert.deepEqual(listed(doc, "From the template, each worker"), own(worker));
+      for (const worker of ["SynthesisFunction", "ImageFunction", "SweeperFunction"])
+        assert.deepEqual(listed(doc, "From the template, each worker"), own(worker));
     });
   }
 });
 
 describe("the check catches", () => {
-  test("a queue URL removed from the template: every function that sends to that queue", () => {
+  test("a queue URL removed from the template: every function that composes the domains (all of them) is short of it", () => {
     // Prepare
     const broken = mutated((t) => delete t.Globals.Function.Environment.Variables.SYNTHESIS_QUEUE_URL);
 
@@ -83,10 +93,12 @@ describe("the check catches", () => {
     const missing = unprovidedSettings(broken, modulesOf);
 
     // Assess
-    assert.deepEqual(missing, [
-      "ApiFunction: SYNTHESIS_QUEUE_URL (needed by backend/personas/personas.ts)",
-      "SweeperFunction: SYNTHESIS_QUEUE_URL (needed by backend/personas/sweeper.ts)",
-    ]);
+    assert.deepEqual(
+      missing,
+      ["ApiFunction", "SynthesisFunction", "ImageFunction", "SweeperFunction"].map(
+        (f) => `${f}: SYNTHESIS_QUEUE_URL (needed by backend/compose.ts)`,
+      ),
+    );
   });
 
   test("the secret's ARN removed: the secret's keys no longer reach the API", () => {
@@ -97,12 +109,15 @@ describe("the check catches", () => {
     const missing = unprovidedSettings(broken, modulesOf);
 
     // Assess
-    assert.deepEqual(missing.filter((m) => m.startsWith("ApiFunction")), [
-      "ApiFunction: APP_SECRET_ARN (needed by backend/ports/secrets.ts)",
-      "ApiFunction: JWT_PRIVATE_KEY (needed by backend/identity/tokens.ts)",
-      "ApiFunction: JWT_PUBLIC_KEY (needed by backend/identity/tokens.ts)",
-      "ApiFunction: FINGERPRINT_SECRET (needed by backend/data/pseudonym.ts)",
-    ]);
+    assert.deepEqual(
+      missing.filter((m) => m.startsWith("ApiFunction")),
+      [
+        "ApiFunction: APP_SECRET_ARN (needed by backend/ports/secrets.ts)",
+        "ApiFunction: JWT_PRIVATE_KEY (needed by backend/identity/tokens.ts)",
+        "ApiFunction: JWT_PUBLIC_KEY (needed by backend/identity/tokens.ts)",
+        "ApiFunction: FINGERPRINT_SECRET (needed by backend/data/pseudonym.ts)",
+      ],
+    );
     for (const worker of ["SynthesisFunction", "ImageFunction", "SweeperFunction"]) {
       assert.ok(missing.includes(`${worker}: APP_SECRET_ARN (needed by backend/ports/secrets.ts)`));
     }
@@ -116,6 +131,11 @@ describe("the check catches", () => {
     const missing = unprovidedSettings(template, modulesOf, required);
 
     // Assess
-    assert.deepEqual(missing, ["ApiFunction", "SynthesisFunction", "ImageFunction", "SweeperFunction"].map((id) => `${id}: SURVEY_WEBHOOK_URL (needed by backend/config.ts)`));
+    assert.deepEqual(
+      missing,
+      ["ApiFunction", "SynthesisFunction", "ImageFunction", "SweeperFunction"].map(
+        (id) => `${id}: SURVEY_WEBHOOK_URL (needed by backend/config.ts)`,
+      ),
+    );
   });
 });

@@ -7,7 +7,15 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { SECRET_ARN, UNKNOWN_ARN, WORKERS, secretFailureLine, secretValues, startDeployedStack, type DeployedStack } from "./support/deployed-stack.ts";
+import {
+  SECRET_ARN,
+  UNKNOWN_ARN,
+  WORKERS,
+  secretFailureLine,
+  secretValues,
+  startDeployedStack,
+  type DeployedStack,
+} from "./support/deployed-stack.ts";
 import { sqsRecord } from "./support/lambda-events.ts";
 
 let deployed: DeployedStack;
@@ -16,7 +24,9 @@ after(() => deployed?.close());
 
 /** A scheduled event for the sweeper; a step message for a saga that does not exist (nothing to do) for the others. */
 const eventFor = (bundle: string) =>
-  bundle === "sweeper" ? { "detail-type": "Scheduled Event", source: "aws.events", detail: {} } : { Records: [sqsRecord({ uid: `nobody-${randomUUID()}`, sagaId: randomUUID() })] };
+  bundle === "sweeper"
+    ? { "detail-type": "Scheduled Event", source: "aws.events", detail: {} }
+    : { Records: [sqsRecord({ uid: `nobody-${randomUUID()}`, sagaId: randomUUID() })] };
 
 describe("each worker bundle with its function's template environment", () => {
   for (const [functionId, bundle] of WORKERS) {
@@ -31,7 +41,10 @@ describe("each worker bundle with its function's template environment", () => {
       assert.equal(invocation.code, 0, invocation.lines.join("\n"));
       assert.deepEqual(invocation.result, bundle === "sweeper" ? { redriven: 0, postponed: 0, failed: 0 } : { batchItemFailures: [] });
       assert.equal(deployed.asksFor(SECRET_ARN), asked + 1, "one GetSecretValue per cold start");
-      assert.ok(invocation.lines.some((l) => l.includes('"message":"AI providers: Gemini"')), invocation.lines.join("\n"));
+      assert.ok(
+        invocation.lines.some((l) => l.includes('"message":"AI providers: Gemini"')),
+        invocation.lines.join("\n"),
+      );
     });
 
     test(`${bundle}: a secret that does not exist fails its cold start (an init error), with one clear line`, async () => {
@@ -48,5 +61,6 @@ describe("each worker bundle with its function's template environment", () => {
 
 test("no worker printed a secret value", () => {
   assert.ok(deployed.printed.length > 0);
-  for (const value of secretValues(deployed.secret)) assert.ok(!deployed.printed.some((l) => l.includes(value)), "a secret value was printed");
+  for (const value of secretValues(deployed.secret))
+    assert.ok(!deployed.printed.some((l) => l.includes(value)), "a secret value was printed");
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { BODY_LIMIT_BYTES, behaviourApp, hooksFor, type LogLine } from "./support/behaviour-app.ts";
+import { BODY_LIMIT_BYTES, behaviourApp, CONSTANT_REPLY, hooksFor, type LogLine } from "./support/behaviour-app.ts";
 import { apiGatewayTarget, functionUrlTarget, nodeTarget, type Target } from "./support/targets.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -62,6 +62,15 @@ for (const adapter of adapters) {
         assert.deepEqual(json(res.body), { id: "café bar", q: "a b" });
         assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
         assert.equal(res.headers["cache-control"], "no-store");
+      });
+
+      test("a handler's reply is its own: a shared constant answers every request, each with its own request id", async () => {
+        const first = await target.request("/v1/constant", { headers: { "x-request-id": "first-1", origin: "https://a.example" } });
+        const second = await target.request("/v1/constant", { headers: { "x-request-id": "second-2" } });
+        assert.deepEqual([first.status, second.status], [200, 200]);
+        assert.deepEqual([first.headers["x-request-id"], second.headers["x-request-id"]], ["first-1", "second-2"]);
+        assert.equal(second.headers["access-control-allow-origin"], undefined, "no CORS header left over from the first request");
+        assert.deepEqual(Object.keys(CONSTANT_REPLY.headers), ["content-type", "cache-control"]);
       });
 
       test("serves the same route with the /api prefix", async () => {
@@ -225,7 +234,10 @@ for (const adapter of adapters) {
 
     describe("bodyless responses", () => {
       test("EmptyResponse and noContent → 204 without a body", async () => {
-        for (const [path, method] of [["/v1/empty", "GET"], ["/v1/things/1", "DELETE"]] as const) {
+        for (const [path, method] of [
+          ["/v1/empty", "GET"],
+          ["/v1/things/1", "DELETE"],
+        ] as const) {
           const res = await target.request(path, { method });
           assert.equal(res.status, 204, path);
           assert.equal(res.body, "");
@@ -261,7 +273,11 @@ for (const adapter of adapters) {
       test("preflight on a known path → 204 with the allowed methods", async () => {
         const res = await target.request("/v1/things/1", {
           method: "OPTIONS",
-          headers: { origin: "https://app.example", "access-control-request-method": "DELETE", "access-control-request-headers": "content-type, authorization" },
+          headers: {
+            origin: "https://app.example",
+            "access-control-request-method": "DELETE",
+            "access-control-request-headers": "content-type, authorization",
+          },
         });
         assert.equal(res.status, 204);
         assert.equal(res.headers["access-control-allow-origin"], "*");
@@ -292,10 +308,7 @@ for (const adapter of adapters) {
         assert.equal(res.headers["content-type"], "text/event-stream; charset=utf-8");
         assert.equal(res.headers["cache-control"], "no-cache, no-transform");
         assert.equal(res.headers["x-accel-buffering"], "no");
-        assert.equal(
-          res.body,
-          'retry: 1500\n\nevent: tick\nid: 1\ndata: {"n":1}\n\nevent: tick\nid: 2\ndata: {"n":2}\n\n',
-        );
+        assert.equal(res.body, 'retry: 1500\n\nevent: tick\nid: 1\ndata: {"n":1}\n\nevent: tick\nid: 2\ndata: {"n":2}\n\n');
       });
 
       test("an exception mid-stream becomes an error event, then the end", async () => {
@@ -311,9 +324,15 @@ for (const adapter of adapters) {
         const lost = await target.request("/v1/events/fail-below?kind=lost");
         const down = await target.request("/v1/events/fail-below?kind=down");
         assert.equal(lost.body, 'event: tick\ndata: first\n\nevent: error\ndata: {"code":"not_found","message":"No such thing"}\n\n');
-        assert.equal(down.body, 'event: tick\ndata: first\n\nevent: error\ndata: {"code":"service_unavailable","message":"Try again shortly"}\n\n');
+        assert.equal(
+          down.body,
+          'event: tick\ndata: first\n\nevent: error\ndata: {"code":"service_unavailable","message":"Try again shortly"}\n\n',
+        );
         const failures = logs.filter((l) => l.message === "stream failed").map((l) => JSON.stringify(l.attributes));
-        assert.ok(failures.some((line) => line.includes("table at 10.0.0.7 timed out")), "the 5xx's cause is logged");
+        assert.ok(
+          failures.some((line) => line.includes("table at 10.0.0.7 timed out")),
+          "the 5xx's cause is logged",
+        );
         assert.ok(!failures.some((line) => line.includes("thing 7 is gone")), "a 4xx is the client's answer, not an incident");
       });
 
@@ -358,7 +377,10 @@ for (const adapter of adapters) {
         const plain = await target.request("/v1/events?count=2");
         const res = await padded.request("/v1/events?count=2");
         assert.equal(Buffer.byteLength(res.body), 3 * 1024);
-        assert.match(res.body, /^retry: 1500\n\n: *\nevent: tick\nid: 1\ndata: \{"n":1\}\n\n: *\nevent: tick\nid: 2\ndata: \{"n":2\}\n\n: *\n$/);
+        assert.match(
+          res.body,
+          /^retry: 1500\n\n: *\nevent: tick\nid: 1\ndata: \{"n":1\}\n\n: *\nevent: tick\nid: 2\ndata: \{"n":2\}\n\n: *\n$/,
+        );
         assert.deepEqual(parseEvents(res.body), parseEvents(plain.body));
         assert.equal(parseEvents(res.body).length, 2);
       });

@@ -9,10 +9,11 @@ import { decodeJwt, decodeProtectedHeader } from "jose";
 import { apiGatewayHandler } from "../backend/api/adapters/api-gateway.ts";
 import { NOT_CONFIGURED } from "../backend/api/domain-errors.ts";
 import { issueAppToken, verifyAppToken } from "../backend/identity/tokens.ts";
-import { getUser } from "../backend/identity/users.ts";
 import { startGoogleIssuer, type GoogleIssuer } from "./support/google-issuer.ts";
 import { identityApp, identityConfig, signInRequest } from "./support/identity.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
+import { Table } from "../backend/data/table.ts";
+import { userStore } from "../backend/identity/store.ts";
 
 let issuer: GoogleIssuer;
 const targets: Target[] = [];
@@ -67,7 +68,10 @@ describe("POST /v1/auth/google", () => {
     const viaEdge = await target.request("/v1/me", { headers: { "x-remirai-token": body.token, "x-user-uid": uid } });
     for (const me of [viaBearer, viaEdge]) {
       assert.equal(me.status, 200);
-      assert.deepEqual({ ...json(me.body), created_at: undefined }, { uid, email: "mirai@example.com", name: "Mirai", created_at: undefined });
+      assert.deepEqual(
+        { ...json(me.body), created_at: undefined },
+        { uid, email: "mirai@example.com", name: "Mirai", created_at: undefined },
+      );
       assert.ok(!Number.isNaN(Date.parse(json(me.body).created_at)));
     }
   });
@@ -77,16 +81,16 @@ describe("POST /v1/auth/google", () => {
     const { config, target } = await serve("edge");
     const sub = randomUUID();
     const uid = `g_${sub}`;
-    assert.equal(await getUser(config.tableName, uid), undefined);
+    assert.equal(await userStore(new Table(config.tableName)).find(uid), undefined);
 
     // Act
     const first = await target.request("/v1/auth/google", signInRequest(await issuer.idToken({ sub, name: "Old Name" })));
-    const created = await getUser(config.tableName, uid);
+    const created = await userStore(new Table(config.tableName)).find(uid);
     const second = await target.request(
       "/v1/auth/google",
       signInRequest(await issuer.idToken({ sub, name: "New Name", email: "new@example.com" })),
     );
-    const updated = await getUser(config.tableName, uid);
+    const updated = await userStore(new Table(config.tableName)).find(uid);
 
     // Assess
     assert.equal(first.status, 200);
@@ -112,7 +116,10 @@ describe("POST /v1/auth/google", () => {
     for (const res of [missing, wrongType]) {
       assert.equal(res.status, 400);
       assert.equal(json(res.body).error.code, "validation_failed");
-      assert.deepEqual(json(res.body).error.fields.map((f: { path: string }) => f.path), ["id_token"]);
+      assert.deepEqual(
+        json(res.body).error.fields.map((f: { path: string }) => f.path),
+        ["id_token"],
+      );
     }
   });
 
@@ -147,7 +154,7 @@ describe("a dependency or setting missing", () => {
     delete process.env.JWT_PUBLIC_KEY;
 
     // Act
-    let res;
+    let res: Awaited<ReturnType<typeof target.request>>;
     try {
       res = await target.request("/v1/me", { headers: { authorization: `Bearer ${token}` } });
     } finally {
@@ -181,7 +188,7 @@ describe("who is calling", () => {
     // Assess
     assert.equal(first.status, 200);
     assert.deepEqual({ ...json(first.body), created_at: undefined }, { uid, email: "dev@example.com", name: null, created_at: undefined });
-    assert.equal((await getUser(config.tableName, uid))?.createdAt, json(first.body).created_at);
+    assert.equal((await userStore(new Table(config.tableName)).find(uid))?.createdAt, json(first.body).created_at);
     assert.deepEqual(json(again.body), json(first.body));
     for (const res of [anonymous, malformed, badBearer]) {
       assert.equal(res.status, 401);

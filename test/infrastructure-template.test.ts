@@ -38,7 +38,10 @@ describe("the main template holds issue 7's properties", () => {
 
   test("every CodeUri is a bundle directory `npm run build` writes", () => {
     const dirs = new Set(BUNDLES.map((b) => join("dist", b.name)));
-    for (const template of [["infrastructure", main], ["infrastructure/edge-auth", edge]] as const) {
+    for (const template of [
+      ["infrastructure", main],
+      ["infrastructure/edge-auth", edge],
+    ] as const) {
       for (const [id, r] of ofType(template[1], "AWS::Serverless::Function")) {
         const dir = relative(ROOT, resolve(ROOT, template[0], r.Properties.CodeUri));
         assert.ok(dirs.has(dir), `${id}: ${dir}`);
@@ -63,7 +66,10 @@ describe("the edge stack", () => {
   test("publishes a numbered version, assumable by edgelambda, exported for the main stack", () => {
     assert.equal(viewerRequest().AutoPublishAlias, "live");
     const role = edge.Resources[viewerRequest().Role["Fn::GetAtt"][0]].Properties;
-    assert.deepEqual(role.AssumeRolePolicyDocument.Statement[0].Principal.Service.toSorted(), ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]);
+    assert.deepEqual(role.AssumeRolePolicyDocument.Statement[0].Principal.Service.toSorted(), [
+      "edgelambda.amazonaws.com",
+      "lambda.amazonaws.com",
+    ]);
     assert.deepEqual(edge.Outputs.EdgeFunctionVersionArn.Value, { Ref: "ViewerRequestFunction.Version" });
     assert.deepEqual(edge.Rules.UsEast1Only.Assertions[0].Assert, { "Fn::Equals": [{ Ref: "AWS::Region" }, "us-east-1"] });
   });
@@ -77,44 +83,106 @@ const apiBehavior = (r: Record<string, Json>) =>
 const MUTATIONS: Mutation[] = [
   ["the InvokeFunction permission is missing", checks.checkInvokePermissions, (r) => delete r.ApiFunctionInvokePermission],
   ["the InvokeFunctionUrl permission is missing", checks.checkInvokePermissions, (r) => delete r.ApiUrlInvokePermission],
-  ["InvokeFunction without InvokedViaFunctionUrl", checks.checkInvokePermissions, (r) => delete r.ApiFunctionInvokePermission.Properties.InvokedViaFunctionUrl],
-  ["a permission not scoped to the distribution", checks.checkInvokePermissions, (r) => delete r.ApiUrlInvokePermission.Properties.SourceArn],
-  ["Host forwarded (AllViewer origin request policy)", checks.checkApiBehavior, (r) => (apiBehavior(r).OriginRequestPolicyId = "216adef6-5c7f-47e4-b989-5492eafa07d3")],
+  [
+    "InvokeFunction without InvokedViaFunctionUrl",
+    checks.checkInvokePermissions,
+    (r) => delete r.ApiFunctionInvokePermission.Properties.InvokedViaFunctionUrl,
+  ],
+  [
+    "a permission not scoped to the distribution",
+    checks.checkInvokePermissions,
+    (r) => delete r.ApiUrlInvokePermission.Properties.SourceArn,
+  ],
+  [
+    "Host forwarded (AllViewer origin request policy)",
+    checks.checkApiBehavior,
+    (r) => (apiBehavior(r).OriginRequestPolicyId = "216adef6-5c7f-47e4-b989-5492eafa07d3"),
+  ],
   ["caching on /api/*", checks.checkApiBehavior, (r) => (apiBehavior(r).CachePolicyId = "658327ea-f89d-4fab-a63d-7e88639e58f6")],
   ["compression on /api/*", checks.checkApiBehavior, (r) => (apiBehavior(r).Compress = true)],
-  ["the edge function without IncludeBody", checks.checkApiBehavior, (r) => (apiBehavior(r).LambdaFunctionAssociations[0].IncludeBody = false)],
-  ["OAC signing only when the viewer sent no Authorization", checks.checkApiBehavior, (r) =>
-    (r.ApiOriginAccessControl.Properties.OriginAccessControlConfig.SigningBehavior = "no-override")],
-  ["a 30 s origin read timeout", checks.checkApiBehavior, (r) =>
-    (r.Distribution.Properties.DistributionConfig.Origins.find((o: Json) => o.Id === "api").CustomOriginConfig.OriginReadTimeout = 30)],
+  [
+    "the edge function without IncludeBody",
+    checks.checkApiBehavior,
+    (r) => (apiBehavior(r).LambdaFunctionAssociations[0].IncludeBody = false),
+  ],
+  [
+    "OAC signing only when the viewer sent no Authorization",
+    checks.checkApiBehavior,
+    (r) => (r.ApiOriginAccessControl.Properties.OriginAccessControlConfig.SigningBehavior = "no-override"),
+  ],
+  [
+    "a 30 s origin read timeout",
+    checks.checkApiBehavior,
+    (r) =>
+      (r.Distribution.Properties.DistributionConfig.Origins.find((o: Json) => o.Id === "api").CustomOriginConfig.OriginReadTimeout = 30),
+  ],
   ["Function URL AuthType NONE", checks.checkApiFunction, (r) => (api(r).FunctionUrlConfig.AuthType = "NONE")],
   ["RESPONSE_STREAM missing on the API's URL", checks.checkApiFunction, (r) => delete api(r).FunctionUrlConfig.InvokeMode],
   ["the adapter not in streaming mode", checks.checkApiFunction, (r) => (api(r).Environment.Variables.AWS_LWA_INVOKE_MODE = "buffered")],
   ["an x86_64 API with the Arm64 adapter layer", checks.checkApiFunction, (r) => (api(r).Architectures = ["x86_64"])],
-  ["a streaming Function URL on a worker", checks.checkWorkers, (r) =>
-    (r.SynthesisFunction.Properties.FunctionUrlConfig = { AuthType: "AWS_IAM", InvokeMode: "RESPONSE_STREAM" })],
-  ["the web adapter's streaming mode on a worker", checks.checkWorkers, (r) =>
-    (r.ImageFunction.Properties.Environment.Variables.AWS_LWA_INVOKE_MODE = "response_stream")],
-  ["a worker without ReportBatchItemFailures", checks.checkWorkers, (r) =>
-    delete r.ImageFunction.Properties.Events.ImageQueue.Properties.FunctionResponseTypes],
-  ["a worker without a concurrency cap", checks.checkWorkers, (r) => delete r.SynthesisFunction.Properties.Events.SynthesisQueue.Properties.ScalingConfig],
-  ["the sweeper off its schedule", checks.checkWorkers, (r) => (r.SweeperFunction.Properties.Events.Every5Minutes.Properties.Schedule = "rate(1 hour)")],
+  [
+    "a streaming Function URL on a worker",
+    checks.checkWorkers,
+    (r) => (r.SynthesisFunction.Properties.FunctionUrlConfig = { AuthType: "AWS_IAM", InvokeMode: "RESPONSE_STREAM" }),
+  ],
+  [
+    "the web adapter's streaming mode on a worker",
+    checks.checkWorkers,
+    (r) => (r.ImageFunction.Properties.Environment.Variables.AWS_LWA_INVOKE_MODE = "response_stream"),
+  ],
+  [
+    "a worker without ReportBatchItemFailures",
+    checks.checkWorkers,
+    (r) => delete r.ImageFunction.Properties.Events.ImageQueue.Properties.FunctionResponseTypes,
+  ],
+  [
+    "a worker without a concurrency cap",
+    checks.checkWorkers,
+    (r) => delete r.SynthesisFunction.Properties.Events.SynthesisQueue.Properties.ScalingConfig,
+  ],
+  [
+    "the sweeper off its schedule",
+    checks.checkWorkers,
+    (r) => (r.SweeperFunction.Properties.Events.Every5Minutes.Properties.Schedule = "rate(1 hour)"),
+  ],
   ["a DLQ-less queue", checks.checkQueues, (r) => delete r.SynthesisQueue.Properties.RedrivePolicy],
   ["visibility timeout < 6 × the worker's timeout", checks.checkQueues, (r) => (r.ImageQueue.Properties.VisibilityTimeout = 179)],
   ["a worker timeout raised past its queue's visibility / 6", checks.checkQueues, (r) => (r.SynthesisFunction.Properties.Timeout = 31)],
   ["maxReceiveCount other than 5", checks.checkQueues, (r) => (r.ImageQueue.Properties.RedrivePolicy.maxReceiveCount = 10)],
   ["a DLQ keeping messages 4 days", checks.checkQueues, (r) => delete r.SynthesisDeadLetterQueue.Properties.MessageRetentionPeriod],
-  ["no point-in-time recovery", checks.checkTable, (r) => (r.Table.Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled = false)],
+  [
+    "no point-in-time recovery",
+    checks.checkTable,
+    (r) => (r.Table.Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled = false),
+  ],
   ["deletion protection never on", checks.checkTable, (r) => (r.Table.Properties.DeletionProtectionEnabled = false)],
   ["provisioned capacity", checks.checkTable, (r) => (r.Table.Properties.BillingMode = "PROVISIONED")],
-  ["a media bucket open to the public", checks.checkBucketsBehindCloudFront, (r) =>
-    (r.MediaBucket.Properties.PublicAccessBlockConfiguration.RestrictPublicBuckets = false)],
-  ["media readable by anyone, not just the distribution", checks.checkBucketsBehindCloudFront, (r) =>
-    (r.MediaBucketPolicy.Properties.PolicyDocument.Statement[0].Principal = "*")],
-  ["a Scan grant", checks.checkLogsAndIam, (r) => r.ApiRole.Properties.Policies[0].PolicyDocument.Statement[1].Action.push("dynamodb:Scan")],
-  ["the secret readable on every resource", checks.checkLogsAndIam, (r) => (r.SweeperRole.Properties.Policies[0].PolicyDocument.Statement.at(-1).Resource = "*")],
+  [
+    "a media bucket open to the public",
+    checks.checkBucketsBehindCloudFront,
+    (r) => (r.MediaBucket.Properties.PublicAccessBlockConfiguration.RestrictPublicBuckets = false),
+  ],
+  [
+    "media readable by anyone, not just the distribution",
+    checks.checkBucketsBehindCloudFront,
+    (r) => (r.MediaBucketPolicy.Properties.PolicyDocument.Statement[0].Principal = "*"),
+  ],
+  [
+    "a Scan grant",
+    checks.checkLogsAndIam,
+    (r) => r.ApiRole.Properties.Policies[0].PolicyDocument.Statement[1].Action.push("dynamodb:Scan"),
+  ],
+  [
+    "the secret readable on every resource",
+    checks.checkLogsAndIam,
+    (r) => (r.SweeperRole.Properties.Policies[0].PolicyDocument.Statement.at(-1).Resource = "*"),
+  ],
   ["a log group without retention", checks.checkLogsAndIam, (r) => delete r.ImageLogGroup.Properties.RetentionInDays],
-  ["a default for the secret's ARN", checks.checkLogsAndIam, (_, t) => (t.Parameters.AppSecretArn.Default = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x")],
+  [
+    "a default for the secret's ARN",
+    checks.checkLogsAndIam,
+    (_, t) => (t.Parameters.AppSecretArn.Default = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x"),
+  ],
 ];
 
 describe("each check catches the mistake it exists for", () => {

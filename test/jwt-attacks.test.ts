@@ -9,7 +9,6 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { decodeJwt, exportSPKI, generateKeyPair, type JWTPayload } from "jose";
 import { InvalidTokenError, issueAppToken, verifyAppToken } from "../backend/identity/tokens.ts";
-import { getUser } from "../backend/identity/users.ts";
 import { TEST_CLIENT_ID, startGoogleIssuer, type GoogleIssuer } from "./support/google-issuer.ts";
 import {
   appClaims,
@@ -22,6 +21,8 @@ import {
   withPayload,
 } from "./support/identity.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
+import { Table } from "../backend/data/table.ts";
+import { userStore } from "../backend/identity/store.ts";
 
 let issuer: GoogleIssuer;
 let target: Target;
@@ -46,16 +47,25 @@ type Attack<T> = [name: string, reason: RegExp, mint: (subject: T) => Promise<st
 describe("Google ID tokens that /v1/auth/google refuses", () => {
   const attacks: Attack<string>[] = [
     ["alg none", ALG_REFUSED, (sub) => unsecured(googleClaims(sub))],
-    ["signed with a foreign key under the issuer's kid", BAD_SIGNATURE, async (sub) =>
-      signed(googleClaims(sub), "RS256", (await generateKeyPair("RS256")).privateKey, { kid: issuer.kid })],
-    ["signed with a key the JWKS does not list", /no applicable key found/, async (sub) =>
-      signed(googleClaims(sub), "RS256", (await generateKeyPair("RS256")).privateKey, { kid: "attacker" })],
+    [
+      "signed with a foreign key under the issuer's kid",
+      BAD_SIGNATURE,
+      async (sub) => signed(googleClaims(sub), "RS256", (await generateKeyPair("RS256")).privateKey, { kid: issuer.kid }),
+    ],
+    [
+      "signed with a key the JWKS does not list",
+      /no applicable key found/,
+      async (sub) => signed(googleClaims(sub), "RS256", (await generateKeyPair("RS256")).privateKey, { kid: "attacker" }),
+    ],
     ["expired", /"exp" claim timestamp check failed/, (sub) => issuer.idToken({ sub, iat: now() - 7200, exp: now() - 3600 })],
     ["wrong audience", /unexpected "aud"/, (sub) => issuer.idToken({ sub, aud: "someone-elses-client.apps.googleusercontent.com" })],
     ["wrong issuer", /unexpected "iss"/, (sub) => issuer.idToken({ sub, iss: "https://accounts.evil.test" })],
     ["tampered payload", BAD_SIGNATURE, async (sub) => withPayload(await issuer.idToken({ sub: randomUUID() }), googleClaims(sub))],
-    ["HS256 keyed with the issuer's public key", ALG_REFUSED, async (sub) =>
-      signed(googleClaims(sub), "HS256", pemBytes(await exportSPKI(issuer.publicKey)), { kid: issuer.kid })],
+    [
+      "HS256 keyed with the issuer's public key",
+      ALG_REFUSED,
+      async (sub) => signed(googleClaims(sub), "HS256", pemBytes(await exportSPKI(issuer.publicKey)), { kid: issuer.kid }),
+    ],
     ["without exp", /missing required "exp"/, (sub) => issuer.idToken({ sub, exp: undefined })],
     ["e-mail not verified", /email_verified/, (sub) => issuer.idToken({ sub, email_verified: false })],
     ["not a JWT at all", /JWS/, () => "not.a.jwt"],
@@ -75,7 +85,7 @@ describe("Google ID tokens that /v1/auth/google refuses", () => {
       const { error } = JSON.parse(res.body);
       assert.equal(error.code, "unauthorized");
       assert.match(error.message, reason);
-      assert.equal(await getUser(config().tableName, `g_${sub}`), undefined, "no user was written");
+      assert.equal(await userStore(new Table(config().tableName)).find(`g_${sub}`), undefined, "no user was written");
     });
   }
 
@@ -88,7 +98,7 @@ describe("Google ID tokens that /v1/auth/google refuses", () => {
 
     // Assess
     assert.equal(res.status, 200);
-    assert.equal((await getUser(config().tableName, `g_${sub}`))?.uid, `g_${sub}`);
+    assert.equal((await userStore(new Table(config().tableName)).find(`g_${sub}`))?.uid, `g_${sub}`);
   });
 });
 
@@ -100,15 +110,27 @@ describe("our own tokens that our verifier and /v1/me refuse", () => {
     ["expired", /"exp" claim timestamp check failed/, (claims) => ours({ ...claims, iat: now() - 7200, exp: now() - 3600 })],
     ["wrong audience", /unexpected "aud"/, (claims) => ours({ ...claims, aud: "another-api" })],
     ["wrong issuer", /unexpected "iss"/, (claims) => ours({ ...claims, iss: "https://evil.test" })],
-    ["tampered payload", BAD_SIGNATURE, async (claims) => {
-      const { token } = await issueAppToken({ uid: "g_attacker", email: "attacker@example.com" }, config());
-      return withPayload(token, { ...decodeJwt(token), sub: claims.sub, email: claims.email });
-    }],
+    [
+      "tampered payload",
+      BAD_SIGNATURE,
+      async (claims) => {
+        const { token } = await issueAppToken({ uid: "g_attacker", email: "attacker@example.com" }, config());
+        return withPayload(token, { ...decodeJwt(token), sub: claims.sub, email: claims.email });
+      },
+    ],
     ["HS256 keyed with our public key", ALG_REFUSED, (claims) => signed(claims, "HS256", pemBytes(process.env.JWT_PUBLIC_KEY!))],
     ["without exp", /missing required "exp"/, (claims) => ours({ ...claims, exp: undefined })],
     ["a Google ID token instead of ours", ALG_REFUSED, (claims) => issuer.idToken({ sub: claims.sub })],
-    ["issued in the future", /"iat" claim timestamp check failed \(it should be in the past\)/, (claims) => ours({ ...claims, iat: now() + 3600, exp: now() + 7200 })],
-    ["living longer than the maximum", /lifetime exceeds the maximum of 86400 seconds/, (claims) => ours({ ...claims, iat: now() - 60, exp: now() - 60 + 86_400 + 1 })],
+    [
+      "issued in the future",
+      /"iat" claim timestamp check failed \(it should be in the past\)/,
+      (claims) => ours({ ...claims, iat: now() + 3600, exp: now() + 7200 }),
+    ],
+    [
+      "living longer than the maximum",
+      /lifetime exceeds the maximum of 86400 seconds/,
+      (claims) => ours({ ...claims, iat: now() - 60, exp: now() - 60 + 86_400 + 1 }),
+    ],
   ];
 
   for (const [name, reason, mint] of attacks) {

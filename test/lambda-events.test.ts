@@ -96,7 +96,17 @@ function functionUrl(rawPath: string) {
       accountId: "123456789012",
       apiId: "<urlid>",
       authentication: null,
-      authorizer: { iam: { accessKey: "AKIA...", accountId: "111122223333", callerId: "AIDA...", cognitoIdentity: null, principalOrgId: null, userArn: "arn:aws:iam::111122223333:user/example-user", userId: "AIDA..." } },
+      authorizer: {
+        iam: {
+          accessKey: "AKIA...",
+          accountId: "111122223333",
+          callerId: "AIDA...",
+          cognitoIdentity: null,
+          principalOrgId: null,
+          userArn: "arn:aws:iam::111122223333:user/example-user",
+          userId: "AIDA...",
+        },
+      },
       domainName: "<url-id>.lambda-url.us-west-2.on.aws",
       domainPrefix: "<url-id>",
       http: { method: "GET", path: rawPath, protocol: "HTTP/1.1", sourceIp: "123.123.123.123", userAgent: "agent" },

@@ -38,7 +38,9 @@ test("run.sh serves health, and Ctrl-C leaves no process behind", { timeout }, a
   assert.equal(processExists(stack.dynamodbPid), false, "DynamoDB Local is gone");
 });
 
-test("a DynamoDB Local or fauxqs that dies under run.sh is restarted on the same data, and the API recovers without a restart", { timeout }, async (t) => {
+test("a DynamoDB Local or fauxqs that dies under run.sh is restarted on the same data, and the API recovers without a restart", {
+  timeout,
+}, async (t) => {
   // Prepare
   const dataDir = await freshDataDir(t);
   const stack = await startRunSh({ dataDir });
@@ -100,9 +102,7 @@ test("run.sh keeps DynamoDB tables across a restart with the same DATA_DIR", { t
     SK: { S: "PROFILE" },
     name: { S: "Mirai" },
   };
-  await withDynamo(first, (dynamo) =>
-    dynamo.send(new PutItemCommand({ TableName: "remirai", Item: item })),
-  );
+  await withDynamo(first, (dynamo) => dynamo.send(new PutItemCommand({ TableName: "remirai", Item: item })));
   assert.deepEqual(await first.stop("SIGINT"), { code: 0, signal: null });
 
   // Act

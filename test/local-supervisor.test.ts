@@ -10,7 +10,14 @@ import type { LocalService } from "../backend/local/service-process.ts";
 import { supervise } from "../backend/local/supervisor.ts";
 
 function deadService(): LocalService {
-  return { name: "stand-in", endpoint: "http://127.0.0.1:1", pid: 1, exited: Promise.resolve({ code: 1, signal: null }), stop: async () => {}, outputTail: () => "boom" };
+  return {
+    name: "stand-in",
+    endpoint: "http://127.0.0.1:1",
+    pid: 1,
+    exited: Promise.resolve({ code: 1, signal: null }),
+    stop: async () => {},
+    outputTail: () => "boom",
+  };
 }
 
 test("a service that keeps failing to start is tried again after a doubling wait, capped, and not once stopping", async () => {
@@ -32,7 +39,11 @@ test("a service that keeps failing to start is tried again after a doubling wait
   };
 
   // Act
-  const supervising = supervise(deadService(), { label: "stand-in", start }, log, () => stopping, { firstMs: 5, maxMs: 20, stableMs: 60_000 });
+  const supervising = supervise(deadService(), { label: "stand-in", start }, log, () => stopping, {
+    firstMs: 5,
+    maxMs: 20,
+    stableMs: 60_000,
+  });
   while (lines.filter((l) => l.message === "stand-in did not restart; trying again").length < 4) await once(logged, "line");
   stopping = true;
   const startsWhenStopped = starts;

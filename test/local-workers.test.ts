@@ -7,9 +7,10 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { startLocalWorkers } from "../backend/local/workers.ts";
+import { localSaga, startLocalWorkers } from "../backend/local/workers.ts";
 import { sqsClient } from "../backend/ports/aws.ts";
-import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "./support/fake-gemini.ts";
+import { startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "../fixtures/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
 
 const SAGAS = 6;
@@ -31,7 +32,12 @@ before(async () => {
         : { kind: "json", value: PERSONA_CARD, held: holding.text },
   });
   stack = await sagaStack({ GEMINI_API_KEY: "k", GEMINI_BASE_URL: gemini.url }, { workers: false });
-  workers = startLocalWorkers(stack.runtime, { maxInFlight: MAX_IN_FLIGHT, waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
+  workers = startLocalWorkers(localSaga(stack.domains), {
+    maxInFlight: MAX_IN_FLIGHT,
+    waitTimeSeconds: 1,
+    retryDelaySeconds: 0,
+    sweepIntervalMs: 3_600_000,
+  });
 });
 after(async () => {
   // The model first: a call still held (a failed run) ends, so the workers can stop.
@@ -64,9 +70,12 @@ async function until(what: string, holds: () => Promise<boolean>): Promise<void>
 
 /** Messages waiting in a queue, and messages received but not yet deleted. */
 async function queueState(queueUrl: string): Promise<{ waiting: number; inFlight: number }> {
-  const { Attributes = {} } = await sqsClient().send(new GetQueueAttributesCommand({
-    QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-  }));
+  const { Attributes = {} } = await sqsClient().send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
+  );
   return { waiting: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible) };
 }
 
@@ -77,23 +86,31 @@ test("maxInFlight: at most N steps per queue at the model at once, and every sag
   // Prepare: six owners with three answers each, all sagas started together.
   const owners = await Promise.all(Array.from({ length: SAGAS }, () => ownerWithAnswers(stack.target, 3)));
   const started = await Promise.all(owners.map(({ uid }) => stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) })));
-  assert.deepEqual(started.map((r) => r.status), Array(SAGAS).fill(202));
+  assert.deepEqual(
+    started.map((r) => r.status),
+    Array(SAGAS).fill(202),
+  );
 
   // Act + Assess, step 1: with every model call held, two synthesis steps are at the model
   // and the other four messages wait in their queue, untouched.
   const firstText = await gemini.arrived(MAX_IN_FLIGHT, isText);
   const held = { waiting: SAGAS - MAX_IN_FLIGHT, inFlight: MAX_IN_FLIGHT };
-  await until("four synthesis messages wait while two are held", async () =>
-    JSON.stringify(await queueState(stack.config.synthesisQueueUrl)) === JSON.stringify(held));
+  await until(
+    "four synthesis messages wait while two are held",
+    async () => JSON.stringify(await queueState(stack.config.synthesisQueueUrl)) === JSON.stringify(held),
+  );
   assert.equal(gemini.requests.filter(isText).length, MAX_IN_FLIGHT);
 
   // Step 2: synthesis goes on; image calls are held the same way.
   holding.text = false;
   for (const request of firstText) request.release();
   const firstImages = await gemini.arrived(MAX_IN_FLIGHT, isImage);
-  await until("every synthesis step is done and four image messages wait while two are held", async () =>
-    (await personaViews(owners)).every((v) => v.status === "generating_image") &&
-    JSON.stringify(await queueState(stack.config.imageQueueUrl)) === JSON.stringify(held));
+  await until(
+    "every synthesis step is done and four image messages wait while two are held",
+    async () =>
+      (await personaViews(owners)).every((v) => v.status === "generating_image") &&
+      JSON.stringify(await queueState(stack.config.imageQueueUrl)) === JSON.stringify(held),
+  );
   assert.equal(gemini.requests.filter(isImage).length, MAX_IN_FLIGHT);
 
   // Step 3: everything goes on to the end.
@@ -101,7 +118,10 @@ test("maxInFlight: at most N steps per queue at the model at once, and every sag
   for (const request of firstImages) request.release();
   await until("every persona is ready", async () => {
     const views = await personaViews(owners);
-    assert.ok(views.every((v) => v.status !== "failed"), "no saga fails");
+    assert.ok(
+      views.every((v) => v.status !== "failed"),
+      "no saga fails",
+    );
     return views.every((v) => v.status === "ready");
   });
 

@@ -13,7 +13,9 @@ function parseResponses(bytes: string): { status: number; headers: Record<string
     const headEnd = rest.indexOf("\r\n\r\n");
     assert.notEqual(headEnd, -1, `a response head in ${JSON.stringify(rest.slice(0, 200))}`);
     const [statusLine = "", ...lines] = rest.slice(0, headEnd).split("\r\n");
-    const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+    const headers = Object.fromEntries(
+      lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]),
+    );
     rest = rest.slice(headEnd + 4);
     let body = "";
     if (headers["transfer-encoding"] === "chunked") {
@@ -74,7 +76,10 @@ describe("node:http adapter", () => {
       const answer = await rawRequest(server.url, requests.join(""));
       // Assess
       const responses = answer.split(/(?=HTTP\/1\.1 \d{3} )/);
-      assert.deepEqual(responses.map((r) => r.slice(9, 12)), ["204", "304", "200", "200"]);
+      assert.deepEqual(
+        responses.map((r) => r.slice(9, 12)),
+        ["204", "304", "200", "200"],
+      );
       for (const bodyless of responses.slice(0, 3)) {
         assert.doesNotMatch(bodyless, /transfer-encoding/i);
         assert.ok(bodyless.endsWith("\r\n\r\n"), `nothing after the headers: ${JSON.stringify(bodyless)}`);
@@ -101,7 +106,10 @@ describe("node:http adapter", () => {
 
       // Assess
       const responses = parseResponses(answer);
-      assert.deepEqual(responses.map((r) => r.status), [200, 200, 400]);
+      assert.deepEqual(
+        responses.map((r) => r.status),
+        [200, 200, 400],
+      );
       assert.match(responses[0]!.body, /id: 2\n/, "the stream ran to its end before anything else");
       assert.deepEqual(JSON.parse(responses[1]!.body), { id: "2", q: null });
       assert.equal(JSON.parse(responses[2]!.body).error.code, "bad_request");
@@ -123,7 +131,10 @@ describe("node:http adapter", () => {
 
       // Assess
       const responses = parseResponses(answer);
-      assert.deepEqual(responses.map((r) => r.status), [200, 400]);
+      assert.deepEqual(
+        responses.map((r) => r.status),
+        [200, 400],
+      );
       assert.deepEqual(JSON.parse(responses[0]!.body), { id: "1", q: null });
       assert.equal(JSON.parse(responses[1]!.body).error.code, "bad_request");
     } finally {
@@ -135,15 +146,28 @@ describe("node:http adapter", () => {
     const server = await serve(behaviourApp().app, { port: 0, host: "127.0.0.1" });
     try {
       // Act
-      const refused = parseResponses(await rawRequest(server.url, "POST /v1/things HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n"));
-      const continued = parseResponses(await rawRequest(server.url, "POST /v1/things HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}"));
+      const refused = parseResponses(
+        await rawRequest(
+          server.url,
+          "POST /v1/things HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n",
+        ),
+      );
+      const continued = parseResponses(
+        await rawRequest(
+          server.url,
+          'POST /v1/things HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n{"a":1}',
+        ),
+      );
 
       // Assess
       assert.equal(refused.length, 1);
       assert.equal(refused[0]!.status, 417);
       assert.match(refused[0]!.headers["content-type"]!, /^application\/json/);
       assert.equal(JSON.parse(refused[0]!.body).error.code, "expectation_failed");
-      assert.deepEqual(continued.map((r) => r.status), [100, 201]);
+      assert.deepEqual(
+        continued.map((r) => r.status),
+        [100, 201],
+      );
       assert.deepEqual(JSON.parse(continued[1]!.body), { received: { a: 1 } });
     } finally {
       await server.close(0);
@@ -194,7 +218,10 @@ describe("node:http adapter", () => {
     for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
     assert.match(text, /id: 2\n/);
     await closed;
-    assert.equal(await Promise.race([hooks.aborted.promise.then(() => "aborted"), hooks.finished.promise.then(() => "finished")]), "finished");
+    assert.equal(
+      await Promise.race([hooks.aborted.promise.then(() => "aborted"), hooks.finished.promise.then(() => "finished")]),
+      "finished",
+    );
   });
 
   test("a stream still open at the deadline is closed and its producer aborted", async () => {

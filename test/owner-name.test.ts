@@ -8,7 +8,6 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
-import { personaMaterial } from "../backend/surveys/surveys.ts";
 import { startGoogleIssuer, type GoogleIssuer } from "./support/google-issuer.ts";
 import { identityConfig, signInRequest } from "./support/identity.ts";
 import { friendAnswer, quiet, sagaStack, type SagaStack } from "./support/saga.ts";
@@ -24,7 +23,7 @@ after(async () => {
 
 async function serve(mode: "local" | "edge") {
   const config = identityConfig(mode, issuer, { GEMINI_API_KEY: "" });
-  const target = await nodeTarget(createApi(config, quiet, createProviders({}, quiet)));
+  const target = await nodeTarget(createApi(config, { logger: quiet, ports: createProviders({}, quiet) }));
   targets.push(target);
   return { config, target };
 }
@@ -75,8 +74,8 @@ describe("the survey shows its owner's name", () => {
 
     // Act
     const answers = await Promise.all(
-      ["%E0%A4%A", encodeURIComponent("a".repeat(61)), encodeURIComponent("evil\u202Eeman"), "%00", encodeURIComponent("<b>x</b>")].map((name) =>
-        target.request("/v1/me", { headers: { "x-user-uid": uid, "x-user-name": name } }),
+      ["%E0%A4%A", encodeURIComponent("a".repeat(61)), encodeURIComponent("evil\u202Eeman"), "%00", encodeURIComponent("<b>x</b>")].map(
+        (name) => target.request("/v1/me", { headers: { "x-user-uid": uid, "x-user-name": name } }),
       ),
     );
 
@@ -121,8 +120,17 @@ describe("PUT /v1/me", () => {
     const headers = { "x-user-uid": `dev-${randomUUID()}`, "content-type": "application/json" };
 
     // Act
-    const bodies = [{ name: "   " }, { name: "x".repeat(61) }, { name: "a\u0000b" }, { name: "<script>" }, { name: 42 }, { name: "Ok", admin: true }];
-    const answers = await Promise.all(bodies.map((body) => target.request("/v1/me", { method: "PUT", headers, body: JSON.stringify(body) })));
+    const bodies = [
+      { name: "   " },
+      { name: "x".repeat(61) },
+      { name: "a\u0000b" },
+      { name: "<script>" },
+      { name: 42 },
+      { name: "Ok", admin: true },
+    ];
+    const answers = await Promise.all(
+      bodies.map((body) => target.request("/v1/me", { method: "PUT", headers, body: JSON.stringify(body) })),
+    );
     const unchanged = await target.request("/v1/me", { headers });
 
     // Assess
@@ -130,13 +138,20 @@ describe("PUT /v1/me", () => {
       assert.equal(res.status, 400);
       assert.equal(json(res.body).error.code, "validation_failed");
     }
-    assert.deepEqual(json(answers[0]!.body).error.fields.map((f: { path: string }) => f.path), ["name"]);
+    assert.deepEqual(
+      json(answers[0]!.body).error.fields.map((f: { path: string }) => f.path),
+      ["name"],
+    );
     assert.equal(json(unchanged.body).name, null);
   });
 
   test("without a caller it is 401", async () => {
     const { target } = await serve("local");
-    const res = await target.request("/v1/me", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Ai" }) });
+    const res = await target.request("/v1/me", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "Ai" }),
+    });
     assert.equal(res.status, 401);
   });
 });
@@ -152,7 +167,11 @@ describe("the owner's name reaches the persona, and leaves friends' text", () =>
     const surveyId = json((await stack.target.request("/v1/surveys", { method: "POST", headers })).body).survey_id;
     for (let i = 0; i < 3; i++) {
       const answer = friendAnswer(`${surveyId}-friend-${i}`, `aiko always helps; Tanaka-san too. Aiko Tanaka is kind.`);
-      await stack.target.request(`/v1/surveys/${surveyId}/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(answer) });
+      await stack.target.request(`/v1/surveys/${surveyId}/responses`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(answer),
+      });
     }
 
     // Act
@@ -163,7 +182,7 @@ describe("the owner's name reaches the persona, and leaves friends' text", () =>
       await new Promise((r) => setTimeout(r, 25));
       view = json((await stack.target.request("/v1/personas/me", { headers })).body);
     }
-    const material = await personaMaterial(stack.config.tableName, surveyId);
+    const material = await stack.domains.surveys.material(surveyId);
 
     // Assess
     assert.equal(view.status, "ready");

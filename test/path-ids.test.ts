@@ -12,12 +12,12 @@ import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
 import { loadConfig, type Config } from "../backend/config.ts";
-import { createChat } from "../backend/chats/store.ts";
 import { InvalidKeyPartError, keys } from "../backend/data/keys.ts";
-import { table } from "../backend/data/table.ts";
+import { documentClient, Table } from "../backend/data/table.ts";
 import { provision } from "../backend/local/provision.ts";
 import { friendAnswer, quiet } from "./support/saga.ts";
 import { apiGatewayTarget, functionUrlTarget, nodeTarget, type Target } from "./support/targets.ts";
+import { chatStore } from "../backend/chats/store.ts";
 
 const uid = `caller-${randomUUID()}`;
 const signedIn = { "x-user-uid": uid, "content-type": "application/json" };
@@ -48,18 +48,52 @@ const HOSTILE: Array<[string, string]> = [
 type Probe = { route: string; path: (id: string) => string; fresh: () => string; method?: string; body?: string };
 const probes = (chatId: string): Probe[] => [
   { route: "GET /v1/surveys/:id", path: (id) => `/v1/surveys/${id}`, fresh: unknown.survey },
-  { route: "POST /v1/surveys/:id/responses", path: (id) => `/v1/surveys/${id}/responses`, fresh: unknown.survey, method: "POST", body: JSON.stringify(friendAnswer("fp-hostile-1")) },
+  {
+    route: "POST /v1/surveys/:id/responses",
+    path: (id) => `/v1/surveys/${id}/responses`,
+    fresh: unknown.survey,
+    method: "POST",
+    body: JSON.stringify(friendAnswer("fp-hostile-1")),
+  },
   { route: "PUT /v1/surveys/:id/self", path: (id) => `/v1/surveys/${id}/self`, fresh: unknown.survey, method: "PUT", body: selfAnswer },
   { route: "GET /v1/surveys/:id/summary", path: (id) => `/v1/surveys/${id}/summary`, fresh: unknown.survey },
   { route: "GET /v1/personas/:id/card", path: (id) => `/v1/personas/${id}/card`, fresh: unknown.persona },
-  { route: "GET /v1/personas/:id/card?format=chara_card_v3", path: (id) => `/v1/personas/${id}/card?format=chara_card_v3`, fresh: unknown.persona },
-  { route: "GET /v1/personas/:a/chemistry/:b (a)", path: (id) => `/v1/personas/${id}/chemistry/${unknown.persona()}`, fresh: unknown.persona },
-  { route: "GET /v1/personas/:a/chemistry/:b (b)", path: (id) => `/v1/personas/${unknown.persona()}/chemistry/${id}`, fresh: unknown.persona },
+  {
+    route: "GET /v1/personas/:id/card?format=chara_card_v3",
+    path: (id) => `/v1/personas/${id}/card?format=chara_card_v3`,
+    fresh: unknown.persona,
+  },
+  {
+    route: "GET /v1/personas/:a/chemistry/:b (a)",
+    path: (id) => `/v1/personas/${id}/chemistry/${unknown.persona()}`,
+    fresh: unknown.persona,
+  },
+  {
+    route: "GET /v1/personas/:a/chemistry/:b (b)",
+    path: (id) => `/v1/personas/${unknown.persona()}/chemistry/${id}`,
+    fresh: unknown.persona,
+  },
   { route: "GET /v1/chats/:id/messages", path: (id) => `/v1/chats/${id}/messages`, fresh: unknown.chat },
-  { route: "POST /v1/chats/:id/messages", path: (id) => `/v1/chats/${id}/messages`, fresh: unknown.chat, method: "POST", body: JSON.stringify({ text: "hello" }) },
-  { route: "POST /v1/chats/:id/messages/:mid/stop (id)", path: (id) => `/v1/chats/${id}/messages/${unknown.chat()}/stop`, fresh: unknown.chat, method: "POST" },
+  {
+    route: "POST /v1/chats/:id/messages",
+    path: (id) => `/v1/chats/${id}/messages`,
+    fresh: unknown.chat,
+    method: "POST",
+    body: JSON.stringify({ text: "hello" }),
+  },
+  {
+    route: "POST /v1/chats/:id/messages/:mid/stop (id)",
+    path: (id) => `/v1/chats/${id}/messages/${unknown.chat()}/stop`,
+    fresh: unknown.chat,
+    method: "POST",
+  },
   // The caller's own chat, so the message id is what decides.
-  { route: "POST /v1/chats/:id/messages/:mid/stop (mid)", path: (id) => `/v1/chats/${chatId}/messages/${id}/stop`, fresh: unknown.chat, method: "POST" },
+  {
+    route: "POST /v1/chats/:id/messages/:mid/stop (mid)",
+    path: (id) => `/v1/chats/${chatId}/messages/${id}/stop`,
+    fresh: unknown.chat,
+    method: "POST",
+  },
 ];
 
 let config: Config;
@@ -69,7 +103,9 @@ async function itemCount(): Promise<number> {
   let count = 0;
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await table().send(new ScanCommand({ TableName: config.tableName, Select: "COUNT", ConsistentRead: true, ExclusiveStartKey: startKey }));
+    const page = await documentClient().send(
+      new ScanCommand({ TableName: config.tableName, Select: "COUNT", ConsistentRead: true, ExclusiveStartKey: startKey }),
+    );
     count += page.Count ?? 0;
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -78,10 +114,22 @@ async function itemCount(): Promise<number> {
 
 before(async () => {
   const name = `ids-${randomUUID().slice(0, 8)}`;
-  const queues = await provision({ tableName: `remirai-${name}`, synthesisQueue: `${name}-synthesis`, imageQueue: `${name}-image`, mediaBucket: process.env.MEDIA_BUCKET! });
-  const env = { ...process.env, AUTH_MODE: "local", TABLE_NAME: `remirai-${name}`, SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl, IMAGE_QUEUE_URL: queues.imageQueueUrl, GEMINI_API_KEY: "" };
+  const queues = await provision({
+    tableName: `remirai-${name}`,
+    synthesisQueue: `${name}-synthesis`,
+    imageQueue: `${name}-image`,
+    mediaBucket: process.env.MEDIA_BUCKET!,
+  });
+  const env = {
+    ...process.env,
+    AUTH_MODE: "local",
+    TABLE_NAME: `remirai-${name}`,
+    SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl,
+    IMAGE_QUEUE_URL: queues.imageQueueUrl,
+    GEMINI_API_KEY: "",
+  };
   config = loadConfig(env);
-  const app = createApi(config, quiet, createProviders(env, quiet));
+  const app = createApi(config, { logger: quiet, ports: createProviders(env, quiet) });
   targets = [await nodeTarget(app), functionUrlTarget(app), apiGatewayTarget(app, "1.0"), apiGatewayTarget(app, "2.0")];
 });
 after(async () => {
@@ -91,7 +139,7 @@ after(async () => {
 describe("malformed path ids are unknown ids", () => {
   test("every route, every adapter: 404 with the unknown id's code and message; nothing written", async () => {
     // Prepare
-    const chat = await createChat(config.tableName, uid, { personaId: unknown.persona(), uid, name: "Mirai" });
+    const chat = await chatStore(new Table(config.tableName)).create(uid, { personaId: unknown.persona(), uid, name: "Mirai" });
     const before = await itemCount();
 
     for (const target of targets) {
@@ -127,7 +175,11 @@ describe("malformed path ids are unknown ids", () => {
     const before = await itemCount();
 
     // Act
-    const res = await targets[0]!.request(`/v1/surveys/${unknown.survey()}/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(friendAnswer("fp-ghost-000001")) });
+    const res = await targets[0]!.request(`/v1/surveys/${unknown.survey()}/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(friendAnswer("fp-ghost-000001")),
+    });
 
     // Assess
     assert.equal(res.status, 404);

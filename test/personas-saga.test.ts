@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { keys } from "../backend/data/keys.ts";
-import { table } from "../backend/data/table.ts";
+import { documentClient } from "../backend/data/table.ts";
 import { as, friendAnswer, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
 
 let stack: SagaStack;
@@ -64,10 +64,16 @@ describe("persona saga", () => {
     assert.equal(started.status, 202);
     assert.equal(started.headers.location, "/v1/personas/me");
     const sagaId = JSON.parse(started.body).saga_id;
-    assert.deepEqual(events.map((e) => JSON.parse(e.data).status), ["synthesizing", "generating_image", "ready"]);
+    assert.deepEqual(
+      events.map((e) => JSON.parse(e.data).status),
+      ["synthesizing", "generating_image", "ready"],
+    );
     assert.ok(events.every((e) => e.event === "status" && JSON.parse(e.data).saga_id === sagaId));
     const ids = events.map((e) => Number(e.id));
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
     assert.equal(view.status, "ready");
     assert.equal(view.version, 1);
     assert.equal(view.saga_id, sagaId);
@@ -83,10 +89,17 @@ describe("persona saga", () => {
     await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
     const all = await followStatus(uid);
     const resumed = await followStatus(uid, all[0]!.id);
-    assert.deepEqual(resumed.map((e) => e.id), all.slice(1).map((e) => e.id));
-    const finished = await fetch(`${stack.target.url}/v1/personas/me/events`, { headers: { "x-user-uid": uid, "last-event-id": all.at(-1)!.id! } });
+    assert.deepEqual(
+      resumed.map((e) => e.id),
+      all.slice(1).map((e) => e.id),
+    );
+    const finished = await fetch(`${stack.target.url}/v1/personas/me/events`, {
+      headers: { "x-user-uid": uid, "last-event-id": all.at(-1)!.id! },
+    });
     assert.equal(finished.status, 204);
-    const fromTheFuture = await fetch(`${stack.target.url}/v1/personas/me/events`, { headers: { "x-user-uid": uid, "last-event-id": "999999" } });
+    const fromTheFuture = await fetch(`${stack.target.url}/v1/personas/me/events`, {
+      headers: { "x-user-uid": uid, "last-event-id": "999999" },
+    });
     assert.equal(fromTheFuture.status, 204);
   });
 
@@ -96,7 +109,10 @@ describe("persona saga", () => {
     // Act
     const feed = await readFeed(stack.target.url!, uid);
     // Assess
-    assert.deepEqual(feed.events.map((e) => [e.event, e.id, JSON.parse(e.data).status]), [["status", undefined, "pending"]]);
+    assert.deepEqual(
+      feed.events.map((e) => [e.event, e.id, JSON.parse(e.data).status]),
+      [["status", undefined, "pending"]],
+    );
     assert.equal(feed.retry, 30_000);
   });
 
@@ -109,7 +125,10 @@ describe("persona saga", () => {
     const replay = await followStatus(uid);
     // Assess
     assert.equal(JSON.parse(live.at(-1)!.data).status, "ready");
-    assert.deepEqual(replay.map((e) => [e.id, e.data]), live.map((e) => [e.id, e.data]));
+    assert.deepEqual(
+      replay.map((e) => [e.id, e.data]),
+      live.map((e) => [e.id, e.data]),
+    );
   });
 
   test("once a settled saga's events have expired, the feed says where it stands and ends", async () => {
@@ -117,15 +136,23 @@ describe("persona saga", () => {
     const { uid } = await ownerWithAnswers(stack.target, 3);
     await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
     const live = await followStatus(uid);
-    for (const e of live) await table().send(new DeleteCommand({ TableName: stack.config.tableName, Key: keys.personaEvent(uid, Number(e.id)) }));
+    for (const e of live)
+      await documentClient().send(new DeleteCommand({ TableName: stack.config.tableName, Key: keys.personaEvent(uid, Number(e.id)) }));
     // Act
     const feed = await followStatus(uid);
     // Assess
-    assert.deepEqual(feed.map((e) => [e.id, JSON.parse(e.data).status]), [[live.at(-1)!.id, "ready"]]);
+    assert.deepEqual(
+      feed.map((e) => [e.id, JSON.parse(e.data).status]),
+      [[live.at(-1)!.id, "ready"]],
+    );
   });
 
   test("the persona needs a signed-in owner", async () => {
-    for (const [method, path] of [["GET", "/v1/personas/me"], ["POST", "/v1/personas/me"], ["GET", "/v1/personas/me/events"]]) {
+    for (const [method, path] of [
+      ["GET", "/v1/personas/me"],
+      ["POST", "/v1/personas/me"],
+      ["GET", "/v1/personas/me/events"],
+    ]) {
       const res = await stack.target.request(path!, { method });
       assert.equal(res.status, 401, `${method} ${path}`);
     }
@@ -162,7 +189,10 @@ describe("a status feed at its maximum life", () => {
       const resumed = await readFeed(brief.target.url!, uid, first.events.at(-1)!.id);
 
       // Assess
-      assert.deepEqual(first.events.map((e) => JSON.parse(e.data).status), ["synthesizing"]);
+      assert.deepEqual(
+        first.events.map((e) => JSON.parse(e.data).status),
+        ["synthesizing"],
+      );
       assert.equal(first.retry, brief.config.personaEventsPollMs);
       assert.match(first.text, /retry: \d+\n\n: the stream reached its maximum life\n\n$/);
       assert.deepEqual(resumed.events, []);

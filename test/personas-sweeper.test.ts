@@ -7,9 +7,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { getPersona, type Persona } from "../backend/personas/model.ts";
-import { runIllustration, runSynthesis } from "../backend/personas/steps.ts";
-import { sweep } from "../backend/personas/sweeper.ts";
+import type { Persona } from "../backend/personas/model.ts";
 import { sqsClient } from "../backend/ports/aws.ts";
 import { stepHandler } from "../backend/workers/step-handler.ts";
 import { as, ownerWithAnswers, receiveSteps, sagaStack, type SagaStack } from "./support/saga.ts";
@@ -20,9 +18,9 @@ let stack: SagaStack;
 beforeEach(async () => (stack = await sagaStack({ SAGA_MAX_REDRIVES: String(MAX_REDRIVES) }, { workers: false })));
 afterEach(() => stack.close());
 
-const synthesis = () => stepHandler("synthesis", runSynthesis, () => stack.runtime.steps, () => 5);
-const illustration = () => stepHandler("image", runIllustration, () => stack.runtime.steps, () => 5);
-const persona = async (uid: string) => (await getPersona(stack.config.tableName, uid))!;
+const synthesis = () => stepHandler("synthesis", stack.domains.saga.synthesis, 5);
+const illustration = () => stepHandler("image", stack.domains.saga.illustration, 5);
+const persona = async (uid: string) => (await stack.domains.personas.get(uid))!;
 /** Just past the current step's deadline. */
 const pastStep = (p: Persona) => new Date(Date.parse(p.stepDeadlineAt!) + 1);
 
@@ -34,7 +32,9 @@ async function startedSaga(): Promise<{ uid: string; sagaId: string }> {
 }
 
 async function waiting(queueUrl: string): Promise<number> {
-  const { Attributes } = await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+  const { Attributes } = await sqsClient().send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+  );
   return Number(Attributes?.ApproximateNumberOfMessages);
 }
 
@@ -46,12 +46,15 @@ describe("sweeper", () => {
     const { uid, sagaId } = await startedSaga();
     await receiveSteps(stack.config.synthesisQueueUrl);
     // Act
-    const report = await sweep(stack.runtime.sweep, pastStep(await persona(uid)));
+    const report = await stack.domains.saga.sweep(pastStep(await persona(uid)));
     // Assess: this saga, and only it, re-driven once with its own step message.
     assert.deepEqual(report, { redriven: 1, postponed: 0, failed: 0 });
     assert.equal((await persona(uid)).redrives, 1);
     const redriven = await receiveSteps(stack.config.synthesisQueueUrl);
-    assert.deepEqual(redriven.Records.map((r) => JSON.parse(r.body)), [{ uid, sagaId }]);
+    assert.deepEqual(
+      redriven.Records.map((r) => JSON.parse(r.body)),
+      [{ uid, sagaId }],
+    );
     await synthesis()(redriven);
     await illustration()(await receiveSteps(stack.config.imageQueueUrl));
     assert.equal((await persona(uid)).status, "ready");
@@ -64,7 +67,7 @@ describe("sweeper", () => {
     for (let i = 0; i <= MAX_REDRIVES; i++) {
       // Act
       const later = pastStep(await persona(uid));
-      const report = await sweep(stack.runtime.sweep, later);
+      const report = await stack.domains.saga.sweep(later);
       // Assess: deadline pushed forward; nothing counted, sent or failed.
       const after = await persona(uid);
       assert.deepEqual(report, { redriven: 0, postponed: 1, failed: 0 });
@@ -73,7 +76,10 @@ describe("sweeper", () => {
       assert.equal(await waiting(stack.config.synthesisQueueUrl), 1, "no duplicate behind the original");
     }
     const step1 = await receiveSteps(stack.config.synthesisQueueUrl);
-    assert.deepEqual(step1.Records.map((r) => JSON.parse(r.body)), [{ uid, sagaId }]);
+    assert.deepEqual(
+      step1.Records.map((r) => JSON.parse(r.body)),
+      [{ uid, sagaId }],
+    );
     await synthesis()(step1);
     await illustration()(await receiveSteps(stack.config.imageQueueUrl));
     assert.equal((await persona(uid)).status, "ready");
@@ -84,11 +90,15 @@ describe("sweeper", () => {
     const { uid } = await startedSaga();
     await receiveSteps(stack.config.synthesisQueueUrl);
     for (let i = 1; i <= MAX_REDRIVES; i++) {
-      assert.deepEqual(await sweep(stack.runtime.sweep, pastStep(await persona(uid))), { redriven: 1, postponed: 0, failed: 0 }, `re-drive ${i}`);
+      assert.deepEqual(
+        await stack.domains.saga.sweep(pastStep(await persona(uid))),
+        { redriven: 1, postponed: 0, failed: 0 },
+        `re-drive ${i}`,
+      );
       await receiveSteps(stack.config.synthesisQueueUrl);
     }
     // Act
-    const report = await sweep(stack.runtime.sweep, pastStep(await persona(uid)));
+    const report = await stack.domains.saga.sweep(pastStep(await persona(uid)));
     // Assess: failed with a reason, not re-sent a third time.
     assert.deepEqual(report, { redriven: 0, postponed: 0, failed: 1 });
     const failed = await view(uid);
@@ -101,7 +111,7 @@ describe("sweeper", () => {
   test("a saga past its deadline is failed with a reason the owner can read", async () => {
     const { uid } = await startedSaga();
     await receiveSteps(stack.config.synthesisQueueUrl);
-    const report = await sweep(stack.runtime.sweep, new Date(Date.parse((await persona(uid)).sagaDeadlineAt!) + 1));
+    const report = await stack.domains.saga.sweep(new Date(Date.parse((await persona(uid)).sagaDeadlineAt!) + 1));
     assert.deepEqual(report, { redriven: 0, postponed: 0, failed: 1 });
     const failed = await view(uid);
     assert.equal(failed.status, "failed");

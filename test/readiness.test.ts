@@ -11,7 +11,7 @@ import { nodeTarget } from "./support/targets.ts";
 const quiet = { info() {}, error() {} };
 
 async function readyz(env: Record<string, string>) {
-  const target = await nodeTarget(createApi(loadConfig({ ...process.env, ...env }), quiet));
+  const target = await nodeTarget(createApi(loadConfig({ ...process.env, ...env }), { logger: quiet }));
   try {
     return await target.request("/api/readyz");
   } finally {
@@ -45,7 +45,7 @@ describe("readiness", () => {
   });
 
   test("/healthz needs no dependency", async () => {
-    const target = await nodeTarget(createApi(loadConfig({ TABLE_NAME: "no-such-table" }), quiet));
+    const target = await nodeTarget(createApi(loadConfig({ TABLE_NAME: "no-such-table" }), { logger: quiet }));
     try {
       const res = await target.request("/healthz");
       assert.equal(res.status, 200);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { cardOf, charaCardOf, hasMarkup, plainText } from "../backend/social/cards.ts";
-import type { ReadyPersona } from "../backend/social/visibility.ts";
+import type { ReadyPersona } from "../backend/personas/model.ts";
 
 describe("plain text", () => {
   test("markdown images and HTML go, links keep only their text, URLs and invisible characters go", () => {
@@ -28,8 +28,10 @@ describe("plain text", () => {
   });
 
   test("hasMarkup tells markup from harmless punctuation", () => {
-    for (const text of ["![a](b)", "[a](http://b)", "<i>x</i>", "go to https://x.example", "x\u202ey"]) assert.equal(hasMarkup(text), true, text);
-    for (const text of ["Kind, warm & witty", "I <3 tea", "Five * stars", "a < b > c", "Line\nbreak"]) assert.equal(hasMarkup(text), false, text);
+    for (const text of ["![a](b)", "[a](http://b)", "<i>x</i>", "go to https://x.example", "x\u202ey"])
+      assert.equal(hasMarkup(text), true, text);
+    for (const text of ["Kind, warm & witty", "I <3 tea", "Five * stars", "a < b > c", "Line\nbreak"])
+      assert.equal(hasMarkup(text), false, text);
   });
 });
 
@@ -88,10 +90,13 @@ describe("cards made plain at output", () => {
 
   test("the Character Card V3 export: plain text everywhere but the icon's URL; empty interests dropped", () => {
     const exported = charaCardOf(persona, "https://cdn.example/media");
-    for (const [path, text] of strings(exported)) if (path !== ".data.assets[0].uri") assert.equal(hasMarkup(text), false, `${path}: ${text}`);
+    for (const [path, text] of strings(exported))
+      if (path !== ".data.assets[0].uri") assert.equal(hasMarkup(text), false, `${path}: ${text}`);
     assert.doesNotMatch(exported.data.system_prompt, /t\.example|x\.example/);
     assert.match(exported.data.description, /Interests: tea click\n/);
-    assert.deepEqual(exported.data.assets, [{ type: "icon", uri: "https://cdn.example/media/portraits/abc.PNG", name: "main", ext: "png" }]);
+    assert.deepEqual(exported.data.assets, [
+      { type: "icon", uri: "https://cdn.example/media/portraits/abc.PNG", name: "main", ext: "png" },
+    ]);
     assert.equal(exported.data.modification_date, Date.parse("2025-01-02T03:04:05.000Z") / 1000);
     assert.match(exported.data.personality, /openness 2\.8/);
   });

@@ -9,17 +9,23 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Ajv } from "ajv";
 import { OfflineLLM } from "../backend/ai/offline.ts";
-import { personaMaterial } from "../backend/surveys/surveys.ts";
 import { RATING_ITEMS, RATING_MAX, type Adjective, type Trait } from "../backend/surveys/questions.ts";
 import { as, sagaStack, type SagaStack } from "./support/saga.ts";
 import { charaCardV3Schema, plantedPhrase, socialTarget, startGeminiBlurbs, type GeminiBlurbs } from "./support/social.ts";
 import type { Target } from "./support/targets.ts";
 
-interface Owner { uid: string; surveyId: string; personaId: string; phrase: string }
+interface Owner {
+  uid: string;
+  surveyId: string;
+  personaId: string;
+  phrase: string;
+}
 
 /** Friends' 1–7 ratings that give exactly these trait means (reverse-keyed items mirrored). */
 function ratingsFor(traits: Record<Trait, number>) {
-  return Object.fromEntries(RATING_ITEMS.map((item) => [item.id, item.reversed ? RATING_MAX + 1 - traits[item.trait] : traits[item.trait]]));
+  return Object.fromEntries(
+    RATING_ITEMS.map((item) => [item.id, item.reversed ? RATING_MAX + 1 - traits[item.trait] : traits[item.trait]]),
+  );
 }
 
 let stack: SagaStack;
@@ -32,11 +38,22 @@ async function owner(traits: Record<Trait, number>, friends: Adjective[], self: 
   const phrase = plantedPhrase();
   const { survey_id } = JSON.parse((await api.request("/v1/surveys", { method: "POST", headers: as(uid) })).body);
   for (let i = 0; i < 3; i++) {
-    const answer = { fingerprint: `${uid}-friend-${i}`, answers: { adjectives: friends, ratings: ratingsFor(traits), texts: { strength: `${phrase} (${i})`, moment: phrase } } };
-    const res = await api.request(`/v1/surveys/${survey_id}/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(answer) });
+    const answer = {
+      fingerprint: `${uid}-friend-${i}`,
+      answers: { adjectives: friends, ratings: ratingsFor(traits), texts: { strength: `${phrase} (${i})`, moment: phrase } },
+    };
+    const res = await api.request(`/v1/surveys/${survey_id}/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(answer),
+    });
     assert.equal(res.status, 201, res.body);
   }
-  const mine = await api.request(`/v1/surveys/${survey_id}/self`, { method: "PUT", headers: as(uid), body: JSON.stringify({ answers: { adjectives: self } }) });
+  const mine = await api.request(`/v1/surveys/${survey_id}/self`, {
+    method: "PUT",
+    headers: as(uid),
+    body: JSON.stringify({ answers: { adjectives: self } }),
+  });
   assert.equal(mine.status, 204, mine.body);
   assert.equal((await api.request("/v1/personas/me", { method: "POST", headers: as(uid) })).status, 202);
   return { uid, surveyId: survey_id, personaId: "", phrase };
@@ -55,7 +72,8 @@ async function ready(o: Owner): Promise<Owner> {
 }
 
 const get = (path: string, headers: Record<string, string> = {}) => api.request(path, { headers });
-const setPublic = (o: Owner, value: unknown) => api.request("/v1/personas/me/visibility", { method: "PUT", headers: as(o.uid), body: JSON.stringify({ public: value }) });
+const setPublic = (o: Owner, value: unknown) =>
+  api.request("/v1/personas/me/visibility", { method: "PUT", headers: as(o.uid), body: JSON.stringify({ public: value }) });
 const calm = { extraversion: 4, agreeableness: 6, conscientiousness: 5, emotional_stability: 5, openness: 4 };
 
 before(async () => {
@@ -64,8 +82,16 @@ before(async () => {
   const started = await Promise.all([
     owner(calm, ["kind", "warm", "witty", "calm", "brave"], ["kind", "warm", "witty", "patient", "wise"]),
     owner(calm, ["kind", "warm", "witty", "calm", "brave"], ["kind", "warm", "witty", "patient", "wise"]),
-    owner({ extraversion: 7, agreeableness: 2, conscientiousness: 2, emotional_stability: 2, openness: 7 }, ["bold", "energetic", "proud", "silly", "witty"], ["bold", "energetic", "proud", "tense", "shy"]),
-    owner({ extraversion: 2, agreeableness: 6, conscientiousness: 6, emotional_stability: 6, openness: 3 }, ["quiet", "reflective", "patient", "kind", "wise"], ["quiet", "kind", "wise", "modest", "shy"]),
+    owner(
+      { extraversion: 7, agreeableness: 2, conscientiousness: 2, emotional_stability: 2, openness: 7 },
+      ["bold", "energetic", "proud", "silly", "witty"],
+      ["bold", "energetic", "proud", "tense", "shy"],
+    ),
+    owner(
+      { extraversion: 2, agreeableness: 6, conscientiousness: 6, emotional_stability: 6, openness: 3 },
+      ["quiet", "reflective", "patient", "kind", "wise"],
+      ["quiet", "kind", "wise", "modest", "shy"],
+    ),
   ]);
   [alice, twin, bob, carol] = await Promise.all([ready(started[0]), ready(started[1]), ready(started[2]), ready(started[3])]);
   for (const o of [alice, twin, carol]) assert.equal((await setPublic(o, true)).status, 200);
@@ -91,7 +117,10 @@ describe("visibility and public cards", () => {
       const { error } = JSON.parse(res.body);
       bodies.push({ code: error.code, message: error.message, keys: Object.keys(error).sort() });
     }
-    assert.ok(bodies.every((b) => JSON.stringify(b) === JSON.stringify(bodies[0])), JSON.stringify(bodies));
+    assert.ok(
+      bodies.every((b) => JSON.stringify(b) === JSON.stringify(bodies[0])),
+      JSON.stringify(bodies),
+    );
   });
 
   test("the owner toggles: public → visible to anyone, private → 404, public again → visible", async () => {
@@ -106,7 +135,16 @@ describe("visibility and public cards", () => {
   });
 
   test("the switch needs a signed-in owner with a persona and a boolean", async () => {
-    assert.equal((await api.request("/v1/personas/me/visibility", { method: "PUT", headers: { "content-type": "application/json" }, body: '{"public":true}' })).status, 401);
+    assert.equal(
+      (
+        await api.request("/v1/personas/me/visibility", {
+          method: "PUT",
+          headers: { "content-type": "application/json" },
+          body: '{"public":true}',
+        })
+      ).status,
+      401,
+    );
     assert.equal((await setPublic({ ...alice, uid: `nobody-${randomUUID()}` }, true)).status, 404);
     const bad = await setPublic(alice, "yes");
     assert.equal(bad.status, 400);
@@ -118,8 +156,20 @@ describe("visibility and public cards", () => {
     const card = JSON.parse(res.body);
     const view = JSON.parse((await get("/v1/personas/me", { "x-user-uid": alice.uid })).body);
     assert.equal(res.status, 200);
-    assert.deepEqual(Object.keys(card).sort(), ["answer_count", "arena", "illustration_url", "name", "persona_id", "tagline", "traits", "version"]);
-    assert.deepEqual([card.name, card.tagline, card.illustration_url, card.version], [view.card.name, view.card.tagline, view.illustration_url, 1]);
+    assert.deepEqual(Object.keys(card).sort(), [
+      "answer_count",
+      "arena",
+      "illustration_url",
+      "name",
+      "persona_id",
+      "tagline",
+      "traits",
+      "version",
+    ]);
+    assert.deepEqual(
+      [card.name, card.tagline, card.illustration_url, card.version],
+      [view.card.name, view.card.tagline, view.illustration_url, 1],
+    );
     assert.deepEqual(card.traits, calm);
     assert.deepEqual(card.arena, ["kind", "warm", "witty"]);
     assert.equal(card.answer_count, 3);
@@ -157,7 +207,7 @@ describe("visibility and public cards", () => {
   test("no friend's own words appear in any card, export or chemistry answer", async () => {
     // The phrases did reach what the saga reads (as de-identified quotes)...
     for (const o of [alice, twin, bob, carol]) {
-      const { quotes } = await personaMaterial(stack.config.tableName, o.surveyId);
+      const { quotes } = await stack.domains.surveys.material(o.surveyId);
       assert.ok(quotes.moment?.includes(o.phrase), "the planted phrase is in the survey's material");
     }
     // ...and none of them reaches anything shown to others.
@@ -229,7 +279,8 @@ describe("chemistry blurb from a model (the real SDK against the fake Gemini)", 
   test("the model's blurb, then its markup refused (offline fallback), then the hourly allowance used up", async () => {
     const limited = await socialTarget(stack.config, gemini.llm, { blurbsPerHour: 2 });
     try {
-      const ask = async () => JSON.parse((await limited.request(`/v1/personas/me/chemistry/${carol.personaId}`, { headers: { "x-user-uid": alice.uid } })).body);
+      const ask = async () =>
+        JSON.parse((await limited.request(`/v1/personas/me/chemistry/${carol.personaId}`, { headers: { "x-user-uid": alice.uid } })).body);
       gemini.fake.enqueue({ kind: "json", value: { blurb: "Two calm minds, one good map." } });
       const written = await ask();
       assert.deepEqual(written.blurb, { text: "Two calm minds, one good map.", source: "model", model: gemini.llm.name, reason: null });

@@ -67,7 +67,10 @@ describe("eventsource-parser reads our framing", () => {
 
   test("an injected line break never becomes a field", async () => {
     const { events } = await parse("/v1/events/inject?event=x%0D%0Aevent%3A%20evil");
-    assert.deepEqual(events.map((e) => e.event), ["error"]);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ["error"],
+    );
   });
 
   test("heartbeat comments flow while the producer is idle", { timeout: 10_000 }, async () => {
@@ -95,7 +98,10 @@ describe("eventsource-parser reads our framing", () => {
     // comment frames (`: heartbeat` and a blank line), which clients ignore.
     assert.equal(ended, false, "the stream stayed open while the producer was idle");
     assert.deepEqual(events, ["open"]);
-    assert.ok(comments.every((c) => c === "heartbeat"), `only heartbeats: ${JSON.stringify(comments)}`);
+    assert.ok(
+      comments.every((c) => c === "heartbeat"),
+      `only heartbeats: ${JSON.stringify(comments)}`,
+    );
     assert.match(raw, /^event: open\ndata: \{\}\n\n(: heartbeat\n\n){2,}$/);
   });
 });

@@ -31,7 +31,15 @@ describe("question set v1", () => {
     });
     assert.equal(result.success, false);
     const paths = result.error!.issues.map((i) => i.path.join("."));
-    for (const path of ["fingerprint", "answers.adjectives.2", "answers.ratings.outgoing", "answers.ratings.warm", "answers.ratings", "answers.texts.strength", "answers"]) {
+    for (const path of [
+      "fingerprint",
+      "answers.adjectives.2",
+      "answers.ratings.outgoing",
+      "answers.ratings.warm",
+      "answers.ratings",
+      "answers.texts.strength",
+      "answers",
+    ]) {
       assert.ok(paths.includes(path), `${path} in ${paths.join(", ")}`);
     }
   });
@@ -85,12 +93,18 @@ describe("aggregation", () => {
 describe("free text for the saga", () => {
   test("e-mails, phones, links, handles and names are removed", () => {
     const text = "Ask Mira Tanaka at mira@example.com or +81 90-1234-5678, see https://x.io/m and @mira_t. Then Kenji laughs. I'm sure.";
-    assert.equal(scrubText(text, ["Mira Tanaka"]), "Ask [name] [name] at [email] or [phone], see [link] and [handle]. Then [name] laughs. I'm sure.");
+    assert.equal(
+      scrubText(text, ["Mira Tanaka"]),
+      "Ask [name] [name] at [email] or [phone], see [link] and [handle]. Then [name] laughs. I'm sure.",
+    );
   });
 
   test("quotes are grouped by prompt, de-identified and sorted away from answer order", () => {
     const quotes = quotedTexts(
-      [answer(["kind", "wise", "calm", "bold", "able"], {}, { strength: "zest, says Bob" }), answer(["kind", "wise", "calm", "bold", "able"], {}, { strength: "always calm", wish: "" })],
+      [
+        answer(["kind", "wise", "calm", "bold", "able"], {}, { strength: "zest, says Bob" }),
+        answer(["kind", "wise", "calm", "bold", "able"], {}, { strength: "always calm", wish: "" }),
+      ],
       [],
     );
     assert.deepEqual(quotes, { strength: ["always calm", "zest, says [name]"] });

@@ -10,7 +10,7 @@ import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createApi } from "../backend/api/index.ts";
 import { loadConfig } from "../backend/config.ts";
 import { fingerprintHash, ipPseudonym } from "../backend/data/pseudonym.ts";
-import { table } from "../backend/data/table.ts";
+import { documentClient } from "../backend/data/table.ts";
 import { RATING_ITEMS } from "../backend/surveys/questions.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
 
@@ -18,7 +18,9 @@ const quiet = { info() {}, error() {} };
 const tableName = () => process.env.TABLE_NAME!;
 
 async function app(env: Record<string, string> = {}): Promise<Target> {
-  return nodeTarget(createApi(loadConfig({ ...process.env, AUTH_MODE: "local", PUBLIC_BASE_URL: "https://remirai.test", ...env }), quiet));
+  return nodeTarget(
+    createApi(loadConfig({ ...process.env, AUTH_MODE: "local", PUBLIC_BASE_URL: "https://remirai.test", ...env }), { logger: quiet }),
+  );
 }
 
 const as = (uid: string) => ({ "x-user-uid": uid });
@@ -43,15 +45,23 @@ async function createSurvey(target: Target, owner: string): Promise<string> {
 }
 
 function answer(target: Target, surveyId: string, body: unknown, headers: Record<string, string> = {}) {
-  return target.request(`/v1/surveys/${surveyId}/responses`, { method: "POST", headers: { ...jsonHeaders, ...headers }, body: JSON.stringify(body) });
+  return target.request(`/v1/surveys/${surveyId}/responses`, {
+    method: "POST",
+    headers: { ...jsonHeaders, ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 /** An answer sent from the socket address `ip`: the client IP the API sees (local mode). */
 function answerFrom(ip: string, target: Target, surveyId: string, body: unknown): Promise<number> {
   return new Promise((resolve, reject) => {
-    const sent = request(`${target.url}/v1/surveys/${surveyId}/responses`, { method: "POST", localAddress: ip, headers: jsonHeaders }, (res) => {
-      res.resume().on("end", () => resolve(res.statusCode!));
-    });
+    const sent = request(
+      `${target.url}/v1/surveys/${surveyId}/responses`,
+      { method: "POST", localAddress: ip, headers: jsonHeaders },
+      (res) => {
+        res.resume().on("end", () => resolve(res.statusCode!));
+      },
+    );
     sent.on("error", reject).end(JSON.stringify(body));
   });
 }
@@ -61,7 +71,9 @@ async function everyItem(): Promise<string> {
   const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await table().send(new ScanCommand({ TableName: tableName(), ExclusiveStartKey: startKey, ConsistentRead: true }));
+    const page = await documentClient().send(
+      new ScanCommand({ TableName: tableName(), ExclusiveStartKey: startKey, ConsistentRead: true }),
+    );
     items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -69,8 +81,13 @@ async function everyItem(): Promise<string> {
 }
 
 async function storedAnswers(surveyId: string): Promise<{ items: number; count: number }> {
-  const { Items = [] } = await table().send(
-    new QueryCommand({ TableName: tableName(), KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": `SURVEY#${surveyId}` }, ConsistentRead: true }),
+  const { Items = [] } = await documentClient().send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: "PK = :pk",
+      ExpressionAttributeValues: { ":pk": `SURVEY#${surveyId}` },
+      ConsistentRead: true,
+    }),
   );
   return { items: Items.filter((i) => String(i.SK).startsWith("ANSWER#")).length, count: Items.find((i) => i.SK === "META")?.answerCount };
 }
@@ -78,10 +95,20 @@ async function storedAnswers(surveyId: string): Promise<{ items: number; count: 
 /** The answer counters of the current windows (as the node target's loopback client). */
 async function rateCounts(surveyId: string): Promise<{ perIp: number; perSurvey: number }> {
   const count = async (pk: string) => {
-    const { Items = [] } = await table().send(new QueryCommand({ TableName: tableName(), KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": pk }, ConsistentRead: true }));
+    const { Items = [] } = await documentClient().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": pk },
+        ConsistentRead: true,
+      }),
+    );
     return Items.reduce((sum, item) => sum + Number(item.count ?? 0), 0);
   };
-  return { perIp: await count(`RATE#answer-ip#${surveyId}:${ipPseudonym("127.0.0.1")}`), perSurvey: await count(`RATE#answer-survey#${surveyId}`) };
+  return {
+    perIp: await count(`RATE#answer-ip#${surveyId}:${ipPseudonym("127.0.0.1")}`),
+    perSurvey: await count(`RATE#answer-survey#${surveyId}`),
+  };
 }
 
 describe("surveys over HTTP", () => {
@@ -91,7 +118,9 @@ describe("surveys over HTTP", () => {
 
   test("create is idempotent: one open survey per user, even under concurrent calls", async () => {
     const owner = `owner-${randomUUID()}`;
-    const results = await Promise.all(Array.from({ length: 8 }, () => target.request("/v1/surveys", { method: "POST", headers: as(owner) })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => target.request("/v1/surveys", { method: "POST", headers: as(owner) })),
+    );
     const ids = new Set(results.map((r) => JSON.parse(r.body).survey_id));
     assert.equal(ids.size, 1);
     assert.deepEqual(results.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
@@ -136,12 +165,21 @@ describe("surveys over HTTP", () => {
     const strangerView = await target.request(`/v1/surveys/${id}/summary`, { headers: as("someone-else") });
 
     // Assess
-    assert.deepEqual(accepted.map((r) => r.status), [201, 201, 201]);
+    assert.deepEqual(
+      accepted.map((r) => r.status),
+      [201, 201, 201],
+    );
     assert.equal(duplicate.status, 409);
     assert.equal(JSON.parse(duplicate.body).error.code, "duplicate_answer");
     assert.equal(invalid.status, 400);
     const fields = JSON.parse(invalid.body).error.fields.map((f: { path: string }) => f.path);
-    for (const path of ["answers.adjectives", "answers.ratings.outgoing", "answers.ratings.reserved", "answers.texts.strength", "answers"]) {
+    for (const path of [
+      "answers.adjectives",
+      "answers.ratings.outgoing",
+      "answers.ratings.reserved",
+      "answers.texts.strength",
+      "answers",
+    ]) {
       assert.ok(fields.includes(path), `${path} listed in ${fields}`);
     }
     assert.deepEqual(await storedAnswers(id), { items: 3, count: 3 });
@@ -169,11 +207,23 @@ describe("surveys over HTTP", () => {
     const own = await answer(target, id, validAnswer("fp-owner-self"), as(owner));
     assert.equal(own.status, 403);
     const selfBody = JSON.stringify({ answers: { adjectives: ["kind", "shy", "logical", "quiet", "tense"] } });
-    const self = await target.request(`/v1/surveys/${id}/self`, { method: "PUT", headers: { ...jsonHeaders, ...as(owner) }, body: selfBody });
+    const self = await target.request(`/v1/surveys/${id}/self`, {
+      method: "PUT",
+      headers: { ...jsonHeaders, ...as(owner) },
+      body: selfBody,
+    });
     assert.equal(self.status, 204);
-    const stranger = await target.request(`/v1/surveys/${id}/self`, { method: "PUT", headers: { ...jsonHeaders, ...as("intruder") }, body: selfBody });
+    const stranger = await target.request(`/v1/surveys/${id}/self`, {
+      method: "PUT",
+      headers: { ...jsonHeaders, ...as("intruder") },
+      body: selfBody,
+    });
     assert.equal(stranger.status, 403);
-    const missing = await target.request(`/v1/surveys/nope/self`, { method: "PUT", headers: { ...jsonHeaders, ...as(owner) }, body: selfBody });
+    const missing = await target.request(`/v1/surveys/nope/self`, {
+      method: "PUT",
+      headers: { ...jsonHeaders, ...as(owner) },
+      body: selfBody,
+    });
     assert.equal(missing.status, 404);
     for (const fp of ["fp-a-000001", "fp-b-000002", "fp-c-000003"]) await answer(target, id, validAnswer(fp));
     const johari = JSON.parse((await target.request(`/v1/surveys/${id}/summary`, { headers: as(owner) })).body).aggregates.johari;
@@ -202,7 +252,9 @@ describe("surveys over HTTP", () => {
     try {
       for (let round = 0; round < 20; round++) {
         const fp = `fp-race-${round}-xyz`;
-        const statuses = (await Promise.all([answer(heavy, id, validAnswer(fp)), answer(heavy, id, validAnswer(fp))])).map((r) => r.status).sort();
+        const statuses = (await Promise.all([answer(heavy, id, validAnswer(fp)), answer(heavy, id, validAnswer(fp))]))
+          .map((r) => r.status)
+          .sort();
         assert.deepEqual(statuses, [201, 409], `round ${round}`);
         assert.deepEqual(await storedAnswers(id), { items: round + 1, count: round + 1 });
       }
@@ -262,7 +314,10 @@ describe("answer rate limits", () => {
 
       // Assess
       assert.equal(first.status, 201);
-      assert.deepEqual(duplicates.map((r) => r.status), [409, 409]);
+      assert.deepEqual(
+        duplicates.map((r) => r.status),
+        [409, 409],
+      );
       assert.equal(own.status, 403);
       assert.deepEqual(counted, { perIp: 1, perSurvey: 1 }, "only the accepted answer was counted");
       assert.equal(second.status, 201, "the friend's second answer still fits the allowance");

@@ -8,13 +8,26 @@ import { ModelRefusedError, type Usage } from "./ports.ts";
 import { CircuitOpenError, isTransient, TimeoutError } from "./resilience.ts";
 
 // Finish or block reasons that mean the model declined rather than failed.
-const REFUSALS = new Set(["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
-  "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "MODEL_ARMOR", "OTHER"]);
+const REFUSALS = new Set([
+  "SAFETY",
+  "RECITATION",
+  "BLOCKLIST",
+  "PROHIBITED_CONTENT",
+  "SPII",
+  "IMAGE_SAFETY",
+  "IMAGE_PROHIBITED_CONTENT",
+  "IMAGE_RECITATION",
+  "MODEL_ARMOR",
+  "OTHER",
+]);
 
 /** The reply text of a response: text parts of the first candidate, thoughts left out. */
 export function textOf(response: GenerateContentResponse): string {
   const parts = response.candidates?.[0]?.content?.parts ?? [];
-  return parts.filter((part) => !part.thought && typeof part.text === "string").map((part) => part.text).join("");
+  return parts
+    .filter((part) => !part.thought && typeof part.text === "string")
+    .map((part) => part.text)
+    .join("");
 }
 
 export function usageOf(response: GenerateContentResponse): Usage | undefined {
@@ -32,7 +45,10 @@ export function refusalOf(response: GenerateContentResponse): ModelRefusedError 
   return undefined;
 }
 
-export function checkJson<S extends z.ZodType>(text: string, schema: S): { success: true; data: z.infer<S> } | { success: false; problem: string } {
+export function checkJson<S extends z.ZodType>(
+  text: string,
+  schema: S,
+): { success: true; data: z.infer<S> } | { success: false; problem: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -41,7 +57,10 @@ export function checkJson<S extends z.ZodType>(text: string, schema: S): { succe
   }
   const parsed = schema.safeParse(value);
   if (parsed.success) return { success: true, data: parsed.data };
-  const problem = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
+  const problem = parsed.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+    .join("; ");
   return { success: false, problem };
 }
 
@@ -59,7 +78,9 @@ export function retryDelayMs(error: unknown): number | undefined {
     return undefined;
   }
   const parsed = errorBody.safeParse(json);
-  const delay = parsed.success ? parsed.data.error.details?.find((d) => d["@type"]?.endsWith("google.rpc.RetryInfo"))?.retryDelay : undefined;
+  const delay = parsed.success
+    ? parsed.data.error.details?.find((d) => d["@type"]?.endsWith("google.rpc.RetryInfo"))?.retryDelay
+    : undefined;
   const seconds = delay === undefined ? NaN : Number.parseFloat(delay);
   return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : undefined;
 }

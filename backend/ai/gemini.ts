@@ -9,12 +9,25 @@ import { z } from "zod";
 import { logger } from "../log.ts";
 import { checkJson, describe, refusalOf, retryDelayMs, textOf, usageOf } from "./gemini-wire.ts";
 import {
-  InvalidModelOutputError, ModelRefusedError, ModelUnavailableError,
-  type ChatTurn, type ImageModel, type LLM, type TextStream, type Usage,
+  InvalidModelOutputError,
+  ModelRefusedError,
+  ModelUnavailableError,
+  type ChatTurn,
+  type ImageModel,
+  type LLM,
+  type TextStream,
+  type Usage,
 } from "./ports.ts";
 import {
-  CircuitBreaker, CircuitOpenError, isTransient, retry, TimeoutError, Watchdog, withTimeout,
-  type RetryPolicy, type Sleep,
+  CircuitBreaker,
+  CircuitOpenError,
+  isTransient,
+  retry,
+  TimeoutError,
+  Watchdog,
+  withTimeout,
+  type RetryPolicy,
+  type Sleep,
 } from "./resilience.ts";
 
 export interface ProviderLog {
@@ -76,15 +89,16 @@ class GuardedModel {
    */
   async call<T>(what: string, signal: AbortSignal | undefined, attempt: (signal: AbortSignal) => Promise<T>, timed = true): Promise<T> {
     try {
-      return await retry(
-        () => this.breaker.run(() => withTimeout(timed ? this.timeoutMs : 0, attempt, signal)),
-        {
-          ...DEFAULT_RETRY, ...this.options.retry, signal, retryAfterMs: retryDelayMs,
-          sleep: this.options.sleep, random: this.options.random,
-          onRetry: ({ attempt, delayMs, error }) =>
-            this.log.warn("Model call failed, retrying", { model: this.name, call: what, attempt, delayMs, failure: describe(error) }),
-        },
-      );
+      return await retry(() => this.breaker.run(() => withTimeout(timed ? this.timeoutMs : 0, attempt, signal)), {
+        ...DEFAULT_RETRY,
+        ...this.options.retry,
+        signal,
+        retryAfterMs: retryDelayMs,
+        sleep: this.options.sleep,
+        random: this.options.random,
+        onRetry: ({ attempt, delayMs, error }) =>
+          this.log.warn("Model call failed, retrying", { model: this.name, call: what, attempt, delayMs, failure: describe(error) }),
+      });
     } catch (error) {
       throw this.failed(error, signal);
     }
@@ -92,9 +106,13 @@ class GuardedModel {
 
   failed(error: unknown, signal?: AbortSignal): unknown {
     if (signal?.aborted) return signal.reason;
-    if (error instanceof ModelRefusedError || error instanceof InvalidModelOutputError || error instanceof ModelUnavailableError) return error;
+    if (error instanceof ModelRefusedError || error instanceof InvalidModelOutputError || error instanceof ModelUnavailableError)
+      return error;
     if (error instanceof CircuitOpenError) {
-      return new ModelUnavailableError(`${this.name} is unavailable after repeated failures`, { cause: error, retryAfterSeconds: Math.ceil(error.retryAfterMs / 1000) });
+      return new ModelUnavailableError(`${this.name} is unavailable after repeated failures`, {
+        cause: error,
+        retryAfterSeconds: Math.ceil(error.retryAfterMs / 1000),
+      });
     }
     const asked = retryDelayMs(error);
     const retryAfterSeconds = asked === undefined ? undefined : Math.ceil(asked / 1000);
@@ -118,7 +136,6 @@ abstract class GeminiPort {
 }
 
 export class GeminiLLM extends GeminiPort implements LLM {
-
   streamText(req: { system: string; turns: ChatTurn[]; maxOutputTokens?: number; signal?: AbortSignal }): TextStream {
     let finished!: (usage: Usage) => void;
     const usage = new Promise<Usage>((resolve) => (finished = resolve));
@@ -129,28 +146,45 @@ export class GeminiLLM extends GeminiPort implements LLM {
   async *#stream(req: Parameters<LLM["streamText"]>[0], finished: (usage: Usage) => void): AsyncGenerator<string> {
     const model = this.model;
     let usage: Usage = { inputTokens: 0, outputTokens: 0 };
-    let opened: { chunks: AsyncIterator<GenerateContentResponse>; next: IteratorResult<GenerateContentResponse>; stop: AbortController; watchdog: Watchdog } | undefined;
+    let opened:
+      | {
+          chunks: AsyncIterator<GenerateContentResponse>;
+          next: IteratorResult<GenerateContentResponse>;
+          stop: AbortController;
+          watchdog: Watchdog;
+        }
+      | undefined;
     try {
       // Retries cover opening the stream and its first chunk only: once text has reached
       // the caller, a second attempt would repeat it.
-      opened = await model.call("streamText", req.signal, async () => {
-        const stop = new AbortController();
-        const watchdog = new Watchdog(model.timeoutMs, (timeout) => stop.abort(timeout));
-        const signal = req.signal ? AbortSignal.any([req.signal, stop.signal]) : stop.signal;
-        try {
-          const stream = await model.client.models.generateContentStream({
-            model: model.options.model,
-            contents: req.turns.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] })),
-            config: { systemInstruction: req.system, maxOutputTokens: req.maxOutputTokens, abortSignal: signal, automaticContinuation: false },
-          });
-          const chunks = stream[Symbol.asyncIterator]();
-          return { chunks, next: await chunks.next(), stop, watchdog };
-        } catch (error) {
-          watchdog.stop();
-          stop.abort();
-          throw stop.signal.reason instanceof TimeoutError ? stop.signal.reason : error;
-        }
-      }, false);
+      opened = await model.call(
+        "streamText",
+        req.signal,
+        async () => {
+          const stop = new AbortController();
+          const watchdog = new Watchdog(model.timeoutMs, (timeout) => stop.abort(timeout));
+          const signal = req.signal ? AbortSignal.any([req.signal, stop.signal]) : stop.signal;
+          try {
+            const stream = await model.client.models.generateContentStream({
+              model: model.options.model,
+              contents: req.turns.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] })),
+              config: {
+                systemInstruction: req.system,
+                maxOutputTokens: req.maxOutputTokens,
+                abortSignal: signal,
+                automaticContinuation: false,
+              },
+            });
+            const chunks = stream[Symbol.asyncIterator]();
+            return { chunks, next: await chunks.next(), stop, watchdog };
+          } catch (error) {
+            watchdog.stop();
+            stop.abort();
+            throw stop.signal.reason instanceof TimeoutError ? stop.signal.reason : error;
+          }
+        },
+        false,
+      );
       let { next } = opened;
       let finishReason: string | undefined;
       while (!next.done) {
@@ -182,21 +216,36 @@ export class GeminiLLM extends GeminiPort implements LLM {
     }
   }
 
-  async generateJson<S extends z.ZodType>(req: { system: string; prompt: string; schema: S; attempts?: number; signal?: AbortSignal }): Promise<z.infer<S>> {
+  async generateJson<S extends z.ZodType>(req: {
+    system: string;
+    prompt: string;
+    schema: S;
+    attempts?: number;
+    signal?: AbortSignal;
+  }): Promise<z.infer<S>> {
     const model = this.model;
     const attempts = req.attempts ?? 3;
     const responseJsonSchema = z.toJSONSchema(req.schema, { io: "input", unrepresentable: "any" });
     let problem = "";
     for (let attempt = 1; attempt <= attempts; attempt++) {
       // A re-ask says what was wrong, never repeating the rejected output.
-      const contents = attempt === 1 ? req.prompt
-        : `${req.prompt}\n\nYour previous answer was rejected (${problem}). Answer again with only JSON that matches the response schema.`;
+      const contents =
+        attempt === 1
+          ? req.prompt
+          : `${req.prompt}\n\nYour previous answer was rejected (${problem}). Answer again with only JSON that matches the response schema.`;
       const response = await model.call("generateJson", req.signal, (signal) =>
         model.client.models.generateContent({
           model: model.options.model,
           contents,
-          config: { systemInstruction: req.system, responseMimeType: "application/json", responseJsonSchema, abortSignal: signal, automaticContinuation: false },
-        }));
+          config: {
+            systemInstruction: req.system,
+            responseMimeType: "application/json",
+            responseJsonSchema,
+            abortSignal: signal,
+            automaticContinuation: false,
+          },
+        }),
+      );
       const refusal = refusalOf(response);
       if (refusal) throw refusal;
       const checked = checkJson(textOf(response), req.schema);
@@ -209,7 +258,6 @@ export class GeminiLLM extends GeminiPort implements LLM {
 }
 
 export class GeminiImageModel extends GeminiPort implements ImageModel {
-
   async generateImage(req: { prompt: string; signal?: AbortSignal }): Promise<{ bytes: Uint8Array; contentType: string }> {
     const model = this.model;
     const response = await model.call("generateImage", req.signal, (signal) =>
@@ -217,7 +265,8 @@ export class GeminiImageModel extends GeminiPort implements ImageModel {
         model: model.options.model,
         contents: req.prompt,
         config: { responseModalities: [Modality.IMAGE], abortSignal: signal, automaticContinuation: false },
-      }));
+      }),
+    );
     const refusal = refusalOf(response);
     if (refusal) throw refusal;
     const image = response.candidates?.[0]?.content?.parts?.find((part) => part.inlineData?.data)?.inlineData;

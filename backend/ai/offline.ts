@@ -11,7 +11,12 @@ const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
 /** The reply the offline persona gives: an acknowledgement of the last thing the user said. */
 export function offlineReply(system: string, turns: ChatTurn[]): string {
   const persona = /\bYou are ([^.,;:\n]{1,60})/.exec(system)?.[1]?.trim();
-  const said = [...turns].reverse().find((turn) => turn.role === "user")?.text.replace(/\s+/g, " ").trim() ?? "";
+  const said =
+    [...turns]
+      .reverse()
+      .find((turn) => turn.role === "user")
+      ?.text.replace(/\s+/g, " ")
+      .trim() ?? "";
   const quoted = said.length > 80 ? `${said.slice(0, 80)}…` : said;
   const intro = persona ? `${persona} here (offline).` : "Offline persona here.";
   return `${intro} You said: "${quoted}". I have no model to think with right now, so I can only echo it back.`;

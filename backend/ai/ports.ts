@@ -74,7 +74,11 @@ export class ModelUnavailableError extends Error {
 /** The model answered, but not with what was asked for (bad JSON, schema mismatch, no image). */
 export class InvalidModelOutputError extends Error {
   override name = "InvalidModelOutputError";
-  constructor(message: string, readonly attempts: number, options: { cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    readonly attempts: number,
+    options: { cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
   }
 }
@@ -82,7 +86,10 @@ export class InvalidModelOutputError extends Error {
 /** The model declined: a safety block on the prompt or a finish reason such as SAFETY. */
 export class ModelRefusedError extends Error {
   override name = "ModelRefusedError";
-  constructor(message: string, readonly reason: string) {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
     super(message);
   }
 }

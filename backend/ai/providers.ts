@@ -45,16 +45,22 @@ export function createProviders(env: Env = process.env, log: ProviderLog = logge
     apiKey,
     baseUrl: env.GEMINI_BASE_URL || undefined,
     timeoutMs: int(env, "GEMINI_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
-    breaker: { failureThreshold: Math.max(1, int(env, "GEMINI_BREAKER_FAILURES", 5)), coolDownMs: int(env, "GEMINI_BREAKER_COOLDOWN_MS", 30_000) },
+    breaker: {
+      failureThreshold: Math.max(1, int(env, "GEMINI_BREAKER_FAILURES", 5)),
+      coolDownMs: int(env, "GEMINI_BREAKER_COOLDOWN_MS", 30_000),
+    },
     log,
   };
   const textModel = env.GEMINI_TEXT_MODEL || DEFAULT_TEXT_MODEL;
   const imageModel = env.GEMINI_IMAGE_MODEL || DEFAULT_IMAGE_MODEL;
   // The SDK loads on the first model call, not at start-up (see lazy.ts).
   const llm = lazyLLM(`gemini:${textModel}`, async () => new (await import("./gemini.ts")).GeminiLLM({ ...shared, model: textModel }));
-  const images = lazyImages(`gemini:${imageModel}`, async () => new (await import("./gemini.ts")).GeminiImageModel({ ...shared, model: imageModel }));
+  const images = lazyImages(
+    `gemini:${imageModel}`,
+    async () => new (await import("./gemini.ts")).GeminiImageModel({ ...shared, model: imageModel }),
+  );
   // The origin only: a URL can carry credentials in its user-info part.
-  const endpoint = shared.baseUrl ? URL.parse(shared.baseUrl)?.origin ?? "custom" : "default";
+  const endpoint = shared.baseUrl ? (URL.parse(shared.baseUrl)?.origin ?? "custom") : "default";
   log.info("AI providers: Gemini", { llm: llm.name, images: images.name, endpoint, offline: false });
   return { llm, images };
 }

@@ -88,9 +88,10 @@ export function createApp(options: AppOptions): App {
       const mapped = error instanceof HttpError ? error : (options.mapError?.(error) ?? error);
       outcome.reply = errorReply(mapped, requestId, logger);
     }
-    const { reply } = outcome;
-    reply.headers["x-request-id"] = requestId;
-    corsHeaders(req, reply.headers);
+    // A copy: the handler's reply may be a shared constant, and is never written into.
+    const headers: ResponseHeaders = { ...outcome.reply.headers, "x-request-id": requestId };
+    corsHeaders(req, headers);
+    const reply: Reply = { ...outcome.reply, headers };
     let status = reply.status;
     try {
       if (reply.kind === "body") {
@@ -175,7 +176,12 @@ function errorReply(error: unknown, requestId: string, logger: AppLogger): BodyR
 function describe(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { value: String(error) };
   const { cause } = error;
-  return { name: error.name, message: error.message, stack: error.stack, ...(cause instanceof Error ? { cause: `${cause.name}: ${cause.message}` } : {}) };
+  return {
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    ...(cause instanceof Error ? { cause: `${cause.name}: ${cause.message}` } : {}),
+  };
 }
 
 /** RFC 9110 §13.1.2: weak comparison of `If-None-Match` against the reply's ETag. */
@@ -195,6 +201,7 @@ function notModified(req: Request, reply: BodyReply): BodyReply {
   return { kind: "body", status: 304, headers, body: null };
 }
 
+/** `reply.headers` is the app's own copy (see `app`), so the length may be written into it. */
 async function writeBody(req: Request, writer: ResponseWriter, reply: BodyReply): Promise<void> {
   const { body } = reply;
   const bodyless = reply.status === 204 || reply.status === 304;

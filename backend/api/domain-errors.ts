@@ -1,8 +1,25 @@
 /** The one place domain errors become HTTP errors. */
 import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError } from "../ai/ports.ts";
-import { ConflictError, ForbiddenError, InvalidInputError, NotConfiguredError, NotFoundError, NotReadyError, RateLimitedError } from "../errors.ts";
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidInputError,
+  NotConfiguredError,
+  NotFoundError,
+  NotReadyError,
+  RateLimitedError,
+} from "../errors.ts";
 import { DependencyUnavailableError } from "../ports/dependency.ts";
-import { BadRequest, Conflict, Forbidden, HttpError, NotFound, ServiceUnavailable, TooManyRequests, UnprocessableEntity } from "./errors.ts";
+import {
+  BadRequest,
+  Conflict,
+  Forbidden,
+  type HttpError,
+  NotFound,
+  ServiceUnavailable,
+  TooManyRequests,
+  UnprocessableEntity,
+} from "./errors.ts";
 
 /**
  * What a 503 says when a setting or secret is missing. Its detail (which setting) is for the
@@ -28,11 +45,14 @@ export function httpErrorFor(error: unknown): HttpError | undefined {
   if (error instanceof RateLimitedError) return new TooManyRequests(error.retryAfterSeconds, error.message, error.code);
   if (error instanceof NotConfiguredError) return withCause(new ServiceUnavailable(NOT_CONFIGURED, 60), error);
   // The model is down or busy: retry later; its own words (and any key) never reach the client.
-  if (error instanceof ModelUnavailableError) return withCause(new ServiceUnavailable("The AI model is unavailable, try again later", error.retryAfterSeconds ?? 10), error);
-  if (error instanceof InvalidModelOutputError) return withCause(new ServiceUnavailable("The AI model gave no usable answer, try again", 5), error);
+  if (error instanceof ModelUnavailableError)
+    return withCause(new ServiceUnavailable("The AI model is unavailable, try again later", error.retryAfterSeconds ?? 10), error);
+  if (error instanceof InvalidModelOutputError)
+    return withCause(new ServiceUnavailable("The AI model gave no usable answer, try again", 5), error);
   // The table or a queue is unreachable, timed out or throttled (after the SDK's retries): which
   // one and why is logged by the app, never told to the client.
-  if (error instanceof DependencyUnavailableError) return withCause(new ServiceUnavailable(DependencyUnavailableError.publicMessage, DEPENDENCY_RETRY_AFTER_SECONDS), error);
+  if (error instanceof DependencyUnavailableError)
+    return withCause(new ServiceUnavailable(DependencyUnavailableError.publicMessage, DEPENDENCY_RETRY_AFTER_SECONDS), error);
   if (error instanceof ModelRefusedError) return new UnprocessableEntity("The AI model declined to answer this", "model_refused");
   return undefined;
 }

@@ -14,7 +14,8 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { InvalidTokenError, verifyAppToken } from "../identity/tokens.ts";
-import { DisplayName, UserId } from "../identity/users.ts";
+import { UserId } from "../data/ids.ts";
+import { DisplayName } from "../identity/users.ts";
 import { httpErrorFor } from "./domain-errors.ts";
 import { Unauthorized } from "./errors.ts";
 import type { Request } from "./http.ts";
@@ -36,14 +37,17 @@ export interface Caller {
 
 const Email = z.email().max(320);
 /** Header values are bytes: a name beyond ASCII travels percent-encoded, as `encodeURIComponent` makes it. */
-const HeaderName = z.string().transform((raw, ctx) => {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "is not valid percent-encoded UTF-8" });
-    return z.NEVER;
-  }
-}).pipe(DisplayName);
+const HeaderName = z
+  .string()
+  .transform((raw, ctx) => {
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not valid percent-encoded UTF-8" });
+      return z.NEVER;
+    }
+  })
+  .pipe(DisplayName);
 const LocalHeaders = z.object({ uid: UserId, email: Email.optional(), name: HeaderName.optional() });
 const AuthorizerClaims = z.object({ sub: UserId, email: Email.optional().catch(undefined), name: DisplayName.optional().catch(undefined) });
 
@@ -61,6 +65,27 @@ export async function identify(req: Request, settings: IdentitySettings): Promis
     case "apigw":
       return fromAuthorizer(req);
   }
+}
+
+/**
+ * How every handler learns who is calling: one object, built once from the settings.
+ * @example const caller = await callers.required(ctx.req);
+ */
+export interface Callers {
+  /** The caller, or `undefined` for an anonymous request; 401 for credentials that do not hold up. */
+  optional(req: Request): Promise<Caller | undefined>;
+  /** The caller, or 401. */
+  required(req: Request): Promise<Caller>;
+  /** The client's IP from a trusted source; without one every such request shares one bucket (strict, never open). */
+  ip(req: Request): string;
+}
+
+export function callersFor(settings: IdentitySettings): Callers {
+  return {
+    optional: (req) => identify(req, settings),
+    required: (req) => requireCaller(req, settings),
+    ip: (req) => clientIp(req, settings) ?? "unknown",
+  };
 }
 
 /** @example const { uid } = await requireCaller(ctx.req, config); */

@@ -118,7 +118,9 @@ export class Router<T> {
         if (isLiteral(want) ? want !== segments[i] : segments[i] === "") continue next;
       }
       const params: Record<string, string> = {};
-      candidate.segments.forEach((want, i) => isLiteral(want) || (params[want.name] = segments[i]!));
+      candidate.segments.forEach((want, i) => {
+        if (!isLiteral(want)) params[want.name] = segments[i]!;
+      });
       return { entry: candidate.entry, params };
     }
     return undefined;

@@ -97,14 +97,14 @@ export function formatEvent(event: ServerSentEvent): string {
     if (json === undefined) throw new InvalidEventField('SSE "data" must be a string or JSON-serialisable');
     out += `data: ${json}\n`;
   }
-  return out + "\n";
+  return `${out}\n`;
 }
 
 /** Frames a comment; each line of `text` becomes its own comment line. */
 export function formatComment(text = ""): string {
   let out = "";
   for (const line of text.split(LINE_BREAK)) out += line === "" ? ":\n" : `: ${line}\n`;
-  return out + "\n";
+  return `${out}\n`;
 }
 
 export const SSE_HEADERS: Readonly<ResponseHeaders> = Object.freeze({
@@ -131,10 +131,7 @@ export interface StreamOptions {
  *   }
  * });
  */
-export function stream(
-  producer: (sink: EventSink) => Promise<void>,
-  options: StreamOptions = {},
-): StreamReply {
+export function stream(producer: (sink: EventSink) => Promise<void>, options: StreamOptions = {}): StreamReply {
   return {
     kind: "stream",
     status: 200,
@@ -160,10 +157,7 @@ export function stream(
         send: padded ? (event) => framed(padded, event) : (event) => framed(formatEvent, event),
         comment: (text) => framed(formatComment, text),
       };
-      const heartbeat = setInterval(
-        () => sink.comment("heartbeat").catch(() => {}),
-        options.heartbeatMs ?? heartbeatMs,
-      );
+      const heartbeat = setInterval(() => sink.comment("heartbeat").catch(() => {}), options.heartbeatMs ?? heartbeatMs);
       heartbeat.unref();
       let graceTimer: NodeJS.Timeout | undefined;
       const cutOff = new Promise<void>((resolve) => {

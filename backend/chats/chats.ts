@@ -1,201 +1,125 @@
 /**
- * Chatting with a persona: which persona a chat may use, and one turn of a chat.
+ * Chatting with a persona, bound to its table, limits, model and the persona domain: which
+ * chats a user has, their history, and one turn of a chat.
  *
  * A turn happens in two phases so that refusals are plain HTTP errors and everything after
  * is a stream: `prepareTurn` checks limits and stores the user's message with a `generating`
- * reply (before any model call); `streamTurn` yields the reply as it is made and always
- * stores how it ended — `complete`, or `interrupted` with exactly the text handed out when
- * the client leaves, the user presses stop or the model breaks mid-way, or `failed` when the
- * model produced nothing.
+ * reply (before any model call); `streamTurn` (turn.ts) yields the reply as it is made and
+ * always stores how it ended — `complete`, or `interrupted` with exactly the text handed out
+ * when the client leaves, the user presses stop or the model breaks mid-way, or `failed`
+ * when the model produced nothing.
  */
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { LLM } from "../ai/ports.ts";
-import { InvalidInputError, NotFoundError, NotReadyError } from "../errors.ts";
-import { PersonaId } from "../data/ids.ts";
-import { keys } from "../data/keys.ts";
-import { logger } from "../log.ts";
-import { DependencyUnavailableError } from "../ports/dependency.ts";
-import { table } from "../data/table.ts";
-import { getPersona, type Persona } from "../personas/model.ts";
+import type { Config } from "../config.ts";
+import type { RateLimits } from "../data/rate-limit.ts";
+import type { Table } from "../data/table.ts";
+import { ConflictError, InvalidInputError, NotFoundError, NotReadyError } from "../errors.ts";
+import type { ReadyPersona } from "../personas/model.ts";
+import type { Personas } from "../personas/personas.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
-import { admitMessage, chargeTokens, type ChatLimits } from "./limits.ts";
-import { beginTurn, finishTurn, getChat, listMessages, NO_SUCH_CHAT, saveSummary, stopRequested, type Chat, type Message, type MessageStatus } from "./store.ts";
+import { chatLimits } from "./limits.ts";
+import { chatStore, type Chat, type Message, type Page } from "./store.ts";
+import { releaseWhenBack, stopLocally, streamTurn, type ChatEvent, type Turn, type TurnDeps } from "./turn.ts";
 
-export interface ChatSettings extends ChatLimits {
-  messageMaxChars: number;
-  contextTokens: number;
-  maxOutputTokens: number;
-  stopPollMs: number;
-}
+export type { ChatEvent, Turn } from "./turn.ts";
 
-export interface ChatDeps {
-  settings: ChatSettings;
-  llm: LLM;
-}
+/** What a request naming a chat (or reply) that does not exist, or not for this caller, is told. */
+export const NO_SUCH_CHAT = "No such chat";
+export const NO_SUCH_REPLY = "No such reply";
 
-export type ChatEvent =
-  | { type: "message"; userMessageId: string; replyId: string }
-  | { type: "token"; text: string }
-  | { type: "stored"; replyId: string; status: MessageStatus }
-  | { type: "done"; usage: { input_tokens: number; output_tokens: number } }
-  | { type: "error"; code: string; message: string };
+export type ChatSettings = Pick<
+  Config,
+  "chatMessagesPerMinute" | "chatDailyTokenBudget" | "chatMessageMaxChars" | "chatContextTokens" | "chatMaxOutputTokens" | "chatStopPollMs"
+>;
 
-/** A persona the caller may chat with: their own, or someone's public one. Else 404. */
-export async function chattablePersona(tableName: string, callerUid: string, personaId?: string): Promise<Persona & { current: NonNullable<Persona["current"]> }> {
-  let ownerUid = callerUid;
-  if (personaId !== undefined) {
-    if (!PersonaId.safeParse(personaId).success) throw new NotFoundError("No such persona");
-    const { Item } = await table().send(new GetCommand({ TableName: tableName, Key: keys.personaOwner(personaId) }));
-    if (!Item) throw new NotFoundError("No such persona");
-    ownerUid = Item.uid as string;
+/** @example const chats = chatsOn(table, limits, llm, personas, config); */
+export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pick<Personas, "visibleTo">, settings: ChatSettings) {
+  const store = chatStore(table);
+  const budget = chatLimits(limits, { messagesPerMinute: settings.chatMessagesPerMinute, dailyTokenBudget: settings.chatDailyTokenBudget });
+  const turns: TurnDeps = { store, budget, llm, maxOutputTokens: settings.chatMaxOutputTokens, stopPollMs: settings.chatStopPollMs };
+
+  /** A persona the caller may chat with: their own once ready, or someone's public one. Else 404. */
+  async function chattable(callerUid: string, personaId = "me"): Promise<ReadyPersona> {
+    const persona = await personas.visibleTo(callerUid, personaId);
+    if (!persona.current) throw new NotReadyError("The persona is not ready yet", "persona_not_ready");
+    return persona as ReadyPersona;
   }
-  const persona = await getPersona(tableName, ownerUid);
-  if (!persona || (ownerUid !== callerUid && persona.public !== true)) throw new NotFoundError("No such persona");
-  if (!persona.current) throw new NotReadyError("The persona is not ready yet", "persona_not_ready");
-  return persona as Persona & { current: NonNullable<Persona["current"]> };
-}
 
-/** Replies being generated by this process, so a stop sent here halts them at once. */
-const generating = new Map<string, AbortController>();
-
-export function stopLocally(replyId: string): void {
-  generating.get(replyId)?.abort(new Error("stopped"));
-}
-
-export interface Turn {
-  chat: Chat;
-  user: Message;
-  reply: Message;
-  system: string;
-  turns: { role: "user" | "model"; text: string }[];
-}
-
-export async function prepareTurn(deps: ChatDeps, uid: string, chatId: string, text: string): Promise<Turn> {
-  const { settings } = deps;
-  const trimmed = text.trim();
-  if (trimmed === "") throw new InvalidInputError("The message is empty", "empty_message");
-  if (trimmed.length > settings.messageMaxChars) throw new InvalidInputError(`Messages are limited to ${settings.messageMaxChars} characters`, "message_too_long");
-  const chat = await getChat(settings.tableName, uid, chatId);
-  if (!chat) throw new NotFoundError(NO_SUCH_CHAT);
-  await admitMessage(settings, uid);
-  const persona = await chattablePersona(settings.tableName, uid, chat.personaId);
-  const { user, reply } = await beginTurn(settings.tableName, chat, trimmed);
-  try {
-    // History after the summary, oldest first; the reply placeholder is not history.
-    const recent = await listMessages(settings.tableName, chat.chatId, 200, chat.summaryThrough ? { after: chat.summaryThrough } : {});
-    const history = recent.items.filter((m) => m.messageId !== reply.messageId);
-    const window = fitHistory(history, settings.contextTokens);
-    let summary = chat.summary;
-    if (window.overflow.length > 0) {
-      summary = await foldSummary(deps.llm, chat.summary, window.overflow);
-      await saveSummary(settings.tableName, chat, summary, window.overflow.at(-1)!.messageId);
-    }
-    return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns };
-  } catch (error) {
-    // The turn began (the user's message is kept) but cannot go on: its reply is marked
-    // failed and the chat unlocked, now or once the table is back, not after the lock expires.
-    const release = () => finishTurn(settings.tableName, chat, reply, { text: "", status: "failed" });
-    release().catch(() => storeWhenBack(release, reply.messageId));
-    throw error;
+  async function open(uid: string, personaId?: string): Promise<Chat> {
+    const persona = await chattable(uid, personaId);
+    return store.create(uid, { personaId: persona.personaId, uid: persona.uid, name: persona.current.card.name });
   }
-}
 
-function errorEvent(error: unknown): ChatEvent {
-  if (error instanceof DependencyUnavailableError) return { type: "error", code: "service_unavailable", message: DependencyUnavailableError.publicMessage };
-  const name = error instanceof Error ? error.name : "Error";
-  if (name === "ModelRefusedError") return { type: "error", code: "model_refused", message: "The model declined to answer" };
-  return { type: "error", code: "model_unavailable", message: "The model failed while replying; what arrived is kept" };
-}
+  return {
+    /** A new chat with any persona the caller may use (their own when none is named). */
+    open,
 
-/** How long a reply's ending is retried in the background: as long as the chat's reply lock lasts. */
-const STORE_RETRY_MS = 5 * 60_000;
-
-/** Retries `store` with backoff while the table is unavailable; gives up on any other error. */
-function storeWhenBack(store: () => Promise<void>, replyId: string, delayMs = 1_000, giveUpAt = Date.now() + STORE_RETRY_MS): void {
-  setTimeout(() => {
-    store().then(
-      () => logger.info("reply stored after the table came back", { reply_id: replyId }),
-      (error: Error) => {
-        // A failed condition means the ending got through on an attempt we thought lost, or the lock expired.
-        if (error instanceof DependencyUnavailableError && Date.now() < giveUpAt) storeWhenBack(store, replyId, Math.min(delayMs * 2, 30_000), giveUpAt);
-        else logger.warn("reply ending not stored", { reply_id: replyId, error: error.name });
-      },
-    );
-  }, delayMs).unref();
-}
-
-/**
- * Streams one reply. Aborting `signal` (the client left) aborts the model call. The stop
- * flag is read from the table at most every `stopPollMs`, never per token; a stop sent to
- * this process also aborts at once.
- */
-export async function* streamTurn(deps: ChatDeps, turn: Turn, signal: AbortSignal): AsyncGenerator<ChatEvent> {
-  const { settings } = deps;
-  const controller = new AbortController();
-  const halt = AbortSignal.any([signal, controller.signal]);
-  generating.set(turn.reply.messageId, controller);
-  let text = "";
-  let status: MessageStatus = "complete";
-  let failure: ChatEvent | undefined;
-  let usage = { inputTokens: 0, outputTokens: 0 };
-  const reply = deps.llm.streamText({ system: turn.system, turns: turn.turns, maxOutputTokens: settings.maxOutputTokens, signal: halt });
-  let iterated = false;
-  let ended = false;
-  try {
-    yield { type: "message", userMessageId: turn.user.messageId, replyId: turn.reply.messageId };
-    let checkedAt = Date.now();
-    iterated = true;
-    for await (const chunk of reply) {
-      if (halt.aborted) break;
-      if (Date.now() - checkedAt >= settings.stopPollMs) {
-        checkedAt = Date.now();
-        if (await stopRequested(settings.tableName, turn.chat.chatId, turn.reply.messageId)) controller.abort(new Error("stopped"));
-        if (halt.aborted) break;
+    /** The chat the one-shot endpoint continues: made on first use, then always the same. */
+    async selfChat(uid: string): Promise<Chat> {
+      for (;;) {
+        const chatId = await store.selfChatId(uid);
+        const existing = chatId ? await store.find(uid, chatId) : undefined;
+        if (existing) return existing;
+        const chat = await open(uid);
+        // A concurrent first call may have won: then use its chat (ours stays as an empty chat in the list).
+        if (await store.claimSelfChat(uid, chat.chatId)) return chat;
       }
-      yield { type: "token", text: chunk };
-      // Counted once the consumer came back for more: it has handed this token out.
-      text += chunk;
-    }
-    ended = true;
-    if (halt.aborted) status = "interrupted";
-  } catch (error) {
-    ended = true;
-    status = halt.aborted || text !== "" ? "interrupted" : "failed";
-    if (!halt.aborted) failure = errorEvent(error);
-    if (error instanceof DependencyUnavailableError) logger.warn("reply cut short", { reply_id: turn.reply.messageId, error: error.message });
-  } finally {
-    generating.delete(turn.reply.messageId);
-    if (!ended) {
-      // The consumer stopped asking (its client left) while we were handing out events.
-      status = "interrupted";
-      controller.abort(new Error("client left"));
-    }
-    // A stream never iterated has no usage to wait for (and would never report one).
-    const used = iterated ? await reply.usage() : { inputTokens: 0, outputTokens: 0 };
-    usage = used;
-    const store = () => finishTurn(settings.tableName, turn.chat, turn.reply, { text, status, usage });
-    let stored = false;
-    try {
-      await store();
-      stored = true;
-      await chargeTokens(settings, turn.chat.uid, usage.inputTokens + usage.outputTokens);
-    } catch (error) {
-      if (!(error instanceof DependencyUnavailableError)) throw error;
-      if (stored) {
-        logger.warn("reply tokens not charged: the table is unavailable", { reply_id: turn.reply.messageId });
-      } else {
-        // The stream ends with the error now; the reply is stored as it ended (and the chat
-        // unlocked) once the table is back. Its tokens go uncharged.
-        failure = errorEvent(error);
-        logger.warn("reply not stored; retrying in the background", { reply_id: turn.reply.messageId, error: error.message });
-        storeWhenBack(store, turn.reply.messageId);
+    },
+
+    /** The caller's chat; NotFoundError for others' chats, which do not exist for them. */
+    async get(uid: string, chatId: string): Promise<Chat> {
+      const chat = await store.find(uid, chatId);
+      if (!chat) throw new NotFoundError(NO_SUCH_CHAT);
+      return chat;
+    },
+
+    /** Newest first. */
+    list: (uid: string, limit: number, cursor?: string): Promise<Page<Chat>> => store.list(uid, limit, cursor),
+
+    /** A page of history in chronological order (see the store for `before`/`after`). */
+    history: (chat: Chat, limit: number, at: { before?: string; after?: string } = {}) => store.messages(chat.chatId, limit, at),
+
+    /** Checks and stores the user's message, with the reply's placeholder; the model is not called yet. */
+    async prepareTurn(chat: Chat, text: string): Promise<Turn> {
+      const trimmed = text.trim();
+      if (trimmed === "") throw new InvalidInputError("The message is empty", "empty_message");
+      if (trimmed.length > settings.chatMessageMaxChars)
+        throw new InvalidInputError(`Messages are limited to ${settings.chatMessageMaxChars} characters`, "message_too_long");
+      await budget.admit(chat.uid);
+      const persona = await chattable(chat.uid, chat.personaId);
+      const begun = await store.beginTurn(chat, trimmed);
+      if (!begun) throw new ConflictError("A reply is already being generated in this chat", "reply_in_progress");
+      const { user, reply } = begun;
+      try {
+        // History after the summary, oldest first; the reply placeholder is not history.
+        const recent = await store.messages(chat.chatId, 200, chat.summaryThrough ? { after: chat.summaryThrough } : {});
+        const history = recent.items.filter((m: Message) => m.messageId !== reply.messageId);
+        const window = fitHistory(history, settings.chatContextTokens);
+        let summary = chat.summary;
+        if (window.overflow.length > 0) {
+          summary = await foldSummary(llm, chat.summary, window.overflow);
+          await store.saveSummary(chat, summary, window.overflow.at(-1)!.messageId);
+        }
+        return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns };
+      } catch (error) {
+        // The turn began (the user's message is kept) but cannot go on: its reply is marked
+        // failed and the chat unlocked, now or once the table is back, not after the lock expires.
+        releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" }), reply.messageId);
+        throw error;
       }
-    }
-  }
-  if (failure) {
-    yield failure;
-    return;
-  }
-  yield { type: "stored", replyId: turn.reply.messageId, status };
-  yield { type: "done", usage: { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens } };
+    },
+
+    /** The reply as it is made, ending with how it was stored (turn.ts). */
+    streamTurn: (turn: Turn, signal: AbortSignal): AsyncGenerator<ChatEvent> => streamTurn(turns, turn, signal),
+
+    /** Asks a generating reply to stop, from any process; this process halts it at once. */
+    async stop(chat: Chat, replyId: string): Promise<void> {
+      const outcome = await store.requestStop(chat.chatId, replyId);
+      if (outcome === "no_such_reply") throw new NotFoundError(NO_SUCH_REPLY);
+      if (outcome === "not_generating") throw new ConflictError("That reply is not being generated", "reply_not_generating");
+      stopLocally(replyId);
+    },
+  };
 }
+
+export type Chats = ReturnType<typeof chatsOn>;

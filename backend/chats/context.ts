@@ -51,7 +51,8 @@ export async function foldSummary(llm: LLM, previous: string | undefined, overfl
   if (!llm.offline) {
     try {
       const { summary } = await llm.generateJson({
-        system: "You keep a short running summary of a chat between a user and an AI persona. Plain text, at most 120 words, facts and topics only.",
+        system:
+          "You keep a short running summary of a chat between a user and an AI persona. Plain text, at most 120 words, facts and topics only.",
         prompt: `Summary so far:\n${previous ?? "(none)"}\n\nNew turns to fold in:\n${transcript}\n\nAnswer with JSON {"summary": "..."}.`,
         schema: Summary,
         signal,

@@ -1,45 +1,38 @@
 /**
- * Chat limits kept in the table: messages per user per minute (a fixed-window counter), and
- * model tokens per user per UTC day (checked before a turn, charged after it with what the
- * model reported, so a stopped reply costs what it used).
+ * Chat limits, on the table's window counters: messages per user per minute, and model
+ * tokens per user per UTC day (checked before a turn, charged after it with what the model
+ * reported, so a stopped reply costs what it used).
  */
-import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { RateLimits } from "../data/rate-limit.ts";
 import { RateLimitedError } from "../errors.ts";
-import { keys } from "../data/keys.ts";
-import { consume } from "../data/rate-limit.ts";
-import { table } from "../data/table.ts";
 
-const DAY_MS = 86_400_000;
-
-export interface ChatLimits {
-  tableName: string;
+export interface ChatLimitSettings {
   messagesPerMinute: number;
+  /** 0 switches the budget off. */
   dailyTokenBudget: number;
 }
 
-function today(now: number) {
-  const start = Math.floor(now / DAY_MS) * DAY_MS;
-  return { start, secondsLeft: Math.max(1, Math.ceil((start + DAY_MS - now) / 1000)) };
+const MESSAGES = { scope: "chat-user", windowSeconds: 60 };
+/** A UTC day: windows start at multiples of 86,400 s since the epoch. */
+const TOKENS = { scope: "chat-tokens", windowSeconds: 86_400 };
+
+export function chatLimits(limits: RateLimits, settings: ChatLimitSettings) {
+  return {
+    /** One more message from `uid`, within the per-minute limit and today's token budget. */
+    async admit(uid: string, now = Date.now()): Promise<void> {
+      await limits.consume({ ...MESSAGES, limit: settings.messagesPerMinute }, uid, now);
+      if (settings.dailyTokenBudget === 0) return;
+      const today = await limits.used(TOKENS, uid, now);
+      if (today.count >= settings.dailyTokenBudget) {
+        throw new RateLimitedError("Today's chat token budget is used up", "daily_token_budget", today.secondsLeft);
+      }
+    },
+
+    /** What a turn used, against today's budget. */
+    async charge(uid: string, tokens: number, now = Date.now()): Promise<void> {
+      if (tokens > 0) await limits.add(TOKENS, uid, tokens, now);
+    },
+  };
 }
 
-export async function admitMessage(limits: ChatLimits, uid: string, now = Date.now()): Promise<void> {
-  await consume(limits.tableName, { scope: "chat-user", limit: limits.messagesPerMinute, windowSeconds: 60 }, uid, now);
-  if (limits.dailyTokenBudget === 0) return;
-  const day = today(now);
-  const { Item } = await table().send(new GetCommand({ TableName: limits.tableName, Key: keys.rateWindow("chat-tokens", uid, day.start) }));
-  if (Number(Item?.count ?? 0) >= limits.dailyTokenBudget) {
-    throw new RateLimitedError("Today's chat token budget is used up", "daily_token_budget", day.secondsLeft);
-  }
-}
-
-export async function chargeTokens(limits: ChatLimits, uid: string, tokens: number, now = Date.now()): Promise<void> {
-  if (tokens <= 0) return;
-  const day = today(now);
-  await table().send(new UpdateCommand({
-    TableName: limits.tableName,
-    Key: keys.rateWindow("chat-tokens", uid, day.start),
-    UpdateExpression: "ADD #count :tokens SET expiresAt = if_not_exists(expiresAt, :expires)",
-    ExpressionAttributeNames: { "#count": "count" },
-    ExpressionAttributeValues: { ":tokens": tokens, ":expires": Math.ceil((day.start + 2 * DAY_MS) / 1000) },
-  }));
-}
+export type ChatLimits = ReturnType<typeof chatLimits>;

@@ -22,3 +22,9 @@ export const ChatId = z.string().regex(/^[0-9a-z]{13}[A-Za-z0-9_-]{8}$/);
 
 /** Messages (and replies) are named by time-ordered ids too. */
 export const MessageId = ChatId;
+
+/**
+ * A uid as it may appear in keys and logs: no `#` (our key separator), no spaces or control
+ * characters. Long enough for `g_` + Google's 255-character `sub`.
+ */
+export const UserId = z.string().regex(/^[A-Za-z0-9_.:@-]{1,300}$/, "must be 1-300 letters, digits or _.:@-");

@@ -37,7 +37,8 @@ export class InvalidKeyPartError extends Error {
 }
 
 function part(value: string): string {
-  if (!KEY_PART.test(value)) throw new InvalidKeyPartError(`refused a key part of ${value.length} characters: empty, too long, or holding # or a control character`);
+  if (!KEY_PART.test(value))
+    throw new InvalidKeyPartError(`refused a key part of ${value.length} characters: empty, too long, or holding # or a control character`);
   return value;
 }
 
@@ -52,12 +53,27 @@ export const keys = {
   /** Which chat the one-shot `POST /v1/personas/me/chat` continues. */
   selfChat: (uid: string): Key => ({ PK: `USER#${part(uid)}`, SK: "SELF_CHAT" }),
   chat: (uid: string, chatId: string): Key => ({ PK: `USER#${part(uid)}`, SK: `CHAT#${part(chatId)}` }),
+  /** A user's chats: their partition, and the sort-key prefix all of them share. */
+  chatsOf: (uid: string) => ({ PK: `USER#${part(uid)}`, SKPrefix: "CHAT#" }),
   message: (chatId: string, messageId: string): Key => ({ PK: `CHAT#${part(chatId)}`, SK: `MSG#${part(messageId)}` }),
+  /** A chat's messages: its partition, and the sort-key prefix all of them share. */
+  messagesOf: (chatId: string) => ({ PK: `CHAT#${part(chatId)}`, SKPrefix: "MSG#" }),
   personaOwner: (personaId: string): Key => ({ PK: `PERSONA#${part(personaId)}`, SK: "OWNER" }),
   /** Zero-padded so string order is numeric order. */
   personaEvent: (uid: string, seq: number): Key => ({ PK: `USER#${part(uid)}`, SK: `PERSONA_EVENT#${String(seq).padStart(10, "0")}` }),
-  personaEventsAfter: (uid: string, seq: number) => ({ PK: `USER#${part(uid)}`, after: `PERSONA_EVENT#${String(seq).padStart(10, "0")}`, upTo: "PERSONA_EVENT#~" }),
+  personaEventsAfter: (uid: string, seq: number) => ({
+    PK: `USER#${part(uid)}`,
+    after: `PERSONA_EVENT#${String(seq).padStart(10, "0")}`,
+    upTo: "PERSONA_EVENT#~",
+  }),
+  /** The sweeper's index partition: every running saga, sorted by its step deadline. */
+  activeSagas: { GSI1PK: "SAGA#ACTIVE" } as const,
   activeSaga: (stepDeadline: string, uid: string) => ({ GSI1PK: "SAGA#ACTIVE", GSI1SK: `${part(stepDeadline)}#${part(uid)}` }),
+  /** The uid of a user's partition key (`USER#<uid>`), e.g. from the sweeper's keys-only index. */
+  uidOf(pk: string): string {
+    if (!pk.startsWith("USER#")) throw new InvalidKeyPartError("not a user's partition key");
+    return pk.slice("USER#".length);
+  },
   rateWindow: (scope: string, subject: string, windowStart: number): Key => ({
     PK: `RATE#${part(scope)}#${part(subject)}`,
     SK: `WINDOW#${windowStart}`,

@@ -14,7 +14,9 @@ function secret(): string {
 
 /** HMAC-SHA256(secret, survey_id + fingerprint), base64url. */
 export function fingerprintHash(surveyId: string, fingerprint: string): string {
-  return createHmac("sha256", secret()).update(surveyId + fingerprint).digest("base64url");
+  return createHmac("sha256", secret())
+    .update(surveyId + fingerprint)
+    .digest("base64url");
 }
 
 /** A stable pseudonym for a client IP, for rate-limit keys (never the raw address). */

@@ -1,19 +1,137 @@
 /**
- * The single DynamoDB table through the Document client. Every request path uses
- * Get/Query/conditional writes/transactions: there is no Scan anywhere in the backend.
+ * The single DynamoDB table as a port: the Document client bound to one table name, built
+ * once by the composition root (backend/compose.ts) and handed to each domain's store.
+ * Every request path uses Get/Query/conditional writes/transactions: there is no Scan in
+ * the backend. Stores pass commands without `TableName`; the table adds its own.
+ *
+ * @example
+ * const table = new Table("remirai");
+ * const item = await table.get<User>(keys.user(uid));
  */
 import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DeleteCommandInput,
+  type PutCommandInput,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+  type TransactWriteCommandInput,
+  type UpdateCommandInput,
+  type UpdateCommandOutput,
+} from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { setTimeout as delay } from "node:timers/promises";
-import { DynamoDBDocumentClient, TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { dynamoClient } from "../ports/aws.ts";
+import type { Key } from "./keys.ts";
 
 let documents: DynamoDBDocumentClient | undefined;
 
-export function table(): DynamoDBDocumentClient {
-  return (documents ??= DynamoDBDocumentClient.from(dynamoClient(), {
-    marshallOptions: { removeUndefinedValues: true },
-  }));
+/**
+ * The process's Document client over the one DynamoDB client (timeouts, 503 mapping, meter).
+ * Domains reach the table through `Table`; tests and local tools may read it directly.
+ */
+export function documentClient(): DynamoDBDocumentClient {
+  return (documents ??= DynamoDBDocumentClient.from(dynamoClient(), { marshallOptions: { removeUndefinedValues: true } }));
+}
+
+type Item = Record<string, unknown>;
+type Unnamed<T> = Omit<T, "TableName">;
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/** One item of a transaction, without `TableName` (the table adds it). */
+export type TableWrite =
+  | { Put: Unnamed<NonNullable<TransactItem["Put"]>> }
+  | { Update: Unnamed<NonNullable<TransactItem["Update"]>> }
+  | { Delete: Unnamed<NonNullable<TransactItem["Delete"]>> }
+  | { ConditionCheck: Unnamed<NonNullable<TransactItem["ConditionCheck"]>> };
+
+export class Table {
+  #docs: DynamoDBDocumentClient | undefined;
+
+  /** `docs` defaults to the process's client, made on first use: a cold start that reads nothing builds none. */
+  constructor(
+    readonly name: string,
+    docs?: DynamoDBDocumentClient,
+  ) {
+    this.#docs = docs;
+  }
+
+  private get docs(): DynamoDBDocumentClient {
+    return (this.#docs ??= documentClient());
+  }
+
+  /** One item by key; eventually consistent (half price) unless `consistent: true`. */
+  async get<T = Item>(key: Key, options: { consistent?: boolean; projection?: string } = {}): Promise<T | undefined> {
+    const { Item } = await this.docs.send(
+      new GetCommand({ TableName: this.name, Key: key, ConsistentRead: options.consistent, ProjectionExpression: options.projection }),
+    );
+    return Item as T | undefined;
+  }
+
+  async put(input: Unnamed<PutCommandInput>): Promise<void> {
+    await this.docs.send(new PutCommand({ ...input, TableName: this.name }));
+  }
+
+  async update(input: Unnamed<UpdateCommandInput>): Promise<UpdateCommandOutput> {
+    return this.docs.send(new UpdateCommand({ ...input, TableName: this.name }));
+  }
+
+  async delete(input: Unnamed<DeleteCommandInput>): Promise<void> {
+    await this.docs.send(new DeleteCommand({ ...input, TableName: this.name }));
+  }
+
+  /** One page of a Query. */
+  async query(input: Unnamed<QueryCommandInput>): Promise<QueryCommandOutput> {
+    return this.docs.send(new QueryCommand({ ...input, TableName: this.name }));
+  }
+
+  /** Every item a Query matches, page after page: the one paginated-query loop. */
+  async queryAll<T = Item>(input: Unnamed<QueryCommandInput>): Promise<T[]> {
+    const items: T[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.query({ ...input, ExclusiveStartKey: startKey });
+      items.push(...((page.Items ?? []) as T[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /**
+   * A write transaction, retried (with jittered backoff) when DynamoDB cancels it only
+   * because another transaction touched the same item at the same moment
+   * (`TransactionConflict`, e.g. two friends answering one survey at once). Any other
+   * cancellation is the caller's to read with `cancellationReasons`.
+   */
+  async transact(writes: TableWrite[], attempts = 4): Promise<void> {
+    const TransactItems = writes.map((write) => named(write, this.name));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.docs.send(new TransactWriteCommand({ TransactItems }));
+        return;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        const conflictOnly =
+          reasons?.some((r) => r.code === "TransactionConflict") &&
+          reasons.every((r) => r.code === "None" || r.code === "TransactionConflict");
+        if (!conflictOnly || attempt >= attempts) throw error;
+        await delay(Math.random() * 20 * 2 ** attempt);
+      }
+    }
+  }
+}
+
+function named(write: TableWrite, TableName: string): TransactItem {
+  if ("Put" in write) return { Put: { ...write.Put, TableName } };
+  if ("Update" in write) return { Update: { ...write.Update, TableName } };
+  if ("Delete" in write) return { Delete: { ...write.Delete, TableName } };
+  return { ConditionCheck: { ...write.ConditionCheck, TableName } };
 }
 
 /** A conditional write lost its condition (the item was there, or not, or changed). */
@@ -40,21 +158,8 @@ export function cancellationReasons(error: unknown): CancellationReason[] | unde
   }));
 }
 
-/**
- * Runs a write transaction, retrying (with jittered backoff) when DynamoDB cancels it only
- * because another transaction touched the same item at the same moment (`TransactionConflict`,
- * e.g. two friends answering one survey at once). Any other cancellation is the caller's to read.
- */
-export async function transact(input: TransactWriteCommandInput, attempts = 4): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await table().send(new TransactWriteCommand(input));
-      return;
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      const conflictOnly = reasons?.some((r) => r.code === "TransactionConflict") && reasons.every((r) => r.code === "None" || r.code === "TransactionConflict");
-      if (!conflictOnly || attempt >= attempts) throw error;
-      await delay(Math.random() * 20 * 2 ** attempt);
-    }
-  }
+/** Keys and item fields of a stored item, without `PK`/`SK`. */
+export function withoutKeys<T extends object>(item: Record<string, unknown>): T {
+  const { PK: _pk, SK: _sk, ...rest } = item;
+  return rest as T;
 }

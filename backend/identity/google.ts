@@ -23,8 +23,16 @@ const GoogleClaims = z.object({
   // An unverified address could belong to anyone: it must never become a login.
   email_verified: z.literal(true),
   // Profile extras: a bad one is dropped, never a reason to refuse the sign-in.
-  name: z.string().transform((name) => name.slice(0, 200)).optional().catch(undefined),
-  picture: z.url({ protocol: /^https$/ }).max(2048).optional().catch(undefined),
+  name: z
+    .string()
+    .transform((name) => name.slice(0, 200))
+    .optional()
+    .catch(undefined),
+  picture: z
+    .url({ protocol: /^https$/ })
+    .max(2048)
+    .optional()
+    .catch(undefined),
 });
 export type GoogleIdentity = z.infer<typeof GoogleClaims>;
 

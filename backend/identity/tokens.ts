@@ -11,7 +11,7 @@ import { SignJWT, errors, importPKCS8, importSPKI, jwtVerify, type CryptoKey } f
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { NotConfiguredError } from "../errors.ts";
-import { UserId } from "./users.ts";
+import { UserId } from "../data/ids.ts";
 
 export const APP_TOKEN_ALG = "ES256";
 /** Clock skew we forgive between the machines that sign and verify. */

@@ -1,20 +1,18 @@
 /**
- * Users: one `USER#<uid> / PROFILE` item each. Knows no HTTP.
+ * Users and sign-in, in the product's words (no HTTP, no DynamoDB: the store has those).
  *
  * Our uid for a Google account is `g_<sub>` (Google's stable subject id, never the e-mail,
  * which can change hands): the prefix keeps room for other sign-in providers without
  * collisions. Local mode uses whatever `x-user-uid` says.
  */
-import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { keys } from "../data/keys.ts";
-import { table } from "../data/table.ts";
+import type { Config } from "../config.ts";
 
-/**
- * A uid as it may appear in keys and logs: no `#` (our key separator), no spaces or control
- * characters. Long enough for `g_` + Google's 255-character `sub`.
- */
-export const UserId = z.string().regex(/^[A-Za-z0-9_.:@-]{1,300}$/, "must be 1-300 letters, digits or _.:@-");
+export { UserId } from "../data/ids.ts";
+import type { Table } from "../data/table.ts";
+import { verifyGoogleIdToken } from "./google.ts";
+import { userStore } from "./store.ts";
+import { issueAppToken } from "./tokens.ts";
 
 /** Controls, format characters (zero-width, bidi overrides) and angle brackets: never in a name. */
 const NOT_IN_NAME = /[\p{Cc}\p{Cf}<>]/u;
@@ -56,7 +54,7 @@ const StoredUser = z.object({
   updatedAt: z.string(),
 });
 
-function toUser(item: Record<string, unknown>): User {
+export function toUser(item: Record<string, unknown>): User {
   const { displayName, ...stored } = StoredUser.parse(item);
   return { ...stored, email: stored.email ?? null, name: displayName ?? stored.name ?? null, picture: stored.picture ?? null };
 }
@@ -66,97 +64,60 @@ export function googleUserId(sub: string): string {
   return `g_${sub}`;
 }
 
-/**
- * Creates the user, or refreshes e-mail, name and picture of an existing one; `createdAt`
- * is written only the first time (`if_not_exists`), in one UpdateItem, so two concurrent
- * sign-ins cannot lose the creation date.
- */
-export async function upsertUser(
-  tableName: string,
-  profile: { uid: string; email: string; name?: string | undefined; picture?: string | undefined },
-  now = new Date(),
-): Promise<User> {
-  const names: Record<string, string> = { "#uid": "uid" };
-  const values: Record<string, unknown> = { ":uid": profile.uid, ":email": profile.email, ":now": now.toISOString() };
-  const sets = ["#uid = :uid", "email = :email", "updatedAt = :now", "createdAt = if_not_exists(createdAt, :now)"];
-  // A claim Google left out keeps what we had rather than erasing it.
-  for (const field of ["name", "picture"] as const) {
-    if (profile[field] === undefined) continue;
-    names[`#${field}`] = field;
-    values[`:${field}`] = profile[field];
-    sets.push(`#${field} = :${field}`);
-  }
-  const result = await table().send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: keys.user(profile.uid),
-      UpdateExpression: `SET ${sets.join(", ")}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ReturnValues: "ALL_NEW",
-    }),
-  );
-  return toUser(result.Attributes ?? {});
+/** Who is asking, as the identity sources (tokens, headers, authorizers) vouch for it. */
+export interface CallerIdentity {
+  uid: string;
+  email?: string | undefined;
+  name?: string | undefined;
+  /** `app_token`: our own JWT, minted only at sign-in, which writes the user. */
+  via: string;
 }
 
-export async function getUser(tableName: string, uid: string): Promise<User | undefined> {
-  const result = await table().send(new GetCommand({ TableName: tableName, Key: keys.user(uid) }));
-  return result.Item ? toUser(result.Item) : undefined;
-}
+export type IdentitySettings = Pick<
+  Config,
+  "googleClientId" | "googleIssuers" | "googleJwksUrl" | "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds"
+>;
 
 /**
- * Returns the user, creating a bare record the first time (local and API Gateway callers
- * never pass through our sign-in). Never overwrites what was stored, except the provider's
- * name when the caller brings one (local mode's `x-user-name` stands in for Google's
- * claim): one UpdateItem both creates and reads, with no race between a check and a write.
+ * The identity domain bound to its table: sign-in, profiles and display names.
+ * `onRenamed` is the cross-domain part of a new display name (the open survey shows it).
+ * @example const identity = identityOn(table, config, { onRenamed: surveys.renameOwner });
  */
-export async function ensureUser(
-  tableName: string,
-  caller: { uid: string; email?: string | undefined; name?: string | undefined },
-  now = new Date(),
-): Promise<User> {
-  const values: Record<string, unknown> = { ":uid": caller.uid, ":email": caller.email ?? null, ":now": now.toISOString() };
-  let sets = "SET #uid = if_not_exists(#uid, :uid), email = if_not_exists(email, :email), createdAt = if_not_exists(createdAt, :now), updatedAt = if_not_exists(updatedAt, :now)";
-  if (caller.name !== undefined) {
-    values[":name"] = caller.name;
-    sets += ", #name = :name";
-  }
-  const result = await table().send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: keys.user(caller.uid),
-      UpdateExpression: sets,
-      ExpressionAttributeNames: { "#uid": "uid", ...(caller.name !== undefined ? { "#name": "name" } : {}) },
-      ExpressionAttributeValues: values,
-      ReturnValues: "ALL_NEW",
-    }),
-  );
-  return toUser(result.Attributes ?? {});
+export function identityOn(
+  table: Table,
+  settings: IdentitySettings,
+  hooks: { onRenamed?: (uid: string, name: string) => Promise<void> } = {},
+) {
+  const users = userStore(table);
+
+  /**
+   * The caller's profile: read for callers holding our own token (none means the user is
+   * gone), created on first sight for the others.
+   */
+  const profileOf = (caller: CallerIdentity): Promise<User | undefined> =>
+    caller.via === "app_token" ? users.find(caller.uid) : users.ensure(caller);
+
+  return {
+    profileOf,
+
+    /** A Google ID token for our own token and the user, created or refreshed. */
+    async signInWithGoogle(idToken: string): Promise<{ token: string; expiresIn: number; user: User }> {
+      const google = await verifyGoogleIdToken(idToken, settings);
+      const uid = googleUserId(google.sub);
+      // Signed before the write: a missing key fails the sign-in without touching the table.
+      const { token, expiresIn } = await issueAppToken({ uid, email: google.email }, settings);
+      const user = await users.signedIn({ uid, email: google.email, name: google.name, picture: google.picture });
+      return { token, expiresIn, user };
+    },
+
+    /** The caller's display name from now on; `undefined` when the caller has no profile. */
+    async chooseDisplayName(caller: CallerIdentity, name: string): Promise<User | undefined> {
+      if (!(await profileOf(caller))) return undefined;
+      const user = await users.chooseName(caller.uid, name);
+      await hooks.onRenamed?.(caller.uid, name);
+      return user;
+    },
+  };
 }
 
-/**
- * The caller's profile: read for callers holding our own token (minted at sign-in, which
- * wrote the user — none means the user is gone), created on first sight for the others.
- */
-export async function profileOf(
-  tableName: string,
-  caller: { uid: string; email?: string | undefined; name?: string | undefined; via: string },
-): Promise<User | undefined> {
-  return caller.via === "app_token" ? getUser(tableName, caller.uid) : ensureUser(tableName, caller);
-}
-
-/** Sets the name the user chose; it wins over the provider's from then on. */
-export async function chooseDisplayName(tableName: string, uid: string, name: string, now = new Date()): Promise<User> {
-  const result = await table().send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: keys.user(uid),
-      UpdateExpression:
-        "SET #uid = if_not_exists(#uid, :uid), displayName = :name, updatedAt = :now, createdAt = if_not_exists(createdAt, :now)",
-      ExpressionAttributeNames: { "#uid": "uid" },
-      ExpressionAttributeValues: { ":uid": uid, ":name": name, ":now": now.toISOString() },
-      ReturnValues: "ALL_NEW",
-    }),
-  );
-  return toUser(result.Attributes ?? {});
-}
+export type Identity = ReturnType<typeof identityOn>;

@@ -14,12 +14,7 @@ import {
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
 import { BucketAlreadyOwnedByYou, CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  SQSClient,
-  SetQueueAttributesCommand,
-} from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { awsClientSettings } from "../config.ts";
 import { awsClientOptions } from "../ports/aws.ts";
 
@@ -139,14 +134,9 @@ async function tableExists(client: DynamoDBClient, tableName: string): Promise<b
  * `<name>-dlq` first (its ARN goes into the redrive policy), then `<name>`. Attributes are
  * set after CreateQueue so a queue left by an older run converges instead of conflicting.
  */
-async function provisionQueue(
-  client: SQSClient,
-  name: string,
-): Promise<{ queueUrl: string; dlqUrl: string }> {
+async function provisionQueue(client: SQSClient, name: string): Promise<{ queueUrl: string; dlqUrl: string }> {
   const dlqUrl = await createQueue(client, `${name}-dlq`);
-  const { Attributes } = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }),
-  );
+  const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }));
   const deadLetterTargetArn = Attributes?.QueueArn;
   if (!deadLetterTargetArn) throw new Error(`queue ${name}-dlq has no QueueArn`);
   const queueUrl = await createQueue(client, name);

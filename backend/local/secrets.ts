@@ -41,7 +41,7 @@ export async function loadOrCreateSecrets(dataDir: string): Promise<LocalSecrets
   const secrets = generateSecrets();
   await mkdir(dataDir, { recursive: true });
   // `wx`: never overwrite a file another start just wrote.
-  await writeFile(file, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+  await writeFile(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: "wx" });
   return secrets;
 }
 

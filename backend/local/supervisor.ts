@@ -70,7 +70,9 @@ export function supervise(
         }
       }
       log.info(`${spec.label} restarted`, { pid: current.pid, endpoint: current.endpoint });
-      await spec.afterRestart?.(current).catch((error: Error) => log.error(`${spec.label}: setup after the restart failed`, { error: error.message }));
+      await spec
+        .afterRestart?.(current)
+        .catch((error: Error) => log.error(`${spec.label}: setup after the restart failed`, { error: error.message }));
     }
   })();
 }

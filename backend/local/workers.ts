@@ -6,13 +6,19 @@
  * so a local retry takes seconds), and lets SQS move them to the DLQ after maxReceiveCount.
  * A timer runs the sweeper as the schedule does in AWS.
  */
-import { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+} from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { logger } from "../log.ts";
-import { runIllustration, runSynthesis } from "../personas/steps.ts";
-import { sweep } from "../personas/sweeper.ts";
+import type { Domains } from "../compose.ts";
+import type { Saga } from "../personas/personas.ts";
 import { sqsClient, sqsPollingClient } from "../ports/aws.ts";
-import type { SagaRuntime } from "../workers/runtime.ts";
+import type { StepRunner } from "../workers/step-handler.ts";
 import { stepHandler } from "../workers/step-handler.ts";
 
 export interface LocalWorkerOptions {
@@ -50,12 +56,19 @@ function toRecord(message: Message, queueArn: string): SQSRecord {
 
 type PollOptions = Required<Omit<LocalWorkerOptions, "maxInFlight">> & { batchSize: number };
 
-async function pollQueue(queueUrl: string, handle: (event: SQSEvent) => Promise<SQSBatchResponse>, options: PollOptions, signal: AbortSignal) {
+async function pollQueue(
+  queueUrl: string,
+  handle: (event: SQSEvent) => Promise<SQSBatchResponse>,
+  options: PollOptions,
+  signal: AbortSignal,
+) {
   const sqs = sqsClient();
   let queueArn: string | undefined;
   while (!signal.aborted) {
     try {
-      queueArn ??= (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn ?? queueUrl;
+      queueArn ??=
+        (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn ??
+        queueUrl;
       await pollOnce(queueUrl, queueArn, handle, options, signal);
     } catch (error) {
       if (signal.aborted) return;
@@ -67,10 +80,21 @@ async function pollQueue(queueUrl: string, handle: (event: SQSEvent) => Promise<
 }
 
 /** One receive, the handler, then what the Lambda SQS integration does with its answer. */
-async function pollOnce(queueUrl: string, queueArn: string, handle: (event: SQSEvent) => Promise<SQSBatchResponse>, options: PollOptions, signal: AbortSignal) {
+async function pollOnce(
+  queueUrl: string,
+  queueArn: string,
+  handle: (event: SQSEvent) => Promise<SQSBatchResponse>,
+  options: PollOptions,
+  signal: AbortSignal,
+) {
   const sqs = sqsClient();
   const received = await sqsPollingClient().send(
-    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: options.batchSize, WaitTimeSeconds: options.waitTimeSeconds, MessageSystemAttributeNames: ["All"] }),
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: options.batchSize,
+      WaitTimeSeconds: options.waitTimeSeconds,
+      MessageSystemAttributeNames: ["All"],
+    }),
     { abortSignal: signal },
   );
   const messages: Message[] = received.Messages ?? [];
@@ -84,29 +108,51 @@ async function pollOnce(queueUrl: string, queueArn: string, handle: (event: SQSE
   }
   const done = records.filter((r) => !failed.has(r.messageId));
   if (done.length) {
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+      }),
+    );
   }
   for (const r of records.filter((r) => failed.has(r.messageId))) {
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle, VisibilityTimeout: options.retryDelaySeconds }));
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queueUrl,
+        ReceiptHandle: r.receiptHandle,
+        VisibilityTimeout: options.retryDelaySeconds,
+      }),
+    );
   }
 }
 
-export function startLocalWorkers(runtime: SagaRuntime, opts: LocalWorkerOptions = {}): { stop(): Promise<void> } {
+export interface LocalSaga {
+  saga: Saga;
+  queueUrls: { synthesis: string; image: string };
+  maxReceiveCount: number;
+}
+
+/** The saga of a composition, with the queues its workers poll. */
+export function localSaga({ saga, config }: Pick<Domains, "saga" | "config">): LocalSaga {
+  return { saga, queueUrls: { synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl }, maxReceiveCount: config.maxReceiveCount };
+}
+
+export function startLocalWorkers(
+  { saga, queueUrls, maxReceiveCount }: LocalSaga,
+  opts: LocalWorkerOptions = {},
+): { stop(): Promise<void> } {
   const { maxInFlight, ...rest } = opts;
   const options = { retryDelaySeconds: 2, sweepIntervalMs: 30_000, waitTimeSeconds: 20, batchSize: maxInFlight ? 1 : 10, ...rest };
   const controller = new AbortController();
-  const maxReceiveCount = () => runtime.config.maxReceiveCount;
   // One handler per poller: a batch processor keeps the state of the batch it is working on.
-  const pollers = (queueUrl: string, step: "synthesis" | "image", run: typeof runSynthesis) =>
+  const pollers = (queueUrl: string, step: "synthesis" | "image", run: StepRunner) =>
     Array.from({ length: maxInFlight ?? 1 }, () =>
-      pollQueue(queueUrl, stepHandler(step, run, () => runtime.steps, maxReceiveCount), options, controller.signal),
+      pollQueue(queueUrl, stepHandler(step, run, maxReceiveCount), options, controller.signal),
     );
-  const loops = [
-    ...pollers(runtime.config.synthesisQueueUrl, "synthesis", runSynthesis),
-    ...pollers(runtime.config.imageQueueUrl, "image", runIllustration),
-  ];
+  const loops = [...pollers(queueUrls.synthesis, "synthesis", saga.synthesis), ...pollers(queueUrls.image, "image", saga.illustration)];
   const sweeper = setInterval(() => {
-    sweep(runtime.sweep)
+    saga
+      .sweep()
       .then((report) => (report.redriven || report.postponed || report.failed) && logger.info("sweep", { ...report }))
       .catch((error: Error) => logger.warn("sweep failed", { error: error.name }));
   }, options.sweepIntervalMs);

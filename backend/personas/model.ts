@@ -2,18 +2,12 @@
  * A user's persona as stored: one item per user (`USER#<uid>/PERSONA`) holding the saga in
  * flight and the last ready version, so a regeneration never hides the old card until the
  * new one is ready. Status changes are also kept as events (`PERSONA_EVENT#<seq>`) for the
- * live status feed.
+ * live status feed. Types only: personas/store.ts reads and writes them.
  */
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { keys } from "../data/keys.ts";
-import { table } from "../data/table.ts";
 import type { Trait } from "../surveys/questions.ts";
+import type { PersonaStatus, SagaStep } from "./status.ts";
 
-export type PersonaStatus = "pending" | "synthesizing" | "generating_image" | "ready" | "failed";
-export type SagaStep = "synthesis" | "image";
-
-export const ACTIVE_STATUSES: readonly PersonaStatus[] = ["synthesizing", "generating_image"];
-export const STEP_STATUS: Record<SagaStep, PersonaStatus> = { synthesis: "synthesizing", image: "generating_image" };
+export type { PersonaStatus, SagaStep } from "./status.ts";
 
 export interface PersonaCard {
   name: string;
@@ -76,21 +70,5 @@ export interface StatusEvent {
   at: string;
 }
 
-export async function getPersona(tableName: string, uid: string): Promise<Persona | undefined> {
-  const { Item } = await table().send(new GetCommand({ TableName: tableName, Key: keys.persona(uid), ConsistentRead: true }));
-  return Item as Persona | undefined;
-}
-
-/** Status events after `afterSeq`, oldest first. */
-export async function statusEventsAfter(tableName: string, uid: string, afterSeq: number): Promise<StatusEvent[]> {
-  const range = keys.personaEventsAfter(uid, afterSeq);
-  const { Items = [] } = await table().send(
-    new QueryCommand({
-      TableName: tableName,
-      KeyConditionExpression: "PK = :pk AND SK BETWEEN :after AND :upTo",
-      ExpressionAttributeValues: { ":pk": range.PK, ":after": range.after, ":upTo": range.upTo },
-      ConsistentRead: true,
-    }),
-  );
-  return (Items as (StatusEvent & { SK: string })[]).filter((e) => e.SK !== range.after).map(({ seq, status, sagaId, version, reason, at }) => ({ seq, status, sagaId, version, reason, at }));
-}
+/** A persona with a ready version: the only kind anyone else ever sees. */
+export type ReadyPersona = Persona & { current: PersonaVersion };

@@ -29,7 +29,7 @@ export function modelIllustrator(images: ImageModel): Illustrator {
   };
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** 1–7 score → 0–1. */
 const unit = (score: number) => Math.min(1, Math.max(0, (score - 1) / 6));
@@ -42,7 +42,7 @@ export const offlineIllustrator: Illustrator = {
     const smile = 6 + 14 * unit(traits.extraversion);
     const eye = 5 + 5 * unit(traits.emotional_stability);
     const tidy = unit(traits.conscientiousness) > 0.5;
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewBox="0 0 512 512" role="img" aria-label="${escape(card.name)} (offline portrait)">
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewBox="0 0 512 512" role="img" aria-label="${escapeXml(card.name)} (offline portrait)">
 <rect width="512" height="512" fill="hsl(${hue},60%,88%)"/>
 <circle cx="256" cy="250" r="150" fill="hsl(${(hue + 30) % 360},${warmth}%,70%)"/>
 <path d="M136 ${tidy ? 170 : 185} Q256 ${tidy ? 60 : 40} 376 ${tidy ? 170 : 185}" stroke="hsl(${hue},40%,30%)" stroke-width="${tidy ? 26 : 34}" fill="none" stroke-linecap="round"/>

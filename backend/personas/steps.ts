@@ -5,19 +5,24 @@
  * moves the saga with a conditional transition. On the last delivery attempt a failure
  * also fails the saga with a reason, then the message goes to the DLQ.
  */
-import { personaMaterial } from "../surveys/surveys.ts";
-import { getPersona, STEP_STATUS, type Persona, type SagaStep } from "./model.ts";
+import type { Media } from "../ports/media.ts";
+import type { StepMessage, StepQueues } from "../ports/queue.ts";
+import type { Surveys } from "../surveys/surveys.ts";
+import type { Persona } from "./model.ts";
 import type { Illustrator } from "./portrait.ts";
 import { failSaga, transition, type SagaSettings } from "./saga.ts";
+import { STEP_STATUS, type SagaStep } from "./status.ts";
+import type { PersonaStore } from "./store.ts";
 import { chatSystemPrompt, type PersonaWriter } from "./writer.ts";
-import type { StepMessage } from "../ports/queue.ts";
 
 export interface StepDeps {
-  settings: SagaSettings & { imageQueueUrl: string; mediaBucket: string };
+  store: PersonaStore;
+  surveys: Pick<Surveys, "material">;
+  queues: StepQueues<SagaStep>;
+  media: Pick<Media, "putPortrait">;
   writer: PersonaWriter;
   illustrator: Illustrator;
-  sendStep: (queueUrl: string, message: StepMessage) => Promise<void>;
-  putPortrait: (bucket: string, bytes: Uint8Array, contentType: string) => Promise<string>;
+  settings: SagaSettings;
 }
 
 export interface Delivery {
@@ -36,10 +41,10 @@ function reasonFor(step: SagaStep, error: unknown): string {
 
 /** The persona at `step` for this message's saga, resuming a saga failed at this step (DLQ redrive). */
 async function claim(deps: StepDeps, step: SagaStep, message: StepMessage): Promise<Persona | undefined> {
-  const persona = await getPersona(deps.settings.tableName, message.uid);
+  const persona = await deps.store.find(message.uid);
   if (!persona || persona.sagaId !== message.sagaId) return undefined;
   if (persona.status === "failed" && persona.failedStep === step) {
-    return transition(deps.settings.tableName, persona, {
+    return transition(deps.store, persona, {
       to: STEP_STATUS[step],
       remove: ["reason", "failedStep"],
       stepTimeoutMs: deps.settings.stepTimeoutMs,
@@ -48,11 +53,17 @@ async function claim(deps: StepDeps, step: SagaStep, message: StepMessage): Prom
   return persona.status === STEP_STATUS[step] ? persona : undefined;
 }
 
-async function guarded(deps: StepDeps, step: SagaStep, persona: Persona, delivery: Delivery, work: () => Promise<StepOutcome>): Promise<StepOutcome> {
+async function guarded(
+  deps: StepDeps,
+  step: SagaStep,
+  persona: Persona,
+  delivery: Delivery,
+  work: () => Promise<StepOutcome>,
+): Promise<StepOutcome> {
   try {
     return await work();
   } catch (error) {
-    if (delivery.receiveCount >= delivery.maxReceiveCount) await failSaga(deps.settings.tableName, persona, step, reasonFor(step, error));
+    if (delivery.receiveCount >= delivery.maxReceiveCount) await failSaga(deps.store, persona, step, reasonFor(step, error));
     throw error;
   }
 }
@@ -62,20 +73,30 @@ export async function runSynthesis(deps: StepDeps, message: StepMessage, deliver
   const persona = await claim(deps, "synthesis", message);
   if (!persona) return "skipped";
   return guarded(deps, "synthesis", persona, delivery, async () => {
-    const material = await personaMaterial(deps.settings.tableName, persona.surveyId);
+    const material = await deps.surveys.material(persona.surveyId);
     const card = await deps.writer.write(material);
-    const traits = Object.fromEntries(Object.entries(material.aggregates.traits).map(([t, s]) => [t, s.mean])) as Record<keyof typeof material.aggregates.traits, number>;
+    const traits = Object.fromEntries(Object.entries(material.aggregates.traits).map(([t, s]) => [t, s.mean])) as Record<
+      keyof typeof material.aggregates.traits,
+      number
+    >;
     const arena = material.aggregates.johari?.arena ?? [];
-    const moved = await transition(deps.settings.tableName, persona, {
+    const moved = await transition(deps.store, persona, {
       to: "generating_image",
       set: {
-        draft: { card, systemPrompt: chatSystemPrompt(card, traits, arena), traits, arena, answerCount: material.aggregates.answer_count, writer: deps.writer.name },
+        draft: {
+          card,
+          systemPrompt: chatSystemPrompt(card, traits, arena),
+          traits,
+          arena,
+          answerCount: material.aggregates.answer_count,
+          writer: deps.writer.name,
+        },
         redrives: 0,
       },
       stepTimeoutMs: deps.settings.stepTimeoutMs,
     });
     if (!moved) return "skipped";
-    await deps.sendStep(deps.settings.imageQueueUrl, message);
+    await deps.queues.send("image", message);
     return "done";
   });
 }
@@ -87,10 +108,18 @@ export async function runIllustration(deps: StepDeps, message: StepMessage, deli
   const draft = persona.draft;
   return guarded(deps, "image", persona, delivery, async () => {
     const portrait = await deps.illustrator.draw(draft.card, draft.traits);
-    const illustrationKey = await deps.putPortrait(deps.settings.mediaBucket, portrait.bytes, portrait.contentType);
-    const moved = await transition(deps.settings.tableName, persona, {
+    const illustrationKey = await deps.media.putPortrait(portrait.bytes, portrait.contentType);
+    const moved = await transition(deps.store, persona, {
       to: "ready",
-      set: { current: { ...draft, version: persona.version, illustrationKey, illustrator: deps.illustrator.name, readyAt: new Date().toISOString() } },
+      set: {
+        current: {
+          ...draft,
+          version: persona.version,
+          illustrationKey,
+          illustrator: deps.illustrator.name,
+          readyAt: new Date().toISOString(),
+        },
+      },
       remove: ["draft", "reason", "failedStep"],
     });
     return moved ? "done" : "skipped";

@@ -18,7 +18,12 @@ import type { PersonaCard } from "./model.ts";
 /** No links, images, markup or control characters: cards are shown to others as plain text. */
 const MARKUP = /https?:\/\/|www\.|!\[|\]\(|<[a-z/!]|[\u0000-\u0008\u000b-\u001f\u007f]/i;
 const plain = (max: number) =>
-  z.string().trim().min(1).max(max).refine((s) => !MARKUP.test(s), "must be plain text (no links, images or markup)");
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((s) => !MARKUP.test(s), "must be plain text (no links, images or markup)");
 
 export const PersonaCardOutput = z.strictObject({
   name: plain(40),
@@ -68,7 +73,12 @@ export function modelWriter(llm: LLM): PersonaWriter {
   return {
     name: llm.name,
     async write(input, signal) {
-      const { system_prompt: _suggested, ...card } = await llm.generateJson({ system: SYSTEM, prompt: writerPrompt(input), schema: PersonaCardOutput, signal });
+      const { system_prompt: _suggested, ...card } = await llm.generateJson({
+        system: SYSTEM,
+        prompt: writerPrompt(input),
+        schema: PersonaCardOutput,
+        signal,
+      });
       return card;
     },
   };
@@ -95,7 +105,9 @@ export const offlineWriter: PersonaWriter = {
       name: `${first} (mirror)`,
       tagline: `The ${top.join(", ") || "kind"} one, as friends see them`,
       personality: `Friends describe ${first} as ${top.join(", ")}. They come across as ${traits.join(", ")}. (Written offline from the survey's numbers.)`,
-      speaking_style: talkative ? "Lively and direct, with quick questions back." : "Calm and thoughtful, with short, considered sentences.",
+      speaking_style: talkative
+        ? "Lively and direct, with quick questions back."
+        : "Calm and thoughtful, with short, considered sentences.",
       greeting: `Hi, I'm ${first}'s mirror. Ask me anything!`,
       interests: top.length ? top.map((a) => `things that need someone ${a}`) : ["people"],
       visual_description: `A friendly portrait with ${talkative ? "bright, warm" : "soft, calm"} colours.`,

@@ -30,17 +30,40 @@ export class DependencyUnavailableError extends Error {
 /** Error names of the services meaning "busy or broken on our side, try again". */
 const TRANSIENT_NAMES = new Set([
   // throttling
-  "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
-  "RequestThrottled", "RequestThrottledException", "TooManyRequestsException", "SlowDown", "LimitExceededException",
-  "KmsThrottled", "TransactionInProgressException",
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "Throttling",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "TooManyRequestsException",
+  "SlowDown",
+  "LimitExceededException",
+  "KmsThrottled",
+  "TransactionInProgressException",
   // the service's own failures
-  "InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable", "ServiceUnavailableException",
+  "InternalServerError",
+  "InternalFailure",
+  "InternalError",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
   // timeouts (the request handler's, or the service's)
-  "TimeoutError", "RequestTimeout", "RequestTimeoutException",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
 ]);
 
 /** Socket errors: nothing listens, the connection broke, or the host cannot be found right now. */
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
 
 /** Transaction cancellation reasons that are throttling, not a condition. */
 const THROTTLED_REASONS = new Set(["ThrottlingError", "ProvisionedThroughputExceeded"]);

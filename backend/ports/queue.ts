@@ -1,4 +1,7 @@
-/** Saga step messages on SQS. One message per step; the body names the saga, not the data. */
+/**
+ * The saga's step queues as a port, bound to their URLs once by the composition root. One
+ * message per step; the body names the saga, not the data.
+ */
 import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { z } from "zod";
 import { sqsClient } from "./aws.ts";
@@ -6,14 +9,26 @@ import { sqsClient } from "./aws.ts";
 export const StepMessage = z.strictObject({ uid: z.string().min(1), sagaId: z.string().min(1) });
 export type StepMessage = z.infer<typeof StepMessage>;
 
-export async function sendStep(queueUrl: string, message: StepMessage): Promise<void> {
-  await sqsClient().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
+/** A set of named queues, e.g. `{ synthesis, image }`. */
+export interface StepQueues<Step extends string = string> {
+  send(step: Step, message: StepMessage): Promise<void>;
+  /** Messages waiting for a consumer (visible; not those in flight). Approximate, as SQS says. */
+  backlog(step: Step): Promise<number>;
 }
 
-/** Messages waiting on a queue for a consumer (visible; not those being processed). Approximate, as SQS says. */
-export async function queueBacklog(queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
-  return Number(Attributes.ApproximateNumberOfMessages ?? 0);
+/** @example const queues = stepQueues({ synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl }); */
+export function stepQueues<Step extends string>(urls: Record<Step, string>): StepQueues<Step> {
+  return {
+    async send(step, message) {
+      await sqsClient().send(new SendMessageCommand({ QueueUrl: urls[step], MessageBody: JSON.stringify(message) }));
+    },
+    async backlog(step) {
+      const { Attributes = {} } = await sqsClient().send(
+        new GetQueueAttributesCommand({ QueueUrl: urls[step], AttributeNames: ["ApproximateNumberOfMessages"] }),
+      );
+      return Number(Attributes.ApproximateNumberOfMessages ?? 0);
+    },
+  };
 }
 
 /**
@@ -25,7 +40,12 @@ export async function redrive(dlqUrl: string, queueUrl: string, max = 1000): Pro
   let moved = 0;
   while (moved < max) {
     const { Messages = [] } = await sqsClient().send(
-      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: Math.min(10, max - moved), WaitTimeSeconds: 0, VisibilityTimeout: 60 }),
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: Math.min(10, max - moved),
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 60,
+      }),
     );
     if (Messages.length === 0) return moved;
     for (const message of Messages) {

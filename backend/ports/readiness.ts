@@ -15,8 +15,7 @@ export interface Readiness {
 
 export function readinessProbe(config: Config): () => Promise<Readiness> {
   const probes: Record<string, (signal: AbortSignal) => Promise<unknown>> = {
-    table: (abortSignal) =>
-      dynamoClient().send(new DescribeTableCommand({ TableName: config.tableName }), { abortSignal }),
+    table: (abortSignal) => dynamoClient().send(new DescribeTableCommand({ TableName: config.tableName }), { abortSignal }),
   };
   const queues = { synthesis_queue: config.synthesisQueueUrl, image_queue: config.imageQueueUrl };
   for (const [name, url] of Object.entries(queues)) {
@@ -29,11 +28,11 @@ export function readinessProbe(config: Config): () => Promise<Readiness> {
   }
   return async () => {
     const names = Object.keys(probes);
-    const results = await Promise.allSettled(
-      names.map((name) => probes[name]!(AbortSignal.timeout(config.readinessTimeoutMs))),
-    );
+    const results = await Promise.allSettled(names.map((name) => probes[name]!(AbortSignal.timeout(config.readinessTimeoutMs))));
     const checks: Readiness["checks"] = {};
-    results.forEach((result, i) => (checks[names[i]!] = result.status === "fulfilled" ? "ok" : "unreachable"));
+    results.forEach((result, i) => {
+      checks[names[i]!] = result.status === "fulfilled" ? "ok" : "unreachable";
+    });
     return { ready: results.every((r) => r.status === "fulfilled"), checks };
   };
 }

@@ -9,14 +9,8 @@
  */
 import { mediaUrl } from "../ports/media.ts";
 import { chatSystemPrompt } from "../personas/writer.ts";
-import type { PersonaCard } from "../personas/model.ts";
+import type { PersonaCard, ReadyPersona } from "../personas/model.ts";
 import { TRAITS, type Trait } from "../surveys/questions.ts";
-import { viewablePersona, type ReadyPersona } from "./visibility.ts";
-
-export interface CardSettings {
-  tableName: string;
-  mediaBaseUrl: string;
-}
 
 const MARKDOWN_IMAGE = /!\[[^\]\n]*\]\([^)\n]*\)?/g;
 const MARKDOWN_LINK = /\[([^\]\n]*)\]\([^)\n]*\)?/g;
@@ -112,14 +106,6 @@ export function cardOf(persona: ReadyPersona, mediaBaseUrl: string): PublicCard 
   };
 }
 
-/**
- * The public card of `personaId`; NotFoundError when it is unknown, private or not ready.
- * The card is the same for every caller (the owner included), so caches may share it.
- */
-export async function publicCard(settings: CardSettings, personaId: string): Promise<PublicCard> {
-  return cardOf(await viewablePersona(settings.tableName, personaId), settings.mediaBaseUrl);
-}
-
 /** Our application's key in `data.extensions` (CCv2: "namespace any key"). */
 export const EXTENSION_KEY = "remirai";
 
@@ -192,16 +178,14 @@ export function charaCardOf(persona: ReadyPersona, mediaBaseUrl: string): CharaC
       first_mes: card.greeting,
       alternate_greetings: [],
       personality: `Big Five as friends rated them (1-7): ${scores}.${arena}`,
-      scenario: "{{char}} is an AI persona from Re:MirAI: a mirror of a real person, written from what their friends said about them in an anonymous survey. {{user}} is chatting with {{char}}.",
+      scenario:
+        "{{char}} is an AI persona from Re:MirAI: a mirror of a real person, written from what their friends said about them in an anonymous survey. {{user}} is chatting with {{char}}.",
       creator_notes: `A Re:MirAI persona (version ${current.version}), written by ${current.writer} from the aggregated answers of ${current.answerCount} friends; no friend's own words are included. Portrait by ${current.illustrator}.`,
-      assets: [{ type: "icon", uri: mediaUrl(mediaBaseUrl, current.illustrationKey), name: "main", ext: extensionOf(current.illustrationKey) }],
+      assets: [
+        { type: "icon", uri: mediaUrl(mediaBaseUrl, current.illustrationKey), name: "main", ext: extensionOf(current.illustrationKey) },
+      ],
       group_only_greetings: [],
       modification_date: Math.floor(Date.parse(current.readyAt) / 1000),
     },
   };
-}
-
-/** The Character Card V3 export of `personaId`; NotFoundError when unknown, private or not ready. */
-export async function charaCardV3(settings: CardSettings, personaId: string): Promise<CharaCardV3> {
-  return charaCardOf(await viewablePersona(settings.tableName, personaId), settings.mediaBaseUrl);
 }

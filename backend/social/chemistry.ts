@@ -6,12 +6,9 @@
  */
 import { z } from "zod";
 import type { LLM } from "../ai/ports.ts";
-import { consume } from "../data/rate-limit.ts";
-import { RateLimitedError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { TRAITS, type Trait } from "../surveys/questions.ts";
 import { hasMarkup, plainText } from "./cards.ts";
-import { ownReadyPersona, viewablePersona, type ReadyPersona } from "./visibility.ts";
 
 export interface ChemistryProfile {
   /** Big Five means on the 1–7 scale. */
@@ -81,9 +78,14 @@ export function chemistry(a: ChemistryProfile, b: ChemistryProfile): Chemistry {
   // Dice rather than Jaccard: arenas hold 0–6 words, and Jaccard is harsh on small sets.
   const overlap = mine.size > 0 && theirs.size > 0 ? (2 * shared.length) / (mine.size + theirs.size) : null;
 
-  const weights = overlap === null
-    ? { similarity: WEIGHTS.similarity / (1 - WEIGHTS.adjective_overlap), complementarity: WEIGHTS.complementarity / (1 - WEIGHTS.adjective_overlap), adjective_overlap: 0 }
-    : { ...WEIGHTS };
+  const weights =
+    overlap === null
+      ? {
+          similarity: WEIGHTS.similarity / (1 - WEIGHTS.adjective_overlap),
+          complementarity: WEIGHTS.complementarity / (1 - WEIGHTS.adjective_overlap),
+          adjective_overlap: 0,
+        }
+      : { ...WEIGHTS };
   const raw = weights.similarity * similarity + weights.complementarity * complementarity + weights.adjective_overlap * (overlap ?? 0);
   return {
     score: Math.min(100, Math.max(0, Math.round(100 * raw))),
@@ -93,9 +95,16 @@ export function chemistry(a: ChemistryProfile, b: ChemistryProfile): Chemistry {
       complementarity: round3(complementarity),
       adjective_overlap: overlap === null ? null : round3(overlap),
       shared_adjectives: shared,
-      weights: { similarity: round3(weights.similarity), complementarity: round3(weights.complementarity), adjective_overlap: round3(weights.adjective_overlap) },
+      weights: {
+        similarity: round3(weights.similarity),
+        complementarity: round3(weights.complementarity),
+        adjective_overlap: round3(weights.adjective_overlap),
+      },
       traits: Object.fromEntries(
-        TRAITS.map((t) => [t, { similarity: round3(traits[t].similarity), balance: traits[t].balance === null ? null : round3(traits[t].balance) }]),
+        TRAITS.map((t) => [
+          t,
+          { similarity: round3(traits[t].similarity), balance: traits[t].balance === null ? null : round3(traits[t].balance) },
+        ]),
       ) as ChemistryBreakdown["traits"],
     },
   };
@@ -111,11 +120,16 @@ export interface Blurb {
 }
 
 /** Why the model was not even asked. */
-type SkipReason = "rate_limited" | "limit_unavailable";
+export type SkipReason = "rate_limited" | "limit_unavailable";
 
 const BLURB_MAX = 280;
 const BlurbOutput = z.strictObject({
-  blurb: z.string().trim().min(1).max(BLURB_MAX).refine((s) => !hasMarkup(s), "must be plain text (no links, images or markup)"),
+  blurb: z
+    .string()
+    .trim()
+    .min(1)
+    .max(BLURB_MAX)
+    .refine((s) => !hasMarkup(s), "must be plain text (no links, images or markup)"),
 });
 
 const BLURB_SYSTEM = `You write one short, warm, playful line about the chemistry between two AI personas on Re:MirAI (each mirrors a real person as their friends see them).
@@ -135,7 +149,12 @@ export function offlineBlurb(names: [string, string], result: Chemistry): string
   const { score, breakdown } = result;
   const [a, b] = names.map((n) => clip(plainText(n) || "Someone", 40));
   const band = score >= 80 ? "Instant rapport" : score >= 60 ? "Good chemistry" : score >= 40 ? "Some sparks" : "An unlikely pair";
-  const how = breakdown.similarity >= 0.8 ? "alike in temperament" : breakdown.complementarity >= 0.8 ? "balancing each other out" : "different in ways that keep things interesting";
+  const how =
+    breakdown.similarity >= 0.8
+      ? "alike in temperament"
+      : breakdown.complementarity >= 0.8
+        ? "balancing each other out"
+        : "different in ways that keep things interesting";
   const words = breakdown.shared_adjectives.slice(0, 3).join(", ");
   const text = `${band} (${score}/100): ${a} and ${b} are ${how}${words ? `, and both ${words}` : ""}. (Written offline from the numbers.)`;
   return clip(text, BLURB_MAX);
@@ -161,7 +180,13 @@ export async function chemistryBlurb(
   };
   try {
     const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])]);
-    const { blurb } = await llm.generateJson({ system: BLURB_SYSTEM, prompt: `DATA:\n${JSON.stringify(data)}`, schema: BlurbOutput, attempts: 2, signal });
+    const { blurb } = await llm.generateJson({
+      system: BLURB_SYSTEM,
+      prompt: `DATA:\n${JSON.stringify(data)}`,
+      schema: BlurbOutput,
+      attempts: 2,
+      signal,
+    });
     const text = plainText(blurb);
     if (text) return { text, source: "model", model: llm.name, reason: null };
   } catch (error) {
@@ -171,51 +196,8 @@ export async function chemistryBlurb(
   return { text: offline, source: "offline_fallback", model: llm.name, reason: "model_failed" };
 }
 
-export interface ChemistryDeps {
-  tableName: string;
-  llm: LLM;
-  /** Model-written blurbs per caller per hour; past it the blurb is written offline (0 = no limit). */
-  blurbsPerHour: number;
-  blurbTimeoutMs: number;
-}
-
 export interface PairChemistry extends Chemistry {
   a: { persona_id: string; name: string };
   b: { persona_id: string; name: string };
   blurb: Blurb | null;
-}
-
-/** `me` names the caller's own persona; any other id must be public or the caller's own. */
-async function personaFor(tableName: string, viewerUid: string, id: string): Promise<ReadyPersona> {
-  return id === "me" ? ownReadyPersona(tableName, viewerUid) : viewablePersona(tableName, id, viewerUid);
-}
-
-/**
- * Chemistry between personas `ids` as `viewerUid` may see them (NotFoundError otherwise).
- * @example await chemistryBetween(deps, uid, ["me", "q3Zx..."], { blurb: true });
- */
-export async function chemistryBetween(
-  deps: ChemistryDeps,
-  viewerUid: string,
-  ids: [string, string],
-  options: { blurb: boolean; signal?: AbortSignal },
-): Promise<PairChemistry> {
-  const [a, b] = await Promise.all([personaFor(deps.tableName, viewerUid, ids[0]), personaFor(deps.tableName, viewerUid, ids[1])]);
-  const result = chemistry(a.current, b.current);
-  const side = (p: ReadyPersona) => ({ persona_id: p.personaId, name: plainText(p.current.card.name) });
-  let blurb: Blurb | null = null;
-  if (options.blurb) {
-    let skipModel: SkipReason | undefined;
-    if (!deps.llm.offline) {
-      try {
-        await consume(deps.tableName, { scope: "chemistry-blurb", limit: deps.blurbsPerHour, windowSeconds: 3600 }, viewerUid);
-      } catch (error) {
-        // The allowance guards the model bill; if it cannot be checked, skip the model rather than the score.
-        skipModel = error instanceof RateLimitedError ? "rate_limited" : "limit_unavailable";
-        if (skipModel === "limit_unavailable") logger.warn("chemistry blurb allowance unavailable", { error: (error as Error).name });
-      }
-    }
-    blurb = await chemistryBlurb(deps.llm, [a.current.card, b.current.card], result, { signal: options.signal, timeoutMs: deps.blurbTimeoutMs, skipModel });
-  }
-  return { a: side(a), b: side(b), ...result, blurb };
 }

@@ -82,7 +82,12 @@ export function aggregate(answers: Answers[], selfAdjectives?: readonly Adjectiv
     answer_count: answers.length,
     traits: Object.fromEntries(TRAITS.map((t) => [t, meanAndSpread(scores.map((s) => s[t]))])) as Record<Trait, TraitScore>,
     adjectives,
-    johari: selfAdjectives ? johariWindow(selfAdjectives, adjectives.map((a) => a.adjective)) : null,
+    johari: selfAdjectives
+      ? johariWindow(
+          selfAdjectives,
+          adjectives.map((a) => a.adjective),
+        )
+      : null,
   };
 }
 

@@ -13,13 +13,62 @@ import { z } from "zod";
 export const QUESTION_SET_VERSION = "v1";
 
 export const ADJECTIVES = [
-  "able", "accepting", "adaptable", "bold", "brave", "calm", "caring", "cheerful",
-  "clever", "complex", "confident", "dependable", "dignified", "empathetic", "energetic", "extroverted",
-  "friendly", "giving", "happy", "helpful", "idealistic", "independent", "ingenious", "intelligent",
-  "introverted", "kind", "knowledgeable", "logical", "loving", "mature", "modest", "nervous",
-  "observant", "organized", "patient", "powerful", "proud", "quiet", "reflective", "relaxed",
-  "religious", "responsive", "searching", "self-assertive", "self-conscious", "sensible", "sentimental", "shy",
-  "silly", "spontaneous", "sympathetic", "tense", "trustworthy", "warm", "wise", "witty",
+  "able",
+  "accepting",
+  "adaptable",
+  "bold",
+  "brave",
+  "calm",
+  "caring",
+  "cheerful",
+  "clever",
+  "complex",
+  "confident",
+  "dependable",
+  "dignified",
+  "empathetic",
+  "energetic",
+  "extroverted",
+  "friendly",
+  "giving",
+  "happy",
+  "helpful",
+  "idealistic",
+  "independent",
+  "ingenious",
+  "intelligent",
+  "introverted",
+  "kind",
+  "knowledgeable",
+  "logical",
+  "loving",
+  "mature",
+  "modest",
+  "nervous",
+  "observant",
+  "organized",
+  "patient",
+  "powerful",
+  "proud",
+  "quiet",
+  "reflective",
+  "relaxed",
+  "religious",
+  "responsive",
+  "searching",
+  "self-assertive",
+  "self-conscious",
+  "sensible",
+  "sentimental",
+  "shy",
+  "silly",
+  "spontaneous",
+  "sympathetic",
+  "tense",
+  "trustworthy",
+  "warm",
+  "wise",
+  "witty",
 ] as const;
 
 export type Adjective = (typeof ADJECTIVES)[number];
@@ -61,12 +110,13 @@ const adjectives = z
   .max(MAX_ADJECTIVES)
   .refine((list) => new Set(list).size === list.length, "Each adjective may be picked once");
 const rating = z.number().int().min(RATING_MIN).max(RATING_MAX);
-const ratings = z.strictObject(
-  Object.fromEntries(RATING_ITEMS.map((item) => [item.id, rating])) as Record<RatingId, typeof rating>,
-);
+const ratings = z.strictObject(Object.fromEntries(RATING_ITEMS.map((item) => [item.id, rating])) as Record<RatingId, typeof rating>);
 const text = z.string().trim().max(TEXT_MAX_LENGTH);
 const texts = z.strictObject(
-  Object.fromEntries(TEXT_PROMPTS.map((p) => [p.id, text.optional()])) as Record<(typeof TEXT_PROMPTS)[number]["id"], z.ZodOptional<typeof text>>,
+  Object.fromEntries(TEXT_PROMPTS.map((p) => [p.id, text.optional()])) as Record<
+    (typeof TEXT_PROMPTS)[number]["id"],
+    z.ZodOptional<typeof text>
+  >,
 );
 
 /** A friend's anonymous answer. `fingerprint` is the client's opaque device/browser id. */

@@ -1,10 +1,11 @@
 /** Lambda entry: the persona saga's step 2 (SQS image-generation queue, buffered). */
-import { runIllustration } from "../personas/steps.ts";
+import { compose } from "../compose.ts";
+import { loadConfig } from "../config.ts";
 import { loadAppSecret } from "../ports/secrets.ts";
-import { sagaRuntime } from "./runtime.ts";
 import { stepHandler } from "./step-handler.ts";
 
+// Before anything is built: the model's key comes from the secret.
 await loadAppSecret();
-const runtime = sagaRuntime();
+const { saga, config } = compose(loadConfig());
 
-export const handler = stepHandler("image", runIllustration, () => runtime.steps, () => runtime.config.maxReceiveCount);
+export const handler = stepHandler("image", saga.illustration, config.maxReceiveCount);

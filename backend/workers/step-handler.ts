@@ -6,18 +6,19 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { logger } from "../log.ts";
-import type { Delivery, StepDeps, StepOutcome } from "../personas/steps.ts";
+import type { Delivery, StepOutcome } from "../personas/steps.ts";
 import { StepMessage } from "../ports/queue.ts";
 
-export type StepRunner = (deps: StepDeps, message: StepMessage, delivery: Delivery) => Promise<StepOutcome>;
+export type StepRunner = (message: StepMessage, delivery: Delivery) => Promise<StepOutcome>;
 
-export function stepHandler(step: string, run: StepRunner, deps: () => StepDeps, maxReceiveCount: () => number) {
+/** @example export const handler = stepHandler("image", saga.illustration, config.maxReceiveCount); */
+export function stepHandler(step: string, run: StepRunner, maxReceiveCount: number) {
   const processor = new BatchProcessor(EventType.SQS);
   const record = async (r: SQSRecord) => {
     // A body that is not a step message can never succeed: it fails until the DLQ keeps it.
     const message = StepMessage.parse(JSON.parse(r.body));
-    const delivery = { receiveCount: Number(r.attributes.ApproximateReceiveCount ?? 1), maxReceiveCount: maxReceiveCount() };
-    const outcome = await run(deps(), message, delivery);
+    const delivery = { receiveCount: Number(r.attributes.ApproximateReceiveCount ?? 1), maxReceiveCount };
+    const outcome = await run(message, delivery);
     logger.info("saga step", { step, outcome, saga_id: message.sagaId, message_id: r.messageId, receive_count: delivery.receiveCount });
   };
   return (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>

@@ -1,14 +1,15 @@
 /** Lambda entry: the scheduled sweeper that re-drives or fails sagas past their deadline. */
+import { compose } from "../compose.ts";
+import { loadConfig } from "../config.ts";
 import { logger } from "../log.ts";
-import { sweep, type SweepReport } from "../personas/sweeper.ts";
+import type { SweepReport } from "../personas/sweeper.ts";
 import { loadAppSecret } from "../ports/secrets.ts";
-import { sagaRuntime } from "./runtime.ts";
 
 await loadAppSecret();
-const runtime = sagaRuntime();
+const { saga } = compose(loadConfig());
 
 export async function handler(): Promise<SweepReport> {
-  const report = await sweep(runtime.sweep);
+  const report = await saga.sweep();
   logger.info("sweep", { ...report });
   return report;
 }

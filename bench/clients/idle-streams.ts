@@ -50,7 +50,14 @@ process.on("message", async (message: { type: string; ms?: number }) => {
     const sorted = Uint32Array.from(beats).sort();
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
     const expected = Math.floor(message.ms! / Number(process.env.HEARTBEAT_MS ?? 1000)) - 1;
-    process.send!({ type: "held", min: sorted[0], p50: at(50), max: sorted[sorted.length - 1], expected, atLeastExpected: sorted.filter((b) => b >= expected).length });
+    process.send!({
+      type: "held",
+      min: sorted[0],
+      p50: at(50),
+      max: sorted[sorted.length - 1],
+      expected,
+      atLeastExpected: sorted.filter((b) => b >= expected).length,
+    });
   } else if (message.type === "close") {
     for (const req of requests) req.destroy();
     setTimeout(() => process.exit(0), 200);

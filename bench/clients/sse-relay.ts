@@ -11,7 +11,13 @@
  */
 import { Agent, request } from "node:http";
 
-const { url, streams, events, sequential = false, timeoutMs = 60_000 } = JSON.parse(process.argv[2]!) as {
+const {
+  url,
+  streams,
+  events,
+  sequential = false,
+  timeoutMs = 60_000,
+} = JSON.parse(process.argv[2]!) as {
   url: string;
   streams: number;
   events: number;
@@ -57,9 +63,15 @@ function one(): Promise<void> {
         }
       });
       res.on("end", resolve);
-      res.on("error", () => (failures++, resolve()));
+      res.on("error", () => {
+        failures++;
+        resolve();
+      });
     });
-    req.on("error", () => (failures++, resolve()));
+    req.on("error", () => {
+      failures++;
+      resolve();
+    });
     req.end();
   });
 }
@@ -75,16 +87,19 @@ const pct = (s: Float64Array, p: number) => (s.length ? s[Math.min(s.length - 1,
 const lat = sorted(latencies.subarray(0, Math.min(received, latencies.length)));
 const ttfbSorted = sorted(ttfb);
 const firstSorted = sorted(firstEvent);
-process.send!({
-  type: "result",
-  timedOut: finished,
-  streams,
-  expected: streams * events,
-  received,
-  failures,
-  seconds: (lastEventAt - started) / 1000,
-  eventsPerSecond: received / ((lastEventAt - started) / 1000),
-  ttfb: { p50: pct(ttfbSorted, 50), p99: pct(ttfbSorted, 99) },
-  firstEvent: { p50: pct(firstSorted, 50), p99: pct(firstSorted, 99) },
-  latency: { p50: pct(lat, 50), p99: pct(lat, 99), max: lat.length ? lat[lat.length - 1] : NaN },
-}, () => process.exit(0));
+process.send!(
+  {
+    type: "result",
+    timedOut: finished,
+    streams,
+    expected: streams * events,
+    received,
+    failures,
+    seconds: (lastEventAt - started) / 1000,
+    eventsPerSecond: received / ((lastEventAt - started) / 1000),
+    ttfb: { p50: pct(ttfbSorted, 50), p99: pct(ttfbSorted, 99) },
+    firstEvent: { p50: pct(firstSorted, 50), p99: pct(firstSorted, 99) },
+    latency: { p50: pct(lat, 50), p99: pct(lat, 99), max: lat.length ? lat[lat.length - 1] : NaN },
+  },
+  () => process.exit(0),
+);

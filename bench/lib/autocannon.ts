@@ -43,7 +43,8 @@ async function round(url: string, seconds: number, serverPid?: number): Promise<
     p50: result.latency.p50,
     p99: result.latency.p99,
     failures: result.errors + result.timeouts + result.non2xx,
-    cpuUsPerRequest: cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1000) / result.requests.total,
+    cpuUsPerRequest:
+      cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1000) / result.requests.total,
     command: `autocannon -c 100 -p 10 -d ${seconds} ${url.replace(/:\d+\//, ":<port>/")}`,
   };
 }

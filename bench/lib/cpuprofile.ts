@@ -51,7 +51,9 @@ export async function summariseProfile(file: string, top = 15): Promise<ProfileS
   const profile = JSON.parse(await readFile(file, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+  profile.samples.forEach((id, i) => {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
   const idle = profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").reduce((t, n) => t + (self.get(n.id) ?? 0), 0);
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const busy = total - idle || 1;
@@ -92,8 +94,12 @@ export async function summariseProfile(file: string, top = 15): Promise<ProfileS
     busyMs: busy,
     loggingInclusive: logging / busy,
     categories: sorted(categories).map(([category, ms]) => ({ category, share: ms / busy })),
-    topSelf: sorted(frames).slice(0, top).map(([frame, ms]) => ({ frame, share: ms / busy })),
-    ourInclusive: sorted(inclusive).slice(0, 10).map(([frame, ms]) => ({ frame, share: ms / busy })),
+    topSelf: sorted(frames)
+      .slice(0, top)
+      .map(([frame, ms]) => ({ frame, share: ms / busy })),
+    ourInclusive: sorted(inclusive)
+      .slice(0, 10)
+      .map(([frame, ms]) => ({ frame, share: ms / busy })),
   };
 }
 

@@ -62,7 +62,13 @@ export function startNode(name: string, script: string, args: string[] = [], opt
   let [command, argv] = withParentDeathSignal(process.execPath, [...nodeArgs, script, ...args]);
   if (opts.nofile) {
     // `ulimit` in a shell that then execs node: same pid, IPC channel inherited.
-    argv = ["-c", `ulimit -Hn ${opts.nofile} 2>/dev/null; ulimit -n ${opts.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, "sh", command, ...argv];
+    argv = [
+      "-c",
+      `ulimit -Hn ${opts.nofile} 2>/dev/null; ulimit -n ${opts.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`,
+      "sh",
+      command,
+      ...argv,
+    ];
     command = "sh";
   }
   const stdout = opts.stdout === "pipe" ? "pipe" : opts.stdout === "inherit" ? "inherit" : openSync("/dev/null", "w");
@@ -97,7 +103,10 @@ export function startNode(name: string, script: string, args: string[] = [], opt
     exited,
     message<T>(accept: (message: unknown) => T | undefined, timeoutMs = 60_000) {
       return new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`${name}: no answer within ${timeoutMs} ms\n${err.join("").slice(-2000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => done(new Error(`${name}: no answer within ${timeoutMs} ms\n${err.join("").slice(-2000)}`)),
+          timeoutMs,
+        );
         const onMessage = (message: unknown) => {
           const value = accept(message);
           if (value !== undefined) done(undefined, value);

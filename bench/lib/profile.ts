@@ -32,17 +32,30 @@ export async function profileServer(
 
 const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
 
-export function profileMarkdown(label: string, summary: ProfileSummary | undefined, scope = "over the process's life (start-up included)"): string {
+export function profileMarkdown(
+  label: string,
+  summary: ProfileSummary | undefined,
+  scope = "over the process's life (start-up included)",
+): string {
   if (!summary) return `_${label}: no profile was written._`;
   return [
     `**${label}**: ${num(summary.busyMs / 1000, 1)} s of busy CPU ${scope}; ` +
       `logging (Powertools and its stdout write) ${pct(summary.loggingInclusive)} of it.`,
     "",
-    table(["where the busy time went (self time)", "share"], summary.categories.filter((c) => c.share >= 0.005).map((c) => [c.category, pct(c.share)])),
+    table(
+      ["where the busy time went (self time)", "share"],
+      summary.categories.filter((c) => c.share >= 0.005).map((c) => [c.category, pct(c.share)]),
+    ),
     "",
-    table(["hottest functions (self time)", "share"], summary.topSelf.map((f) => [`\`${f.frame}\``, pct(f.share)])),
+    table(
+      ["hottest functions (self time)", "share"],
+      summary.topSelf.map((f) => [`\`${f.frame}\``, pct(f.share)]),
+    ),
     "",
-    table(["our functions (inclusive)", "share"], summary.ourInclusive.slice(0, 6).map((f) => [`\`${f.frame}\``, pct(f.share)])),
+    table(
+      ["our functions (inclusive)", "share"],
+      summary.ourInclusive.slice(0, 6).map((f) => [`\`${f.frame}\``, pct(f.share)]),
+    ),
   ].join("\n");
 }
 

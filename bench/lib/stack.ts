@@ -28,7 +28,12 @@ export function localStack(): Promise<LocalStack> {
       async provision(name) {
         const tableName = `bench-${name}`;
         const mediaBucket = `bench-${name}-media`;
-        const queues = await provision({ tableName, synthesisQueue: `bench-${name}-synthesis`, imageQueue: `bench-${name}-image`, mediaBucket });
+        const queues = await provision({
+          tableName,
+          synthesisQueue: `bench-${name}-synthesis`,
+          imageQueue: `bench-${name}-image`,
+          mediaBucket,
+        });
         return { ...queues, tableName, mediaBucket };
       },
     };

@@ -1,6 +1,7 @@
 /** Section 4's small pieces: the model's canned answers, owners' answers, timed requests. */
 import { RATING_ITEMS } from "../../backend/surveys/questions.ts";
-import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type Behaviour, type FakeGemini } from "../../test/support/fake-gemini.ts";
+import { startFakeGemini, type Behaviour, type FakeGemini } from "../../fixtures/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG } from "../../fixtures/model-fixtures.ts";
 import { ascending, percentile } from "../lib/stats.ts";
 
 /** The fake Gemini server answering every persona step (card, then portrait) after `delayMs`. */

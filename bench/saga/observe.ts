@@ -15,7 +15,10 @@ export interface Sample {
 /** Messages waiting and in flight (received, not yet deleted) on a queue. */
 export async function depth(queueUrl: string): Promise<[number, number]> {
   const { Attributes = {} } = await sqsClient().send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
   );
   return [Number(Attributes.ApproximateNumberOfMessages ?? 0), Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)];
 }
@@ -67,7 +70,14 @@ export function readWorkerLog(stdout: string): WorkerLog {
   for (const line of stdout.split("\n")) {
     if (!line.startsWith("{")) continue;
     try {
-      const entry = JSON.parse(line) as { message?: string; outcome?: string; redriven?: number; postponed?: number; failed?: number; failure?: string };
+      const entry = JSON.parse(line) as {
+        message?: string;
+        outcome?: string;
+        redriven?: number;
+        postponed?: number;
+        failed?: number;
+        failure?: string;
+      };
       if (entry.message === "saga step") log[entry.outcome === "done" ? "done" : "skipped"]++;
       if (entry.message === "Model call failed, retrying") {
         const failure = entry.failure ?? "unknown";

@@ -56,7 +56,14 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
   const empty: Sample = { t: 0, synthesisWaiting: 0, synthesisInFlight: 0, imageWaiting: 0, imageInFlight: 0 };
   const peak = highest(samples.filter((s) => s.t <= run.burstSeconds + (2 * sampleMs) / 1000)) ?? empty;
   const peakWithDuplicates = highest(samples) ?? peak;
-  const shown = samples.filter((s, i) => i === 0 || i === samples.length - 1 || Math.floor(s.t / 15) !== Math.floor(samples[i - 1]!.t / 15) || s === peak || s === peakWithDuplicates);
+  const shown = samples.filter(
+    (s, i) =>
+      i === 0 ||
+      i === samples.length - 1 ||
+      Math.floor(s.t / 15) !== Math.floor(samples[i - 1]!.t / 15) ||
+      s === peak ||
+      s === peakWithDuplicates,
+  );
   const statuses = new Map<string, number>();
   for (const p of run.personas) statuses.set(p?.status ?? "missing", (statuses.get(p?.status ?? "missing") ?? 0) + 1);
   const perStart = (ms: number) => `${num(ms / users, 2)} ms`;
@@ -100,7 +107,7 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
       value:
         `peak ${queued(peak)} at ${num(peak.t, 0)} s` +
         (queued(peakWithDuplicates) > queued(peak)
-          ? `; ${queued(peakWithDuplicates)} at ${num(peakWithDuplicates.t, 0)} s (with the ${run.extras.length} starts made while draining` + (steps.redriven > 0 ? ` and ${steps.redriven} re-sent by the sweeper)` : ")")
+          ? `; ${queued(peakWithDuplicates)} at ${num(peakWithDuplicates.t, 0)} s (with the ${run.extras.length} starts made while draining${steps.redriven > 0 ? ` and ${steps.redriven} re-sent by the sweeper)` : ")"}`
           : ""),
       ratio: `${ratio(queued(peak), users)} of the burst`,
       target: "(reported)",
@@ -123,9 +130,33 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
     table(
       ["POST /v1/personas/me", "requests", "202", "p50", "p99", "max", "p99 × idle"],
       [
-        [`burst (${users} in ${burstMs / 1000} s)`, run.burst.length, during.accepted, `${num(during.p50)} ms`, `${num(during.p99)} ms`, `${num(during.max)} ms`, ratio(during.p99, atIdle.p99)],
-        [`while the backlog drains (from ${num(run.drainProbeAt, 0)} s, ${backlog} sagas queued; one at a time)`, run.draining.length, whileDraining.accepted, `${num(whileDraining.p50)} ms`, `${num(whileDraining.p99)} ms`, `${num(whileDraining.max)} ms`, ratio(whileDraining.p99, atIdle.p99)],
-        ["idle, before the burst (one at a time)", run.idle.length, atIdle.accepted, `${num(atIdle.p50)} ms`, `${num(atIdle.p99)} ms`, `${num(atIdle.max)} ms`, "1.00×"],
+        [
+          `burst (${users} in ${burstMs / 1000} s)`,
+          run.burst.length,
+          during.accepted,
+          `${num(during.p50)} ms`,
+          `${num(during.p99)} ms`,
+          `${num(during.max)} ms`,
+          ratio(during.p99, atIdle.p99),
+        ],
+        [
+          `while the backlog drains (from ${num(run.drainProbeAt, 0)} s, ${backlog} sagas queued; one at a time)`,
+          run.draining.length,
+          whileDraining.accepted,
+          `${num(whileDraining.p50)} ms`,
+          `${num(whileDraining.p99)} ms`,
+          `${num(whileDraining.max)} ms`,
+          ratio(whileDraining.p99, atIdle.p99),
+        ],
+        [
+          "idle, before the burst (one at a time)",
+          run.idle.length,
+          atIdle.accepted,
+          `${num(atIdle.p50)} ms`,
+          `${num(atIdle.p99)} ms`,
+          `${num(atIdle.max)} ms`,
+          "1.00×",
+        ],
       ],
     ),
     "",
@@ -160,18 +191,29 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
       [
         ["personas by status", [...statuses].map(([s, n]) => `${s} ${n}`).join(", ")],
         ["ready with the saga id their POST returned", `${ready.length} / ${users}`],
-        ["sagas started while draining (queued behind the burst's)", `${run.extras.filter((p) => p?.status === "ready").length} / ${run.extras.length} ready`],
-        ["time until all ready", `${num(allReadySeconds, 1)} s (floor set by the cap: ⌈${users}/${inFlight}⌉ × ${modelMs / 1000} s + ${modelMs / 1000} s = ${num(idealSeconds, 0)} s; ${ratio(allReadySeconds, idealSeconds)})`],
+        [
+          "sagas started while draining (queued behind the burst's)",
+          `${run.extras.filter((p) => p?.status === "ready").length} / ${run.extras.length} ready`,
+        ],
+        [
+          "time until all ready",
+          `${num(allReadySeconds, 1)} s (floor set by the cap: ⌈${users}/${inFlight}⌉ × ${modelMs / 1000} s + ${modelMs / 1000} s = ${num(idealSeconds, 0)} s; ${ratio(allReadySeconds, idealSeconds)})`,
+        ],
         ["first / median persona ready", `${num(readyTimes[0], 1)} s / ${num(percentile(readyTimes, 50), 1)} s`],
         [
           "model calls (text / image)",
           `${run.modelCalls.text} / ${run.modelCalls.image} (${users + run.extras.length} each needed` +
             (Object.keys(steps.modelRetries).length
-              ? `; retried after a failed call: ${Object.entries(steps.modelRetries).map(([failure, n]) => `${n} × ${failure}`).join(", ")})`
+              ? `; retried after a failed call: ${Object.entries(steps.modelRetries)
+                  .map(([failure, n]) => `${n} × ${failure}`)
+                  .join(", ")})`
               : ")"),
         ],
         ["step messages handled: done / skipped as duplicate or stale", `${steps.done} / ${steps.skipped}`],
-        ["sweeper: re-drives / postponed while the queue had a backlog / sagas it failed", `${steps.redriven} / ${steps.postponed} / ${steps.sweptFailed}`],
+        [
+          "sweeper: re-drives / postponed while the queue had a backlog / sagas it failed",
+          `${steps.redriven} / ${steps.postponed} / ${steps.sweptFailed}`,
+        ],
         ["dead-letter queues (synthesis / image)", `${run.dlq.synthesis} / ${run.dlq.image}`],
       ],
     ),

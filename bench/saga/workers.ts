@@ -4,11 +4,11 @@
  * (a Lambda with batch size 1 and that maximum concurrency). Configuration comes from the
  * environment, as in `backend/workers/*`; the sweeper runs every 30 s as in `./run.sh`.
  */
+import { compose } from "../../backend/compose.ts";
 import { loadConfig } from "../../backend/config.ts";
-import { startLocalWorkers } from "../../backend/local/workers.ts";
-import { sagaRuntime } from "../../backend/workers/runtime.ts";
+import { localSaga, startLocalWorkers } from "../../backend/local/workers.ts";
 
-const workers = startLocalWorkers(sagaRuntime(loadConfig()), {
+const workers = startLocalWorkers(localSaga(compose(loadConfig())), {
   maxInFlight: Number(process.env.BENCH_MAX_IN_FLIGHT ?? 4),
   sweepIntervalMs: Number(process.env.SWEEP_INTERVAL_MS ?? 30_000),
 });

@@ -40,10 +40,21 @@ export async function coldStartSection(): Promise<SectionResult> {
   const outDir = await mkdtemp(join(tmpdir(), "remirai-bench-build-"));
   try {
     const t0 = performance.now();
-    const built = await build({ outDir, env: { ...process.env, EDGE_JWT_PUBLIC_KEY: generateSecrets().JWT_PUBLIC_KEY }, warn: (m) => console.log(`  ${m}`) });
+    const built = await build({
+      outDir,
+      env: { ...process.env, EDGE_JWT_PUBLIC_KEY: generateSecrets().JWT_PUBLIC_KEY },
+      warn: (m) => console.log(`  ${m}`),
+    });
     const buildSeconds = (performance.now() - t0) / 1000;
     const api = built.find((b) => b.name === "api");
-    const env = { PORT: "0", HOST: "127.0.0.1", AUTH_MODE: "local", AWS_REGION: "us-east-1", TABLE_NAME: "bench-cold", POWERTOOLS_LOG_LEVEL: "WARN" };
+    const env = {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      AUTH_MODE: "local",
+      AWS_REGION: "us-east-1",
+      TABLE_NAME: "bench-cold",
+      POWERTOOLS_LOG_LEVEL: "WARN",
+    };
     const targets: { name: string; file?: string }[] = [
       { name: "empty node process" },
       ...built.filter((b) => b.name !== "edge-auth").map((b) => ({ name: `${b.name} bundle`, file: join(b.dir, "index.mjs") })),
@@ -98,7 +109,9 @@ export async function coldStartSection(): Promise<SectionResult> {
         value: `${num(apiReady)} ms (import ${num(med("api bundle", (r) => r.importMs))} ms)`,
         ratio: `${ratio(apiReady, empty.ready)} an empty node process (${num(empty.ready)} ms)`,
         target: "(reported)",
-        verdict: verdict(apiReady / empty.ready, 1, { atMost: true }).startsWith("met") ? "" : `${num(apiReady - empty.ready)} ms more than empty`,
+        verdict: verdict(apiReady / empty.ready, 1, { atMost: true }).startsWith("met")
+          ? ""
+          : `${num(apiReady - empty.ready)} ms more than empty`,
       },
     ];
     const body = [
@@ -109,8 +122,8 @@ export async function coldStartSection(): Promise<SectionResult> {
       table(["bundle", "code (.mjs, chunks included)", "× api", "source maps", "gzipped", "× raw", "limit"], sizeRows),
       "",
       `Module load in a fresh process (\`node bench/clients/load-module.mjs <bundle>/index.mjs\`, ${RUNS} runs each, interleaved, medians). ` +
-        "\"code starts\" is when the probe's first line ran (node's own start-up), \"import\" the `await import()` of the bundle, \"ready\" both " +
-        "(all three from the process's time origin, measured inside it); \"spawn → exit\" is the wall time seen from outside, exit included. " +
+        '"code starts" is when the probe\'s first line ran (node\'s own start-up), "import" the `await import()` of the bundle, "ready" both ' +
+        '(all three from the process\'s time origin, measured inside it); "spawn → exit" is the wall time seen from outside, exit included. ' +
         "The API bundle's import starts the server (config, routes, listening on a free port); the workers' only load their handlers. " +
         "Ratios are to the empty process. (The Lambda Web Adapter then polls the port; Lambda's own init is not in these numbers.)",
       "",
@@ -123,11 +136,12 @@ export async function coldStartSection(): Promise<SectionResult> {
       commands: [
         `node --import tsx scripts/build.ts --outdir <tmp>   # same build() call, in the benchmark's process`,
         "node bench/clients/load-module.mjs                    # empty",
-        ...targets.filter((t) => t.file).map((t) => `node bench/clients/load-module.mjs file://<tmp>/${t.name.replace(" bundle", "")}/index.mjs`),
+        ...targets
+          .filter((t) => t.file)
+          .map((t) => `node bench/clients/load-module.mjs file://<tmp>/${t.name.replace(" bundle", "")}/index.mjs`),
       ],
     };
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
 }
-

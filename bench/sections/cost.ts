@@ -6,20 +6,13 @@
  * domain is given. Providers are the offline ones: the table sees the same requests.
  */
 import type { ConsumedCapacity } from "@aws-sdk/client-dynamodb";
-import { OfflineLLM } from "../../backend/ai/offline.ts";
-import { prepareTurn, streamTurn } from "../../backend/chats/chats.ts";
-import { startChat } from "../../backend/chats/start.ts";
+import { OfflineImageModel, OfflineLLM } from "../../backend/ai/offline.ts";
+import { compose, portsFor } from "../../backend/compose.ts";
 import { loadConfig } from "../../backend/config.ts";
 import { exportSecrets, generateSecrets } from "../../backend/local/secrets.ts";
-import { personaView, requestPersona } from "../../backend/personas/personas.ts";
-import { runIllustration, runSynthesis } from "../../backend/personas/steps.ts";
 import { dynamoClient } from "../../backend/ports/aws.ts";
 import { measureCapacity } from "../../backend/ports/capacity.ts";
-import { putPortrait } from "../../backend/ports/media.ts";
-import { sendStep } from "../../backend/ports/queue.ts";
 import { RATING_ITEMS, type Answers } from "../../backend/surveys/questions.ts";
-import { openSurvey, submitAnswer } from "../../backend/surveys/surveys.ts";
-import { sagaRuntime } from "../../backend/workers/runtime.ts";
 import { localStack } from "../lib/stack.ts";
 import type { SectionResult, SummaryRow } from "../lib/report.ts";
 import { num, ratio, table } from "../lib/stats.ts";
@@ -43,7 +36,10 @@ function logCommands(): void {
   dynamoClient().middlewareStack.add(
     (next, context) => async (args) => {
       const out = await next(args);
-      log?.push({ command: String(context.commandName).replace(/Command$/, ""), consumed: (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity });
+      log?.push({
+        command: String(context.commandName).replace(/Command$/, ""),
+        consumed: (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity,
+      });
       return out;
     },
     // Inside the capacity meter (same step, lower priority), so it sees `ReturnConsumedCapacity`.
@@ -52,8 +48,6 @@ function logCommands(): void {
 }
 
 const counts = { sqs: 0, s3: 0 };
-const countedSend: typeof sendStep = (url, message) => (counts.sqs++, sendStep(url, message));
-const countedPut: typeof putPortrait = (bucket, bytes, type) => (counts.s3++, putPortrait(bucket, bytes, type));
 
 async function measure(flow: string, note: string, work: () => Promise<unknown>): Promise<Flow> {
   log = [];
@@ -103,12 +97,32 @@ export async function costSection(): Promise<SectionResult> {
     MEDIA_BUCKET: resources.mediaBucket,
     GEMINI_API_KEY: "",
   };
-  const config = loadConfig(env);
-  const { tableName } = config;
-  const runtime = sagaRuntime(config, env);
-  const steps = { ...runtime.steps, sendStep: countedSend, putPortrait: countedPut };
-  const personas = { settings: config, sendStep: countedSend };
-  const settings = { tableName, answersPerIpPerHour: 1000, answersPerSurveyPerMinute: 1000 };
+  const config = loadConfig({
+    ...env,
+    ANSWERS_PER_IP_PER_HOUR: "1000",
+    ANSWERS_PER_SURVEY_PER_MINUTE: "1000",
+    CHAT_MESSAGES_PER_MINUTE: "1000",
+    CHAT_DAILY_TOKEN_BUDGET: "1000000",
+  });
+  // The real queue and media ports, counted: the domain is given them as it is in production.
+  const real = portsFor(config, { llm: new OfflineLLM(), images: new OfflineImageModel() });
+  const { surveys, personas, saga, chats } = compose(config, {
+    ...real,
+    queues: {
+      send: (step, message) => {
+        counts.sqs++;
+        return real.queues.send(step, message);
+      },
+      backlog: real.queues.backlog,
+    },
+    media: {
+      putPortrait: (bytes, type) => {
+        counts.s3++;
+        return real.media.putPortrait(bytes, type);
+      },
+      url: real.media.url,
+    },
+  });
   const answers: Answers = {
     adjectives: ["kind", "witty", "calm", "brave", "wise"],
     ratings: Object.fromEntries(RATING_ITEMS.map((i) => [i.id, 5])) as Answers["ratings"],
@@ -117,35 +131,44 @@ export async function costSection(): Promise<SectionResult> {
   logCommands();
 
   const uid = "bench-cost-owner";
-  const { surveyId } = await openSurvey(tableName, { uid, name: "Aki" });
+  const { surveyId } = await surveys.open({ uid, name: "Aki" });
   const flows: Flow[] = [];
   flows.push(
-    await measure("survey answer (`POST /v1/surveys/:id/responses`)", "rate limits (per IP, per survey) + answer and count in one transaction", () =>
-      submitAnswer(settings, surveyId, { question_set: "v1", fingerprint: "bench-friend-1", answers }, { ip: "198.51.100.1" }),
+    await measure(
+      "survey answer (`POST /v1/surveys/:id/responses`)",
+      "one transaction: the answer, the survey's count and both rate-limit counters (per IP, per survey)",
+      () => surveys.answer(surveyId, { question_set: "v1", fingerprint: "bench-friend-1", answers }, { ip: "198.51.100.1" }),
     ),
   );
-  for (const fp of ["bench-friend-2", "bench-friend-3"]) await submitAnswer(settings, surveyId, { question_set: "v1", fingerprint: fp, answers }, { ip: "198.51.100.1" });
+  for (const fp of ["bench-friend-2", "bench-friend-3"])
+    await surveys.answer(surveyId, { question_set: "v1", fingerprint: fp, answers }, { ip: "198.51.100.1" });
   let sagaId = "";
   const delivery = { receiveCount: 1, maxReceiveCount: 5 };
   flows.push(
-    await measure("persona saga (`POST /v1/personas/me` + step 1 + step 2)", "start + synthesis worker + image worker (offline writer and portrait)", async () => {
-      sagaId = (await requestPersona(personas, uid)).sagaId;
-      await runSynthesis(steps, { uid, sagaId }, delivery);
-      await runIllustration(steps, { uid, sagaId }, delivery);
-    }),
+    await measure(
+      "persona saga (`POST /v1/personas/me` + step 1 + step 2)",
+      "start + synthesis worker + image worker (offline writer and portrait)",
+      async () => {
+        sagaId = (await personas.start(uid)).sagaId;
+        await saga.synthesis({ uid, sagaId }, delivery);
+        await saga.illustration({ uid, sagaId }, delivery);
+      },
+    ),
   );
-  const chatDeps = {
-    llm: new OfflineLLM(),
-    settings: { tableName, messagesPerMinute: 1000, dailyTokenBudget: 1_000_000, messageMaxChars: 4000, contextTokens: 6000, maxOutputTokens: 1024, stopPollMs: 300 },
-  };
-  const { chatId } = await startChat(tableName, uid);
+  const chat = await chats.open(uid);
   flows.push(
-    await measure("chat turn (`POST /v1/chats/:id/messages`)", "limits, persona, message + reply placeholder + lock, history, reply stored, budget (offline model)", async () => {
-      const turn = await prepareTurn(chatDeps, uid, chatId, "What do you like to do on weekends?");
-      for await (const _event of streamTurn(chatDeps, turn, new AbortController().signal));
-    }),
+    await measure(
+      "chat turn (`POST /v1/chats/:id/messages`)",
+      "the chat, limits, persona, message + reply placeholder + lock, history, reply stored, budget (offline model)",
+      async () => {
+        const turn = await chats.prepareTurn(await chats.get(uid, chat.chatId), "What do you like to do on weekends?");
+        for await (const _event of chats.streamTurn(turn, new AbortController().signal));
+      },
+    ),
   );
-  flows.push(await measure("persona read (`GET /v1/personas/me`)", "persona + the open survey (pointer, then survey)", () => personaView(personas, uid)));
+  flows.push(
+    await measure("persona read (`GET /v1/personas/me`)", "persona + the open survey (pointer, then survey)", () => personas.view(uid)),
+  );
 
   const answer = flows[0]!;
   const units = (f: Flow) => f.dynamo.awsRcu + f.dynamo.awsWcu;
@@ -172,13 +195,16 @@ export async function costSection(): Promise<SectionResult> {
   const body = [
     "Measured in the benchmark's own process against DynamoDB Local (in memory) and fauxqs, with the domain functions the route " +
       "handlers and workers call (as `npm run capacity` does, see docs/data-model.md), every DynamoDB request asking for " +
-      "`ReturnConsumedCapacity: TOTAL`. \"AWS\" units double the transactional requests' units: DynamoDB bills a transactional " +
+      '`ReturnConsumedCapacity: TOTAL`. "AWS" units double the transactional requests\' units: DynamoDB bills a transactional ' +
       "write or read at twice a plain one, while DynamoDB Local reports plain units. SQS and S3 are the calls our code makes; " +
       "in AWS the Lambda event source mapping also receives and deletes each step's message (one `ReceiveMessage` and one " +
       "`DeleteMessage(Batch)` per batch, per step), which is not our code and is not counted. The ratio column compares the AWS " +
       "units (RCU + WCU) of each flow with a survey answer's.",
     "",
-    table(["flow", "AWS requests", "DynamoDB", "SQS", "S3", "RCU (Local)", "WCU (Local)", "AWS RCU / WCU", "× answer", "DynamoDB requests"], rows),
+    table(
+      ["flow", "AWS requests", "DynamoDB", "SQS", "S3", "RCU (Local)", "WCU (Local)", "AWS RCU / WCU", "× answer", "DynamoDB requests"],
+      rows,
+    ),
     "",
     ...flows.map((f) => `- ${f.flow}: ${f.note}.`),
   ].join("\n");
@@ -186,6 +212,8 @@ export async function costSection(): Promise<SectionResult> {
     title: TITLE,
     body,
     summary,
-    commands: ["(in the benchmark's own process: bench/sections/cost.ts against DynamoDB Local and fauxqs, started as `npm run capacity` starts them)"],
+    commands: [
+      "(in the benchmark's own process: bench/sections/cost.ts against DynamoDB Local and fauxqs, started as `npm run capacity` starts them)",
+    ],
   };
 }

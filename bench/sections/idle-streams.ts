@@ -73,7 +73,11 @@ async function hold(script: string, commands: Set<string>): Promise<Outcome> {
     await sleep(500);
     const base = await memory(server);
     const args = JSON.stringify({ url, connections: STREAMS });
-    client = startNode("idle-client", "bench/clients/idle-streams.ts", [args], { tsx: false, nofile: NOFILE, env: { HEARTBEAT_MS: String(HEARTBEAT_MS) } });
+    client = startNode("idle-client", "bench/clients/idle-streams.ts", [args], {
+      tsx: false,
+      nofile: NOFILE,
+      env: { HEARTBEAT_MS: String(HEARTBEAT_MS) },
+    });
     commands.add(`(ulimit -n ${NOFILE}; node bench/clients/idle-streams.ts '${args.replace(/:\d+\//, ":<port>/")}')`);
     const opened = await client.message(ofType<Opened>("open"), 120_000);
     client.send({ type: "hold", ms: HOLD_MS });
@@ -149,7 +153,19 @@ export async function idleStreamsSection(): Promise<SectionResult> {
       "The raw writer is the floor: node:http's own request/response/socket objects plus one timer.",
     "",
     table(
-      ["server", "streams held", "time to open", "RSS before", "RSS held", "RSS/stream", "× raw", "heap/stream", "× raw", "heartbeats min / median / max", "streams with all heartbeats"],
+      [
+        "server",
+        "streams held",
+        "time to open",
+        "RSS before",
+        "RSS held",
+        "RSS/stream",
+        "× raw",
+        "heap/stream",
+        "× raw",
+        "heartbeats min / median / max",
+        "streams with all heartbeats",
+      ],
       rows,
     ),
   ].join("\n");

@@ -61,10 +61,18 @@ export async function jsonSection(): Promise<SectionResult> {
     for (const server of SERVERS) {
       const { child, base } = await start(server);
       running.push({ server, child, base });
-      commands.add(child.command + (server.env ? `   # with ${Object.entries(server.env).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""));
+      commands.add(
+        child.command +
+          (server.env
+            ? `   # with ${Object.entries(server.env)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(" ")}`
+            : ""),
+      );
     }
     // Warm-up: one round per server and route, thrown away.
-    for (const { base } of running) for (const route of ROUTES) await load(base + route.path, { warmup: false, seconds: durations.warmupSeconds });
+    for (const { base } of running)
+      for (const route of ROUTES) await load(base + route.path, { warmup: false, seconds: durations.warmupSeconds });
     for (let round = 0; round < ROUNDS; round++) {
       const order = running.map((_, i) => running[(i + round) % running.length]!);
       for (const { server, child, base } of order) {
@@ -73,7 +81,9 @@ export async function jsonSection(): Promise<SectionResult> {
           commands.add(result.command);
           const key = `${server.key}/${route.key}`;
           results.set(key, [...(results.get(key) ?? []), result]);
-          process.stdout.write(`  ${server.key.padEnd(10)} ${route.key.padEnd(6)} round ${round + 1}: ${num(result.rps)} req/s, p99 ${result.p99} ms\n`);
+          process.stdout.write(
+            `  ${server.key.padEnd(10)} ${route.key.padEnd(6)} round ${round + 1}: ${num(result.rps)} req/s, p99 ${result.p99} ms\n`,
+          );
         }
       }
     }
@@ -188,10 +198,13 @@ export async function jsonSection(): Promise<SectionResult> {
       `${durations.measureSeconds} s each, interleaved across servers in rotating order. Only one server is under load at a time; the ` +
       "others sit idle in their processes. A round on this shared VM can lose throughput to its neighbours but never gain any, so the " +
       "table reports each server's best round (req/s, and that round's p99) with the median beside it and every round in the last " +
-      "column. \"CPU/req\" is the server process's user+system CPU time (from /proc) divided by the responses it served, lowest round. " +
+      'column. "CPU/req" is the server process\'s user+system CPU time (from /proc) divided by the responses it served, lowest round. ' +
       "Ratios are to node:http on the same route.",
     "",
-    table(["route", "server", "req/s (best)", "× node", "median (× node)", "p99", "× node", "CPU/req", "× node", "errors", "req/s per round"], rows),
+    table(
+      ["route", "server", "req/s (best)", "× node", "median (× node)", "p99", "× node", "CPU/req", "× node", "errors", "req/s per round"],
+      rows,
+    ),
     "",
     ...notes,
     "",

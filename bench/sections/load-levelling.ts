@@ -14,7 +14,9 @@
 import { join } from "node:path";
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { exportSecrets, generateSecrets } from "../../backend/local/secrets.ts";
-import { getPersona, type Persona } from "../../backend/personas/model.ts";
+import { Table } from "../../backend/data/table.ts";
+import type { Persona } from "../../backend/personas/model.ts";
+import { personaStore } from "../../backend/personas/store.ts";
 import { failSaga } from "../../backend/personas/saga.ts";
 import { sqsClient } from "../../backend/ports/aws.ts";
 import { cpuMsOf, ofType, startNode, type Child } from "../lib/processes.ts";
@@ -93,14 +95,20 @@ export async function loadLevellingSection(): Promise<SectionResult> {
       let ok = created.ok;
       for (let f = 0; f < 3; f++) {
         const body = JSON.stringify(friendAnswer(`${uid}-friend-${f}`));
-        const res = await fetch(`${base}/v1/surveys/${survey_id}/responses`, { method: "POST", headers: { "content-type": "application/json" }, body });
+        const res = await fetch(`${base}/v1/surveys/${survey_id}/responses`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+        });
         await res.arrayBuffer();
         ok &&= res.status === 201;
       }
       return ok;
     });
     const prepareSeconds = (performance.now() - p0) / 1000;
-    console.log(`  prepared ${prepared.filter(Boolean).length}/${USERS + IDLE_SAMPLES} owners with 3 answers in ${num(prepareSeconds, 1)} s`);
+    console.log(
+      `  prepared ${prepared.filter(Boolean).length}/${USERS + IDLE_SAMPLES} owners with 3 answers in ${num(prepareSeconds, 1)} s`,
+    );
 
     // Before any worker runs: a warm-up burst by the idle owners (JIT in the API and in
     // DynamoDB Local), then the same owners one at a time: the idle baseline. Their sagas are
@@ -108,8 +116,9 @@ export async function loadLevellingSection(): Promise<SectionResult> {
     const withdraw = async () => {
       await sqsClient().send(new PurgeQueueCommand({ QueueUrl: resources.synthesisQueueUrl }));
       await pool(idleUids, 8, async (uid) => {
-        const persona = await getPersona(resources.tableName, uid);
-        if (persona?.status === "synthesizing") await failSaga(resources.tableName, persona, "synthesis", "benchmark warm-up");
+        const persona = await personaStore(new Table(resources.tableName)).find(uid);
+        if (persona?.status === "synthesizing")
+          await failSaga(personaStore(new Table(resources.tableName)), persona, "synthesis", "benchmark warm-up");
       });
     };
     await burstOf(idleUids);
@@ -157,8 +166,8 @@ export async function loadLevellingSection(): Promise<SectionResult> {
     let extras: (Persona | undefined)[] = [];
     const settled = (p: Persona | undefined) => p !== undefined && (p.status === "ready" || p.status === "failed");
     const check = async () => {
-      personas = await pool(uids, 16, (uid) => getPersona(resources.tableName, uid));
-      extras = await pool(extraUids, 16, (uid) => getPersona(resources.tableName, uid));
+      personas = await pool(uids, 16, (uid) => personaStore(new Table(resources.tableName)).find(uid));
+      extras = await pool(extraUids, 16, (uid) => personaStore(new Table(resources.tableName)).find(uid));
       return personas.every(settled) && extras.every(settled);
     };
     let done = false;
@@ -170,7 +179,9 @@ export async function loadLevellingSection(): Promise<SectionResult> {
     await sampler.stop();
     if (!done) await check();
     const [[dlqSynthesis], [dlqImage]] = await Promise.all([depth(resources.synthesisDlqUrl), depth(resources.imageDlqUrl)]);
-    console.log(`  drained: ${personas.filter((p) => p?.status === "ready").length} ready, ${personas.filter((p) => p?.status === "failed").length} failed`);
+    console.log(
+      `  drained: ${personas.filter((p) => p?.status === "ready").length} ready, ${personas.filter((p) => p?.status === "failed").length} failed`,
+    );
 
     // Counted now: the profiled burst below starts sagas the workers begin on too.
     const modelCalls = {

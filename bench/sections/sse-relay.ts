@@ -58,7 +58,8 @@ async function relay(
   try {
     const result = await client.message(ofType<RelayResult>("result"), 120_000);
     const cpuAfter = await cpuMsOf(server.pid);
-    if (cpuBefore !== undefined && cpuAfter !== undefined) result.cpuUsPerEvent = ((cpuAfter - cpuBefore) * 1000) / Math.max(1, result.received);
+    if (cpuBefore !== undefined && cpuAfter !== undefined)
+      result.cpuUsPerEvent = ((cpuAfter - cpuBefore) * 1000) / Math.max(1, result.received);
     commands?.add(`node bench/clients/sse-relay.ts '${args.replace(/:\d+\//, ":<port>/")}'`);
     return result;
   } finally {
@@ -88,7 +89,8 @@ export async function sseRelaySection(): Promise<SectionResult> {
         bursts.set(key, [...(bursts.get(key) ?? []), result]);
         const opened = await relay(child, base, { streams: SEQUENTIAL, events: 1, interval: 0, sequential: true }, commands);
         firsts.set(key, [...(firsts.get(key) ?? []), opened]);
-        const steady = round < PACED_ROUNDS ? await relay(child, base, { streams: STREAMS, events: EVENTS, interval: PACE_MS }, commands) : undefined;
+        const steady =
+          round < PACED_ROUNDS ? await relay(child, base, { streams: STREAMS, events: EVENTS, interval: PACE_MS }, commands) : undefined;
         if (steady) paced.set(key, [...(paced.get(key) ?? []), steady]);
         console.log(
           `  ${key.padEnd(5)} round ${round + 1}: burst ${num(result.eventsPerSecond)} events/s, ${num(result.cpuUsPerEvent, 2)} µs CPU/event; ` +
@@ -123,7 +125,8 @@ export async function sseRelaySection(): Promise<SectionResult> {
     rounds?.reduce<RelayResult | undefined>((b, r) => (!b || score(r) < score(b) ? r : b), undefined);
   const first = { get: (key: string) => best(firsts.get(key), (r) => r.ttfb.p50) };
   const steadyOf = (key: string) => best(paced.get(key), (r) => r.latency.p99);
-  const perRound = (rounds: RelayResult[] | undefined, pick: (r: RelayResult) => number) => (rounds ?? []).map((r) => num(pick(r))).join(" / ");
+  const perRound = (rounds: RelayResult[] | undefined, pick: (r: RelayResult) => number) =>
+    (rounds ?? []).map((r) => num(pick(r))).join(" / ");
   const raw = { burst: burst("raw"), paced: steadyOf("raw"), first: first.get("raw") };
   const rows = SERVERS.map((server) => {
     const b = burst(server.key);
@@ -200,7 +203,7 @@ export async function sseRelaySection(): Promise<SectionResult> {
     const inSse = profile?.ourInclusive.find((f) => f.frame.startsWith("formatEvent"))?.share ?? 0;
     misses.push(
       `**2. SSE relay: ${ratio(ours.burst.eps, raw.burst.eps)} the raw writer's events/s and ${ratio(ours.burst.cpu, raw.burst.cpu)} its CPU per event ` +
-        `(target within 10%${eventsRatio < 0.9 ? `, missed by ${num((0.9 - eventsRatio) * 100 / 0.9, 0)}% on throughput` : ""}${cpuRatio > 1.1 ? `, by ${num((cpuRatio - 1.1) * 100 / 1.1, 0)}% on CPU` : ""}); ` +
+        `(target within 10%${eventsRatio < 0.9 ? `, missed by ${num(((0.9 - eventsRatio) * 100) / 0.9, 0)}% on throughput` : ""}${cpuRatio > 1.1 ? `, by ${num(((cpuRatio - 1.1) * 100) / 1.1, 0)}% on CPU` : ""}); ` +
         `hono's \`streamSSE\` is at ${ratio(burst("hono").eps, raw.burst.eps)}.** Per event our stream does what the raw writer does ` +
         "(JSON.stringify, one `res.write`) plus the framing checks of `formatEvent` (single-line `id`/`event`, data split on line ends) " +
         `and one awaited promise per \`send\`. The profile of one burst: ${categoryLine(profile)}; \`formatEvent\` ` +
@@ -249,10 +252,34 @@ export async function sseRelaySection(): Promise<SectionResult> {
       `**First byte**: in each round, ${SEQUENTIAL} single-event streams opened one after another on the otherwise idle server: request sent → response head (TTFB) and → first event; the round with the lowest p50 shown. ` +
       "Every server had a warm-up burst first (thrown away). Ratios are to the raw writer.",
     "",
-    table(["server", "events/s (burst)", "× raw", "CPU/event", "× raw", "latency p50", "× raw", "latency p99", "× raw", "TTFB p50 / p99", "× raw (p50)", "first event p50", "× raw"], rows),
+    table(
+      [
+        "server",
+        "events/s (burst)",
+        "× raw",
+        "CPU/event",
+        "× raw",
+        "latency p50",
+        "× raw",
+        "latency p99",
+        "× raw",
+        "TTFB p50 / p99",
+        "× raw (p50)",
+        "first event p50",
+        "× raw",
+      ],
+      rows,
+    ),
     "",
     table(
-      ["server", "burst events/s per round", "paced latency p99 per round (ms)", "TTFB p50 per round (ms)", "events received / sent", "errors"],
+      [
+        "server",
+        "burst events/s per round",
+        "paced latency p99 per round (ms)",
+        "TTFB p50 per round (ms)",
+        "events received / sent",
+        "errors",
+      ],
       detail,
     ),
     "",

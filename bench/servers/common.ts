@@ -25,7 +25,10 @@ export function sseParams(rawQuery: string): { events: number; interval: number 
 }
 
 /** Announces the port and wires SIGTERM and memory questions. */
-export function announce(server: Server, close: () => Promise<void> | void = () => new Promise<void>((r) => server.close(() => r()))): void {
+export function announce(
+  server: Server,
+  close: () => Promise<void> | void = () => new Promise<void>((r) => server.close(() => r())),
+): void {
   const { port } = server.address() as AddressInfo;
   let profiler: Session | undefined;
   process.on("message", async (message: { type?: string; file?: string }) => {

@@ -39,7 +39,7 @@ export function edgeAuthConfigFromEnv(
   if (/PRIVATE KEY/.test(pem)) {
     throw new Error("EDGE_JWT_PUBLIC_KEY holds a private key; give the SPKI public key (BEGIN PUBLIC KEY)");
   }
-  let key;
+  let key: ReturnType<typeof createPublicKey>;
   try {
     key = createPublicKey({ key: pem, format: "pem" });
   } catch {

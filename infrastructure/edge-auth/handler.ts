@@ -33,8 +33,7 @@ const UID = /^[A-Za-z0-9_.:@-]{1,300}$/;
 const HEADER_SAFE_EMAIL = /^[\x21-\x7e]{3,320}$/;
 
 /** Client-sent headers that only this function may set. */
-const isIdentityHeader = (name: string) =>
-  name.startsWith("x-user-") || name === "x-remirai-token" || name === "x-viewer-ip";
+const isIdentityHeader = (name: string) => name.startsWith("x-user-") || name === "x-remirai-token" || name === "x-viewer-ip";
 
 /**
  * Routes anyone may call without a token (DESIGN §5, "anyone"), as CloudFront forwards them:
@@ -104,7 +103,8 @@ export function createViewerRequestHandler(config: EdgeAuthConfig | undefined) {
   return async function handler(event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult> {
     const request = event.Records[0]!.cf.request;
     // A bundle baked before the lifetime was part of the configuration must not skip that check.
-    if (!config || !(config.tokenTtlSeconds > 0)) return failure(500, "internal", "The edge authorizer was built without its configuration");
+    if (!config || !(config.tokenTtlSeconds > 0))
+      return failure(500, "internal", "The edge authorizer was built without its configuration");
     const headers = request.headers;
     for (const name of Object.keys(headers)) {
       if (isIdentityHeader(name.toLowerCase())) delete headers[name];

@@ -55,7 +55,19 @@ export class StoreDown extends Error {
   override name = "StoreDown";
 }
 const mapError = (error: unknown) =>
-  error instanceof LostThing ? new NotFound("No such thing") : error instanceof StoreDown ? new ServiceUnavailable("Try again shortly") : undefined;
+  error instanceof LostThing
+    ? new NotFound("No such thing")
+    : error instanceof StoreDown
+      ? new ServiceUnavailable("Try again shortly")
+      : undefined;
+
+/** One reply object every request to `/v1/constant` gets: the app must never write into it. */
+export const CONSTANT_REPLY = Object.freeze({
+  kind: "body" as const,
+  status: 200,
+  headers: Object.freeze({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }),
+  body: '{"constant":true}',
+});
 
 export function behaviourApp(options: BehaviourOptions = {}): { app: App; logs: LogLine[] } {
   const logs: LogLine[] = [];
@@ -74,6 +86,7 @@ export function behaviourApp(options: BehaviourOptions = {}): { app: App; logs: 
     routes: [
       route("GET", "/v1/things/:id", (ctx) => respond({ id: ctx.params.id, q: ctx.query.get("q") })),
       route("GET", "/v1/things/:id/parts/:part", (ctx) => respond(ctx.params)),
+      route("GET", "/v1/constant", () => CONSTANT_REPLY as unknown as ReturnType<typeof respond>),
       route("POST", "/v1/things", async (ctx) => respond({ received: await jsonBody(ctx) }, { status: 201 })),
       route("DELETE", "/v1/things/:id", () => noContent()),
       route("GET", "/v1/empty", () => {
@@ -88,9 +101,7 @@ export function behaviourApp(options: BehaviourOptions = {}): { app: App; logs: 
       route("GET", "/v1/boom", () => {
         throw new Error("database password is hunter2");
       }),
-      route("GET", "/v1/cached", () =>
-        respond({ v: 1 }, { etag: '"v1"', cache: { maxAge: 60, sMaxAge: 300 } }),
-      ),
+      route("GET", "/v1/cached", () => respond({ v: 1 }, { etag: '"v1"', cache: { maxAge: 60, sMaxAge: 300 } })),
       route("POST", "/v1/redirect", () => ({ kind: "body", status: 302, headers: { location: "/v1/cached" }, body: null })),
       route("GET", "/v1/cookie", () => respond({ ok: true }, { headers: { "set-cookie": ["a=1; Path=/", "b=2; Path=/"] } })),
       route("GET", "/v1/events", (ctx) => {

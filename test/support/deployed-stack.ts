@@ -23,7 +23,8 @@ import { generateSecrets } from "../../backend/local/secrets.ts";
 import { APP_SECRET_KEYS } from "../../backend/ports/secrets.ts";
 import { BUNDLES, build } from "../../scripts/build.ts";
 import { invokeHandler, killEntryProcesses, startEntryProcess, type EntryProcess, type Invocation } from "./entry-process.ts";
-import { PERSONA_CARD, PORTRAIT_PNG, startFakeGemini, type FakeGemini } from "./fake-gemini.ts";
+import { startFakeGemini, type FakeGemini } from "../../fixtures/fake-gemini.ts";
+import { PERSONA_CARD, PORTRAIT_PNG } from "../../fixtures/model-fixtures.ts";
 import { startFakeSecretsManager, type FakeSecretsManager } from "./fake-secrets-manager.ts";
 import { functionEnvironment, type TestStack } from "./function-env.ts";
 import { TEST_CLIENT_ID, startGoogleIssuer, type GoogleIssuer } from "./google-issuer.ts";
@@ -36,7 +37,11 @@ export const SECRET_ARN = arn("app-Ab12Cd");
 export const UNKNOWN_ARN = arn("gone-Zz99Yy");
 /** A secret without FINGERPRINT_SECRET. */
 export const INCOMPLETE_ARN = arn("incomplete-Qq11Rr");
-export const WORKERS = [["SynthesisFunction", "synthesis"], ["ImageFunction", "image"], ["SweeperFunction", "sweeper"]] as const;
+export const WORKERS = [
+  ["SynthesisFunction", "synthesis"],
+  ["ImageFunction", "image"],
+  ["SweeperFunction", "sweeper"],
+] as const;
 /** What the fake Gemini writes into a streamed chat reply. */
 export const CHAT_REPLY = "Hi from Gemini.";
 
@@ -78,9 +83,11 @@ export async function startDeployedStack(): Promise<DeployedStack> {
   const gemini = await startFakeGemini({
     apiKey: secret.GEMINI_API_KEY,
     fallback: (r) =>
-      r.model.includes("image") ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" }
-      : r.method === "streamGenerateContent" ? { kind: "text", chunks: ["Hi", " from", " Gemini."] }
-      : { kind: "json", value: PERSONA_CARD },
+      r.model.includes("image")
+        ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" }
+        : r.method === "streamGenerateContent"
+          ? { kind: "text", chunks: ["Hi", " from", " Gemini."] }
+          : { kind: "json", value: PERSONA_CARD },
   });
   const google = await startGoogleIssuer();
   const stack: TestStack = {
@@ -103,7 +110,11 @@ export async function startDeployedStack(): Promise<DeployedStack> {
 
   const envOf = (functionId: string, parameters: Record<string, string> = {}) => {
     const fromTemplate = functionEnvironment(template, functionId, { ...stack, parameters: { ...stack.parameters, ...parameters } });
-    assert.deepEqual(APP_SECRET_KEYS.filter((k) => k in fromTemplate), [], "no secret in the template");
+    assert.deepEqual(
+      APP_SECRET_KEYS.filter((k) => k in fromTemplate),
+      [],
+      "no secret in the template",
+    );
     const added = {
       AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "test",
@@ -116,7 +127,11 @@ export async function startDeployedStack(): Promise<DeployedStack> {
       GOOGLE_ISSUERS: google.issuer,
       GOOGLE_JWKS_URL: google.jwksUrl,
     };
-    assert.deepEqual(Object.keys(added).filter((k) => k in fromTemplate), [], "the test adds, it never overrides");
+    assert.deepEqual(
+      Object.keys(added).filter((k) => k in fromTemplate),
+      [],
+      "the test adds, it never overrides",
+    );
     return { ...fromTemplate, ...added };
   };
 
@@ -131,13 +146,20 @@ export async function startDeployedStack(): Promise<DeployedStack> {
     asksFor: (secretId) => secrets.requests.filter((r) => r.secretId === secretId).length,
     envOf,
     async startApi(parameters = {}) {
-      const env = { ...envOf("ApiFunction", parameters), PATH: `${dirname(process.execPath)}:${process.env.PATH}`, PORT: String(await freePort()) };
+      const env = {
+        ...envOf("ApiFunction", parameters),
+        PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+        PORT: String(await freePort()),
+      };
       const api = startEntryProcess("sh", [join(outDir, "api", "run.sh")], { env, cwd: tmpdir() });
       void api.exited.then(() => printed.push(...api.lines));
       return api;
     },
     async invokeWorker(functionId, bundle, event, parameters = {}) {
-      const invocation = await invokeHandler(join(outDir, bundle, "index.mjs"), event, { env: envOf(functionId, parameters), cwd: tmpdir() });
+      const invocation = await invokeHandler(join(outDir, bundle, "index.mjs"), event, {
+        env: envOf(functionId, parameters),
+        cwd: tmpdir(),
+      });
       printed.push(...invocation.lines);
       return invocation;
     },
@@ -150,10 +172,17 @@ export async function startDeployedStack(): Promise<DeployedStack> {
 
 /** The secret's values as they would appear in a log line (each PEM line that carries key material). */
 export function secretValues(secret: DeployedStack["secret"]): string[] {
-  return [secret.GEMINI_API_KEY, secret.FINGERPRINT_SECRET, ...secret.JWT_PRIVATE_KEY.split("\n").filter((line) => line.length > 20 && !line.startsWith("-----"))];
+  return [
+    secret.GEMINI_API_KEY,
+    secret.FINGERPRINT_SECRET,
+    ...secret.JWT_PRIVATE_KEY.split("\n").filter((line) => line.length > 20 && !line.startsWith("-----")),
+  ];
 }
 
 /** The structured line a failed secret load logs, if any. */
 export function secretFailureLine(lines: string[]): Record<string, string> | undefined {
-  return lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((l) => String(l.message).startsWith("app secret not loaded"));
+  return lines
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l))
+    .find((l) => String(l.message).startsWith("app secret not loaded"));
 }

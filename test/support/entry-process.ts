@@ -33,16 +33,22 @@ export function startEntryProcess(command: string, args: string[], options: { en
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on("line", (line) => {
       lines.push(line);
-      waiters.forEach((check) => check());
+      for (const check of waiters) check();
     });
   }
   // Both streams drained as well as the process gone: no line is still on its way.
-  const closed = once(child, "close").then(([code]) => (running.delete(child), code as number | null));
+  const closed = once(child, "close").then(([code]) => {
+    running.delete(child);
+    return code as number | null;
+  });
   const line = (pattern: RegExp) =>
     new Promise<string>((resolve, reject) => {
       const check = () => {
         const found = lines.find((l) => pattern.test(l));
-        if (found !== undefined) (waiters.delete(check), resolve(found));
+        if (found !== undefined) {
+          waiters.delete(check);
+          resolve(found);
+        }
       };
       waiters.add(check);
       check();
@@ -80,7 +86,11 @@ export async function invokeHandler(
   options: { env: Record<string, string>; cwd: string; exportName?: string; tsx?: boolean },
 ): Promise<Invocation> {
   const args = [...(options.tsx ? ["--import", "tsx"] : []), "--input-type=module", "-e", INVOKE];
-  const entry = startEntryProcess(process.execPath, [...args, pathToFileURL(modulePath).href, options.exportName ?? "handler", JSON.stringify(event)], options);
+  const entry = startEntryProcess(
+    process.execPath,
+    [...args, pathToFileURL(modulePath).href, options.exportName ?? "handler", JSON.stringify(event)],
+    options,
+  );
   const code = await entry.exited;
   const printed = entry.lines.find((l) => l.startsWith("HANDLER RESULT "));
   return { code, result: printed === undefined ? undefined : JSON.parse(printed.slice("HANDLER RESULT ".length)), lines: entry.lines };

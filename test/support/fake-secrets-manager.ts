@@ -61,8 +61,10 @@ export async function startFakeSecretsManager(secrets: Record<string, string>): 
     const fault = (type: string, message: string) => reply(400, { __type: type, Message: message });
     if (req.method !== "POST" || req.url !== "/") return fault("UnknownOperationException", "Only POST / is served.");
     if (record.contentType !== JSON_1_1) return fault("SerializationException", `Expected ${JSON_1_1}.`);
-    if (record.target !== "secretsmanager.GetSecretValue") return fault("UnknownOperationException", `${record.target} is not served here.`);
-    if (record.signedFor !== "secretsmanager") return fault("IncompleteSignatureException", "The request is not signed for secretsmanager.");
+    if (record.target !== "secretsmanager.GetSecretValue")
+      return fault("UnknownOperationException", `${record.target} is not served here.`);
+    if (record.signedFor !== "secretsmanager")
+      return fault("IncompleteSignatureException", "The request is not signed for secretsmanager.");
     let input: { SecretId?: unknown };
     try {
       input = JSON.parse(body) as { SecretId?: unknown };

@@ -93,7 +93,8 @@ function parameterValues(t: Template, given: Record<string, string>): Record<str
   for (const [name, spec] of Object.entries((t.Parameters ?? {}) as Record<string, Json>)) {
     const value = given[name] ?? (spec.Default === undefined ? undefined : String(spec.Default));
     if (value === undefined) continue; // a missing value fails where it is used
-    if (spec.AllowedPattern) assert.match(value, new RegExp(spec.AllowedPattern), `parameter ${name}'s test value breaks its AllowedPattern`);
+    if (spec.AllowedPattern)
+      assert.match(value, new RegExp(spec.AllowedPattern), `parameter ${name}'s test value breaks its AllowedPattern`);
     if (spec.AllowedValues) assert.ok(spec.AllowedValues.map(String).includes(value), `parameter ${name}'s test value is not allowed`);
     values[name] = value;
   }

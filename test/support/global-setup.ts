@@ -8,13 +8,7 @@
  */
 import { provision } from "../../backend/local/provision.ts";
 import { exportSecrets, generateSecrets } from "../../backend/local/secrets.ts";
-import {
-  freePort,
-  localAwsEnv,
-  startDynamoDbLocal,
-  startFauxqs,
-  stopLocalServices,
-} from "../../backend/local/services.ts";
+import { freePort, localAwsEnv, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../../backend/local/services.ts";
 
 export async function globalSetup(): Promise<void> {
   try {

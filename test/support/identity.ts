@@ -5,8 +5,12 @@
 import { UnsecuredJWT, importPKCS8, SignJWT, type CryptoKey, type JWTPayload } from "jose";
 import { createApp, type AppLogger } from "../../backend/api/app.ts";
 import { route } from "../../backend/api/framework.ts";
-import { me, signInWithGoogle } from "../../backend/api/handlers/auth.ts";
+import { authHandlers } from "../../backend/api/handlers/auth.ts";
 import type { App } from "../../backend/api/http.ts";
+import { httpErrorFor } from "../../backend/api/domain-errors.ts";
+import { callersFor } from "../../backend/api/identify.ts";
+import { Table } from "../../backend/data/table.ts";
+import { identityOn } from "../../backend/identity/users.ts";
 import { loadConfig, type AuthMode, type Config } from "../../backend/config.ts";
 import { TEST_CLIENT_ID, type GoogleIssuer } from "./google-issuer.ts";
 
@@ -25,13 +29,15 @@ export function identityConfig(mode: AuthMode, issuer: GoogleIssuer, env: Record
 
 /** The two identity routes, wired as routes.ts wires them. */
 export function identityApp(config: Config, logger: AppLogger = quiet): App {
+  const auth = authHandlers({ identity: identityOn(new Table(config.tableName), config) }, callersFor(config));
   return createApp({
-    routes: [route("POST", "/v1/auth/google", signInWithGoogle(config)), route("GET", "/v1/me", me(config))],
+    routes: [route("POST", "/v1/auth/google", auth.signInWithGoogle), route("GET", "/v1/me", auth.me)],
     corsOrigins: ["*"],
     bodyLimitBytes: config.bodyLimitBytes,
     sseHeartbeatMs: config.sseHeartbeatMs,
     sseMaxLifeMs: config.sseMaxLifeMs,
     logger,
+    mapError: httpErrorFor,
   });
 }
 

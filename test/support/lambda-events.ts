@@ -10,9 +10,15 @@ let sqs: SQSClient | undefined;
 export function sqsRecord(message: unknown): SQSRecord {
   const now = String(Date.now());
   return {
-    messageId: randomUUID(), receiptHandle: "AQEB-test", body: JSON.stringify(message), md5OfBody: "", messageAttributes: {},
+    messageId: randomUUID(),
+    receiptHandle: "AQEB-test",
+    body: JSON.stringify(message),
+    md5OfBody: "",
+    messageAttributes: {},
     attributes: { ApproximateReceiveCount: "1", SentTimestamp: now, SenderId: "AIDATEST", ApproximateFirstReceiveTimestamp: now },
-    eventSource: "aws:sqs", eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:remirai-test", awsRegion: "us-east-1",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:remirai-test",
+    awsRegion: "us-east-1",
   };
 }
 
@@ -24,16 +30,27 @@ export function sqsRecord(message: unknown): SQSRecord {
 export async function sqsEvent(queueUrl: string): Promise<SQSEvent> {
   sqs ??= new SQSClient({});
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
-  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 10, MessageSystemAttributeNames: ["All"] }));
+  const { Messages = [] } = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 10, MessageSystemAttributeNames: ["All"] }),
+  );
   assert.equal(Messages.length, 1, `one message on ${queueUrl}`);
   const m = Messages[0]!;
   const a = m.Attributes ?? {};
   return {
-    Records: [{
-      ...sqsRecord(undefined),
-      messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, md5OfBody: m.MD5OfBody!,
-      attributes: { ...sqsRecord(undefined).attributes, ApproximateReceiveCount: a.ApproximateReceiveCount ?? "1", SentTimestamp: a.SentTimestamp ?? "0" },
-      eventSourceARN: Attributes!.QueueArn!,
-    }],
+    Records: [
+      {
+        ...sqsRecord(undefined),
+        messageId: m.MessageId!,
+        receiptHandle: m.ReceiptHandle!,
+        body: m.Body!,
+        md5OfBody: m.MD5OfBody!,
+        attributes: {
+          ...sqsRecord(undefined).attributes,
+          ApproximateReceiveCount: a.ApproximateReceiveCount ?? "1",
+          SentTimestamp: a.SentTimestamp ?? "0",
+        },
+        eventSourceARN: Attributes!.QueueArn!,
+      },
+    ],
   };
 }

@@ -56,9 +56,7 @@ export async function startRunSh(opts: { dataDir: string; env?: Record<string, s
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const exited = new Promise<RunShExit>((settle) =>
-    child.once("exit", (code, signal) => settle({ code, signal })),
-  );
+  const exited = new Promise<RunShExit>((settle) => child.once("exit", (code, signal) => settle({ code, signal })));
   const stderr: string[] = [];
   child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
   const logs = logLines(child);
@@ -123,7 +121,8 @@ export function processExists(pid: number): boolean {
 /** The environment minus what test/support/global-setup.ts set for the shared services. */
 function environmentOfDeveloper(): NodeJS.ProcessEnv {
   // POWERTOOLS_LOG_LEVEL too: the stack's INFO lines are how these tests find its children.
-  const setByTestRun = /^(AWS_|TEST_|NODE_TEST_|POWERTOOLS_)|^(TABLE_NAME|MEDIA_BUCKET|AUTH_MODE|SYNTHESIS_QUEUE_URL|IMAGE_QUEUE_URL|SYNTHESIS_DLQ_URL|IMAGE_DLQ_URL|FINGERPRINT_SECRET|JWT_PRIVATE_KEY|JWT_PUBLIC_KEY)$/;
+  const setByTestRun =
+    /^(AWS_|TEST_|NODE_TEST_|POWERTOOLS_)|^(TABLE_NAME|MEDIA_BUCKET|AUTH_MODE|SYNTHESIS_QUEUE_URL|IMAGE_QUEUE_URL|SYNTHESIS_DLQ_URL|IMAGE_DLQ_URL|FINGERPRINT_SECRET|JWT_PRIVATE_KEY|JWT_PUBLIC_KEY)$/;
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !setByTestRun.test(name)));
 }
 

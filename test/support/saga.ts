@@ -6,14 +6,13 @@
 import { randomUUID } from "node:crypto";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
-import { createProviders } from "../../backend/ai/providers.ts";
 import { createApi } from "../../backend/api/index.ts";
+import { compose, type Domains } from "../../backend/compose.ts";
 import { loadConfig, type Config } from "../../backend/config.ts";
 import { provision } from "../../backend/local/provision.ts";
 import { sqsClient } from "../../backend/ports/aws.ts";
-import { startLocalWorkers } from "../../backend/local/workers.ts";
+import { localSaga, startLocalWorkers } from "../../backend/local/workers.ts";
 import { RATING_ITEMS } from "../../backend/surveys/questions.ts";
-import { sagaRuntime, type SagaRuntime } from "../../backend/workers/runtime.ts";
 import { nodeTarget, type Target } from "./targets.ts";
 
 export const quiet = { info() {}, warn() {}, error() {} };
@@ -21,7 +20,8 @@ export const quiet = { info() {}, warn() {}, error() {} };
 export interface SagaStack {
   config: Config;
   target: Target;
-  runtime: SagaRuntime;
+  /** The stack's own composition: the app and its workers share it. */
+  domains: Domains;
   dlqs: { synthesis: string; image: string };
   workers?: { stop(): Promise<void> };
   close(): Promise<void>;
@@ -51,13 +51,16 @@ export async function sagaStack(env: Record<string, string> = {}, options: { wor
     ...env,
   };
   const config = loadConfig(fullEnv);
-  const target = await nodeTarget(createApi(config, quiet, createProviders(fullEnv, quiet)));
-  const runtime = sagaRuntime(config, fullEnv);
-  const workers = options.workers === false ? undefined : startLocalWorkers(runtime, { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
+  const domains = compose(config, {}, fullEnv);
+  const target = await nodeTarget(createApi(config, { logger: quiet, domains }));
+  const workers =
+    options.workers === false
+      ? undefined
+      : startLocalWorkers(localSaga(domains), { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
   return {
     config,
     target,
-    runtime,
+    domains,
     dlqs: { synthesis: queues.synthesisDlqUrl, image: queues.imageDlqUrl },
     workers,
     async close() {
@@ -138,7 +141,12 @@ export async function receiveSteps(queueUrl: string, expected = 1, timeoutMs = 2
         messageId: m.MessageId!,
         receiptHandle: m.ReceiptHandle!,
         body: m.Body!,
-        attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1", SentTimestamp: "0", SenderId: "t", ApproximateFirstReceiveTimestamp: "0" },
+        attributes: {
+          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
+          SentTimestamp: "0",
+          SenderId: "t",
+          ApproximateFirstReceiveTimestamp: "0",
+        },
         messageAttributes: {},
         md5OfBody: m.MD5OfBody ?? "",
         eventSource: "aws:sqs",

@@ -18,22 +18,39 @@ export type Json = any;
 export type Template = { Resources: Record<string, Json> } & Record<string, Json>;
 
 const FUNCTIONS = [
-  "Ref", "GetAtt", "Sub", "Join", "If", "Equals", "Not", "And", "Or", "Select", "Split",
-  "FindInMap", "ImportValue", "Base64", "Cidr", "GetAZs", "Condition",
+  "Ref",
+  "GetAtt",
+  "Sub",
+  "Join",
+  "If",
+  "Equals",
+  "Not",
+  "And",
+  "Or",
+  "Select",
+  "Split",
+  "FindInMap",
+  "ImportValue",
+  "Base64",
+  "Cidr",
+  "GetAZs",
+  "Condition",
 ] as const;
 
 const longForm = (name: (typeof FUNCTIONS)[number]) => (name === "Ref" || name === "Condition" ? name : `Fn::${name}`);
 
 /** Every short-form tag, for scalars, sequences and mappings alike. */
-const customTags = FUNCTIONS.flatMap((name): Array<ScalarTag | CollectionTag> => [
-  {
-    tag: `!${name}`,
-    // `!GetAtt A.B` is the scalar spelling of `Fn::GetAtt: [A, B]`.
-    resolve: (value: string) => ({ [longForm(name)]: name === "GetAtt" ? value.split(/\.(.*)/s, 2) : value }),
-  },
-  { tag: `!${name}`, collection: "seq", resolve: (value: YAMLSeq.Parsed | YAMLMap.Parsed) => ({ [longForm(name)]: value.toJSON() }) },
-  { tag: `!${name}`, collection: "map", resolve: (value: YAMLSeq.Parsed | YAMLMap.Parsed) => ({ [longForm(name)]: value.toJSON() }) },
-]);
+const customTags = FUNCTIONS.flatMap(
+  (name): Array<ScalarTag | CollectionTag> => [
+    {
+      tag: `!${name}`,
+      // `!GetAtt A.B` is the scalar spelling of `Fn::GetAtt: [A, B]`.
+      resolve: (value: string) => ({ [longForm(name)]: name === "GetAtt" ? value.split(/\.(.*)/s, 2) : value }),
+    },
+    { tag: `!${name}`, collection: "seq", resolve: (value: YAMLSeq.Parsed | YAMLMap.Parsed) => ({ [longForm(name)]: value.toJSON() }) },
+    { tag: `!${name}`, collection: "map", resolve: (value: YAMLSeq.Parsed | YAMLMap.Parsed) => ({ [longForm(name)]: value.toJSON() }) },
+  ],
+);
 
 /** @example const template = parseTemplate("infrastructure/template.yaml"); */
 export function parseTemplate(path: string): Template {
@@ -55,11 +72,19 @@ function samValidator(): ValidateFunction {
   assert.equal(schema.$schema, "http://json-schema.org/draft-04/schema#");
   const divergent: string[] = [];
   (function walk(node: Json, path: string): void {
-    if (Array.isArray(node)) return node.forEach((child, i) => walk(child, `${path}/${i}`));
+    if (Array.isArray(node)) {
+      node.forEach((child, i) => {
+        walk(child, `${path}/${i}`);
+      });
+      return;
+    }
     if (node === null || typeof node !== "object") return;
     for (const [key, child] of Object.entries(node)) {
       const inKeywordPosition = !/\/(properties|definitions|patternProperties)$/.test(path);
-      if (inKeywordPosition && (key === "id" || ((key === "exclusiveMinimum" || key === "exclusiveMaximum") && typeof child === "boolean"))) {
+      if (
+        inKeywordPosition &&
+        (key === "id" || ((key === "exclusiveMinimum" || key === "exclusiveMaximum") && typeof child === "boolean"))
+      ) {
         divergent.push(`${path}/${key}`);
       }
       walk(child, `${path}/${key}`);

@@ -11,7 +11,9 @@ import type { Template } from "./sam-template.ts";
 import { fn, ofType } from "./template-checks.ts";
 
 /** The keys the loader refuses to start without: a function that started has them. */
-export const SECRET_PROVIDES = Object.entries(AppSecret.shape).filter(([, schema]) => !schema.safeParse(undefined).success).map(([key]) => key);
+export const SECRET_PROVIDES = Object.entries(AppSecret.shape)
+  .filter(([, schema]) => !schema.safeParse(undefined).success)
+  .map(([key]) => key);
 
 /** The bundle a function deploys: its `CodeUri`, `../dist/<bundle>`. */
 export function bundleOf(t: Template, functionId: string): string {

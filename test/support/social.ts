@@ -6,41 +6,23 @@
 import { randomBytes } from "node:crypto";
 import { createProviders } from "../../backend/ai/providers.ts";
 import type { LLM } from "../../backend/ai/ports.ts";
-import { createApp } from "../../backend/api/app.ts";
-import { httpErrorFor } from "../../backend/api/domain-errors.ts";
-import { route } from "../../backend/api/framework.ts";
-import { socialHandlers } from "../../backend/api/handlers/social.ts";
-import { routes } from "../../backend/api/routes.ts";
+import { createApi } from "../../backend/api/index.ts";
 import type { Config } from "../../backend/config.ts";
-import { readinessProbe } from "../../backend/ports/readiness.ts";
-import { startFakeGemini, type FakeGemini } from "./fake-gemini.ts";
+import { startFakeGemini, type FakeGemini } from "../../fixtures/fake-gemini.ts";
 import { quiet } from "./saga.ts";
 import { nodeTarget, type Target } from "./targets.ts";
 
-/** The production routes plus the social ones, whether or not routes.ts lists them yet. */
+/** The production app with `llm` as its model (and a blurb allowance when given). */
 export async function socialTarget(config: Config, llm: LLM, options: { blurbsPerHour?: number } = {}): Promise<Target> {
-  const social = socialHandlers({ config, llm, ...options });
-  const mine = [
-    route("PUT", "/v1/personas/me/visibility", social.visibility),
-    route("GET", "/v1/personas/:id/card", social.card),
-    route("GET", "/v1/personas/:a/chemistry/:b", social.chemistry),
-  ];
-  const others = routes({ config, readiness: readinessProbe(config), llm }).filter((r) => !mine.some((m) => m.method === r.method && m.path === r.path));
-  return nodeTarget(
-    createApp({
-      routes: [...others, ...mine],
-      corsOrigins: config.corsOrigins,
-      bodyLimitBytes: config.bodyLimitBytes,
-      sseHeartbeatMs: config.sseHeartbeatMs,
-      sseMaxLifeMs: config.sseMaxLifeMs,
-      logger: quiet,
-      mapError: httpErrorFor,
-    }),
-  );
+  const settings = options.blurbsPerHour === undefined ? config : { ...config, chemistryBlurbsPerHour: options.blurbsPerHour };
+  return nodeTarget(createApi(settings, { logger: quiet, ports: { llm } }));
 }
 
 /** A phrase no card could contain by chance (letters only, so text scrubbing leaves it whole). */
-export const plantedPhrase = () => `zebra marmalade ${randomBytes(8).toString("hex").replace(/\d/g, (d) => "ghijklmnop"[Number(d)]!)} at midnight`;
+export const plantedPhrase = () =>
+  `zebra marmalade ${randomBytes(8)
+    .toString("hex")
+    .replace(/\d/g, (d) => "ghijklmnop"[Number(d)]!)} at midnight`;
 
 const text = { type: "string" } as const;
 const texts = { type: "array", items: text } as const;
@@ -61,8 +43,21 @@ export const charaCardV3Schema = {
       type: "object",
       additionalProperties: false,
       required: [
-        "name", "description", "tags", "creator", "character_version", "mes_example", "extensions", "system_prompt",
-        "post_history_instructions", "first_mes", "alternate_greetings", "personality", "scenario", "creator_notes", "group_only_greetings",
+        "name",
+        "description",
+        "tags",
+        "creator",
+        "character_version",
+        "mes_example",
+        "extensions",
+        "system_prompt",
+        "post_history_instructions",
+        "first_mes",
+        "alternate_greetings",
+        "personality",
+        "scenario",
+        "creator_notes",
+        "group_only_greetings",
       ],
       properties: {
         name: text,
@@ -100,7 +95,11 @@ export const charaCardV3Schema = {
           },
         },
         nickname: text,
-        creator_notes_multilingual: { type: "object", propertyNames: { type: "string", pattern: "^[a-z]{2}$" }, additionalProperties: text },
+        creator_notes_multilingual: {
+          type: "object",
+          propertyNames: { type: "string", pattern: "^[a-z]{2}$" },
+          additionalProperties: text,
+        },
         source: texts,
         group_only_greetings: texts,
         creation_date: { type: "number" },

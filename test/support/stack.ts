@@ -29,9 +29,7 @@ export function sharedStack(env: NodeJS.ProcessEnv = process.env): SharedStack {
   const read = (name: string): string => {
     const value = env[name];
     if (!value) {
-      throw new Error(
-        `${name} is not set: run tests with --test-global-setup=test/support/global-setup.ts (npm test does)`,
-      );
+      throw new Error(`${name} is not set: run tests with --test-global-setup=test/support/global-setup.ts (npm test does)`);
     }
     return value;
   };

@@ -33,7 +33,10 @@ export interface Target {
   decodesPath?: boolean;
   request(path: string, sent?: Sent): Promise<Received>;
   /** Starts a request and yields body text as it arrives (streaming targets only). */
-  open(path: string, sent?: Sent): Promise<{ status: number; headers: Record<string, string | string[]>; chunks: AsyncIterable<string>; cancel(): void }>;
+  open(
+    path: string,
+    sent?: Sent,
+  ): Promise<{ status: number; headers: Record<string, string | string[]>; chunks: AsyncIterable<string>; cancel(): void }>;
   close(): Promise<void>;
 }
 
@@ -164,13 +167,16 @@ function v2Event(path: string, sent: Sent, from: "function-url" | "http-api" = "
       time: "22/Nov/2026:00:00:00 +0000",
       timeEpoch: 0,
     },
-    body: sent.body === undefined ? undefined : binary ? (sent.body as Buffer).toString("base64") : Buffer.from(sent.body).toString("base64"),
+    body:
+      sent.body === undefined ? undefined : binary ? (sent.body as Buffer).toString("base64") : Buffer.from(sent.body).toString("base64"),
     isBase64Encoded: sent.body !== undefined,
   };
 }
 
 /** Splits what the stand-in recorded into the prelude's metadata and the body. */
-function parseRecorded(buffer: Buffer): { metadata: { statusCode: number; headers: Record<string, string>; cookies: string[] }; body: Buffer } | undefined {
+function parseRecorded(
+  buffer: Buffer,
+): { metadata: { statusCode: number; headers: Record<string, string>; cookies: string[] }; body: Buffer } | undefined {
   const delimiter = buffer.indexOf(Buffer.alloc(8));
   if (delimiter === -1) return undefined;
   return { metadata: JSON.parse(buffer.subarray(0, delimiter).toString()), body: buffer.subarray(delimiter + 8) };

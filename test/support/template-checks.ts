@@ -35,15 +35,22 @@ export function fn(t: Template, id: string): Json {
 
 /** The one function with a Function URL, the API. */
 export function apiFunctionId(t: Template): string {
-  const ids = ofType(t, "AWS::Serverless::Function").filter(([id]) => fn(t, id).Handler === "run.sh").map(([id]) => id);
+  const ids = ofType(t, "AWS::Serverless::Function")
+    .filter(([id]) => fn(t, id).Handler === "run.sh")
+    .map(([id]) => id);
   assert.equal(ids.length, 1, "exactly one function runs the API through run.sh");
   return ids[0]!;
 }
-const workerIds = (t: Template) => ofType(t, "AWS::Serverless::Function").map(([id]) => id).filter((id) => id !== apiFunctionId(t));
+const workerIds = (t: Template) =>
+  ofType(t, "AWS::Serverless::Function")
+    .map(([id]) => id)
+    .filter((id) => id !== apiFunctionId(t));
 const sqsEvents = (props: Json): Json[] => Object.values(props.Events ?? {}).filter((e: Json) => e.Type === "SQS");
 
 const distributionArn = (t: Template) =>
-  new RegExp(`^arn:\\$\\{AWS::Partition\\}:cloudfront::\\$\\{AWS::AccountId\\}:distribution/\\$\\{${only(t, "AWS::CloudFront::Distribution")[0]}\\}$`);
+  new RegExp(
+    `^arn:\\$\\{AWS::Partition\\}:cloudfront::\\$\\{AWS::AccountId\\}:distribution/\\$\\{${only(t, "AWS::CloudFront::Distribution")[0]}\\}$`,
+  );
 
 export function checkApiFunction(t: Template): void {
   const api = fn(t, apiFunctionId(t));
@@ -64,7 +71,9 @@ export function checkApiFunction(t: Template): void {
 
 export function checkInvokePermissions(t: Template): void {
   const api = apiFunctionId(t);
-  const permissions = ofType(t, "AWS::Lambda::Permission").map(([, r]) => r.Properties).filter((p) => isRef(p.FunctionName, api));
+  const permissions = ofType(t, "AWS::Lambda::Permission")
+    .map(([, r]) => r.Properties)
+    .filter((p) => isRef(p.FunctionName, api));
   const scoped = (p: Json) => p.Principal === "cloudfront.amazonaws.com" && distributionArn(t).test(p.SourceArn?.["Fn::Sub"] ?? "");
   const url = permissions.filter((p) => p.Action === "lambda:InvokeFunctionUrl" && scoped(p) && p.FunctionUrlAuthType === "AWS_IAM");
   const invoke = permissions.filter((p) => p.Action === "lambda:InvokeFunction" && scoped(p) && p.InvokedViaFunctionUrl === true);
@@ -84,14 +93,17 @@ function oac(t: Template, origin: Json, type: string): void {
   assert.equal(control.SigningBehavior, "always");
   assert.equal(control.SigningProtocol, "sigv4");
 }
-const behaviors = (t: Template): Json[] =>
-  only(t, "AWS::CloudFront::Distribution")[1].Properties.DistributionConfig.CacheBehaviors ?? [];
+const behaviors = (t: Template): Json[] => only(t, "AWS::CloudFront::Distribution")[1].Properties.DistributionConfig.CacheBehaviors ?? [];
 
 export function checkApiBehavior(t: Template): void {
   const api = behaviors(t).find((b) => b.PathPattern === "/api/*");
   assert.ok(api, "a /api/* behavior");
   const target = origin(t, api);
-  assert.equal(getAttOf(target.DomainName?.["Fn::Select"]?.[1]?.["Fn::Split"]?.[1]), `${apiFunctionId(t)}Url`, "/api/* goes to the Function URL");
+  assert.equal(
+    getAttOf(target.DomainName?.["Fn::Select"]?.[1]?.["Fn::Split"]?.[1]),
+    `${apiFunctionId(t)}Url`,
+    "/api/* goes to the Function URL",
+  );
   oac(t, target, "lambda");
   assert.equal(api.CachePolicyId, CACHING_DISABLED);
   assert.equal(api.OriginRequestPolicyId, ALL_VIEWER_EXCEPT_HOST_HEADER, "never forward Host to the Function URL");
@@ -125,9 +137,15 @@ export function checkBucketsBehindCloudFront(t: Template): void {
 export function checkTable(t: Template): void {
   const table = only(t, "AWS::DynamoDB::Table")[1].Properties;
   assert.equal(table.BillingMode, "PAY_PER_REQUEST");
-  assert.deepEqual(table.KeySchema, [{ AttributeName: "PK", KeyType: "HASH" }, { AttributeName: "SK", KeyType: "RANGE" }]);
+  assert.deepEqual(table.KeySchema, [
+    { AttributeName: "PK", KeyType: "HASH" },
+    { AttributeName: "SK", KeyType: "RANGE" },
+  ]);
   const gsi1 = table.GlobalSecondaryIndexes.find((i: Json) => i.IndexName === "GSI1");
-  assert.deepEqual(gsi1.KeySchema, [{ AttributeName: "GSI1PK", KeyType: "HASH" }, { AttributeName: "GSI1SK", KeyType: "RANGE" }]);
+  assert.deepEqual(gsi1.KeySchema, [
+    { AttributeName: "GSI1PK", KeyType: "HASH" },
+    { AttributeName: "GSI1SK", KeyType: "RANGE" },
+  ]);
   assert.deepEqual(gsi1.Projection, { ProjectionType: "KEYS_ONLY" }, "as the local table (backend/local/provision.ts)");
   assert.deepEqual(table.TimeToLiveSpecification, { AttributeName: "expiresAt", Enabled: true });
   assert.equal(table.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
@@ -139,7 +157,11 @@ export function checkTable(t: Template): void {
 }
 
 export function checkQueues(t: Template): void {
-  const dlqs = new Set(ofType(t, "AWS::SQS::Queue").map(([, q]) => getAttOf(q.Properties.RedrivePolicy?.deadLetterTargetArn)).filter(Boolean));
+  const dlqs = new Set(
+    ofType(t, "AWS::SQS::Queue")
+      .map(([, q]) => getAttOf(q.Properties.RedrivePolicy?.deadLetterTargetArn))
+      .filter(Boolean),
+  );
   for (const [id, queue] of ofType(t, "AWS::SQS::Queue")) {
     const props = queue.Properties;
     if (dlqs.has(id)) {
@@ -177,7 +199,11 @@ export function checkWorkers(t: Template): void {
     }
   }
   const schedules = workerIds(t).flatMap((id) => Object.values(fn(t, id).Events ?? {}).filter((e: Json) => e.Type === "Schedule"));
-  assert.deepEqual(schedules.map((e: Json) => e.Properties.Schedule), ["rate(5 minutes)"], "the sweeper every 5 minutes");
+  assert.deepEqual(
+    schedules.map((e: Json) => e.Properties.Schedule),
+    ["rate(5 minutes)"],
+    "the sweeper every 5 minutes",
+  );
 }
 
 export function checkLogsAndIam(t: Template): void {
@@ -201,6 +227,12 @@ export function checkLogsAndIam(t: Template): void {
 }
 
 export const TEMPLATE_CHECKS = {
-  checkApiFunction, checkInvokePermissions, checkApiBehavior, checkBucketsBehindCloudFront,
-  checkTable, checkQueues, checkWorkers, checkLogsAndIam,
+  checkApiFunction,
+  checkInvokePermissions,
+  checkApiBehavior,
+  checkBucketsBehindCloudFront,
+  checkTable,
+  checkQueues,
+  checkWorkers,
+  checkLogsAndIam,
 } as const;

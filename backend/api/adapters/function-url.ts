@@ -15,9 +15,7 @@ import { requestFromEvent, splitCookies, type HttpEvent } from "./lambda-event.t
 
 /** The part of the Lambda Node.js runtime's `awslambda` global this adapter uses. */
 export interface StreamingRuntime {
-  streamifyResponse(
-    handler: (event: HttpEvent, responseStream: Writable, context: Context) => Promise<void>,
-  ): unknown;
+  streamifyResponse(handler: (event: HttpEvent, responseStream: Writable, context: Context) => Promise<void>): unknown;
   HttpResponseStream: {
     from(stream: Writable, metadata: { statusCode: number; headers: Record<string, string>; cookies: string[] }): Writable;
   };

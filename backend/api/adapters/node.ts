@@ -122,13 +122,14 @@ function writerFor(req: IncomingMessage, res: ServerResponse): ResponseWriter {
  */
 interface Owed {
   pending: Set<ServerResponse>;
-  then: (() => void) | undefined;
+  /** What to do once nothing more is owed (the answer to a malformed request). */
+  afterwards: (() => void) | undefined;
 }
 const owedBy = new WeakMap<Socket, Owed>();
 
 function owe(socket: Socket, res: ServerResponse): void {
   let owed = owedBy.get(socket);
-  if (!owed) owedBy.set(socket, (owed = { pending: new Set(), then: undefined }));
+  if (!owed) owedBy.set(socket, (owed = { pending: new Set(), afterwards: undefined }));
   owed.pending.add(res);
   // One shared listener, no closure per request: this is on every request's path.
   res.once("close", paid);
@@ -138,10 +139,10 @@ function paid(this: ServerResponse): void {
   const owed = owedBy.get(this.req.socket);
   if (!owed) return;
   owed.pending.delete(this);
-  if (owed.then && settled(owed)) {
-    const then = owed.then;
-    owed.then = undefined;
-    then();
+  if (owed.afterwards && settled(owed)) {
+    const afterwards = owed.afterwards;
+    owed.afterwards = undefined;
+    afterwards();
   }
 }
 
@@ -154,11 +155,11 @@ function settled(owed: Owed): boolean {
   return true;
 }
 
-/** Runs `then` once every response the socket owes has been written (at once if none). */
-function whenAnswered(socket: Socket, then: () => void): void {
+/** Runs `afterwards` once every response the socket owes has been written (at once if none). */
+function whenAnswered(socket: Socket, afterwards: () => void): void {
   const owed = owedBy.get(socket);
-  if (owed && !settled(owed)) owed.then = then;
-  else then();
+  if (owed && !settled(owed)) owed.afterwards = afterwards;
+  else afterwards();
 }
 
 /** A `node:http` request listener running the app. */
@@ -172,7 +173,13 @@ export function nodeListener(app: App): (req: IncomingMessage, res: ServerRespon
   };
 }
 
-const REASONS: Record<number, string> = { 400: "Bad Request", 405: "Method Not Allowed", 408: "Request Timeout", 417: "Expectation Failed", 431: "Request Header Fields Too Large" };
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  417: "Expectation Failed",
+  431: "Request Header Fields Too Large",
+};
 
 function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message, request_id: null } });

@@ -1,24 +1,34 @@
 /** Chat routes: open and list chats, page through history, send (streamed reply), stop. */
 import { z } from "zod";
-import { prepareTurn, stopLocally, streamTurn, type ChatDeps, type ChatEvent } from "../../chats/chats.ts";
-import { selfChat, startChat } from "../../chats/start.ts";
-import { getChat, listChats, listMessages, NO_SUCH_CHAT, NO_SUCH_REPLY, requestStop, type Chat, type Message } from "../../chats/store.ts";
+import { NO_SUCH_CHAT, NO_SUCH_REPLY, type ChatEvent, type Chats, type Turn } from "../../chats/chats.ts";
+import type { Chat, Message } from "../../chats/store.ts";
+import type { Domains } from "../../compose.ts";
 import { ChatId, MessageId } from "../../data/ids.ts";
-import { BadRequest, Conflict, NotFound, ServiceUnavailable } from "../errors.ts";
+import { BadRequest, ServiceUnavailable } from "../errors.ts";
 import { jsonBody, respond, stream, type Context, type Handler } from "../framework.ts";
-import type { Request } from "../http.ts";
+import type { Callers } from "../identify.ts";
 import { parse, pathId } from "../validate.ts";
-
-export interface ChatRouteDeps extends ChatDeps {
-  requireUid: (req: Request) => Promise<string>;
-}
 
 const OpenChat = z.strictObject({ persona_id: z.string().min(1).max(64).optional() });
 const SendMessage = z.strictObject({ text: z.string() });
 const CURSOR = /^[0-9a-z]{13}[\w-]{8}$/;
 
-const chatView = (c: Chat) => ({ id: c.chatId, persona_id: c.personaId, title: c.title, created_at: c.createdAt, updated_at: c.updatedAt, generating: c.generating !== undefined });
-const messageView = (m: Message) => ({ id: m.messageId, role: m.role, text: m.text, status: m.status, created_at: m.createdAt, ...(m.usage ? { usage: { input_tokens: m.usage.inputTokens, output_tokens: m.usage.outputTokens } } : {}) });
+const chatView = (c: Chat) => ({
+  id: c.chatId,
+  persona_id: c.personaId,
+  title: c.title,
+  created_at: c.createdAt,
+  updated_at: c.updatedAt,
+  generating: c.generating !== undefined,
+});
+const messageView = (m: Message) => ({
+  id: m.messageId,
+  role: m.role,
+  text: m.text,
+  status: m.status,
+  created_at: m.createdAt,
+  ...(m.usage ? { usage: { input_tokens: m.usage.inputTokens, output_tokens: m.usage.outputTokens } } : {}),
+});
 
 function limitOf(ctx: Context): number {
   const raw = ctx.query.get("limit");
@@ -38,10 +48,10 @@ function cursorOf(ctx: Context, name: string): string | undefined {
  * the stream's maximum life the model call is aborted like a stop (generation cannot outlive
  * the function), and the client still gets `stored` (interrupted) and `done`.
  */
-function replyStream(deps: ChatDeps, turn: Awaited<ReturnType<typeof prepareTurn>>) {
+function replyStream(chats: Chats, turn: Turn) {
   return stream(async (sse) => {
     let id = 0;
-    for await (const event of streamTurn(deps, turn, sse.signal)) {
+    for await (const event of chats.streamTurn(turn, sse.signal)) {
       // Not once the stream expired: the last events tell the client how the reply ended.
       if (sse.clientGone.aborted) break;
       const { type, ...data } = event;
@@ -56,35 +66,32 @@ function sseData(event: ChatEvent, data: Record<string, unknown>) {
   return data;
 }
 
-export function chatHandlers(deps: ChatRouteDeps) {
-  const { tableName } = deps.settings;
-  const ownChat = async (ctx: Context): Promise<{ uid: string; chat: Chat }> => {
-    const uid = await deps.requireUid(ctx.req);
-    const chat = await getChat(tableName, uid, pathId(ctx, "id", ChatId, NO_SUCH_CHAT));
-    if (!chat) throw new NotFound(NO_SUCH_CHAT);
-    return { uid, chat };
+export function chatHandlers({ chats }: Pick<Domains, "chats">, callers: Callers) {
+  const ownChat = async (ctx: Context): Promise<Chat> => {
+    const { uid } = await callers.required(ctx.req);
+    return chats.get(uid, pathId(ctx, "id", ChatId, NO_SUCH_CHAT));
   };
 
   const open: Handler = async (ctx) => {
-    const uid = await deps.requireUid(ctx.req);
+    const { uid } = await callers.required(ctx.req);
     const input = parse(OpenChat, await jsonBody(ctx));
-    const chat = await startChat(tableName, uid, input.persona_id);
+    const chat = await chats.open(uid, input.persona_id);
     return respond(chatView(chat), { status: 201, headers: { location: `/v1/chats/${chat.chatId}` } });
   };
 
   const list: Handler = async (ctx) => {
-    const uid = await deps.requireUid(ctx.req);
-    const page = await listChats(tableName, uid, limitOf(ctx), cursorOf(ctx, "cursor"));
+    const { uid } = await callers.required(ctx.req);
+    const page = await chats.list(uid, limitOf(ctx), cursorOf(ctx, "cursor"));
     return respond({ chats: page.items.map(chatView), next_cursor: page.next ?? null });
   };
 
   /** A page in chronological order; `before`/`after` cursors walk older/newer. */
   const history: Handler = async (ctx) => {
-    const { chat } = await ownChat(ctx);
+    const chat = await ownChat(ctx);
     const before = cursorOf(ctx, "before");
     const after = cursorOf(ctx, "after");
     if (before && after) throw new BadRequest("Use before or after, not both", "invalid_cursor");
-    const page = await listMessages(tableName, chat.chatId, limitOf(ctx), before ? { before } : after ? { after } : {});
+    const page = await chats.history(chat, limitOf(ctx), before ? { before } : after ? { after } : {});
     const first = page.items[0]?.messageId ?? null;
     const last = page.items.at(-1)?.messageId ?? null;
     return respond({
@@ -96,30 +103,27 @@ export function chatHandlers(deps: ChatRouteDeps) {
   };
 
   const send: Handler = async (ctx) => {
-    const { uid, chat } = await ownChat(ctx);
+    const chat = await ownChat(ctx);
     const { text } = parse(SendMessage, await jsonBody(ctx));
-    return replyStream(deps, await prepareTurn(deps, uid, chat.chatId, text));
+    return replyStream(chats, await chats.prepareTurn(chat, text));
   };
 
   const stop: Handler = async (ctx) => {
-    const { chat } = await ownChat(ctx);
+    const chat = await ownChat(ctx);
     const replyId = pathId(ctx, "mid", MessageId, NO_SUCH_REPLY);
-    const outcome = await requestStop(tableName, chat.chatId, replyId);
-    if (outcome === "no_such_reply") throw new NotFound(NO_SUCH_REPLY);
-    if (outcome === "not_generating") throw new Conflict("That reply is not being generated", "reply_not_generating");
-    stopLocally(replyId);
+    await chats.stop(chat, replyId);
     return respond({ reply_id: replyId, stopping: true }, { status: 202 });
   };
 
   /** One-shot chat with one's own persona: SSE when asked for, else the whole reply as JSON. */
   const oneShot: Handler = async (ctx) => {
-    const uid = await deps.requireUid(ctx.req);
+    const { uid } = await callers.required(ctx.req);
     const { text } = parse(SendMessage, await jsonBody(ctx));
-    const chat = await selfChat(tableName, uid);
-    const turn = await prepareTurn(deps, uid, chat.chatId, text);
-    if ((ctx.req.headers.accept ?? "").includes("text/event-stream")) return replyStream(deps, turn);
+    const chat = await chats.selfChat(uid);
+    const turn = await chats.prepareTurn(chat, text);
+    if ((ctx.req.headers.accept ?? "").includes("text/event-stream")) return replyStream(chats, turn);
     let response = "";
-    for await (const event of streamTurn(deps, turn, ctx.req.signal)) {
+    for await (const event of chats.streamTurn(turn, ctx.req.signal)) {
       if (event.type === "token") response += event.text;
       if (event.type === "error") throw new ServiceUnavailable(event.message, 10);
     }

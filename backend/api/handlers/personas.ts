@@ -1,17 +1,12 @@
 /** The owner's persona: status (query), start (command), and the live status feed (SSE). */
 import { setTimeout as sleep } from "node:timers/promises";
-import { getPersona, statusEventsAfter, type Persona, type StatusEvent } from "../../personas/model.ts";
-import { personaView, requestPersona, type PersonaDeps } from "../../personas/personas.ts";
+import type { Domains } from "../../compose.ts";
+import type { Persona, StatusEvent } from "../../personas/model.ts";
+import { isSettled } from "../../personas/status.ts";
 import { EmptyResponse } from "../errors.ts";
 import { respond, stream, StreamExpired, type Handler } from "../framework.ts";
-import type { Request } from "../http.ts";
+import type { Callers } from "../identify.ts";
 
-export interface PersonaRouteDeps extends PersonaDeps {
-  requireUid: (req: Request) => Promise<string>;
-  pollMs: number;
-}
-
-const TERMINAL = new Set(["ready", "failed"]);
 /** While no saga exists, a client that keeps listening asks again this rarely. */
 const IDLE_RETRY_MS = 30_000;
 
@@ -19,16 +14,22 @@ function statusData(e: StatusEvent) {
   return { status: e.status, saga_id: e.sagaId, version: e.version, reason: e.reason ?? null, at: e.at };
 }
 
-const settledEvent = (p: Persona): StatusEvent =>
-  ({ seq: p.eventSeq, status: p.status, sagaId: p.sagaId, version: p.version, reason: p.reason, at: p.updatedAt });
+const settledEvent = (p: Persona): StatusEvent => ({
+  seq: p.eventSeq,
+  status: p.status,
+  sagaId: p.sagaId,
+  version: p.version,
+  reason: p.reason,
+  at: p.updatedAt,
+});
 
-export function personaHandlers(deps: PersonaRouteDeps) {
-  const { tableName } = deps.settings;
+export function personaHandlers({ personas, config }: Pick<Domains, "personas" | "config">, callers: Callers) {
+  const pollMs = config.personaEventsPollMs;
 
-  const get: Handler = async (ctx) => respond(await personaView(deps, await deps.requireUid(ctx.req)));
+  const get: Handler = async (ctx) => respond(await personas.view((await callers.required(ctx.req)).uid));
 
   const start: Handler = async (ctx) => {
-    const persona = await requestPersona(deps, await deps.requireUid(ctx.req));
+    const persona = await personas.start((await callers.required(ctx.req)).uid);
     return respond(
       { status: persona.status, saga_id: persona.sagaId, version: persona.version },
       { status: 202, headers: { location: "/v1/personas/me" } },
@@ -47,26 +48,30 @@ export function personaHandlers(deps: PersonaRouteDeps) {
    *                                    `retry: <poll interval>`, end: the client resumes
    */
   const events: Handler = async (ctx) => {
-    const uid = await deps.requireUid(ctx.req);
+    const { uid } = await callers.required(ctx.req);
     const header = ctx.req.headers["last-event-id"];
     const lastId = header !== undefined && /^\d{1,10}$/.test(header) ? Number(header) : undefined;
-    const persona = await getPersona(tableName, uid);
+    const persona = await personas.get(uid);
     if (!persona) {
       return stream(async (sse) => {
-        await sse.send({ event: "status", retry: IDLE_RETRY_MS, data: { status: "pending", saga_id: null, version: 0, reason: null, at: new Date().toISOString() } });
+        await sse.send({
+          event: "status",
+          retry: IDLE_RETRY_MS,
+          data: { status: "pending", saga_id: null, version: 0, reason: null, at: new Date().toISOString() },
+        });
       });
     }
     // An id past the last event (another account's feed, a stale tab) counts as all seen.
     let after = Math.min(Math.max(lastId ?? 0, persona.sagaStartSeq - 1), persona.eventSeq);
-    let following = !TERMINAL.has(persona.status);
+    let following = !isSettled(persona.status);
     if (!following && persona.eventSeq <= after) throw new EmptyResponse();
     return stream(async (sse) => {
       while (!sse.signal.aborted) {
-        const batch = await statusEventsAfter(tableName, uid, after);
+        const batch = await personas.statusEventsAfter(uid, after);
         for (const event of batch) {
           await sse.send({ event: "status", id: String(event.seq), data: statusData(event) });
           after = event.seq;
-          if (TERMINAL.has(event.status)) return;
+          if (isSettled(event.status)) return;
         }
         if (!following) {
           // Settled when we looked, and its events have expired (after a week): where it stands.
@@ -76,9 +81,9 @@ export function personaHandlers(deps: PersonaRouteDeps) {
           }
           following = true; // a new saga began after we looked
         }
-        await sleep(deps.pollMs, undefined, { signal: sse.signal }).catch(() => {});
+        await sleep(pollMs, undefined, { signal: sse.signal }).catch(() => {});
       }
-      if (sse.signal.reason instanceof StreamExpired) await sse.send({ retry: deps.pollMs });
+      if (sse.signal.reason instanceof StreamExpired) await sse.send({ retry: pollMs });
     });
   };
 

@@ -4,26 +4,13 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { LLM } from "../../ai/ports.ts";
-import type { Config } from "../../config.ts";
-import { charaCardV3, publicCard } from "../../social/cards.ts";
-import { chemistryBetween } from "../../social/chemistry.ts";
-import { NO_SUCH_PERSONA, setVisibility } from "../../social/visibility.ts";
+import type { Domains } from "../../compose.ts";
 import { PersonaId, PersonaRef } from "../../data/ids.ts";
+import { NO_SUCH_PERSONA } from "../../personas/personas.ts";
 import { BadRequest } from "../errors.ts";
 import { jsonBody, respond, type CachePolicy, type Handler } from "../framework.ts";
-import { requireCaller } from "../identify.ts";
+import type { Callers } from "../identify.ts";
 import { parse, pathId } from "../validate.ts";
-
-export interface SocialRouteDeps {
-  config: Pick<Config, "tableName" | "mediaBaseUrl" | "authMode" | "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds">;
-  /** Writes chemistry blurbs; the offline provider makes them offline (and says so). */
-  llm: LLM;
-  /** Model-written blurbs per caller per hour (default 60; 0 = no limit). */
-  blurbsPerHour?: number;
-  /** How long a blurb may take before the offline one is used (default 10 s). */
-  blurbTimeoutMs?: number;
-}
 
 const VisibilityInput = z.strictObject({ public: z.boolean() });
 const CardFormat = z.enum(["card", "chara_card_v3"]).default("card");
@@ -44,18 +31,17 @@ function etagOf(body: unknown): string {
 function queryValue<S extends z.ZodType>(schema: S, name: string, raw: string | null): z.infer<S> {
   const result = schema.safeParse(raw ?? undefined);
   if (result.success) return result.data;
-  throw new BadRequest(`Query parameter ${name} is invalid`, "invalid_query", { fields: [{ path: name, message: result.error.issues[0]?.message ?? "invalid" }] });
+  throw new BadRequest(`Query parameter ${name} is invalid`, "invalid_query", {
+    fields: [{ path: name, message: result.error.issues[0]?.message ?? "invalid" }],
+  });
 }
 
-export function socialHandlers(deps: SocialRouteDeps) {
-  const { config, llm } = deps;
-  const chemistryDeps = { tableName: config.tableName, llm, blurbsPerHour: deps.blurbsPerHour ?? 60, blurbTimeoutMs: deps.blurbTimeoutMs ?? 10_000 };
-
+export function socialHandlers({ personas, social }: Pick<Domains, "personas" | "social">, callers: Callers) {
   /** PUT /v1/personas/me/visibility `{ "public": true | false }` → the new state. */
   const visibility: Handler = async (ctx) => {
-    const { uid } = await requireCaller(ctx.req, config);
+    const { uid } = await callers.required(ctx.req);
     const input = parse(VisibilityInput, await jsonBody(ctx));
-    const state = await setVisibility(config.tableName, uid, input.public);
+    const state = await personas.setVisibility(uid, input.public);
     return respond({ persona_id: state.personaId, public: state.public, card_path: `/v1/personas/${state.personaId}/card` });
   };
 
@@ -68,12 +54,16 @@ export function socialHandlers(deps: SocialRouteDeps) {
     const format = queryValue(CardFormat, "format", ctx.query.get("format"));
     const id = pathId(ctx, "id", PersonaId, NO_SUCH_PERSONA);
     if (format === "chara_card_v3") {
-      const exported = await charaCardV3(config, id);
+      const exported = await social.charaCard(id);
       // A checked persona id (base64url): safe inside a header.
       const filename = `remirai-${id}-v${exported.data.character_version}.json`;
-      return respond(exported, { etag: etagOf(exported), cache: CARD_CACHE, headers: { "content-disposition": `attachment; filename="${filename}"` } });
+      return respond(exported, {
+        etag: etagOf(exported),
+        cache: CARD_CACHE,
+        headers: { "content-disposition": `attachment; filename="${filename}"` },
+      });
     }
-    const shown = await publicCard(config, id);
+    const shown = await social.publicCard(id);
     return respond(shown, { etag: etagOf(shown), cache: CARD_CACHE });
   };
 
@@ -83,10 +73,10 @@ export function socialHandlers(deps: SocialRouteDeps) {
    * caller may see depends on who they are, and the blurb may be the model's.
    */
   const chemistry: Handler = async (ctx) => {
-    const { uid } = await requireCaller(ctx.req, config);
+    const { uid } = await callers.required(ctx.req);
     const blurb = queryValue(BlurbFlag, "blurb", ctx.query.get("blurb"));
     const ids: [string, string] = [pathId(ctx, "a", PersonaRef, NO_SUCH_PERSONA), pathId(ctx, "b", PersonaRef, NO_SUCH_PERSONA)];
-    const result = await chemistryBetween(chemistryDeps, uid, ids, {
+    const result = await social.chemistry(uid, ids, {
       blurb: blurb === "true" || blurb === "1",
       signal: ctx.req.signal,
     });
