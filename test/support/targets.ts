@@ -231,7 +231,8 @@ export function functionUrlTarget(app: App): Target {
 function v1Event(path: string, sent: Sent) {
   const [rawPath = "/", rawQuery = ""] = path.split("?");
   const query = new URLSearchParams(rawQuery);
-  const multi: Record<string, string[]> = {};
+  // No prototype: a query key such as `__proto__` is a key like any other (found by the fuzzer).
+  const multi: Record<string, string[]> = Object.create(null);
   for (const [k, v] of query) (multi[k] ??= []).push(v);
   const headers = { host: "api.example.com", ...sent.headers };
   return {
