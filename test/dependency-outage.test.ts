@@ -230,6 +230,18 @@ describe("DynamoDB lost", () => {
 
     // Act: back on the same port and data directory.
     dynamodb = await startDynamoDb();
+    // A just-restarted DynamoDB Local on a loaded machine can be slower than the request
+    // timeout for its first writes (the API says 503 + Retry-After, as it should): wait until
+    // the API serves a write again, as a client honouring Retry-After would, then replay.
+    await until(
+      async () => {
+        const res = await call("POST", "/v1/surveys", "after-restart");
+        await res.text();
+        return res.status;
+      },
+      (status) => status === 201 || status === 200,
+      "the API serving writes again",
+    );
     const outcomes: string[] = [];
     for (const family of routeFamilies()) {
       const res = await family.send();
