@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { checkProperty, FIXED_SEED } from "./support/fuzz.ts";
-import { type FuzzRequest, requests } from "./support/fuzz-requests.ts";
+import { type FuzzRequest, operationOf, requests, validBody } from "./support/fuzz-requests.ts";
 import { assertSound, assertVisible, fuzzStack, type FuzzStack, toRegression } from "./support/fuzz-stack.ts";
 import { apiGatewayTarget, functionUrlTarget, nodeTarget, type Target } from "./support/targets.ts";
 
@@ -44,6 +44,20 @@ async function once(target: Target, request: FuzzRequest): Promise<number> {
   await assertVisible(target, request, res, fuzz.world);
   return res.status;
 }
+
+test("the generators follow the contract: every route has its operation, and the bodies made from a route's schema reach its accept path", () => {
+  const reach: string[] = [];
+  for (const route of fuzz.routes) {
+    const op = operationOf(route);
+    assert.ok(op, `${route.method} ${route.path} has an operation in the contract`);
+    if (!op.body) continue;
+    const bodies = fc.sample(validBody(op, fuzz.world), { numRuns: 100, seed: FIXED_SEED });
+    const accepted = bodies.filter((body) => op.body!.safeParse(body).success).length;
+    reach.push(`${op.operationId} ${accepted}/100`);
+    assert.ok(accepted > 0, `${op.operationId}: none of 100 generated bodies passes its own schema`);
+  }
+  assert.ok(reach.length >= 5, reach.join(", "));
+});
 
 if (TOTAL === 0) {
   describe("generated requests, every adapter (bounded run)", () => {

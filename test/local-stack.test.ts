@@ -60,7 +60,7 @@ test("a DynamoDB Local or fauxqs that dies under run.sh is restarted on the same
   const restarted = await stack.nextLog("dynamodb local restarted", AbortSignal.timeout(120_000));
   killOnCleanUp(t, Number(restarted.pid));
   await readyzWhen(stack, 200);
-  const survey = await fetch(`${stack.apiUrl}/v1/surveys/${survey_id}`);
+  const survey = await servedWhenWarm(`${stack.apiUrl}/v1/surveys/${survey_id}`);
 
   // Assess: the same data, the same endpoint, a new process.
   assert.equal(exited.pid, stack.dynamodbPid);
@@ -161,6 +161,22 @@ async function readyzWhen(stack: RunningRunSh, status: number): Promise<Response
     return readiness.status === status;
   }, AbortSignal.timeout(120_000));
   return readiness!;
+}
+
+/**
+ * A GET as a client honouring Retry-After makes it: a just-restarted DynamoDB Local on a loaded
+ * machine can be slower than the request timeout for its first reads, and the API says 503.
+ * Any other answer is final (a lost survey is a 404 at once).
+ */
+async function servedWhenWarm(url: string): Promise<Response> {
+  let res: Response | undefined;
+  await pollUntil(async () => {
+    res = await fetch(url);
+    if (res.status !== 503) return true;
+    await res.arrayBuffer();
+    return false;
+  }, AbortSignal.timeout(60_000));
+  return res!;
 }
 
 function killOnCleanUp(t: TestContext, pid: number): void {

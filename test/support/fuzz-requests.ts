@@ -2,12 +2,14 @@
  * Generated requests for the API, built from the real route table (so a new route is fuzzed
  * the day it is added): methods, paths (valid, with real and hostile ids, mutated, encoded,
  * unknown), query strings, headers (identities good and forged), and bodies (valid ones per
- * route, each field mutated, wrong types, extra fields, deep nesting, huge strings, invalid
+ * route from its contract schema, each field mutated, wrong types, extra fields, deep nesting, huge strings, invalid
  * UTF-8, truncated JSON).
  */
 import fc from "fast-check";
 import type { Route } from "../../backend/api/framework.ts";
-import { RATING_ITEMS } from "../../backend/surveys/questions.ts";
+import { z } from "zod";
+import { type Operation, operations } from "../../backend/api/contract/index.ts";
+import { arbitraryFor, type JsonSchema } from "./json-schema-arbitrary.ts";
 
 export interface FuzzRequest {
   method: string;
@@ -135,23 +137,22 @@ const contentType = fc.constantFrom(
   "multipart/form-data; boundary=x",
 );
 
-const ratings = Object.fromEntries(RATING_ITEMS.map((item) => [item.id, 4]));
+/** The contract's operation for a route of routes.ts (same method and path pattern). */
+export function operationOf(route: Route): Operation | undefined {
+  return operations.find((op) => op.method === route.method && op.path === route.path);
+}
 
-/** Bodies the routes accept, to be sent as they are or mutated. */
-export function validBodies(world: FuzzWorld): unknown[] {
-  return [
-    {
-      fingerprint: "fuzz-device-0001",
-      answers: { adjectives: ["kind", "wise", "calm", "bold", "able"], ratings, texts: { strength: "Always there." } },
-    },
-    { answers: { adjectives: ["kind", "wise", "calm", "bold", "able"] } },
-    { text: "Hello there" },
-    { persona_id: world.personaId },
-    { public: true },
-    { name: "Fuzzy" },
-    { id_token: "not-a-jwt" },
-    {},
-  ];
+const bodySchemas = new Map<Operation, JsonSchema>();
+
+/**
+ * Bodies shaped as the operation's contract says (input form), with real ids where a body
+ * names one; a route without a body gets another route's, which it must refuse cleanly.
+ */
+export function validBody(op: Operation | undefined, world: FuzzWorld): fc.Arbitrary<unknown> {
+  if (!op?.body) return fc.oneof(...operations.filter((o) => o.body).map((o) => validBody(o, world)));
+  let schema = bodySchemas.get(op);
+  if (!schema) bodySchemas.set(op, (schema = z.toJSONSchema(op.body, { io: "input" }) as JsonSchema));
+  return arbitraryFor(schema, { persona_id: idFor(world, "persona") });
 }
 
 function jsonValue(): fc.Arbitrary<unknown> {
@@ -185,8 +186,8 @@ function mutate(body: unknown): fc.Arbitrary<unknown> {
   );
 }
 
-function bodyFor(world: FuzzWorld): fc.Arbitrary<string | Buffer | undefined> {
-  const valid = fc.constantFrom(...validBodies(world));
+function bodyFor(world: FuzzWorld, op: Operation | undefined): fc.Arbitrary<string | Buffer | undefined> {
+  const valid = validBody(op, world);
   return fc.oneof(
     { weight: 4, arbitrary: valid.map((b) => JSON.stringify(b)) },
     { weight: 4, arbitrary: valid.chain(mutate).map((b) => JSON.stringify(b)) },
@@ -215,7 +216,7 @@ export function requests(routes: Route[], world: FuzzWorld): fc.Arbitrary<FuzzRe
       contentType: fc.option(contentType, { nil: undefined, freq: 5 }),
       accept: fc.option(fc.constantFrom("text/event-stream", "application/json", "*/*", "text/html"), { nil: undefined }),
       requestId: fc.option(fc.oneof(fc.string({ maxLength: 20 }), fc.constant("x".repeat(200))), { nil: undefined, freq: 4 }),
-      body: bodyFor(world),
+      body: bodyFor(world, operationOf(route)),
     }),
   );
   const stray = fc.record({
@@ -230,7 +231,7 @@ export function requests(routes: Route[], world: FuzzWorld): fc.Arbitrary<FuzzRe
     contentType: fc.option(contentType, { nil: undefined }),
     accept: fc.constant(undefined),
     requestId: fc.constant(undefined),
-    body: bodyFor(world),
+    body: bodyFor(world, undefined),
   });
   return fc.oneof({ weight: 9, arbitrary: aimed }, { weight: 1, arbitrary: stray }).map((r) => {
     const headers: Record<string, string> = { ...r.identity };
