@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
@@ -46,6 +46,7 @@ test("a DynamoDB Local or fauxqs that dies under run.sh is restarted on the same
   const stack = await startRunSh({ dataDir });
   cleanUp(t, stack);
   const { survey_id } = (await (await post(stack.apiUrl, "/v1/surveys", "keeper")).json()) as { survey_id: string };
+  await committedToDisk(join(dataDir, "dynamodb"), survey_id);
 
   // Act: DynamoDB Local dies under the running API.
   process.kill(stack.dynamodbPid, "SIGKILL");
@@ -161,6 +162,20 @@ async function readyzWhen(stack: RunningRunSh, status: number): Promise<Response
     return readiness.status === status;
   }, AbortSignal.timeout(120_000));
   return readiness!;
+}
+
+/**
+ * DynamoDB Local acknowledges a TransactWriteItems before its SQLite transaction commits (a
+ * rollback journal is still beside the file): a SIGKILL in that window loses the write, which
+ * DynamoDB proper never does. Before killing it, wait until the write is in the file itself.
+ */
+async function committedToDisk(dir: string, text: string): Promise<void> {
+  await pollUntil(async () => {
+    const files = await readdir(dir);
+    if (files.some((f) => f.endsWith("-journal") || f.endsWith("-wal"))) return false;
+    const contents = await Promise.all(files.filter((f) => f.endsWith(".db")).map((f) => readFile(join(dir, f))));
+    return contents.some((bytes) => bytes.includes(text));
+  }, AbortSignal.timeout(60_000));
 }
 
 /**
