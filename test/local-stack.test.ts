@@ -5,13 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { pollUntil, processExists, startRunSh, type RunningRunSh } from "./support/run-sh.ts";
 import { friendAnswer } from "./support/saga.ts";
+import { committedToDisk } from "./support/stack.ts";
 
 const timeout = 300_000;
 
@@ -162,20 +163,6 @@ async function readyzWhen(stack: RunningRunSh, status: number): Promise<Response
     return readiness.status === status;
   }, AbortSignal.timeout(120_000));
   return readiness!;
-}
-
-/**
- * DynamoDB Local acknowledges a TransactWriteItems before its SQLite transaction commits (a
- * rollback journal is still beside the file): a SIGKILL in that window loses the write, which
- * DynamoDB proper never does. Before killing it, wait until the write is in the file itself.
- */
-async function committedToDisk(dir: string, text: string): Promise<void> {
-  await pollUntil(async () => {
-    const files = await readdir(dir);
-    if (files.some((f) => f.endsWith("-journal") || f.endsWith("-wal"))) return false;
-    const contents = await Promise.all(files.filter((f) => f.endsWith(".db")).map((f) => readFile(join(dir, f))));
-    return contents.some((bytes) => bytes.includes(text));
-  }, AbortSignal.timeout(60_000));
 }
 
 /**
