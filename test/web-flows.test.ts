@@ -12,7 +12,7 @@ import type { RecordedRequest } from "../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, ownerWithAnswers, ownerWithReadyPersona } from "./support/saga.ts";
 import { devicePage, webStack, type WebStack } from "./support/web-stack.ts";
-import { fillSurvey, h1, signInLocally, submitSurvey } from "./support/web-pages.ts";
+import { fillSurvey, h1, replyShows, signInLocally, submitSurvey } from "./support/web-pages.ts";
 
 const TEXT_MODEL = "gemini-2.5-flash";
 const IMAGE_MODEL = "gemini-2.5-flash-image";
@@ -47,7 +47,7 @@ describe("a survey, answered by friends", () => {
     // Prepare: the owner signs in and finds their link.
     ({ page: ownerPage } = await device());
     await signInLocally(ownerPage, web.url, owner.uid, owner.name);
-    surveyLink = await ownerPage.$eval(".link-field", (el) => (el as HTMLInputElement).value);
+    surveyLink = await ownerPage.$eval(".link-field", (el) => (el as any).value);
     assert.match(surveyLink, new RegExp(`^${web.url}/s/[\\w-]{22}$`));
 
     // Act: three devices, each with its own storage (and so its own fingerprint).
@@ -94,8 +94,8 @@ describe("a survey, answered by friends", () => {
       { kind: "json", value: PERSONA_CARD, model: TEXT_MODEL, held: true },
       { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png", model: IMAGE_MODEL, held: true },
     );
-    await ownerPage.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
-    const steps = () => ownerPage.$$eval(".steps li", (items) => items.map((li) => (li as HTMLElement).dataset.status));
+    await ownerPage.evaluate("window.sameDocument = true");
+    const steps = () => ownerPage.$$eval(".steps li", (items) => items.map((li) => (li as any).dataset.status));
 
     // Act + Assess, step by step
     await ownerPage.locator("::-p-text(Create my persona)").click();
@@ -111,7 +111,7 @@ describe("a survey, answered by friends", () => {
 
     assert.deepEqual(await steps(), ["synthesizing", "generating_image", "ready"]);
     await ownerPage.waitForSelector("::-p-text(Meet Aki)");
-    assert.equal(await ownerPage.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, "no page load");
+    assert.equal(await ownerPage.evaluate("window.sameDocument"), true, "no page load");
   });
 });
 
@@ -130,10 +130,10 @@ describe("chatting with the persona", () => {
     const reply = await nextReply(seen);
     const observations: { text: string; done: boolean }[] = [];
     for (const expected of ["One", "One two", "One two three"]) {
-      await ownerPage.waitForFunction((t) => document.querySelector(".message[data-role=persona]:last-child .text")?.textContent === t, {}, expected);
+      await replyShows(ownerPage, expected);
       observations.push({
         text: await lastReplyText(ownerPage),
-        done: await ownerPage.$eval(".message[data-role=persona]:last-child", (el) => (el as HTMLElement).dataset.done === "true"),
+        done: await ownerPage.$eval(".message[data-role=persona]:last-child", (el) => (el as any).dataset.done === "true"),
       });
       reply.release();
     }
@@ -147,7 +147,7 @@ describe("chatting with the persona", () => {
       { text: "One two three", done: false },
     ]);
     assert.equal(await lastReplyText(ownerPage), "One two three four.");
-    assert.equal(await ownerPage.$eval(".message[data-role=persona]:last-child", (el) => (el as HTMLElement).dataset.status), "complete");
+    assert.equal(await ownerPage.$eval(".message[data-role=persona]:last-child", (el) => (el as any).dataset.status), "complete");
   });
 
   test("Stop leaves the partial reply marked interrupted; after a reload the history shows both messages", async () => {
@@ -157,19 +157,23 @@ describe("chatting with the persona", () => {
     await ownerPage.type("textarea[name=text]", "Tell me a story");
     await ownerPage.keyboard.press("Enter");
     await nextReply(seen);
-    await ownerPage.waitForFunction(() => document.querySelector(".message[data-role=persona]:last-child .text")?.textContent === "Once upon");
+    await replyShows(ownerPage, "Once upon");
 
     // Act
     await ownerPage.locator("button::-p-text(Stop)").click();
     await ownerPage.waitForSelector(".message[data-role=persona]:last-child[data-done=true]");
     const shown = await ownerPage.$eval(".message[data-role=persona]:last-child", (el) => ({
-      status: (el as HTMLElement).dataset.status,
+      status: (el as any).dataset.status,
       badge: el.querySelector(".badge")!.textContent,
     }));
     await ownerPage.reload();
     await ownerPage.waitForSelector(".message");
     const stored = await ownerPage.$$eval(".message", (items) =>
-      items.slice(-2).map((li) => ({ role: (li as HTMLElement).dataset.role, status: (li as HTMLElement).dataset.status, text: li.querySelector(".text")!.textContent })),
+      items.slice(-2).map((li) => ({
+        role: (li as any).dataset.role,
+        status: (li as any).dataset.status,
+        text: li.querySelector(".text")!.textContent,
+      })),
     );
 
     // Assess
@@ -187,12 +191,12 @@ describe("chatting with the persona", () => {
     await ownerPage.type("textarea[name=text]", "Quick question");
     await ownerPage.keyboard.press("Enter");
     const reply = await nextReply(seen);
-    await ownerPage.waitForFunction(() => document.querySelector(".message[data-role=persona]:last-child .text")?.textContent === "Half");
+    await replyShows(ownerPage, "Half");
 
     // Act: the page goes away mid-reply (the model is left waiting), then comes back.
     await ownerPage.reload();
     await reply.settled;
-    await ownerPage.waitForFunction(() => document.querySelector(".message[data-role=persona]:last-child")?.getAttribute("data-status") === "interrupted");
+    await ownerPage.waitForSelector(".message[data-role=persona]:last-child[data-status=interrupted]");
 
     // Assess
     const last = await ownerPage.$$eval(".message", (items) => items.slice(-2).map((li) => li.querySelector(".text")!.textContent));
@@ -201,9 +205,13 @@ describe("chatting with the persona", () => {
 
   test("older messages load when the history is scrolled to the top, keeping the reader's place", async () => {
     // Prepare: a chat with 11 turns (22 messages; a page holds 20).
-    const chat = await (await fetch(`${web.url}/api/v1/chats`, { method: "POST", headers: as(owner.uid), body: "{}" })).json();
+    const chat: any = await (await fetch(`${web.url}/api/v1/chats`, { method: "POST", headers: as(owner.uid), body: "{}" })).json();
     for (let i = 0; i < 11; i++) {
-      const res = await fetch(`${web.url}/api/v1/chats/${chat.id}/messages`, { method: "POST", headers: as(owner.uid), body: JSON.stringify({ text: `message ${i}` }) });
+      const res = await fetch(`${web.url}/api/v1/chats/${chat.id}/messages`, {
+        method: "POST",
+        headers: as(owner.uid),
+        body: JSON.stringify({ text: `message ${i}` }),
+      });
       await res.text();
     }
     await ownerPage.goto(`${web.url}/chats/${chat.id}`);
@@ -212,18 +220,21 @@ describe("chatting with the persona", () => {
 
     // Act
     await ownerPage.$eval(".log", (log) => log.scrollTo({ top: 0 }));
-    await ownerPage.waitForFunction(() => document.querySelectorAll(".message").length === 22);
+    await ownerPage.waitForFunction(`document.querySelectorAll(".message").length === 22`);
 
     // Assess
     assert.equal(before, 20);
     assert.equal(await ownerPage.$eval(".message .text", (el) => el.textContent), "message 0");
-    assert.equal(await ownerPage.$eval("button.older", (el) => (el as HTMLButtonElement).hidden), true, "nothing older is left");
+    assert.equal(await ownerPage.$eval("button.older", (el) => (el as any).hidden), true, "nothing older is left");
     assert.ok(await ownerPage.$eval(".log", (log) => log.scrollTop > 0), "the view stays on what the reader was looking at");
   });
 
   test("markup and links in the model's reply are shown as plain text, never as elements", async () => {
     // Prepare
-    web.gemini.enqueue({ kind: "text", chunks: ['<img src=x onerror="window.pwned=1">', " see https://evil.example/x or ", '<a href="https://evil.example">this</a>'] });
+    web.gemini.enqueue({
+      kind: "text",
+      chunks: ['<img src=x onerror="window.pwned=1">', " see https://evil.example/x or ", '<a href="https://evil.example">this</a>'],
+    });
     await ownerPage.type("textarea[name=text]", "Show me something");
 
     // Act
@@ -231,16 +242,19 @@ describe("chatting with the persona", () => {
     await ownerPage.waitForSelector(".message[data-role=persona]:last-child[data-done=true]");
 
     // Assess
-    assert.equal(await lastReplyText(ownerPage), '<img src=x onerror="window.pwned=1"> see https://evil.example/x or <a href="https://evil.example">this</a>');
+    assert.equal(
+      await lastReplyText(ownerPage),
+      '<img src=x onerror="window.pwned=1"> see https://evil.example/x or <a href="https://evil.example">this</a>',
+    );
     assert.equal(await ownerPage.$$eval(".messages img, .messages a", (els) => els.length), 0);
-    assert.equal(await ownerPage.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
+    assert.equal(await ownerPage.evaluate("window.pwned"), undefined);
   });
 });
 
 describe("sharing", () => {
   test("the public card of a private persona is the not-found page; made public with the switch, it shows", async () => {
     // Prepare
-    const { persona_id: personaId } = await (await fetch(`${web.url}/api/v1/personas/me`, { headers: as(owner.uid) })).json();
+    const { persona_id: personaId }: any = await (await fetch(`${web.url}/api/v1/personas/me`, { headers: as(owner.uid) })).json();
     const { page: stranger } = await device();
     await stranger.goto(`${web.url}/p/${personaId}`);
     await stranger.waitForSelector("h1");
@@ -258,7 +272,7 @@ describe("sharing", () => {
     // Assess
     assert.equal(whilePrivate, "Not found");
     assert.equal(await h1(stranger), "Aki");
-    const exported = await (await fetch(`${web.url}${exportHref}`)).json();
+    const exported: any = await (await fetch(`${web.url}${exportHref}`)).json();
     assert.equal(exported.spec, "chara_card_v3");
     assert.equal(exported.data.name, "Aki");
   });
@@ -267,7 +281,9 @@ describe("sharing", () => {
     // Prepare: someone else's ready, public persona.
     const other = await ownerWithReadyPersona(web.stack.target);
     await fetch(`${web.url}/api/v1/personas/me/visibility`, { method: "PUT", headers: as(other.uid), body: '{"public":true}' });
-    const expected = await (await fetch(`${web.url}/api/v1/personas/me/chemistry/${other.personaId}?blurb=false`, { headers: as(owner.uid) })).json();
+    const expected: any = await (
+      await fetch(`${web.url}/api/v1/personas/me/chemistry/${other.personaId}?blurb=false`, { headers: as(owner.uid) })
+    ).json();
 
     // Act
     await ownerPage.goto(`${web.url}/p/${other.personaId}`);
@@ -299,7 +315,7 @@ describe("the live status feed", () => {
     await page.waitForSelector(".steps li[data-status=ready]");
 
     // Assess
-    const steps = await page.$$eval(".steps li", (items) => items.map((li) => (li as HTMLElement).dataset.status));
+    const steps = await page.$$eval(".steps li", (items) => items.map((li) => (li as any).dataset.status));
     assert.deepEqual(steps, ["synthesizing", "generating_image", "ready"]);
     assert.equal(feeds[0], undefined, "the first connection starts at the saga's beginning");
     assert.ok(feeds.length >= 2, "it reconnected");

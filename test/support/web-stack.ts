@@ -17,7 +17,7 @@ import { serve, type RunningServer } from "../../backend/api/adapters/node.ts";
 import { createApi } from "../../backend/api/index.ts";
 import { withWebClient } from "../../backend/local/front.ts";
 import { freePort } from "../../backend/local/services.ts";
-import { startFakeGemini, type Behaviour, type FakeGemini } from "../../fixtures/fake-gemini.ts";
+import { promptText, startFakeGemini, type Behaviour, type FakeGemini } from "../../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../../fixtures/model-fixtures.ts";
 import { buildWeb, type BuiltWeb } from "../../scripts/build-web.ts";
 import { quiet, sagaStack, type SagaStack } from "./saga.ts";
@@ -60,9 +60,11 @@ export async function webStack(env: Record<string, string> = {}): Promise<WebSta
     fallback: (r): Behaviour =>
       r.model.includes("image")
         ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" }
-        : r.method === "generateContent"
-          ? { kind: "json", value: PERSONA_CARD }
-          : { kind: "text", chunks: SLOW_REPLY, delayMs: 40 },
+        : r.method === "streamGenerateContent"
+          ? { kind: "text", chunks: SLOW_REPLY, delayMs: 40 }
+          : promptText(r).includes("chemistry between two AI personas")
+            ? { kind: "json", value: { blurb: "Two steady souls who would share tea in comfortable silence." } }
+            : { kind: "json", value: PERSONA_CARD },
   });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

@@ -441,7 +441,8 @@ export async function history(chatId: string, older?: string, limit = 20): Promi
       status: m.status,
       createdAt: m.created_at,
     })),
-    older: r.before,
+    // A short page reached the chat's start, whatever the cursor says.
+    older: r.messages.length < limit ? null : r.before,
   };
 }
 
