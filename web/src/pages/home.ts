@@ -174,11 +174,13 @@ function personaSection(persona: Persona, summary: Summary, signal: AbortSignal)
       state.dataset.status = update.status;
       state.textContent = stateText({ ...persona, status: update.status, reason: update.reason });
       button.disabled = update.status === "synthesizing" || update.status === "generating_image";
-      if (update.status === "ready")
+      if (update.status === "ready") {
+        button.textContent = "Regenerate my persona";
         void myPersona().then(
           (p) => replace(ready, readyLink(p)),
           () => {},
         );
+      }
     }, stop).catch((error: unknown) => status.say(problem(error), "error"));
   };
 
