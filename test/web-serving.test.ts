@@ -6,13 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { serve, type RunningServer } from "../backend/api/adapters/node.ts";
 import type { App } from "../backend/api/http.ts";
 import { isClientRoute, withWebClient } from "../backend/local/front.ts";
+import { buildWeb, JS_BUDGET_GZIP_BYTES } from "../scripts/build-web.ts";
 
 const SHELL = "<!doctype html><title>shell</title>";
 let root: string;
@@ -133,5 +134,24 @@ describe("one origin, as CloudFront serves it", () => {
       false,
       true,
     ]);
+  });
+});
+
+describe("the build (what docs/deploy.md uploads)", () => {
+  test("hashed assets linked from the shell, config.json from GOOGLE_CLIENT_ID, JavaScript within budget", async () => {
+    // Act
+    const built = await buildWeb({ outDir: join(root, "dist-web"), env: { GOOGLE_CLIENT_ID: "web-client.apps.googleusercontent.com" } });
+
+    // Assess
+    const shell = await readFile(join(built.dir, "index.html"), "utf8");
+    assert.deepEqual((await readdir(built.dir)).sort(), ["assets", "config.json", "favicon.svg", "index.html"]);
+    assert.match(built.script, /^\/assets\/app-[A-Z0-9]{8}\.js$/);
+    assert.ok(shell.includes(`<script type="module" src="${built.script}"></script>`));
+    assert.ok(shell.includes(`<link rel="stylesheet" href="${built.style}" />`));
+    assert.deepEqual(JSON.parse(await readFile(join(built.dir, "config.json"), "utf8")), {
+      local_sign_in: false,
+      google_client_id: "web-client.apps.googleusercontent.com",
+    });
+    assert.ok(built.jsGzipBytes <= JS_BUDGET_GZIP_BYTES);
   });
 });
