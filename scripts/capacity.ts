@@ -115,7 +115,7 @@ try {
     },
   );
   await measure("GET /v1/chats/:id/messages (one page)", "GetItem CHAT + Query CHAT#id", async () => {
-    await chats.history(await chats.get("g_1", chatId), 50);
+    await chats.history(await chats.get("g_1", chatId), 50, { direction: "older" });
   });
 
   const table = [

@@ -175,7 +175,7 @@ function printCurlLines(apiPort: number): void {
       `The API is under ${base}/api (and ${base}/v1):`,
       `  curl ${base}/healthz`,
       `  curl ${base}/readyz`,
-      `  curl -N ${base}/v1/personas/me/events -H 'x-user-uid: demo'`,
+      `  curl -N ${base}/v1/personas/me/events -H 'x-user-uid: demo' -H 'accept: text/event-stream'`,
       "",
     ].join("\n")}\n`,
   );

@@ -44,10 +44,10 @@ export interface SurveyHooks {
 export function surveysOn(table: Table, limits: RateLimits, settings: SurveySettings, hooks: SurveyHooks = {}) {
   const store = surveyStore(table);
 
+  /** Someone else's survey is private to them: it does not exist for the caller (404, never a 403). */
   async function owned(surveyId: string, callerUid: string) {
     const items = await store.everything(surveyId);
-    if (!items.meta) throw new NotFoundError(NO_SUCH_SURVEY);
-    if (items.meta.ownerUid !== callerUid) throw new ForbiddenError("Only the survey's owner can see its summary");
+    if (!items.meta || items.meta.ownerUid !== callerUid) throw new NotFoundError(NO_SUCH_SURVEY);
     return items;
   }
 
@@ -75,11 +75,15 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
     async answer(surveyId: string, input: FriendAnswerInput, from: { ip: string; callerUid?: string }, now = Date.now()): Promise<void> {
       const increments = [
         limits.increment(
-          { scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
+          { scope: "answer-ip", name: "answers_per_ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
           `${surveyId}:${ipPseudonym(from.ip)}`,
           now,
         ),
-        limits.increment({ scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 }, surveyId, now),
+        limits.increment(
+          { scope: "answer-survey", name: "answers_per_survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 },
+          surveyId,
+          now,
+        ),
       ].filter((increment) => increment !== undefined);
       const answer = {
         fingerprintHash: fingerprintHash(surveyId, input.fingerprint),
@@ -107,11 +111,11 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
       }
     },
 
-    /** The owner's own picks, for the Johari window. Replaces any earlier ones. */
-    async saveSelf(surveyId: string, ownerUid: string, input: SelfAnswerInput): Promise<void> {
+    /** The owner's own picks, for the Johari window. Replaces any earlier ones; others' surveys are 404. */
+    async saveSelf(surveyId: string, ownerUid: string, input: SelfAnswerInput): Promise<SelfAnswerInput> {
       const refused = await store.saveSelf(surveyId, ownerUid, input);
-      if (refused === "not_owner") throw new ForbiddenError("Only the survey's owner can do this");
-      if (refused === "no_survey") throw new NotFoundError(NO_SUCH_SURVEY);
+      if (refused === "not_owner" || refused === "no_survey") throw new NotFoundError(NO_SUCH_SURVEY);
+      return input;
     },
 
     /** Counts always; aggregates only from MIN_ANSWERS_FOR_AGGREGATES answers on. Owner only. */
