@@ -207,14 +207,14 @@ describe("chatting with the persona", () => {
     // Prepare: a chat with 11 turns (22 messages; a page holds 20).
     const chat: any = await (await fetch(`${web.url}/api/v1/chats`, { method: "POST", headers: as(owner.uid), body: "{}" })).json();
     for (let i = 0; i < 11; i++) {
-      const res = await fetch(`${web.url}/api/v1/chats/${chat.id}/messages`, {
+      const res = await fetch(`${web.url}/api/v1/chats/${chat.chat_id}/messages`, {
         method: "POST",
         headers: as(owner.uid),
         body: JSON.stringify({ text: `message ${i}` }),
       });
       await res.text();
     }
-    await ownerPage.goto(`${web.url}/chats/${chat.id}`);
+    await ownerPage.goto(`${web.url}/chats/${chat.chat_id}`);
     await ownerPage.waitForSelector(".message");
     const before = await ownerPage.$$eval(".message", (items) => items.length);
 

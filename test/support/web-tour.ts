@@ -33,7 +33,7 @@ export async function tour(web: WebStack, browser: Browser, visit: Visit): Promi
   });
   await api(web, "/v1/personas/me/visibility", owner.uid, { method: "PUT", body: '{"public":true}' });
   const chat = await api(web, "/v1/chats", owner.uid, { method: "POST", body: "{}" });
-  await api(web, `/v1/chats/${chat.id}/messages`, owner.uid, { method: "POST", body: '{"text":"Hi! What do my friends see in me?"}' });
+  await api(web, `/v1/chats/${chat.chat_id}/messages`, owner.uid, { method: "POST", body: '{"text":"Hi! What do my friends see in me?"}' });
   const other = await ownerWithReadyPersona(web.stack.target);
   await api(web, "/v1/personas/me/visibility", other.uid, { method: "PUT", body: '{"public":true}' });
   const waiting = await ownerWithAnswers(web.stack.target, 0);
@@ -68,7 +68,7 @@ export async function tour(web: WebStack, browser: Browser, visit: Visit): Promi
   await ownerPage.waitForSelector(".chat-list a");
   await visit("chats", ownerPage);
 
-  await ownerPage.goto(`${web.url}/chats/${chat.id}`);
+  await ownerPage.goto(`${web.url}/chats/${chat.chat_id}`);
   await ownerPage.waitForSelector(".message[data-role=persona]");
   await visit("chat", ownerPage);
 

@@ -3,21 +3,42 @@
  * this one module: a rename in the API contract is a change here and nowhere else. Pages get
  * camelCase records; snake_case stays on the wire side of this file.
  *
+ * The wire types are the API contract's own (backend/api/contract/, the zod schemas the
+ * handlers validate with and docs/openapi.json is generated from), imported as types only: a
+ * renamed field fails `tsc -p web`, and no zod reaches the bundle (docs/decisions.md, "Web
+ * client (issue 16)").
+ *
  * All calls go through `/api` on our own origin (CloudFront's `/api/*` behaviour; locally the
- * front server). A failed call throws `ApiError` (the API's `{error:{code,message}}`, with
- * `Retry-After` in seconds when given) or `OfflineError` (no answer at all).
+ * front server). A failed call throws `ApiError` (the API's `{error:{code,message,details}}`,
+ * with `Retry-After` in seconds when given) or `OfflineError` (no answer at all).
  */
+import type { z } from "zod";
+import type * as C from "../../backend/api/contract/index.ts";
+import type { NotEnoughAnswers, RateLimit as RateLimitDetails } from "../../backend/api/contract/errors.ts";
+import type { Trait } from "../../backend/surveys/questions.ts";
 import { credentials } from "./session.ts";
 import { readEvents } from "./sse.ts";
 
+/** What the API writes for schema `S` (what the handlers return, as the contract says). */
+type Wire<S extends z.ZodType> = z.output<S>;
+/** What the API reads for schema `S` (a request body). */
+type Send<S extends z.ZodType> = z.input<S>;
+
 const BASE = "/api/v1";
+
+export type { Trait };
+/** Which limit a 429 `rate_limited` ran into. */
+export type RateLimit = (typeof C.RATE_LIMITS)[number];
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    /** The API's code; `http_<status>` for an answer that is not the API's (a proxy's error page). */
+    readonly code: C.ErrorCode | `http_${number}`,
     message: string,
     readonly retryAfterSeconds?: number,
+    /** `error.details` where the code has them (`rate_limited`: which limit; `not_enough_answers`: the counts). */
+    readonly details: Partial<Wire<typeof RateLimitDetails> & Wire<typeof NotEnoughAnswers>> = {},
   ) {
     super(message);
   }
@@ -27,17 +48,32 @@ export class ApiError extends Error {
 export class OfflineError extends Error {}
 
 async function errorOf(res: Response): Promise<ApiError> {
-  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  // The contract's error body is a union of one schema per code; these are the parts a client reads.
+  type Body = { error?: { code: C.ErrorCode; message: string; details?: ApiError["details"] } };
+  const body = (await res.json().catch(() => null)) as Body | null;
+  const error = body?.error;
   const retry = Number(res.headers.get("retry-after"));
   return new ApiError(
     res.status,
-    body?.error?.code ?? `http_${res.status}`,
-    body?.error?.message ?? res.statusText,
+    error?.code ?? `http_${res.status}`,
+    error?.message ?? res.statusText,
     Number.isFinite(retry) && retry > 0 ? retry : undefined,
+    error?.details ?? {},
   );
 }
 
+const isCode = (error: unknown, code: C.ErrorCode) => error instanceof ApiError && error.code === code;
+/** 404: no such thing, or someone else's private one (the API does not tell them apart). */
+export const isNotFound = (error: unknown) => error instanceof ApiError && error.status === 404;
+export const isDuplicateAnswer = (error: unknown) => isCode(error, "duplicate_answer");
+export const isRateLimited = (error: unknown): error is ApiError => error instanceof ApiError && error.status === 429;
+/** The caller's own persona exists but is not ready yet. */
+export const isPersonaNotReady = (error: unknown) => isCode(error, "persona_not_ready");
+/** A persona is already being made (starting another is refused). */
+export const isSagaRunning = (error: unknown) => isCode(error, "saga_running");
+
 async function send(method: string, path: string, options: { body?: unknown; stream?: boolean; signal?: AbortSignal } = {}) {
+  // The API negotiates: a stream only when asked for with `Accept: text/event-stream`.
   const headers: Record<string, string> = { ...credentials(), accept: options.stream ? "text/event-stream" : "application/json" };
   if (options.body !== undefined) headers["content-type"] = "application/json";
   let res: Response;
@@ -59,7 +95,7 @@ async function send(method: string, path: string, options: { body?: unknown; str
 
 async function json<T>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await send(method, path, { body });
-  return (res.status === 204 ? null : await res.json()) as T;
+  return (await res.json()) as T;
 }
 
 const id = encodeURIComponent;
@@ -67,20 +103,18 @@ const id = encodeURIComponent;
 // ---------------------------------------------------------------- identity
 
 export interface User {
-  uid: string;
+  userId: string;
   name: string | null;
 }
 
 export async function signInWithGoogle(idToken: string): Promise<{ token: string; expiresInSeconds: number; user: User }> {
-  const r = await json<{ token: string; expires_in: number; user: { uid: string; name: string | null } }>("POST", "/auth/google", {
-    id_token: idToken,
-  });
-  return { token: r.token, expiresInSeconds: r.expires_in, user: { uid: r.user.uid, name: r.user.name } };
+  const r = await json<Wire<typeof C.SignedIn>>("POST", "/auth/google", { id_token: idToken } satisfies Send<typeof C.GoogleSignIn>);
+  return { token: r.token, expiresInSeconds: r.expires_in, user: { userId: r.user.user_id, name: r.user.name } };
 }
 
 export async function setDisplayName(name: string): Promise<User> {
-  const r = await json<{ uid: string; name: string | null }>("PUT", "/me", { name });
-  return { uid: r.uid, name: r.name };
+  const r = await json<Wire<typeof C.Profile>>("PUT", "/me", { name } satisfies Send<typeof C.ProfileChange>);
+  return { userId: r.user_id, name: r.name };
 }
 
 // ---------------------------------------------------------------- surveys
@@ -106,26 +140,17 @@ export interface Answer {
 
 /** The caller's open survey, created on first call. */
 export async function openSurvey(): Promise<{ surveyId: string; surveyUrl: string }> {
-  const r = await json<{ survey_id: string; survey_url: string }>("POST", "/surveys");
+  const r = await json<Wire<typeof C.CreatedSurvey>>("POST", "/surveys");
   return { surveyId: r.survey_id, surveyUrl: r.survey_url };
 }
 
 export async function getSurvey(surveyId: string): Promise<Survey> {
-  type Wire = {
-    survey_id: string;
-    owner_name: string | null;
-    status: string;
-    question_set: {
-      adjectives: Questions["adjectives"];
-      ratings: { scale: { min: number; max: number; low: string; high: string }; stem: string; items: { id: string; text: string }[] };
-      texts: { id: string; prompt: string; max_length: number }[];
-    };
-  };
-  const r = await json<Wire>("GET", `/surveys/${id(surveyId)}`);
+  const r = await json<Wire<typeof C.Survey>>("GET", `/surveys/${id(surveyId)}`);
   const q = r.question_set;
   return {
     surveyId: r.survey_id,
     ownerName: r.owner_name,
+    // Only open surveys are served today; a closed one would be its own status.
     open: r.status === "open",
     questions: {
       adjectives: q.adjectives,
@@ -136,18 +161,18 @@ export async function getSurvey(surveyId: string): Promise<Survey> {
 }
 
 /** One anonymous answer; a repeat from the same device is `ApiError` 409 `duplicate_answer`. */
-export async function answerSurvey(surveyId: string, fingerprint: string, answer: Answer): Promise<void> {
-  await json("POST", `/surveys/${id(surveyId)}/responses`, { fingerprint, answers: answer });
+export async function answerSurvey(surveyId: string, fingerprint: string, answers: Answer): Promise<void> {
+  // The words and items are the survey's own (its question set); the API checks them again.
+  await json("POST", `/surveys/${id(surveyId)}/responses`, { fingerprint, answers } as Send<typeof C.FriendAnswer>);
 }
 
-export const isDuplicateAnswer = (error: unknown) => error instanceof ApiError && error.code === "duplicate_answer";
-export const isRateLimited = (error: unknown) => error instanceof ApiError && error.status === 429;
-
-export async function saveOwnAdjectives(surveyId: string, adjectives: string[]): Promise<void> {
-  await json("PUT", `/surveys/${id(surveyId)}/self`, { answers: { adjectives } });
+/** The owner's own adjectives (for the Johari window); answers with what was stored. */
+export async function saveOwnAdjectives(surveyId: string, adjectives: string[]): Promise<string[]> {
+  const r = await json<Wire<typeof C.SelfAnswers>>("PUT", `/surveys/${id(surveyId)}/self`, { answers: { adjectives } } as Send<
+    typeof C.SelfAnswer
+  >);
+  return r.adjectives;
 }
-
-export type Trait = "extraversion" | "agreeableness" | "conscientiousness" | "emotional_stability" | "openness";
 
 export interface Summary {
   answers: number;
@@ -161,22 +186,14 @@ export interface Summary {
 }
 
 export async function surveySummary(surveyId: string): Promise<Summary> {
-  type Wire = {
-    answer_count: number;
-    answers_needed: number;
-    aggregates: {
-      traits: Record<Trait, { mean: number; spread: number }>;
-      adjectives: { adjective: string; count: number }[];
-      johari: { arena: string[]; blind_spot: string[]; facade: string[]; unknown: string[] } | null;
-    } | null;
-  };
-  const r = await json<Wire>("GET", `/surveys/${id(surveyId)}/summary`);
+  const r = await json<Wire<typeof C.SurveySummary>>("GET", `/surveys/${id(surveyId)}/summary`);
   const a = r.aggregates;
   return {
     answers: r.answer_count,
     answersNeeded: r.answers_needed,
     aggregates: a && {
-      traits: a.traits,
+      // The contract builds the trait keys from TRAITS, which its type cannot carry.
+      traits: a.traits as Record<Trait, { mean: number; spread: number }>,
       adjectives: a.adjectives,
       johari: a.johari && { arena: a.johari.arena, blindSpot: a.johari.blind_spot, facade: a.johari.facade, unknown: a.johari.unknown },
     },
@@ -185,7 +202,7 @@ export async function surveySummary(surveyId: string): Promise<Summary> {
 
 // ---------------------------------------------------------------- personas
 
-export type PersonaStatus = "pending" | "synthesizing" | "generating_image" | "ready" | "failed";
+export type PersonaStatus = Wire<typeof C.PersonaStatus>;
 export const isSettled = (status: PersonaStatus) => status === "ready" || status === "failed";
 
 export interface Card {
@@ -209,16 +226,7 @@ export interface Persona {
   generatedBy: { writer: string; illustrator: string } | null;
 }
 
-type WireCard = {
-  name: string;
-  tagline: string;
-  personality: string;
-  speaking_style: string;
-  greeting: string;
-  interests: string[];
-  visual_description: string;
-};
-const cardOf = (c: WireCard): Card => ({
+const cardOf = (c: Wire<typeof C.PersonaCard>): Card => ({
   name: c.name,
   tagline: c.tagline,
   personality: c.personality,
@@ -229,17 +237,7 @@ const cardOf = (c: WireCard): Card => ({
 });
 
 export async function myPersona(): Promise<Persona> {
-  type Wire = {
-    persona_id: string | null;
-    status: PersonaStatus;
-    reason: string | null;
-    answers: number;
-    answers_needed: number;
-    card: WireCard | null;
-    illustration_url: string | null;
-    generated_by: { writer: string; illustrator: string } | null;
-  };
-  const r = await json<Wire>("GET", "/personas/me");
+  const r = await json<Wire<typeof C.PersonaView>>("GET", "/personas/me");
   return {
     personaId: r.persona_id,
     status: r.status,
@@ -252,9 +250,9 @@ export async function myPersona(): Promise<Persona> {
   };
 }
 
-/** Starts (or regenerates) the persona: 409 while one is being made, 422 before enough answers. */
+/** Starts (or regenerates) the persona: 409 `saga_running` while one is being made, 422 `not_enough_answers` before enough answers. */
 export async function startPersona(): Promise<void> {
-  await json("POST", "/personas/me");
+  await json<Wire<typeof C.SagaStarted>>("POST", "/personas/me");
 }
 
 export interface StatusUpdate {
@@ -284,7 +282,7 @@ export async function followPersonaStatus(onStatus: (update: StatusUpdate) => vo
         (event) => {
           if (event.event !== "status") return;
           if (event.id !== undefined) lastEventId = event.id;
-          const d = JSON.parse(event.data) as { status: PersonaStatus; reason: string | null; at: string };
+          const d = JSON.parse(event.data) as Wire<typeof C.StatusChange>;
           settled ||= isSettled(d.status);
           onStatus({ status: d.status, reason: d.reason, at: d.at });
         },
@@ -295,6 +293,7 @@ export async function followPersonaStatus(onStatus: (update: StatusUpdate) => vo
       if (signal.aborted) return;
       if (error instanceof ApiError && error.status < 500 && error.status !== 429) throw error;
       // Dropped or refused for now: try again after the advised pause.
+      if (error instanceof ApiError && error.retryAfterSeconds) retryMs = error.retryAfterSeconds * 1000;
     }
     if (settled) return;
     await new Promise((resolve) => {
@@ -311,9 +310,11 @@ export async function followPersonaStatus(onStatus: (update: StatusUpdate) => vo
   }
 }
 
-export async function setVisibility(isPublic: boolean): Promise<{ personaId: string; isPublic: boolean }> {
-  const r = await json<{ persona_id: string; public: boolean }>("PUT", "/personas/me/visibility", { public: isPublic });
-  return { personaId: r.persona_id, isPublic: r.public };
+export async function setVisibility(isPublic: boolean): Promise<{ personaId: string; isPublic: boolean; cardUrl: string }> {
+  const r = await json<Wire<typeof C.Visibility>>("PUT", "/personas/me/visibility", { public: isPublic } satisfies Send<
+    typeof C.VisibilityChange
+  >);
+  return { personaId: r.persona_id, isPublic: r.public, cardUrl: r.card_url };
 }
 
 export interface PublicCard {
@@ -328,35 +329,30 @@ export interface PublicCard {
 
 /** A public persona's card; 404 alike for unknown, private and unready ones. */
 export async function publicCard(personaId: string): Promise<PublicCard> {
-  type Wire = {
-    persona_id: string;
-    name: string;
-    tagline: string;
-    traits: Record<Trait, number>;
-    arena: string[];
-    illustration_url: string;
-    answer_count: number;
-  };
-  const r = await json<Wire>("GET", `/personas/${id(personaId)}/card`);
+  const r = await json<Wire<typeof C.PublicCard>>("GET", `/personas/${id(personaId)}/card`);
   return {
     personaId: r.persona_id,
     name: r.name,
     tagline: r.tagline,
-    traits: r.traits,
+    traits: r.traits as Record<Trait, number>,
     arena: r.arena,
     portraitUrl: r.illustration_url,
     answers: r.answer_count,
   };
 }
 
-/** Whether a persona's card is public (the persona view does not say; its public card does). */
+/**
+ * Whether a persona's card is public: the persona view does not say (nor does the own card,
+ * `GET /v1/personas/me/card`, which answers in any visibility), so ask as a stranger would.
+ */
 export async function isPublic(personaId: string): Promise<boolean> {
   const res = await fetch(`${BASE}/personas/${id(personaId)}/card`, { method: "HEAD", cache: "no-store" });
   return res.ok;
 }
 
 /** Where the Character Card V3 export downloads from (the API sends it as an attachment). */
-export const charaCardUrl = (personaId: string) => `${BASE}/personas/${id(personaId)}/card?format=chara_card_v3`;
+export const charaCardUrl = (personaId: string) =>
+  `${BASE}/personas/${id(personaId)}/card?format=${"chara_card_v3" satisfies Wire<typeof C.CharaCardV3>["spec"]}`;
 
 export interface Chemistry {
   score: number;
@@ -368,16 +364,9 @@ export interface Chemistry {
   blurb: { text: string; offline: boolean } | null;
 }
 
-/** Chemistry between the caller's persona and `personaId`. */
+/** Chemistry between the caller's persona and `personaId`: 422 `persona_not_ready` until the caller's own is ready. */
 export async function chemistryWith(personaId: string): Promise<Chemistry> {
-  type Wire = {
-    a: { name: string };
-    b: { name: string };
-    score: number;
-    breakdown: { similarity: number; complementarity: number; adjective_overlap: number | null; shared_adjectives: string[] };
-    blurb: { text: string; source: string } | null;
-  };
-  const r = await json<Wire>("GET", `/personas/me/chemistry/${id(personaId)}`);
+  const r = await json<Wire<typeof C.Chemistry>>("GET", `/personas/me/chemistry/${id(personaId)}`);
   return {
     score: r.score,
     names: [r.a.name, r.b.name],
@@ -399,26 +388,26 @@ export interface Chat {
   generating: boolean;
 }
 
-type WireChat = { id: string; persona_id: string; title: string; updated_at: string; generating: boolean };
-const chatOf = (c: WireChat): Chat => ({
-  chatId: c.id,
+const chatOf = (c: Wire<typeof C.Chat>): Chat => ({
+  chatId: c.chat_id,
   personaId: c.persona_id,
   title: c.title,
   updatedAt: c.updated_at,
   generating: c.generating,
 });
 
-/** A new chat with the caller's own persona, or with a public one. */
-export async function openChat(personaId?: string): Promise<Chat> {
-  return chatOf(await json<WireChat>("POST", "/chats", personaId ? { persona_id: personaId } : {}));
+/** A new chat with the caller's own persona (`me`), or with a public one. */
+export async function openChat(personaId = "me"): Promise<Chat> {
+  return chatOf(await json<Wire<typeof C.Chat>>("POST", "/chats", { persona_id: personaId } satisfies Send<typeof C.OpenChat>));
 }
 
+/** A page of the caller's chats, newest first; `next` continues it (null: no more). */
 export async function listChats(cursor?: string): Promise<{ chats: Chat[]; next: string | null }> {
-  const r = await json<{ chats: WireChat[]; next_cursor: string | null }>("GET", `/chats${cursor ? `?cursor=${id(cursor)}` : ""}`);
+  const r = await json<Wire<typeof C.ChatPage>>("GET", `/chats${cursor ? `?cursor=${id(cursor)}` : ""}`);
   return { chats: r.chats.map(chatOf), next: r.next_cursor };
 }
 
-export type MessageStatus = "complete" | "generating" | "interrupted" | "failed";
+export type MessageStatus = Wire<typeof C.Message>["status"];
 
 export interface Message {
   messageId: string;
@@ -428,21 +417,24 @@ export interface Message {
   createdAt: string;
 }
 
-/** A page of history, oldest first; `older` pages back from its first message (null: the chat's start). */
+/**
+ * A page of history, oldest first: without `older`, the latest page; with it, the page
+ * before. `older` of the answer continues backwards; null: nothing older (the API's
+ * `next_cursor`; after a full page it may hand out one more cursor whose page is empty).
+ */
 export async function history(chatId: string, older?: string, limit = 20): Promise<{ messages: Message[]; older: string | null }> {
-  type Wire = { messages: { id: string; role: string; text: string; status: MessageStatus; created_at: string }[]; before: string | null };
-  const query = `limit=${limit}${older ? `&before=${id(older)}` : ""}`;
-  const r = await json<Wire>("GET", `/chats/${id(chatId)}/messages?${query}`);
+  const query = new URLSearchParams({ limit: String(limit), direction: "older" });
+  if (older) query.set("cursor", older);
+  const r = await json<Wire<typeof C.MessagePage>>("GET", `/chats/${id(chatId)}/messages?${query}`);
   return {
     messages: r.messages.map((m) => ({
-      messageId: m.id,
+      messageId: m.message_id,
       fromUser: m.role === "user",
       text: m.text,
       status: m.status,
       createdAt: m.created_at,
     })),
-    // A short page reached the chat's start, whatever the cursor says.
-    older: r.messages.length < limit ? null : r.before,
+    older: r.next_cursor,
   };
 }
 
@@ -452,21 +444,33 @@ export interface ReplyEvents {
   /** How the reply was stored: complete, or interrupted with what arrived. */
   stored(status: MessageStatus): void;
   done(): void;
-  failed(message: string): void;
+  /** The stream failed after it began (`model_refused`, `model_unavailable`, …). */
+  failed(message: string, code: Wire<typeof C.StreamError>["code"]): void;
 }
+
+type ChatEvent<K extends keyof typeof C.CHAT_EVENTS> = Wire<(typeof C.CHAT_EVENTS)[K]>;
 
 /** Sends `text`; the reply streams into `on` token by token. Errors before the stream throw `ApiError`. */
 export async function sendMessage(chatId: string, text: string, on: ReplyEvents, signal?: AbortSignal): Promise<void> {
-  const res = await send("POST", `/chats/${id(chatId)}/messages`, { body: { text }, stream: true, signal });
+  const res = await send("POST", `/chats/${id(chatId)}/messages`, {
+    body: { text } satisfies Send<typeof C.SendMessage>,
+    stream: true,
+    signal,
+  });
   await readEvents(
     res,
     (event) => {
-      const d = JSON.parse(event.data);
-      if (event.event === "message") on.started({ userMessageId: d.user_message_id, replyId: d.reply_id });
-      else if (event.event === "token") on.token(d.text);
-      else if (event.event === "stored") on.stored(d.status);
+      const data: unknown = JSON.parse(event.data);
+      if (event.event === "message") {
+        const d = data as ChatEvent<"message">;
+        on.started({ userMessageId: d.user_message_id, replyId: d.reply_id });
+      } else if (event.event === "token") on.token((data as ChatEvent<"token">).text);
+      else if (event.event === "stored") on.stored((data as ChatEvent<"stored">).status);
       else if (event.event === "done") on.done();
-      else if (event.event === "error") on.failed(d.message);
+      else if (event.event === "error") {
+        const d = data as ChatEvent<"error">;
+        on.failed(d.message, d.code);
+      }
     },
     signal,
   );
@@ -474,5 +478,5 @@ export async function sendMessage(chatId: string, text: string, on: ReplyEvents,
 
 /** Asks the API to stop a reply still being written; the stream then ends with `stored: interrupted`. */
 export async function stopReply(chatId: string, replyId: string): Promise<void> {
-  await json("POST", `/chats/${id(chatId)}/messages/${id(replyId)}/stop`);
+  await json<Wire<typeof C.Stopping>>("POST", `/chats/${id(chatId)}/messages/${id(replyId)}/stop`);
 }

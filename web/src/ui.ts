@@ -1,5 +1,5 @@
 /** Pieces several pages share: how a failure is told, the adjective picker, trait names. */
-import { ApiError, OfflineError, type Trait } from "./api.ts";
+import { ApiError, OfflineError, type RateLimit, type Trait } from "./api.ts";
 import { h, uid } from "./dom.ts";
 
 export const TRAIT_NAMES: Record<Trait, string> = {
@@ -17,11 +17,22 @@ export function retryText(seconds: number): string {
   return `in ${span} (at ${at})`;
 }
 
+/** What a 429 says, by the limit the API names (`details.limit`). */
+const LIMIT_TEXT: Record<RateLimit, string> = {
+  answers_per_ip: "Too many answers from your network right now.",
+  answers_per_survey: "This survey has had too many answers in a short time.",
+  chat_messages_per_minute: "You are sending messages faster than your persona can keep up.",
+  daily_token_budget: "You have used today's chat allowance.",
+};
+
 /** One sentence a person can act on, for any failure. */
 export function problem(error: unknown): string {
   if (error instanceof OfflineError) return "You seem to be offline. Nothing was lost: try again once you are connected.";
   if (error instanceof ApiError) {
-    if (error.status === 429) return `Too many requests for now. Please try again ${retryText(error.retryAfterSeconds ?? 60)}.`;
+    if (error.status === 429) {
+      const what = (error.details.limit && LIMIT_TEXT[error.details.limit]) ?? "Too many requests for now.";
+      return `${what} Please try again ${retryText(error.retryAfterSeconds ?? 60)}.`;
+    }
     if (error.status === 503)
       return `The service is busy or briefly unavailable. Please try again ${retryText(error.retryAfterSeconds ?? 5)}.`;
     if (error.status >= 500) return "Something went wrong on our side. Please try again.";

@@ -4,8 +4,8 @@
  * here, its saga's steps shown live as the status feed reports them.
  */
 import {
-  ApiError,
   followPersonaStatus,
+  isSagaRunning,
   getSurvey,
   myPersona,
   openSurvey,
@@ -191,7 +191,7 @@ function personaSection(persona: Persona, summary: Summary, signal: AbortSignal)
       await startPersona();
       status.say("");
     } catch (error) {
-      if (!(error instanceof ApiError && error.status === 409)) {
+      if (!isSagaRunning(error)) {
         button.disabled = false;
         return status.say(problem(error), "error");
       }

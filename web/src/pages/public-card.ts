@@ -3,7 +3,7 @@
  * unready one is the not-found page. Signed in, you can see your persona's chemistry with
  * it, or start a chat with it.
  */
-import { ApiError, chemistryWith, openChat, publicCard, type Chemistry, type PublicCard, type Trait } from "../api.ts";
+import { chemistryWith, isNotFound, isPersonaNotReady, openChat, publicCard, type Chemistry, type PublicCard, type Trait } from "../api.ts";
 import { traitBars } from "../charts.ts";
 import { h, replace, statusLine } from "../dom.ts";
 import { go, type PageContext } from "../router.ts";
@@ -17,7 +17,7 @@ export async function publicCardPage(ctx: PageContext): Promise<void> {
   try {
     card = await publicCard(params.id!);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return notFoundPage(ctx, "This persona is private, or does not exist.");
+    if (isNotFound(error)) return notFoundPage(ctx, "This persona is private, or does not exist.");
     replace(main, h("h1", { tabindex: -1 }, "Persona"), alertBox(problem(error)));
     return;
   }
@@ -52,7 +52,7 @@ function together(card: PublicCard): HTMLElement {
       replace(result, chemistryView(await chemistryWith(card.personaId)));
       status.say("");
     } catch (error) {
-      status.say(error instanceof ApiError && error.status === 404 ? "Your own persona must be ready first." : problem(error), "error");
+      status.say(chemistryProblem(error), "error");
     }
   };
   const chat = async () => {
@@ -75,6 +75,13 @@ function together(card: PublicCard): HTMLElement {
     status,
     result,
   );
+}
+
+/** 422: the caller's persona is not ready; 404: they have none, or this one stopped being public. */
+function chemistryProblem(error: unknown): string {
+  if (isPersonaNotReady(error)) return "Your own persona must be ready first.";
+  if (isNotFound(error)) return "Make your own persona first (or this one is no longer public).";
+  return problem(error);
 }
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;

@@ -63,7 +63,7 @@ export function signInPage({ main, signal }: PageContext, options: SignInOptions
           status.say("Signing in…");
           try {
             const { token, expiresInSeconds, user } = await signInWithGoogle(credential);
-            signIn({ kind: "google", token, expiresAt: Date.now() + expiresInSeconds * 1000, uid: user.uid, name: user.name ?? "you" });
+            signIn({ kind: "google", token, expiresAt: Date.now() + expiresInSeconds * 1000, uid: user.userId, name: user.name ?? "you" });
             go(next, { replace: true });
           } catch (error) {
             status.say(problem(error), "error");

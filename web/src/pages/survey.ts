@@ -4,10 +4,10 @@
  * answered from this device, too many answers, closed or unknown survey, offline) is told in
  * words, and the answers stay in the form.
  */
-import { ApiError, answerSurvey, getSurvey, isDuplicateAnswer, isRateLimited, OfflineError, type Survey } from "../api.ts";
+import { answerSurvey, getSurvey, isDuplicateAnswer, isNotFound, OfflineError, type Survey } from "../api.ts";
 import { h, replace, uid } from "../dom.ts";
 import type { PageContext } from "../router.ts";
-import { adjectivePicker, alertBox, problem, retryText } from "../ui.ts";
+import { adjectivePicker, alertBox, problem } from "../ui.ts";
 
 const DEVICE_KEY = "remirai.device";
 
@@ -23,7 +23,7 @@ export async function surveyPage({ main, params }: PageContext): Promise<void> {
   try {
     survey = await getSurvey(params.id!);
   } catch (error) {
-    const missing = error instanceof ApiError && error.status === 404;
+    const missing = isNotFound(error);
     document.title = missing ? "Survey not found · Re:MirAI" : "Survey · Re:MirAI";
     replace(
       main,
@@ -135,13 +135,11 @@ function surveyForm(survey: Survey, who: string, main: HTMLElement): HTMLElement
           "You have already answered",
           `This device already sent an answer to ${who}'s survey; one per friend. Thank you!`,
         );
-      const text = isRateLimited(error)
-        ? `Too many answers from your network right now. Please try again ${retryText((error as ApiError).retryAfterSeconds ?? 60)}.`
-        : error instanceof ApiError && error.status === 404
-          ? "This survey no longer takes answers."
-          : error instanceof OfflineError
-            ? "You seem to be offline. Your answers are still here: send them again once you are connected."
-            : problem(error);
+      const text = isNotFound(error)
+        ? "This survey no longer takes answers."
+        : error instanceof OfflineError
+          ? "You seem to be offline. Your answers are still here: send them again once you are connected."
+          : problem(error);
       replace(errors, alertBox(text));
     }
   });
