@@ -12,7 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import chromium from "@sparticuz/chromium";
-import puppeteer, { type Browser, type BrowserContext, type Page } from "puppeteer-core";
+import puppeteer, { type Browser, type BrowserContext, type HTTPRequest, type Page } from "puppeteer-core";
 import { serve, type RunningServer } from "../../backend/api/adapters/node.ts";
 import { createApi } from "../../backend/api/index.ts";
 import { withWebClient } from "../../backend/local/front.ts";
@@ -20,6 +20,8 @@ import { freePort } from "../../backend/local/services.ts";
 import { promptText, startFakeGemini, type Behaviour, type FakeGemini } from "../../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../../fixtures/model-fixtures.ts";
 import { buildWeb, type BuiltWeb } from "../../scripts/build-web.ts";
+import { contract } from "./contract.ts";
+import { watch } from "./contract-watch.ts";
 import { quiet, sagaStack, type SagaStack } from "./saga.ts";
 
 /** A chat reply when a test queues nothing else: five tokens, 40 ms apart. */
@@ -78,6 +80,8 @@ export async function webStack(env: Record<string, string> = {}): Promise<WebSta
   });
   const app = withWebClient(createApi(stack.config, { logger: quiet, domains: stack.domains }), { dir: web.dir, config: stack.config });
   const server = await serve(app, { port, host: "127.0.0.1" });
+  // What the tests fetch themselves is checked against the contract; the pages' own paths are skipped.
+  const unwatch = watch(url, "with-web");
   const browser = await launchBrowser();
   return {
     url,
@@ -89,6 +93,7 @@ export async function webStack(env: Record<string, string> = {}): Promise<WebSta
     async close() {
       await browser.close();
       await server.close(0);
+      unwatch();
       await stack.close();
       await gemini.close();
       await rm(dir, { recursive: true, force: true });
@@ -106,11 +111,31 @@ export async function devicePage(browser: Browser, viewport = DESKTOP): Promise<
   await page.setViewport(viewport);
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(String(error)));
+  page.on("requestfinished", (request) => void checkedByContract(request).catch((error: unknown) => errors.push(String(error))));
   // A CSP violation is reported to the console; nothing of ours may cause one.
   page.on("console", (message) => {
     if (message.type() === "error" && /Content Security Policy|Trusted Type/i.test(message.text())) errors.push(message.text());
   });
   return { context, page, errors };
+}
+
+/**
+ * What the browser received from the API, checked against docs/openapi.json like every
+ * response the test process fetches: status, headers, content type and the JSON body (a
+ * stream's head only: the browser's copy of its events cannot be read back).
+ */
+async function checkedByContract(request: HTTPRequest): Promise<void> {
+  const response = request.response();
+  if (!response) return;
+  const url = new URL(response.url());
+  const check = contract().begin(
+    { method: request.method(), path: url.pathname + url.search, status: response.status(), headers: response.headers() },
+    "with-web",
+  );
+  if (!check || check.streaming) return;
+  // The page may have navigated away before the body could be read: nothing to check then.
+  const body = await response.text().catch(() => undefined);
+  if (body !== undefined) check.body(body);
 }
 
 /** Waits until `selector`'s text satisfies `check` (polling the page, with puppeteer's deadline). */
