@@ -293,6 +293,32 @@ describe("sharing", () => {
     // Assess
     assert.equal(await ownerPage.$eval("[data-testid=chemistry-score]", (el) => el.textContent), String(expected.score));
   });
+  test("asking for chemistry without a persona of your own says to make one; while yours is being written, to wait for it", async () => {
+    // Prepare: a public persona; one viewer with no persona, one whose persona is being written (the model held).
+    const other = await ownerWithReadyPersona(web.stack.target);
+    await fetch(`${web.url}/api/v1/personas/me/visibility`, { method: "PUT", headers: as(other.uid), body: '{"public":true}' });
+    const none = `viewer-${randomUUID().slice(0, 8)}`;
+    const waiting = await ownerWithAnswers(web.stack.target, 3);
+    web.gemini.enqueue({ kind: "json", value: PERSONA_CARD, model: TEXT_MODEL, held: true });
+    const seen = web.gemini.requests.filter((r) => r.model === TEXT_MODEL && r.method === "generateContent").length;
+    assert.equal((await fetch(`${web.url}/api/v1/personas/me`, { method: "POST", headers: as(waiting.uid) })).status, 202);
+    const writing = (await web.gemini.arrived(seen + 1, (r) => r.model === TEXT_MODEL && r.method === "generateContent"))[seen]!;
+
+    // Act
+    const told: string[] = [];
+    for (const uid of [none, waiting.uid]) {
+      const { page } = await device();
+      await signInLocally(page, web.url, uid, "Viewer");
+      await page.goto(`${web.url}/p/${other.personaId}`);
+      await page.locator("::-p-text(Our chemistry)").click();
+      await page.waitForSelector("p.status.error");
+      told.push(await page.$eval("p.status.error", (el) => el.textContent ?? ""));
+    }
+    writing.release();
+
+    // Assess
+    assert.deepEqual(told, ["Make your own persona first (or this one is no longer public).", "Your own persona must be ready first."]);
+  });
 });
 
 describe("the live status feed", () => {
