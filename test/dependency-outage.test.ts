@@ -25,7 +25,7 @@ import { localSaga, startLocalWorkers } from "../backend/local/workers.ts";
 import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, friendAnswer, ownerWithAnswers, ownerWithReadyPersona, quiet } from "./support/saga.ts";
-import { freePort, startDynamoDbLocal, startFauxqs } from "./support/stack.ts";
+import { committedToDisk, freePort, startDynamoDbLocal, startFauxqs } from "./support/stack.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
 
 const PUBLIC_MESSAGE = "A service we depend on is unavailable; try again shortly";
@@ -209,6 +209,7 @@ describe("DynamoDB lost", () => {
   test("frozen, then killed: every route family answers 503 + Retry-After; restarted on the same data, the same requests succeed and nothing accepted is lost", async (t) => {
     // Prepare
     const historyBefore = await history(alice.chatId);
+    await committedToDisk(join(dataDir, "dynamodb"));
     errorLogs.length = 0;
 
     // Act: frozen (SIGSTOP: connections are accepted, nothing answers).
