@@ -17,6 +17,7 @@ export function routes({ health, auth, surveys, personas, social, chats }: Handl
     route("POST", "/v1/surveys", surveys.create),
     route("GET", "/v1/surveys/:id", surveys.get),
     route("POST", "/v1/surveys/:id/responses", surveys.answer),
+    route("POST", "/v1/surveys/:id/responses/withdraw", surveys.withdraw),
     route("PUT", "/v1/surveys/:id/self", surveys.self),
     route("GET", "/v1/surveys/:id/summary", surveys.summary),
 

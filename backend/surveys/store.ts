@@ -3,13 +3,16 @@
  * domain lives here; the rules (surveys.ts) call these methods in the product's words.
  *
  *   USER#uid / OPEN_SURVEY   pointer to the owner's one open survey
- *   SURVEY#id / META         owner, name, status, answer count
- *   SURVEY#id / ANSWER#hmac  one friend's answer (hmac of survey id + fingerprint)
+ *   SURVEY#id / META         owner, name, status, answer count, changes, the published round
+ *   SURVEY#id / ANSWER#hmac  one friend's answer (hmac of survey id + fingerprint); after a
+ *                            withdrawal a tombstone without content (the device answered)
  *   SURVEY#id / SELF         the owner's own picks
+ *   SURVEY#id / ROUND#n      a published round: the aggregates of exactly its answers
  */
 import { keys } from "../data/keys.ts";
 import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, type Table } from "../data/table.ts";
+import type { Aggregates } from "./aggregate.ts";
 import type { Answers, SelfAnswerInput } from "./questions.ts";
 
 export interface Survey {
@@ -18,8 +21,15 @@ export interface Survey {
   ownerName?: string;
   questionSet: string;
   status: "open";
+  /** Answers stored and not withdrawn. */
   answerCount: number;
   createdAt: string;
+  /** Answers added plus answers withdrawn, ever (absent on surveys from before rounds). */
+  changes?: number;
+  /** The latest published round (absent: none yet), its answer count, and `changes` then. */
+  publishedRound?: number;
+  publishedCount?: number;
+  publishedAtChange?: number;
 }
 
 export interface StoredAnswer {
@@ -27,6 +37,21 @@ export interface StoredAnswer {
   questionSet: string;
   answers: Answers;
   createdAt: string;
+  /** SHA-256 of the receipt's secret part: the receipt itself is shown once and never stored. */
+  receiptHash: string;
+}
+
+/** What the owner may see of a round: aggregates without the Johari window (that needs today's own picks). */
+export type RoundAggregates = Omit<Aggregates, "johari">;
+
+export interface PublishedRound {
+  round: number;
+  /** Ids (fingerprint HMACs) of exactly the answers the aggregates were computed from. */
+  members: string[];
+  answerCount: number;
+  /** Null for a round without answers (every answer withdrawn). */
+  aggregates: RoundAggregates | null;
+  publishedAt: string;
 }
 
 /** Why an answer was not stored, in the order a client should hear it. */
@@ -106,7 +131,7 @@ export function surveyStore(table: Table) {
           {
             Update: {
               Key: keys.survey(surveyId),
-              UpdateExpression: "ADD answerCount :one",
+              UpdateExpression: "ADD answerCount :one, changes :one",
               ConditionExpression: `attribute_exists(PK) AND #status = :open${callerUid === undefined ? "" : " AND ownerUid <> :caller"}`,
               ExpressionAttributeNames: { "#status": "status" },
               ExpressionAttributeValues: { ":one": 1, ":open": OPEN, ...owner },
@@ -121,6 +146,7 @@ export function surveyStore(table: Table) {
                 questionSet: answer.questionSet,
                 answers: answer.answers,
                 createdAt: answer.createdAt,
+                receiptHash: answer.receiptHash,
               },
               ConditionExpression: "attribute_not_exists(PK)",
             },
@@ -186,7 +212,10 @@ export function surveyStore(table: Table) {
       return {
         meta: items.find((i) => i.SK === keys.survey(surveyId).SK) as Survey | undefined,
         self: items.find((i) => i.SK === keys.selfAnswer(surveyId).SK) as { answers: SelfAnswerInput["answers"] } | undefined,
-        answers: items.filter((i) => String(i.SK).startsWith(keys.answersOf(surveyId).SKPrefix)).map((i) => i.answers as Answers),
+        // A withdrawn answer's tombstone has no content.
+        answers: items
+          .filter((i) => String(i.SK).startsWith(keys.answersOf(surveyId).SKPrefix) && i.answers !== undefined)
+          .map((i) => i.answers as Answers),
       };
     },
 
@@ -201,6 +230,105 @@ export function surveyStore(table: Table) {
         ExpressionAttributeValues: { ":name": name, ":uid": ownerUid },
       });
     },
+
+    // Rounds and withdrawals (issue 14): what the owner sees changes only by published rounds.
+
+    /** The receipt hash of a live answer; undefined when unknown or already withdrawn. */
+    async receiptOf(surveyId: string, answerId: string): Promise<string | undefined> {
+      const item = await table.get<{ receiptHash?: string }>(keys.answer(surveyId, answerId), { consistent: true });
+      return item?.receiptHash;
+    },
+
+    /**
+     * Removes an answer's content, keeping a tombstone under its key (so the device cannot
+     * answer again), with the survey's count and changes, in one transaction conditional on
+     * the receipt not having been spent meanwhile. False when it had been.
+     */
+    async withdrawAnswer(surveyId: string, answerId: string, receiptHash: string, now = new Date()): Promise<boolean> {
+      try {
+        await table.transact([
+          {
+            Update: {
+              Key: keys.answer(surveyId, answerId),
+              UpdateExpression: "REMOVE answers, questionSet, receiptHash SET withdrawnAt = :now",
+              ConditionExpression: "receiptHash = :hash",
+              ExpressionAttributeValues: { ":hash": receiptHash, ":now": now.toISOString() },
+            },
+          },
+          {
+            Update: {
+              Key: keys.survey(surveyId),
+              UpdateExpression: "ADD answerCount :minus, changes :one",
+              ConditionExpression: "attribute_exists(PK)",
+              ExpressionAttributeValues: { ":minus": -1, ":one": 1 },
+            },
+          },
+        ]);
+        return true;
+      } catch (error) {
+        if (cancellationReasons(error)?.some((r) => r.code === "ConditionalCheckFailed")) return false;
+        throw error;
+      }
+    },
+
+    /** What a new round is computed from, in one strongly consistent Query: live answers by id, and earlier rounds. */
+    async roundMaterial(surveyId: string): Promise<{ answers: { id: string; answers: Answers }[]; rounds: PublishedRound[] }> {
+      const items = await table.queryAll<Record<string, unknown>>({
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": keys.survey(surveyId).PK },
+        ConsistentRead: true,
+      });
+      const answerPrefix = keys.answersOf(surveyId).SKPrefix;
+      const roundPrefix = keys.roundsOf(surveyId).SKPrefix;
+      return {
+        answers: items
+          .filter((i) => String(i.SK).startsWith(answerPrefix) && i.answers !== undefined)
+          .map((i) => ({ id: String(i.SK).slice(answerPrefix.length), answers: i.answers as Answers })),
+        // The Query returns sort-key order: zero-padded round numbers, oldest first.
+        rounds: items.filter((i) => String(i.SK).startsWith(roundPrefix)) as unknown as PublishedRound[],
+      };
+    },
+
+    /**
+     * Publishes `round` if the survey's latest round is still `previous` and no answer was
+     * added or withdrawn since `changes` was read (before the answers were: so the round holds
+     * exactly the answers of that moment): the round item and META in one transaction, so two
+     * concurrent publishers cannot both publish. False when the survey moved on meanwhile.
+     */
+    async publishRound(surveyId: string, round: PublishedRound, seen: { previous: number; changes: number }): Promise<boolean> {
+      try {
+        await table.transact([
+          { Put: { Item: { ...keys.round(surveyId, round.round), ...round }, ConditionExpression: "attribute_not_exists(PK)" } },
+          {
+            Update: {
+              Key: keys.survey(surveyId),
+              UpdateExpression: "SET publishedRound = :round, publishedCount = :count, publishedAtChange = :changes",
+              ConditionExpression: [
+                seen.previous === 0 ? "attribute_not_exists(publishedRound)" : "publishedRound = :previous",
+                // Surveys from before rounds have no count of changes yet.
+                seen.changes === 0 ? "attribute_not_exists(changes)" : "changes = :changes",
+              ].join(" AND "),
+              ExpressionAttributeValues: {
+                ":round": round.round,
+                ":count": round.answerCount,
+                ":changes": seen.changes,
+                ...(seen.previous === 0 ? {} : { ":previous": seen.previous }),
+              },
+            },
+          },
+        ]);
+        return true;
+      } catch (error) {
+        if (cancellationReasons(error)?.some((r) => r.code === "ConditionalCheckFailed")) return false;
+        throw error;
+      }
+    },
+
+    round: (surveyId: string, n: number): Promise<PublishedRound | undefined> =>
+      table.get<PublishedRound>(keys.round(surveyId, n), { consistent: true }),
+
+    selfOf: (surveyId: string): Promise<{ answers: SelfAnswerInput["answers"] } | undefined> =>
+      table.get<{ answers: SelfAnswerInput["answers"] }>(keys.selfAnswer(surveyId), { consistent: true }),
   };
 }
 

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { SurveyId } from "../../data/ids.ts";
 import type { Domains } from "../../compose.ts";
-import { FriendAnswerInput, questionSet, SelfAnswerInput } from "../../surveys/questions.ts";
+import { FriendAnswerInput, questionSet, SelfAnswerInput, WithdrawInput } from "../../surveys/questions.ts";
 import { NO_SUCH_SURVEY } from "../../surveys/surveys.ts";
 import { jsonBody, noContent, respond, type Context, type Handler } from "../framework.ts";
 import type { Callers } from "../identify.ts";
@@ -40,8 +40,17 @@ export function surveyHandlers({ identity, surveys, config }: Pick<Domains, "ide
     const input = parse(FriendAnswerInput, await jsonBody(ctx));
     const caller = await callers.optional(ctx.req);
     const id = surveyId(ctx);
-    await surveys.answer(id, input, { ip: callers.ip(ctx.req), callerUid: caller?.uid });
-    return respond({ survey_id: id, accepted: true }, { status: 201 });
+    const { receipt } = await surveys.answer(id, input, { ip: callers.ip(ctx.req), callerUid: caller?.uid });
+    // Shown once (no-store): the device keeps it to withdraw the answer; we keep only its hash.
+    return respond({ survey_id: id, accepted: true, receipt }, { status: 201 });
+  };
+
+  /** Anyone holding the receipt; a wrong one is 404 like an unknown answer. */
+  const withdraw: Handler = async (ctx) => {
+    const input = parse(WithdrawInput, await jsonBody(ctx));
+    const id = surveyId(ctx);
+    await surveys.withdraw(id, input.receipt);
+    return respond({ survey_id: id, withdrawn: true });
   };
 
   const self: Handler = async (ctx) => {
@@ -56,5 +65,5 @@ export function surveyHandlers({ identity, surveys, config }: Pick<Domains, "ide
     return respond(await surveys.summary(surveyId(ctx), caller.uid));
   };
 
-  return { create, get, answer, self, summary };
+  return { create, get, answer, withdraw, self, summary };
 }
