@@ -12,6 +12,7 @@ import { createApi } from "../backend/api/index.ts";
 import { loadConfig } from "../backend/config.ts";
 import type { Answers } from "../backend/surveys/questions.ts";
 import { friendsAnswers, isExactly, recover, type SummaryView } from "./support/differencing.ts";
+import { ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
 
 const quiet = { info() {}, error() {} };
@@ -166,5 +167,52 @@ describe("the differencing attack on the summary", () => {
     assert.ok(same(seen[5]!.view, seen[2]!.view), "no round on a net change of one answer");
     assert.equal(seen[7]!.view.answer_count, 6);
     assertRounds(t, seen, friends, 2);
+  });
+});
+
+describe("the persona follows rounds too", () => {
+  let stack: SagaStack;
+  before(async () => (stack = await sagaStack({ ANSWERS_PER_IP_PER_HOUR: "0" })));
+  after(() => stack.close());
+
+  async function regenerate(uid: string) {
+    const started = await stack.target.request("/v1/personas/me", { method: "POST", headers: { ...as(uid), ...jsonHeaders } });
+    assert.equal(started.status, 202, started.body);
+    const deadline = AbortSignal.timeout(60_000);
+    for (;;) {
+      const persona = await stack.domains.personas.get(uid);
+      if (persona?.status === "ready" && persona.current?.version === persona.version) return persona.current;
+      if (persona?.status === "failed" || deadline.aborted) throw new Error(`not ready: ${persona?.status} ${persona?.reason}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  async function addAnswers(surveyId: string, answers: Answers[]) {
+    for (const a of answers) {
+      const res = await stack.target.request(`/v1/surveys/${surveyId}/responses`, {
+        method: "POST",
+        headers: jsonHeaders,
+        body: JSON.stringify({ fingerprint: `device-${randomUUID()}`, answers: a }),
+      });
+      assert.equal(res.status, 201);
+    }
+  }
+
+  test("regenerating after one more answer changes nothing derived from answers; after a round it does", async () => {
+    // Prepare: a persona from the first round of 3.
+    const { uid, surveyId } = await ownerWithAnswers(stack.target, 3);
+    const first = await regenerate(uid);
+    const [one, two, three] = friendsAnswers(3, 9);
+
+    // Act: one more answer, regenerate; two more (a round), regenerate.
+    await addAnswers(surveyId, [one!]);
+    const afterOne = await regenerate(uid);
+    await addAnswers(surveyId, [two!, three!]);
+    const afterRound = await regenerate(uid);
+
+    // Assess: the traits chemistry is computed from, and the answer count the card shows.
+    assert.deepEqual([afterOne.traits, afterOne.answerCount], [first.traits, 3], "one answer shows nowhere");
+    assert.equal(afterRound.answerCount, 6);
+    assert.notDeepEqual(afterRound.traits, first.traits);
   });
 });
