@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { SurveyId } from "../../data/ids.ts";
 import type { Domains } from "../../compose.ts";
 import { FriendAnswerInput, questionSet, SelfAnswerInput, WithdrawInput } from "../../surveys/questions.ts";
-import { NO_SUCH_SURVEY } from "../../surveys/surveys.ts";
+import { NO_SUCH_ANSWER, NO_SUCH_SURVEY } from "../../surveys/surveys.ts";
 import { jsonBody, noContent, respond, type Context, type Handler } from "../framework.ts";
 import type { Callers } from "../identify.ts";
 import { parse, pathId } from "../validate.ts";
@@ -45,10 +45,10 @@ export function surveyHandlers({ identity, surveys, config }: Pick<Domains, "ide
     return respond({ survey_id: id, accepted: true, receipt }, { status: 201 });
   };
 
-  /** Anyone holding the receipt; a wrong one is 404 like an unknown answer. */
+  /** Anyone holding the receipt; a wrong one, or a survey id that cannot exist, is 404 like an unknown answer. */
   const withdraw: Handler = async (ctx) => {
     const input = parse(WithdrawInput, await jsonBody(ctx));
-    const id = surveyId(ctx);
+    const id = pathId(ctx, "id", SurveyId, NO_SUCH_ANSWER);
     await surveys.withdraw(id, input.receipt);
     return respond({ survey_id: id, withdrawn: true });
   };
