@@ -16,7 +16,21 @@
  *      membership matrix (withdrawals could otherwise line rounds up so that, say,
  *      R1 + R2 − R3 − R0 = 2·one answer, with every pair of rounds 3 apart).
  */
-import { MIN_ANSWERS_FOR_AGGREGATES } from "./aggregate.ts";
+import { MIN_ANSWERS_FOR_AGGREGATES, type Aggregates } from "./aggregate.ts";
+
+/** What the owner may see of a round: aggregates without the Johari window (that needs today's own picks). */
+export type RoundAggregates = Omit<Aggregates, "johari">;
+
+/** A published round as stored (`SURVEY#id/ROUND#n`). */
+export interface PublishedRound {
+  round: number;
+  /** Ids (fingerprint HMACs) of exactly the answers the aggregates were computed from. */
+  members: string[];
+  answerCount: number;
+  /** Null for a round without answers (every answer withdrawn). */
+  aggregates: RoundAggregates | null;
+  publishedAt: string;
+}
 
 /** Changes (answers added or withdrawn) a new round needs. */
 export const ROUND_CHANGES = 3;

@@ -12,8 +12,10 @@
 import { keys } from "../data/keys.ts";
 import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, type Table } from "../data/table.ts";
-import type { Aggregates } from "./aggregate.ts";
 import type { Answers, SelfAnswerInput } from "./questions.ts";
+import type { PublishedRound } from "./rounds.ts";
+
+export type { PublishedRound } from "./rounds.ts";
 
 export interface Survey {
   surveyId: string;
@@ -41,19 +43,6 @@ export interface StoredAnswer {
   receiptHash: string;
 }
 
-/** What the owner may see of a round: aggregates without the Johari window (that needs today's own picks). */
-export type RoundAggregates = Omit<Aggregates, "johari">;
-
-export interface PublishedRound {
-  round: number;
-  /** Ids (fingerprint HMACs) of exactly the answers the aggregates were computed from. */
-  members: string[];
-  answerCount: number;
-  /** Null for a round without answers (every answer withdrawn). */
-  aggregates: RoundAggregates | null;
-  publishedAt: string;
-}
-
 /** Why an answer was not stored, in the order a client should hear it. */
 export type AnswerRefusal =
   | { refused: "no_survey" }
@@ -62,6 +51,12 @@ export type AnswerRefusal =
   | { refused: "duplicate" };
 
 const OPEN = "open";
+
+/** False when a condition cancelled the transaction (the caller's "not now"); anything else is thrown. */
+function refusedByCondition(error: unknown): false {
+  if (cancellationReasons(error)?.some((r) => r.code === "ConditionalCheckFailed")) return false;
+  throw error;
+}
 
 export function surveyStore(table: Table) {
   return {
@@ -202,23 +197,6 @@ export function surveyStore(table: Table) {
       }
     },
 
-    /** Every item of a survey in one Query (strongly consistent), split by kind. */
-    async everything(surveyId: string): Promise<{ meta?: Survey; self?: { answers: SelfAnswerInput["answers"] }; answers: Answers[] }> {
-      const items = await table.queryAll<Record<string, unknown>>({
-        KeyConditionExpression: "PK = :pk",
-        ExpressionAttributeValues: { ":pk": keys.survey(surveyId).PK },
-        ConsistentRead: true,
-      });
-      return {
-        meta: items.find((i) => i.SK === keys.survey(surveyId).SK) as Survey | undefined,
-        self: items.find((i) => i.SK === keys.selfAnswer(surveyId).SK) as { answers: SelfAnswerInput["answers"] } | undefined,
-        // A withdrawn answer's tombstone has no content.
-        answers: items
-          .filter((i) => String(i.SK).startsWith(keys.answersOf(surveyId).SKPrefix) && i.answers !== undefined)
-          .map((i) => i.answers as Answers),
-      };
-    },
-
     /** Shows the owner's new name on their open survey; nothing to do without one. */
     async renameOwner(ownerUid: string, name: string): Promise<void> {
       const pointer = await table.get<{ surveyId: string }>(keys.openSurvey(ownerUid), { consistent: true });
@@ -240,9 +218,8 @@ export function surveyStore(table: Table) {
     },
 
     /**
-     * Removes an answer's content, keeping a tombstone under its key (so the device cannot
-     * answer again), with the survey's count and changes, in one transaction conditional on
-     * the receipt not having been spent meanwhile. False when it had been.
+     * Removes an answer's content, keeping a tombstone under its key (the device answered),
+     * with the survey's counts, in one transaction; false when the receipt was spent meanwhile.
      */
     async withdrawAnswer(surveyId: string, answerId: string, receiptHash: string, now = new Date()): Promise<boolean> {
       try {
@@ -266,8 +243,7 @@ export function surveyStore(table: Table) {
         ]);
         return true;
       } catch (error) {
-        if (cancellationReasons(error)?.some((r) => r.code === "ConditionalCheckFailed")) return false;
-        throw error;
+        return refusedByCondition(error);
       }
     },
 
@@ -290,10 +266,9 @@ export function surveyStore(table: Table) {
     },
 
     /**
-     * Publishes `round` if the survey's latest round is still `previous` and no answer was
-     * added or withdrawn since `changes` was read (before the answers were: so the round holds
-     * exactly the answers of that moment): the round item and META in one transaction, so two
-     * concurrent publishers cannot both publish. False when the survey moved on meanwhile.
+     * Publishes `round` (the round item and META in one transaction) if the latest round is
+     * still `previous` and `changes` unchanged since read before the answers were: so it holds
+     * exactly the answers of that moment, and one of two publishers wins. False otherwise.
      */
     async publishRound(surveyId: string, round: PublishedRound, seen: { previous: number; changes: number }): Promise<boolean> {
       try {
@@ -319,8 +294,7 @@ export function surveyStore(table: Table) {
         ]);
         return true;
       } catch (error) {
-        if (cancellationReasons(error)?.some((r) => r.code === "ConditionalCheckFailed")) return false;
-        throw error;
+        return refusedByCondition(error);
       }
     },
 
