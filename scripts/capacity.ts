@@ -125,7 +125,7 @@ try {
     },
   );
   await measure("GET /v1/chats/:id/messages (one page)", "GetItem CHAT + Query CHAT#id", async () => {
-    await chats.history(await chats.get("g_1", chatId), 50);
+    await chats.history(await chats.get("g_1", chatId), 50, { direction: "older" });
   });
   await measure(
     "POST /v1/surveys/:id/responses/withdraw",

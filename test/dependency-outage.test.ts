@@ -93,7 +93,7 @@ before(async () => {
 
   const a = await ownerWithReadyPersona(target);
   const surveyId = (await json(await call("POST", "/v1/surveys", a.uid))).survey_id as string;
-  const chatId = (await json(await call("POST", "/v1/chats", a.uid, {}))).id as string;
+  const chatId = (await json(await call("POST", "/v1/chats", a.uid, {}))).chat_id as string;
   const first = await call(
     "POST",
     `/v1/chats/${chatId}/messages`,
@@ -300,7 +300,7 @@ describe("DynamoDB frozen mid-reply", () => {
       (v) => v.status === "ready",
       "carol's persona",
     );
-    const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).id as string;
+    const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).chat_id as string;
     gemini.enqueue({ kind: "text", chunks: ["One", " two", " three", " four"], heldBeforeChunk: 2 });
     const seen = gemini.requests.length;
 
@@ -358,7 +358,7 @@ describe("DynamoDB lost after the user's message is stored, before the reply sta
       createApi(loadConfig({ ...env, CHAT_CONTEXT_TOKENS: "20" }), { logger: quiet, ports: createProviders(env, quiet) }),
     );
     t.after(() => folding.close());
-    const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).id as string;
+    const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).chat_id as string;
     const first = await call("POST", `/v1/chats/${chatId}/messages`, alice.uid, { text: "An older turn" }, { accept: "text/event-stream" });
     await first.text();
     const seen = gemini.requests.length;

@@ -58,7 +58,7 @@ const readyView = (uid: string) => viewWhen(uid, "ready", "failed");
 
 /** The status feed, followed until the server ends it. */
 async function followStatuses(uid: string): Promise<string[]> {
-  const res = await fetch(`${stack.target.url}/v1/personas/me/events`, { headers: { "x-user-uid": uid } });
+  const res = await fetch(`${stack.target.url}/v1/personas/me/events`, { headers: { "x-user-uid": uid, accept: "text/event-stream" } });
   const statuses: string[] = [];
   const parser = createParser({ onEvent: (e) => statuses.push(JSON.parse(e.data).status) });
   const decoder = new TextDecoder();

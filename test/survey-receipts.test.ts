@@ -194,7 +194,7 @@ describe("rounds", () => {
 
     // Assess
     assert.equal(res.status, 422);
-    assert.deepEqual(JSON.parse(res.body).error.needed, 1);
+    assert.deepEqual(JSON.parse(res.body).error.details, { answers: 2, needed: 1 });
     await assert.rejects(domains.surveys.material(id), /No round of answers is published yet/);
   });
 });

@@ -170,7 +170,7 @@ function printCurlLines(apiPort: number): void {
       "",
       `  curl ${base}/healthz`,
       `  curl ${base}/readyz`,
-      `  curl -N ${base}/v1/personas/me/events -H 'x-user-uid: demo'`,
+      `  curl -N ${base}/v1/personas/me/events -H 'x-user-uid: demo' -H 'accept: text/event-stream'`,
       "",
     ].join("\n")}\n`,
   );

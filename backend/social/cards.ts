@@ -108,7 +108,7 @@ export function cardOf(persona: ReadyPersona, mediaBaseUrl: string): PublicCard 
 }
 
 /** Our application's key in `data.extensions` (CCv2: "namespace any key"). */
-export const EXTENSION_KEY = "remirai";
+export const EXTENSION_KEY = "remirai" as const;
 
 export interface CharaCardAsset {
   type: string;
@@ -128,7 +128,7 @@ export interface CharaCardV3 {
     creator: string;
     character_version: string;
     mes_example: string;
-    extensions: Record<string, unknown>;
+    extensions: { [EXTENSION_KEY]: { persona_id: string; version: number } };
     system_prompt: string;
     post_history_instructions: string;
     first_mes: string;

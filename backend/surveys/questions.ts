@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 
-export const QUESTION_SET_VERSION = "v1";
+export const QUESTION_SET_VERSION: "v1" = "v1";
 
 export const ADJECTIVES = [
   "able",
@@ -144,7 +144,7 @@ export type WithdrawInput = z.infer<typeof WithdrawInput>;
 export function questionSet() {
   return {
     version: QUESTION_SET_VERSION,
-    adjectives: { min: MIN_ADJECTIVES, max: MAX_ADJECTIVES, options: ADJECTIVES },
+    adjectives: { min: MIN_ADJECTIVES, max: MAX_ADJECTIVES, options: [...ADJECTIVES] },
     ratings: {
       scale: { min: RATING_MIN, max: RATING_MAX, low: "Disagree strongly", high: "Agree strongly" },
       stem: "I see them as…",

@@ -146,11 +146,15 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
     ): Promise<{ receipt: string }> {
       const increments = [
         limits.increment(
-          { scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
+          { scope: "answer-ip", name: "answers_per_ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
           `${surveyId}:${ipPseudonym(from.ip)}`,
           now,
         ),
-        limits.increment({ scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 }, surveyId, now),
+        limits.increment(
+          { scope: "answer-survey", name: "answers_per_survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 },
+          surveyId,
+          now,
+        ),
       ].filter((increment) => increment !== undefined);
       const answerId = fingerprintHash(surveyId, input.fingerprint);
       const receipt = newReceipt(answerId);
@@ -193,18 +197,18 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
       await afterChange(surveyId);
     },
 
-    /** The owner's own picks, for the Johari window. Replaces any earlier ones. */
-    async saveSelf(surveyId: string, ownerUid: string, input: SelfAnswerInput): Promise<void> {
+    /** The owner's own picks, for the Johari window. Replaces any earlier ones; others' surveys are 404. */
+    async saveSelf(surveyId: string, ownerUid: string, input: SelfAnswerInput): Promise<SelfAnswerInput> {
       const refused = await store.saveSelf(surveyId, ownerUid, input);
-      if (refused === "not_owner") throw new ForbiddenError("Only the survey's owner can do this");
-      if (refused === "no_survey") throw new NotFoundError(NO_SUCH_SURVEY);
+      if (refused === "not_owner" || refused === "no_survey") throw new NotFoundError(NO_SUCH_SURVEY);
+      return input;
     },
 
     /** The latest published round only, and how many changes wait for the next. Owner only. */
     async summary(surveyId: string, callerUid: string): Promise<SurveySummary> {
       let survey = await store.find(surveyId, { consistent: true });
-      if (!survey) throw new NotFoundError(NO_SUCH_SURVEY);
-      if (survey.ownerUid !== callerUid) throw new ForbiddenError("Only the survey's owner can see its summary");
+      // Someone else's survey is private to them: it does not exist for the caller (404, never a 403).
+      if (!survey || survey.ownerUid !== callerUid) throw new NotFoundError(NO_SUCH_SURVEY);
       if (roundDue(survey)) survey = (await publishIfDue(surveyId, survey)) ?? survey;
       const { round, aggregates } = await shownRound(surveyId, survey);
       return {
