@@ -12,43 +12,11 @@
 import { keys } from "../data/keys.ts";
 import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, type Table } from "../data/table.ts";
+import type { AnswerRefusal, StoredAnswer, Survey } from "./model.ts";
 import type { Answers, SelfAnswerInput } from "./questions.ts";
 import type { PublishedRound } from "./rounds.ts";
 
 export type { PublishedRound } from "./rounds.ts";
-
-export interface Survey {
-  surveyId: string;
-  ownerUid: string;
-  ownerName?: string;
-  questionSet: string;
-  status: "open";
-  /** Answers stored and not withdrawn. */
-  answerCount: number;
-  createdAt: string;
-  /** Answers added plus answers withdrawn, ever (absent on surveys from before rounds). */
-  changes?: number;
-  /** The latest published round (absent: none yet), its answer count, and `changes` then. */
-  publishedRound?: number;
-  publishedCount?: number;
-  publishedAtChange?: number;
-}
-
-export interface StoredAnswer {
-  fingerprintHash: string;
-  questionSet: string;
-  answers: Answers;
-  createdAt: string;
-  /** SHA-256 of the receipt's secret part: the receipt itself is shown once and never stored. */
-  receiptHash: string;
-}
-
-/** Why an answer was not stored, in the order a client should hear it. */
-export type AnswerRefusal =
-  | { refused: "no_survey" }
-  | { refused: "own_survey" }
-  | { refused: "limit"; limit: Increment }
-  | { refused: "duplicate" };
 
 const OPEN = "open";
 

@@ -25,9 +25,10 @@ import { aggregate, johariWindow, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type 
 import { QUESTION_SET_VERSION, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
 import { newReceipt, readReceipt, sameHash } from "./receipts.ts";
 import { mayPublish, ROUND_CHANGES } from "./rounds.ts";
-import { surveyStore, type PublishedRound, type Survey } from "./store.ts";
+import type { Survey } from "./model.ts";
+import { surveyStore, type PublishedRound } from "./store.ts";
 
-export type { Survey } from "./store.ts";
+export type { Survey } from "./model.ts";
 
 export type SurveySettings = Pick<Config, "answersPerIpPerHour" | "answersPerSurveyPerMinute">;
 
