@@ -25,7 +25,7 @@ import { localSaga, startLocalWorkers } from "../backend/local/workers.ts";
 import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, friendAnswer, ownerWithAnswers, ownerWithReadyPersona, quiet } from "./support/saga.ts";
-import { freePort, startDynamoDbLocal, startFauxqs } from "./support/stack.ts";
+import { committedToDisk, freePort, startDynamoDbLocal, startFauxqs } from "./support/stack.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
 
 const PUBLIC_MESSAGE = "A service we depend on is unavailable; try again shortly";
@@ -209,6 +209,7 @@ describe("DynamoDB lost", () => {
   test("frozen, then killed: every route family answers 503 + Retry-After; restarted on the same data, the same requests succeed and nothing accepted is lost", async (t) => {
     // Prepare
     const historyBefore = await history(alice.chatId);
+    await committedToDisk(join(dataDir, "dynamodb"));
     errorLogs.length = 0;
 
     // Act: frozen (SIGSTOP: connections are accepted, nothing answers).
@@ -230,6 +231,18 @@ describe("DynamoDB lost", () => {
 
     // Act: back on the same port and data directory.
     dynamodb = await startDynamoDb();
+    // A just-restarted DynamoDB Local on a loaded machine can be slower than the request
+    // timeout for its first writes (the API says 503 + Retry-After, as it should): wait until
+    // the API serves a write again, as a client honouring Retry-After would, then replay.
+    await until(
+      async () => {
+        const res = await call("POST", "/v1/surveys", "after-restart");
+        await res.text();
+        return res.status;
+      },
+      (status) => status === 201 || status === 200,
+      "the API serving writes again",
+    );
     const outcomes: string[] = [];
     for (const family of routeFamilies()) {
       const res = await family.send();
