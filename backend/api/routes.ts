@@ -19,6 +19,7 @@ export function routes({ health, auth, surveys, personas, social, chats }: Handl
     route("POST", "/v1/surveys", surveys.create),
     route("GET", "/v1/surveys/:survey_id", surveys.get),
     route("POST", "/v1/surveys/:survey_id/responses", surveys.answer),
+    route("POST", "/v1/surveys/:survey_id/responses/withdraw", surveys.withdraw),
     route("PUT", "/v1/surveys/:survey_id/self", surveys.self),
     route("GET", "/v1/surveys/:survey_id/summary", surveys.summary),
 

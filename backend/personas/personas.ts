@@ -71,7 +71,7 @@ export function personasOn(
     const started = await startSaga(
       store,
       settings,
-      { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0 },
+      { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0, publishedCount: survey?.publishedCount ?? 0 },
       existing,
       options,
     );
@@ -120,7 +120,7 @@ export function personasOn(
      * triggered it (that answer is stored): an existing persona or a running saga is left alone.
      */
     async autoStartFor(survey: Survey): Promise<void> {
-      if (survey.answerCount < MIN_ANSWERS_FOR_AGGREGATES) return;
+      if ((survey.publishedCount ?? 0) < MIN_ANSWERS_FOR_AGGREGATES) return;
       try {
         await begin(survey.ownerUid, survey, await store.find(survey.ownerUid), { onlyIfNew: true });
       } catch (error) {

@@ -136,6 +136,10 @@ export type SelfAnswerInput = z.infer<typeof SelfAnswerInput>;
 
 export type Answers = FriendAnswerInput["answers"];
 
+/** A friend withdrawing their answer with the receipt its 201 carried (in the body: paths get logged). */
+export const WithdrawInput = z.strictObject({ receipt: z.string().min(1).max(200) });
+export type WithdrawInput = z.infer<typeof WithdrawInput>;
+
 /** The question set as the public survey page shows it. */
 export function questionSet() {
   return {

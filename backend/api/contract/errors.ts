@@ -24,7 +24,7 @@ interface ErrorSpec {
 export const NotEnoughAnswers = named(
   "NotEnoughAnswers",
   z.strictObject({ answers: z.number().int().min(0), needed: z.number().int().min(1) }),
-  "How many answers the survey has, and how many more a persona needs.",
+  "How many answers the survey has, and how many more a persona needs (at least 1 while no round of 3 is published).",
 );
 export const RateLimit = named("RateLimit", z.strictObject({ limit: z.enum(RATE_LIMITS) }), "Which limit was reached.");
 
@@ -52,7 +52,11 @@ export const ERRORS = {
   reply_not_generating: { status: 409, description: "That reply is not being generated (any more)." },
   payload_too_large: { status: 413, description: "The body is larger than BODY_LIMIT_BYTES." },
   unsupported_media_type: { status: 415, description: "The body is not `application/json` (UTF-8)." },
-  not_enough_answers: { status: 422, details: NotEnoughAnswers, description: "Fewer than 3 answers so far." },
+  not_enough_answers: {
+    status: 422,
+    details: NotEnoughAnswers,
+    description: "No published round of 3 or more answers yet (a round waits for 3 changes).",
+  },
   persona_not_ready: { status: 422, description: "The caller's own persona exists but is not ready yet." },
   model_refused: { status: 422, description: "The AI model declined to answer this." },
   rate_limited: {

@@ -27,7 +27,17 @@ export {
   VisibilityChange,
 } from "./personas.ts";
 export { CharaCardV3, Chemistry, PublicCard } from "./social.ts";
-export { AnswerAccepted, CreatedSurvey, FriendAnswer, SelfAnswer, SelfAnswers, Survey, SurveySummary } from "./surveys.ts";
+export {
+  AnswerAccepted,
+  AnswerWithdrawn,
+  CreatedSurvey,
+  FriendAnswer,
+  SelfAnswer,
+  SelfAnswers,
+  Survey,
+  SurveySummary,
+  Withdrawal,
+} from "./surveys.ts";
 
 /** Every operation, grouped as the handlers are. */
 export const api = { health, identity, surveys, personas, social, chats };

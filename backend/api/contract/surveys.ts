@@ -1,4 +1,4 @@
-/** Surveys: create, the public questions, friends' anonymous answers, the owner's own picks and summary. */
+/** Surveys: create, the public questions, friends' anonymous answers and their withdrawal, the owner's own picks and summary. */
 import { z } from "zod";
 import {
   ADJECTIVES,
@@ -8,6 +8,7 @@ import {
   SelfAnswerInput,
   TEXT_PROMPTS,
   TRAITS,
+  WithdrawInput,
 } from "../../surveys/questions.ts";
 import { operation } from "./operation.ts";
 import { AbsoluteUrl, named, SurveyId } from "./schemas.ts";
@@ -17,6 +18,7 @@ const RatingId = z.enum(RATING_ITEMS.map((item) => item.id) as [string, ...strin
 
 export const FriendAnswer = named("FriendAnswer", FriendAnswerInput, "A friend's anonymous answer.");
 export const SelfAnswer = named("SelfAnswer", SelfAnswerInput, "The owner's own view of themselves.");
+export const Withdrawal = named("Withdrawal", WithdrawInput, "The receipt the answer's 201 carried.");
 
 const SurveyParams = z.object({ survey_id: SurveyId });
 
@@ -52,7 +54,24 @@ export const Survey = named(
   "What a friend sees: whose survey it is and the questions.",
 );
 
-export const AnswerAccepted = named("AnswerAccepted", z.strictObject({ survey_id: SurveyId, accepted: z.literal(true) }));
+export const AnswerAccepted = named(
+  "AnswerAccepted",
+  z.strictObject({
+    survey_id: SurveyId,
+    accepted: z.literal(true),
+    receipt: z
+      .string()
+      .describe(
+        "Shown once, never again: the only way to withdraw this answer (`POST /v1/surveys/{survey_id}/responses/withdraw`). Keep it on the device, as is; the server stores only its hash.",
+      ),
+  }),
+);
+
+export const AnswerWithdrawn = named(
+  "AnswerWithdrawn",
+  z.strictObject({ survey_id: SurveyId, withdrawn: z.literal(true) }),
+  "The answer's content is deleted; the owner's summary drops it with the next published round.",
+);
 
 const Ratings = z.strictObject(Object.fromEntries(RATING_ITEMS.map((item) => [item.id, z.number().int().min(1).max(7)])));
 export const SelfAnswers = named(
@@ -71,8 +90,18 @@ const Johari = z.strictObject({
 export const SurveySummary = named(
   "SurveySummary",
   z.strictObject({
-    answer_count: z.number().int().min(0),
-    answers_needed: z.number().int().min(0),
+    answer_count: z.number().int().min(0).describe("Answers in the published round shown."),
+    answers_needed: z
+      .number()
+      .int()
+      .min(0)
+      .describe("Answers still missing before the first round can show aggregates; 0 once there are enough."),
+    round: z.number().int().min(0).describe("The published round shown; 0 until the first."),
+    changes_waiting: z
+      .number()
+      .int()
+      .min(0)
+      .describe("Answers added or withdrawn since that round: they show with the next round, published from 3 changes on."),
     aggregates: z
       .strictObject({
         answer_count: z.number().int().min(0),
@@ -81,8 +110,9 @@ export const SurveySummary = named(
         johari: Johari.nullable().describe("Null until the owner has picked their own adjectives."),
       })
       .nullable()
-      .describe("Null until there are 3 answers: no single answer is ever shown."),
+      .describe("The published round's aggregates; null until a round of 3 or more answers. No single answer is ever shown."),
   }),
+  "What the owner sees: the latest published round only (docs/privacy.md), and how many changes wait for the next.",
 );
 
 export const surveys = {
@@ -125,8 +155,21 @@ export const surveys = {
     optionalAuth: true,
     params: SurveyParams,
     body: FriendAnswer,
-    responses: { 201: { description: "Accepted.", body: AnswerAccepted } },
+    responses: { 201: { description: "Accepted, with the one-time receipt to withdraw it.", body: AnswerAccepted } },
     errors: ["forbidden", "duplicate_answer", "rate_limited"],
+  }),
+  withdraw: operation({
+    operationId: "withdrawAnswer",
+    method: "POST",
+    path: "/v1/surveys/:survey_id/responses/withdraw",
+    tag: "surveys",
+    summary: "A friend withdraws their answer with its receipt",
+    description:
+      "Anyone holding the receipt; it works once. The receipt goes in the body, never the path (paths get logged). A wrong, spent or malformed receipt, and a survey id that names nothing, are 404 `No such answer` alike. The device cannot answer the survey again.",
+    auth: "anyone",
+    params: SurveyParams,
+    body: Withdrawal,
+    responses: { 200: { description: "Withdrawn.", body: AnswerWithdrawn } },
   }),
   self: operation({
     operationId: "saveSelfAnswers",
@@ -145,8 +188,9 @@ export const surveys = {
     method: "GET",
     path: "/v1/surveys/:survey_id/summary",
     tag: "surveys",
-    summary: "Counts, and aggregates from 3 answers on",
-    description: "Someone else's survey is 404.",
+    summary: "The latest published round: counts, and aggregates from 3 answers on",
+    description:
+      "Changes only by published rounds of 3 or more answers added or withdrawn, so no single friend's answer can be told apart. Someone else's survey is 404.",
     auth: "owner",
     params: SurveyParams,
     responses: { 200: { description: "The summary.", body: SurveySummary } },

@@ -23,14 +23,18 @@ const UNKNOWN: Record<string, string> = {
   message_id: NO_SUCH_REPLY,
 };
 
-/** @example const { params, body } = await input(ctx, api.chats.send); */
-export async function input<O extends Operation>(ctx: Context, op: O): Promise<Input<O>> {
+/**
+ * `notFound`: what the route tells an unknown thing when that thing is not the path id's
+ * (withdrawing names an answer under a survey: every miss is "No such answer").
+ * @example const { params, body } = await input(ctx, api.chats.send);
+ */
+export async function input<O extends Operation>(ctx: Context, op: O, options: { notFound?: string } = {}): Promise<Input<O>> {
   const query = op.query ? queryOf(ctx, op.query) : {};
   const body = op.body ? parse(op.body, await jsonBody(ctx)) : undefined;
   const params: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(op.params?.shape ?? {})) {
     const result = (schema as z.ZodType).safeParse(ctx.params[name]);
-    if (!result.success) throw new NotFound(UNKNOWN[name] ?? "Not found");
+    if (!result.success) throw new NotFound(options.notFound ?? UNKNOWN[name] ?? "Not found");
     params[name] = result.data;
   }
   return { params, query, body } as Input<O>;

@@ -3,7 +3,16 @@ import { createHash } from "node:crypto";
 import type { z } from "zod";
 import type { Domains } from "../../compose.ts";
 import { questionSet } from "../../surveys/questions.ts";
-import { type AnswerAccepted, api, type CreatedSurvey, type SelfAnswers, type Survey, type SurveySummary } from "../contract/index.ts";
+import { NO_SUCH_ANSWER } from "../../surveys/surveys.ts";
+import {
+  type AnswerAccepted,
+  type AnswerWithdrawn,
+  api,
+  type CreatedSurvey,
+  type SelfAnswers,
+  type Survey,
+  type SurveySummary,
+} from "../contract/index.ts";
 import { respond, type Handler } from "../framework.ts";
 import type { Callers } from "../identify.ts";
 import { input } from "./input.ts";
@@ -47,8 +56,16 @@ export function surveyHandlers({ identity, surveys }: Pick<Domains, "identity" |
   const answer: Handler = async (ctx) => {
     const caller = await callers.optional(ctx.req);
     const { params, body } = await input(ctx, api.surveys.answer);
-    await surveys.answer(params.survey_id, body, { ip: callers.ip(ctx.req), callerUid: caller?.uid });
-    return respond({ survey_id: params.survey_id, accepted: true } satisfies Out<typeof AnswerAccepted>, { status: 201 });
+    const { receipt } = await surveys.answer(params.survey_id, body, { ip: callers.ip(ctx.req), callerUid: caller?.uid });
+    // Shown once (no-store): the device keeps it to withdraw the answer; we keep only its hash.
+    return respond({ survey_id: params.survey_id, accepted: true, receipt } satisfies Out<typeof AnswerAccepted>, { status: 201 });
+  };
+
+  /** Anyone holding the receipt; a wrong one, or a survey id that cannot exist, is 404 like an unknown answer. */
+  const withdraw: Handler = async (ctx) => {
+    const { params, body } = await input(ctx, api.surveys.withdraw, { notFound: NO_SUCH_ANSWER });
+    await surveys.withdraw(params.survey_id, body.receipt);
+    return respond({ survey_id: params.survey_id, withdrawn: true } satisfies Out<typeof AnswerWithdrawn>);
   };
 
   /** PUT answers with the new state: the picks as stored. */
@@ -71,5 +88,5 @@ export function surveyHandlers({ identity, surveys }: Pick<Domains, "identity" |
     return respond(body);
   };
 
-  return { create, get, answer, self, summary };
+  return { create, get, answer, withdraw, self, summary };
 }
