@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
+import type { App } from "../../backend/api/http.ts";
 import { createApi } from "../../backend/api/index.ts";
 import { compose, type Domains } from "../../backend/compose.ts";
 import { loadConfig, type Config } from "../../backend/config.ts";
@@ -20,6 +21,8 @@ export const quiet = { info() {}, warn() {}, error() {} };
 export interface SagaStack {
   config: Config;
   target: Target;
+  /** The production app on this stack (the target serves it on a port). */
+  app: App;
   /** The stack's own composition: the app and its workers share it. */
   domains: Domains;
   dlqs: { synthesis: string; image: string };
@@ -52,7 +55,8 @@ export async function sagaStack(env: Record<string, string> = {}, options: { wor
   };
   const config = loadConfig(fullEnv);
   const domains = compose(config, {}, fullEnv);
-  const target = await nodeTarget(createApi(config, { logger: quiet, domains }));
+  const app = createApi(config, { logger: quiet, domains });
+  const target = await nodeTarget(app);
   const workers =
     options.workers === false
       ? undefined
@@ -60,6 +64,7 @@ export async function sagaStack(env: Record<string, string> = {}, options: { wor
   return {
     config,
     target,
+    app,
     domains,
     dlqs: { synthesis: queues.synthesisDlqUrl, image: queues.imageDlqUrl },
     workers,
