@@ -14,6 +14,7 @@ import { fingerprintHash, ipPseudonym } from "../data/pseudonym.ts";
 import type { RateLimits } from "../data/rate-limit.ts";
 import type { Table } from "../data/table.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import { noMetrics, type Metrics } from "../ports/metrics.ts";
 import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
 import { QUESTION_SET_VERSION, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
 import { surveyStore, type Survey } from "./store.ts";
@@ -41,7 +42,13 @@ export interface SurveyHooks {
  * The survey domain bound to its table and limits.
  * @example const surveys = surveysOn(table, limits, config);
  */
-export function surveysOn(table: Table, limits: RateLimits, settings: SurveySettings, hooks: SurveyHooks = {}) {
+export function surveysOn(
+  table: Table,
+  limits: RateLimits,
+  settings: SurveySettings,
+  hooks: SurveyHooks = {},
+  metrics: Metrics = noMetrics,
+) {
   const store = surveyStore(table);
 
   async function owned(surveyId: string, callerUid: string) {
@@ -90,14 +97,17 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
       const refusal = await store.addAnswer(surveyId, answer, increments, from.callerUid);
       switch (refusal?.refused) {
         case undefined:
+          metrics.record("SurveyAnswers", 1, { outcome: "accepted" });
           break;
         case "no_survey":
           throw new NotFoundError(NO_SUCH_SURVEY);
         case "own_survey":
           throw new ForbiddenError("You cannot answer your own survey here; use PUT /v1/surveys/:id/self");
         case "limit":
+          metrics.record("SurveyAnswers", 1, { outcome: "rate_limited" });
           throw refusal.limit.refused();
         case "duplicate":
+          metrics.record("SurveyAnswers", 1, { outcome: "duplicate" });
           throw new ConflictError("This survey already has your answer", "duplicate_answer");
       }
       if (hooks.afterAnswer) {
