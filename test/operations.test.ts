@@ -5,7 +5,12 @@
  * metrics and INFO logs on; every line of its stdout is parsed here.
  */
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { provision } from "../backend/local/provision.ts";
+import { sqsClient } from "../backend/ports/aws.ts";
+import { redrive, stepQueues, traceOf } from "../backend/ports/queue.ts";
 import { type Json, emfProblems, observations, total, type Observation } from "./support/emf.ts";
 import { killEntryProcesses, startEntryProcess } from "./support/entry-process.ts";
 import { ROOT } from "./support/sam-template.ts";
@@ -133,5 +138,33 @@ describe("correlation: one saga followed through every function", () => {
       (l) => l.message === "request" && l.route === "/v1/chats/:id/messages" && l.request_id === reply.correlation_id,
     );
     assert.ok(sent, "the message's request line has the reply's correlation id");
+  });
+});
+
+describe("correlation: a message's origin travels with it", () => {
+  test("a step message keeps its correlation id and persona version through the DLQ and `npm run redrive`", async () => {
+    // Prepare: a message sent as the saga sends it, dead-lettered
+    const name = `origin-${randomUUID().slice(0, 8)}`;
+    const queues = await provision({
+      tableName: `remirai-${name}`,
+      synthesisQueue: `${name}-synthesis`,
+      imageQueue: `${name}-image`,
+      mediaBucket: process.env.MEDIA_BUCKET!,
+    });
+    await stepQueues({ synthesis: queues.synthesisDlqUrl, image: queues.imageDlqUrl }).send(
+      "synthesis",
+      { uid: "u", sagaId: "s" },
+      { correlationId: "req-1", personaVersion: 3 },
+    );
+    // Act
+    assert.equal(await redrive(queues.synthesisDlqUrl, queues.synthesisQueueUrl), 1);
+    // Assess: received as Lambda's event shows it, the origin is there
+    const { Messages = [] } = await sqsClient().send(
+      new ReceiveMessageCommand({ QueueUrl: queues.synthesisQueueUrl, MessageAttributeNames: ["All"], WaitTimeSeconds: 1 }),
+    );
+    const attributes = Object.fromEntries(
+      Object.entries(Messages[0]?.MessageAttributes ?? {}).map(([k, v]) => [k, { stringValue: v.StringValue, dataType: v.DataType! }]),
+    );
+    assert.deepEqual(traceOf({ messageAttributes: attributes as never }), { correlationId: "req-1", personaVersion: 3 });
   });
 });
