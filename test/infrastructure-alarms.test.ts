@@ -5,10 +5,14 @@
  * (test/infrastructure-template.test.ts).
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
+import { METRICS } from "../backend/ports/metrics.ts";
 import * as checks from "./support/alarm-checks.ts";
 import { ALARM_CHECKS } from "./support/alarm-checks.ts";
-import { parseTemplate, samSchemaErrors, type Json, type Template } from "./support/sam-template.ts";
+import { ROOT, parseTemplate, samSchemaErrors, type Json, type Template } from "./support/sam-template.ts";
+import { ofType } from "./support/template-checks.ts";
 
 const main = parseTemplate("infrastructure/template.yaml");
 
@@ -17,6 +21,31 @@ describe("alarms, topic and dashboard", () => {
 
   test("the template with them validates against the SAM schema", () => {
     assert.deepEqual(samSchemaErrors(main), []);
+  });
+});
+
+describe("docs/operations.md", () => {
+  const doc = readFileSync(join(ROOT, "docs/operations.md"), "utf8");
+  /** GitHub's anchor of a heading. */
+  const anchors = new Set(
+    [...doc.matchAll(/^#{2,4} (.+)$/gm)].map((m) =>
+      m[1]!
+        .toLowerCase()
+        .replace(/[^\w\- ]/g, "")
+        .replace(/ /g, "-"),
+    ),
+  );
+
+  test("every alarm points at the section of docs/operations.md that says what to do", () => {
+    for (const [id, alarm] of ofType(main, "AWS::CloudWatch::Alarm")) {
+      const anchor = /docs\/operations\.md#([\w-]+)/.exec(alarm.Properties.AlarmDescription)?.[1];
+      assert.ok(anchor && anchors.has(anchor), `${id}: #${anchor}`);
+      assert.ok(doc.includes(`\`${id}\``), `${id} is named in its section`);
+    }
+  });
+
+  test("every metric we publish is in its table", () => {
+    for (const name of Object.keys(METRICS)) assert.match(doc, new RegExp(`^\\| [^|]*\`${name}\``, "m"), name);
   });
 });
 
