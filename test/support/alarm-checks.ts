@@ -28,6 +28,7 @@ interface ExpectedAlarm {
 const ref = (id: string) => ({ Ref: id });
 const att = (id: string, attribute: string) => ({ "Fn::GetAtt": [id, attribute] });
 /** The stack's own namespace, as the functions are told it (Globals). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not JavaScript's
 const OURS = { "Fn::Sub": "Remirai/${AWS::StackName}" };
 const ours = (metric: keyof typeof METRICS, service: string): MetricRef => ({ namespace: OURS, metric, dimensions: { service } });
 const queueMetric = (metric: string, queue: string): MetricRef => ({
