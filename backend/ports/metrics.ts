@@ -72,7 +72,7 @@ export interface Metrics {
    * @example metrics.record("SurveyAnswers", 1, { outcome: "duplicate" });
    */
   record<N extends MetricName>(name: N, ...rest: Rest<N>): void;
-  /** The API's request log line as an EMF document: the request's own metrics and what else is pending for the API. */
+  /** The API's request log line (a fresh object, written into) made an EMF document: the request's own metrics and what else is pending for the API. */
   requestLine<L extends object>(status: number, line: L): L;
   /** Counts a request whose log line is not printed; its metrics wait for the next flush. */
   request(status: number): void;
@@ -163,14 +163,24 @@ class EmfMetrics implements Metrics {
   }
 
   requestLine<L extends object>(status: number, line: L): L {
-    const values = { ApiRequests: 1, ApiResponses5xx: status >= 500 ? 1 : 0 };
+    // Written into the caller's fresh line: no copy of it per request.
+    const out = line as Record<string, unknown>;
     const pending = this.#drain(this.service);
-    if (pending.length === 0) return { ...line, _aws: new EmfMetadata(Date.now(), this.#requestDirectives), ...values };
+    if (pending.length === 0) {
+      out._aws = new EmfMetadata(Date.now(), this.#requestDirectives);
+      out.ApiRequests = 1;
+      out.ApiResponses5xx = status >= 500 ? 1 : 0;
+      return line;
+    }
     // Pending values ride along while their dimensions agree with the line's; the rest get lines of their own.
-    const onLine: Combined = { members: { service: this.service, ...values }, directives: [...this.#requestDirectives] };
+    const onLine: Combined = {
+      members: { service: this.service, ApiRequests: 1, ApiResponses5xx: status >= 500 ? 1 : 0 },
+      directives: [...this.#requestDirectives],
+    };
     this.#write(combine(onLine, pending));
     const { service: _logged, ...members } = onLine.members;
-    return { ...line, _aws: new EmfMetadata(Date.now(), onLine.directives), ...members };
+    Object.assign(out, { _aws: new EmfMetadata(Date.now(), onLine.directives) }, members);
+    return line;
   }
 
   request(status: number): void {
