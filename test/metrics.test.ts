@@ -6,19 +6,28 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { GeminiLLM } from "../backend/ai/gemini.ts";
 import { errorKind } from "../backend/ai/model-metrics.ts";
 import { InvalidModelOutputError, ModelRefusedError, ModelUnavailableError } from "../backend/ai/ports.ts";
 import { CircuitOpenError, TimeoutError } from "../backend/ai/resilience.ts";
+import { createApi } from "../backend/api/index.ts";
+import { awsClientSettings, loadConfig } from "../backend/config.ts";
+import { Table } from "../backend/data/table.ts";
 import { withLogContext } from "../backend/log.ts";
+import { awsClientOptions } from "../backend/ports/aws.ts";
+import { reportUnavailable } from "../backend/ports/dependency.ts";
 import { emfMetrics } from "../backend/ports/metrics.ts";
 import { startFakeGemini } from "../fixtures/fake-gemini.ts";
 import { chat, collect } from "../fixtures/model-fixtures.ts";
 import { type Json, emfProblems, observations, total } from "./support/emf.ts";
 import { killEntryProcesses, startEntryProcess } from "./support/entry-process.ts";
+import { quiet } from "./support/saga.ts";
 import { ROOT } from "./support/sam-template.ts";
 import { freePort } from "./support/stack.ts";
+import { nodeTarget } from "./support/targets.ts";
 
 const NAMESPACE = "Remirai-test";
 
@@ -61,6 +70,30 @@ describe("the API's request line", () => {
     assert.equal(line.SagaReady, undefined);
     metrics.flush("remirai-image");
     assert.equal(total(observations(docs), "SagaReady", { service: "remirai-image" }), 1);
+  });
+});
+
+describe("dependencies", () => {
+  test("an AWS call that fails after the SDK's retries is answered 503 and counted by service", async () => {
+    // Prepare: the real SDK client, pointed at a port where nothing listens
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const client = reportUnavailable(new DynamoDBClient({ ...awsClientOptions(awsClientSettings()), endpoint: nowhere }), "dynamodb");
+    const { metrics, docs } = sink();
+    const config = loadConfig();
+    const table = new Table(config.tableName, DynamoDBDocumentClient.from(client));
+    const target = await nodeTarget(createApi(config, { logger: quiet, ports: { table, metrics } }));
+    try {
+      // Act
+      const res = await target.request("/v1/surveys/AAAAAAAAAAAAAAAAAAAAAA");
+      metrics.flush();
+      // Assess
+      assert.equal(res.status, 503);
+      const seen = observations(docs);
+      assert.equal(total(seen, "DependencyFailures", { service: "remirai-api", dependency: "dynamodb" }), 1);
+      assert.equal(total(seen, "ApiResponses5xx", { service: "remirai-api" }), 1);
+    } finally {
+      await target.close();
+    }
   });
 });
 
