@@ -22,7 +22,7 @@ export const SERVICES = {
 /** This process's own service: what lines and metrics say when no context names another. */
 export const PROCESS_SERVICE = process.env.POWERTOOLS_SERVICE_NAME || SERVICES.api;
 
-export interface LogContext {
+export type LogContext = {
   /** Whose work this is when one process runs several functions' work (./run.sh runs all four). */
   service?: string;
   /** The request id that started it: the same on every line of a saga, in every function. */
@@ -32,7 +32,7 @@ export interface LogContext {
   step?: string;
   chat_id?: string;
   reply_id?: string;
-}
+};
 
 const contexts = new AsyncLocalStorage<LogContext>();
 
@@ -62,17 +62,18 @@ export const logContext = (): LogContext | undefined => contexts.getStore();
 class ContextFormatter extends LogFormatter {
   override formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
     const context = contexts.getStore();
-    const { service, ...keys } = context ?? {};
-    const base = {
-      level: attributes.logLevel,
-      message: attributes.message,
-      timestamp: this.formatTimestamp(attributes.timestamp),
-      service: service ?? attributes.serviceName,
-      sampling_rate: attributes.sampleRateValue,
-      xray_trace_id: attributes.xRayTraceId,
-    };
-    const item = new LogItem({ attributes: base });
-    if (context) item.addAttributes(keys);
+    const item = new LogItem({
+      attributes: {
+        level: attributes.logLevel,
+        message: attributes.message,
+        timestamp: this.formatTimestamp(attributes.timestamp),
+        service: attributes.serviceName,
+        sampling_rate: attributes.sampleRateValue,
+        xray_trace_id: attributes.xRayTraceId,
+      },
+    });
+    // The context's `service`, when it names one, replaces the process's in place.
+    if (context) item.addAttributes(context);
     return item.addAttributes(additional);
   }
 }
