@@ -75,7 +75,7 @@ export function storeViolations(files: Source[]): string[] {
   return out;
 }
 
-const KEY_STRING = /["'`](USER|SURVEY|CHAT|MSG|PERSONA|PERSONA_EVENT|RATE|SAGA|ANSWER|WINDOW)#/;
+const KEY_STRING = /["'`](USER|SURVEY|CHAT|MSG|PERSONA|PERSONA_EVENT|RATE|SAGA|ANSWER|ROUND|WINDOW)#/;
 
 /** A key string written anywhere but data/keys.ts. */
 export function keyViolations(files: Source[]): string[] {

@@ -14,19 +14,7 @@ import { verifyGoogleIdToken } from "./google.ts";
 import { userStore } from "./store.ts";
 import { issueAppToken } from "./tokens.ts";
 
-/** Controls, format characters (zero-width, bidi overrides) and angle brackets: never in a name. */
-const NOT_IN_NAME = /[\p{Cc}\p{Cf}<>]/u;
-
-/**
- * A display name as friends see it on the survey: plain text, 1–60 characters after trimming.
- * @example DisplayName.parse("  Mirai Tanaka ") === "Mirai Tanaka"
- */
-export const DisplayName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(60)
-  .refine((name) => !NOT_IN_NAME.test(name), "must be plain text (no control characters or angle brackets)");
+export { DisplayName } from "./names.ts";
 
 export interface User {
   uid: string;

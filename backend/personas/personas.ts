@@ -73,7 +73,7 @@ export function personasOn(
     const started = await startSaga(
       store,
       settings,
-      { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0 },
+      { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0, publishedCount: survey?.publishedCount ?? 0 },
       existing,
       // The request that starts the saga is its origin: its id goes with every message.
       { ...options, correlationId: logContext()?.correlation_id },
@@ -127,7 +127,7 @@ export function personasOn(
      * triggered it (that answer is stored): an existing persona or a running saga is left alone.
      */
     async autoStartFor(survey: Survey): Promise<void> {
-      if (survey.answerCount < MIN_ANSWERS_FOR_AGGREGATES) return;
+      if ((survey.publishedCount ?? 0) < MIN_ANSWERS_FOR_AGGREGATES) return;
       try {
         await begin(survey.ownerUid, survey, await store.find(survey.ownerUid), { onlyIfNew: true });
       } catch (error) {

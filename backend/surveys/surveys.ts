@@ -5,33 +5,55 @@
  *   owner ── open ──────> SURVEY#id/META  (+ USER#uid/OPEN_SURVEY pointer: one per owner)
  *   friend ─ answer ────> SURVEY#id/ANSWER#hmac  + META.answerCount += 1
  *                         + RATE# counters (per IP, per survey)             (one transaction)
+ *   friend ─ withdraw ──> ANSWER#hmac content removed (tombstone) + META.answerCount −= 1
  *   owner ── saveSelf ──> SURVEY#id/SELF        (guarded by a ConditionCheck on META)
- *   owner ── summary ───> one Query of SURVEY#id → aggregates from 3 answers on
+ *   owner ── summary ───> the latest published round (ROUND#n) only
+ *
+ *   Rounds: every answer or withdrawal is a change; the flow that makes a change publishes a
+ *   new round (ROUND#n+1, the aggregates of exactly the answers stored then) once 3 or more
+ *   changes wait and rounds.ts allows it. The summary, and through `material` the persona's
+ *   card and chemistry, only ever show a round.
  */
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config.ts";
 import { fingerprintHash, ipPseudonym } from "../data/pseudonym.ts";
 import type { RateLimits } from "../data/rate-limit.ts";
 import type { Table } from "../data/table.ts";
-import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError, NotReadyError } from "../errors.ts";
+import { logger } from "../log.ts";
 import { noMetrics, type Metrics } from "../ports/metrics.ts";
-import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
+import { aggregate, johariWindow, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
 import { QUESTION_SET_VERSION, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
-import { surveyStore, type Survey } from "./store.ts";
+import { newReceipt, readReceipt, sameHash } from "./receipts.ts";
+import { mayPublish, ROUND_CHANGES } from "./rounds.ts";
+import type { Survey } from "./model.ts";
+import { surveyStore, type PublishedRound } from "./store.ts";
 
-export type { Survey } from "./store.ts";
+export type { Survey } from "./model.ts";
 
 export type SurveySettings = Pick<Config, "answersPerIpPerHour" | "answersPerSurveyPerMinute">;
 
 export interface SurveySummary {
+  /** Answers in the published round shown. */
   answer_count: number;
   answers_needed: number;
-  /** Null until there are enough answers that no single one can be singled out. */
+  /** The published round shown (0: none yet). */
+  round: number;
+  /** Answers added or withdrawn since that round: they show with the next one. */
+  changes_waiting: number;
+  /** Null until a round of enough answers that no single one can be singled out. */
   aggregates: Aggregates | null;
 }
 
 /** What a request naming a survey that does not exist (or cannot exist) is told. */
 export const NO_SUCH_SURVEY = "No such survey";
+/** A wrong, spent or malformed receipt, and an unknown answer, alike. */
+export const NO_SUCH_ANSWER = "No such answer";
+
+/** Changes since the latest round; a survey from before rounds with answers has one due. */
+const waiting = (s: Survey) => (s.changes ?? 0) - (s.publishedAtChange ?? 0);
+const roundDue = (s: Survey) =>
+  waiting(s) >= ROUND_CHANGES || (s.publishedRound === undefined && s.answerCount >= MIN_ANSWERS_FOR_AGGREGATES);
 
 export interface SurveyHooks {
   /** After an answer is stored, with the survey as it is now (the persona's automatic start). */
@@ -51,11 +73,56 @@ export function surveysOn(
 ) {
   const store = surveyStore(table);
 
-  async function owned(surveyId: string, callerUid: string) {
-    const items = await store.everything(surveyId);
-    if (!items.meta) throw new NotFoundError(NO_SUCH_SURVEY);
-    if (items.meta.ownerUid !== callerUid) throw new ForbiddenError("Only the survey's owner can see its summary");
-    return items;
+  /**
+   * Publishes the next round if one is due and rounds.ts allows it; returns the survey as it
+   * is now. Called by the flow that made a change, and by readers that find one due (a flow
+   * that failed after its change): publishing twice is refused by the store's condition.
+   */
+  async function publishIfDue(surveyId: string, known?: Survey): Promise<Survey | undefined> {
+    const survey = known ?? (await store.find(surveyId, { consistent: true }));
+    if (!survey || !roundDue(survey)) return survey;
+    const { answers, rounds } = await store.roundMaterial(surveyId);
+    const members = answers.map((a) => a.id);
+    const refused = mayPublish(
+      rounds.map((r) => r.members),
+      members,
+    );
+    if (refused) {
+      logger.info("round not published yet", { survey_id: surveyId, reason: refused, changes_waiting: waiting(survey) });
+      return survey;
+    }
+    const { johari: _none, ...aggregates } = aggregate(answers.map((a) => a.answers));
+    const round: PublishedRound = {
+      round: (survey.publishedRound ?? 0) + 1,
+      members,
+      answerCount: members.length,
+      aggregates: members.length > 0 ? aggregates : null,
+      publishedAt: new Date().toISOString(),
+    };
+    await store.publishRound(surveyId, round, { previous: survey.publishedRound ?? 0, changes: survey.changes ?? 0 });
+    return store.find(surveyId, { consistent: true });
+  }
+
+  /** A change is stored whatever happens next: a failed publication waits for the next change or read. */
+  async function afterChange(surveyId: string): Promise<Survey | undefined> {
+    try {
+      return await publishIfDue(surveyId);
+    } catch (error) {
+      logger.warn("round publication failed; the next change or read retries it", { survey_id: surveyId, error: (error as Error).name });
+      return undefined;
+    }
+  }
+
+  /** The latest round with aggregates, and the Johari window from the owner's picks of today. */
+  async function shownRound(surveyId: string, survey: Survey) {
+    const [round, self] = await Promise.all([
+      survey.publishedRound ? store.round(surveyId, survey.publishedRound) : undefined,
+      store.selfOf(surveyId),
+    ]);
+    if (!round?.aggregates) return { round, aggregates: null };
+    const picked = round.aggregates.adjectives.map((a) => a.adjective);
+    const aggregates: Aggregates = { ...round.aggregates, johari: self ? johariWindow(self.answers.adjectives, picked) : null };
+    return { round, aggregates };
   }
 
   return {
@@ -79,20 +146,32 @@ export function surveysOn(
      * refused answer (no survey 404, the owner 403, a limit 429, a duplicate 409) writes
      * nothing and uses up no one's allowance.
      */
-    async answer(surveyId: string, input: FriendAnswerInput, from: { ip: string; callerUid?: string }, now = Date.now()): Promise<void> {
+    async answer(
+      surveyId: string,
+      input: FriendAnswerInput,
+      from: { ip: string; callerUid?: string },
+      now = Date.now(),
+    ): Promise<{ receipt: string }> {
       const increments = [
         limits.increment(
-          { scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
+          { scope: "answer-ip", name: "answers_per_ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
           `${surveyId}:${ipPseudonym(from.ip)}`,
           now,
         ),
-        limits.increment({ scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 }, surveyId, now),
+        limits.increment(
+          { scope: "answer-survey", name: "answers_per_survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 },
+          surveyId,
+          now,
+        ),
       ].filter((increment) => increment !== undefined);
+      const answerId = fingerprintHash(surveyId, input.fingerprint);
+      const receipt = newReceipt(answerId);
       const answer = {
-        fingerprintHash: fingerprintHash(surveyId, input.fingerprint),
+        fingerprintHash: answerId,
         questionSet: input.question_set,
         answers: input.answers,
         createdAt: new Date(now).toISOString(),
+        receiptHash: receipt.hash,
       };
       const refusal = await store.addAnswer(surveyId, answer, increments, from.callerUid);
       switch (refusal?.refused) {
@@ -110,40 +189,62 @@ export function surveysOn(
           metrics.record("SurveyAnswers", 1, { outcome: "duplicate" });
           throw new ConflictError("This survey already has your answer", "duplicate_answer");
       }
-      if (hooks.afterAnswer) {
-        // Strongly consistent: the count must include the answer just stored.
-        const survey = await store.find(surveyId, { consistent: true });
-        if (survey) await hooks.afterAnswer(survey);
-      }
+      // Strongly consistent inside: the survey as this answer (and any round it completed) left it.
+      const survey = await afterChange(surveyId);
+      if (survey && hooks.afterAnswer) await hooks.afterAnswer(survey);
+      return { receipt: receipt.receipt };
     },
 
-    /** The owner's own picks, for the Johari window. Replaces any earlier ones. */
-    async saveSelf(surveyId: string, ownerUid: string, input: SelfAnswerInput): Promise<void> {
+    /**
+     * Withdraws the answer a receipt names: its content is deleted at once (a tombstone keeps
+     * its key, so the device cannot answer again); what the owner sees follows by rounds. A
+     * wrong, spent or malformed receipt is the same NotFoundError as an unknown answer.
+     */
+    async withdraw(surveyId: string, receipt: string): Promise<void> {
+      const claimed = readReceipt(receipt);
+      const stored = claimed ? await store.receiptOf(surveyId, claimed.answerId) : undefined;
+      if (!claimed || !stored || !sameHash(stored, claimed.hash)) throw new NotFoundError(NO_SUCH_ANSWER);
+      if (!(await store.withdrawAnswer(surveyId, claimed.answerId, stored))) throw new NotFoundError(NO_SUCH_ANSWER);
+      await afterChange(surveyId);
+    },
+
+    /** The owner's own picks, for the Johari window. Replaces any earlier ones; others' surveys are 404. */
+    async saveSelf(surveyId: string, ownerUid: string, input: SelfAnswerInput): Promise<SelfAnswerInput> {
       const refused = await store.saveSelf(surveyId, ownerUid, input);
-      if (refused === "not_owner") throw new ForbiddenError("Only the survey's owner can do this");
-      if (refused === "no_survey") throw new NotFoundError(NO_SUCH_SURVEY);
+      if (refused === "not_owner" || refused === "no_survey") throw new NotFoundError(NO_SUCH_SURVEY);
+      return input;
     },
 
-    /** Counts always; aggregates only from MIN_ANSWERS_FOR_AGGREGATES answers on. Owner only. */
+    /** The latest published round only, and how many changes wait for the next. Owner only. */
     async summary(surveyId: string, callerUid: string): Promise<SurveySummary> {
-      const { self, answers } = await owned(surveyId, callerUid);
-      const enough = answers.length >= MIN_ANSWERS_FOR_AGGREGATES;
+      let survey = await store.find(surveyId, { consistent: true });
+      // Someone else's survey is private to them: it does not exist for the caller (404, never a 403).
+      if (!survey || survey.ownerUid !== callerUid) throw new NotFoundError(NO_SUCH_SURVEY);
+      if (roundDue(survey)) survey = (await publishIfDue(surveyId, survey)) ?? survey;
+      const { round, aggregates } = await shownRound(surveyId, survey);
       return {
-        answer_count: answers.length,
-        answers_needed: Math.max(0, MIN_ANSWERS_FOR_AGGREGATES - answers.length),
-        aggregates: enough ? aggregate(answers, self?.answers.adjectives) : null,
+        answer_count: round?.answerCount ?? 0,
+        answers_needed: aggregates ? 0 : Math.max(0, MIN_ANSWERS_FOR_AGGREGATES - survey.answerCount),
+        round: survey.publishedRound ?? 0,
+        changes_waiting: waiting(survey),
+        aggregates,
       };
     },
 
-    /** What the persona saga is written from: aggregates and de-identified quotes, never raw answers. */
+    /**
+     * What the persona saga is written from: the latest round's aggregates, and the
+     * de-identified quotes of its answers not withdrawn since — never raw answers.
+     */
     async material(surveyId: string) {
-      const { meta, self, answers } = await store.everything(surveyId);
-      if (!meta) throw new NotFoundError(NO_SUCH_SURVEY);
-      return {
-        ownerName: meta.ownerName,
-        aggregates: aggregate(answers, self?.answers.adjectives),
-        quotes: quotedTexts(answers, meta.ownerName ? [meta.ownerName] : []),
-      };
+      let survey = await store.find(surveyId, { consistent: true });
+      if (!survey) throw new NotFoundError(NO_SUCH_SURVEY);
+      if (roundDue(survey)) survey = (await publishIfDue(surveyId, survey)) ?? survey;
+      const { round, aggregates } = await shownRound(surveyId, survey);
+      if (!round || !aggregates) throw new NotReadyError("No round of answers is published yet", "not_enough_answers");
+      const members = new Set(round.members);
+      const { answers } = await store.roundMaterial(surveyId);
+      const texts = answers.filter((a) => members.has(a.id)).map((a) => a.answers);
+      return { ownerName: survey.ownerName, aggregates, quotes: quotedTexts(texts, survey.ownerName ? [survey.ownerName] : []) };
     },
 
     /** The owner's new display name, on their open survey (friends see it there). */

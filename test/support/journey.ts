@@ -95,7 +95,7 @@ gemini.enqueue({ kind: "text", chunks: ["Well,", " let", " me", " think."], held
 const held = gemini.arrived(gemini.requests.length + 1);
 const stopped = sseEvents(await send("Tell me more."));
 const [request] = (await held).slice(-1);
-const reply = await domains.chats.history(await domains.chats.get(uid, chatId), 10);
+const reply = await domains.chats.history(await domains.chats.get(uid, chatId), 10, { direction: "older" });
 const generating = reply.items.find((m) => m.status === "generating")!;
 expect("stop", (await post(`${chatPath}/messages/${generating.messageId}/stop`, {}, as(uid))).status, 202);
 request!.release();
