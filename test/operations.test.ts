@@ -135,7 +135,7 @@ describe("correlation: one saga followed through every function", () => {
     assert.equal(reply.status, "complete");
     assert.ok(reply.first_token_ms >= 0 && reply.duration_ms >= reply.first_token_ms);
     const sent = lines.find(
-      (l) => l.message === "request" && l.route === "/v1/chats/:id/messages" && l.request_id === reply.correlation_id,
+      (l) => l.message === "request" && l.route === "/v1/chats/:chat_id/messages" && l.request_id === reply.correlation_id,
     );
     assert.ok(sent, "the message's request line has the reply's correlation id");
   });

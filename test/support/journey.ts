@@ -79,8 +79,8 @@ await workers.stop();
 // A chat: one reply streamed to its end, one stopped after its first token.
 const chat = await post("/v1/chats", {}, as(uid));
 expect("new chat", chat.status, 201);
-const chatPath = String(chat.headers.location);
-const chatId = chatPath.split("/").at(-1)!;
+const chatId = JSON.parse(chat.body).chat_id as string;
+const chatPath = `/v1/chats/${chatId}`;
 const send = (text: string) =>
   fetch(`${target.url}${chatPath}/messages`, {
     method: "POST",
