@@ -75,6 +75,11 @@ describe("metrics: EMF lines of the journey", () => {
     assert.equal(total(seen, "SurveyAnswers", { service: api, outcome: "rate_limited" }), 1);
   });
 
+  test("rounds and withdrawals: the first round published once, one answer withdrawn", () => {
+    assert.equal(total(seen, "SurveyRoundsPublished", { service: api }), 1);
+    assert.equal(total(seen, "SurveyAnswersWithdrawn", { service: api }), 1);
+  });
+
   test("the saga: started, re-driven, each step's duration, ready, time to ready, model calls — each by the service that did it", () => {
     assert.equal(total(seen, "SagaStarted", { service: api }), 1);
     assert.equal(total(seen, "SagaRedriven", { service: "remirai-sweeper", step: "synthesis" }), 1);

@@ -54,6 +54,8 @@ export const METRICS = {
   ChatStops: { unit: Count },
   // surveys
   SurveyAnswers: { unit: Count, dimension: "outcome" },
+  SurveyAnswersWithdrawn: { unit: Count },
+  SurveyRoundsPublished: { unit: Count },
   // AWS calls that failed after the SDK's retries and were answered 503 (or service_unavailable mid-stream)
   DependencyFailures: { unit: Count, dimension: "dependency" },
 } as const satisfies Record<string, MetricSpec>;

@@ -99,7 +99,9 @@ export function surveysOn(
       aggregates: members.length > 0 ? aggregates : null,
       publishedAt: new Date().toISOString(),
     };
-    await store.publishRound(surveyId, round, { previous: survey.publishedRound ?? 0, changes: survey.changes ?? 0 });
+    // Refused: another flow published this round first (and counted it).
+    if (await store.publishRound(surveyId, round, { previous: survey.publishedRound ?? 0, changes: survey.changes ?? 0 }))
+      metrics.record("SurveyRoundsPublished");
     return store.find(surveyId, { consistent: true });
   }
 
@@ -205,6 +207,7 @@ export function surveysOn(
       const stored = claimed ? await store.receiptOf(surveyId, claimed.answerId) : undefined;
       if (!claimed || !stored || !sameHash(stored, claimed.hash)) throw new NotFoundError(NO_SUCH_ANSWER);
       if (!(await store.withdrawAnswer(surveyId, claimed.answerId, stored))) throw new NotFoundError(NO_SUCH_ANSWER);
+      metrics.record("SurveyAnswersWithdrawn");
       await afterChange(surveyId);
     },
 

@@ -3,7 +3,8 @@
  * the API, the two step workers and the sweeper write — log lines and EMF documents — as
  * `./run.sh` shows them: friends' answers (one a duplicate, one over the survey's limit), a
  * saga whose first message is lost and re-driven by the sweeper, then finished by the
- * workers with a model that fails once, and two chat turns (one complete, one stopped).
+ * workers with a model that fails once, two chat turns (one complete, one stopped), and a
+ * friend withdrawing their answer.
  * Last it prints one line `{"journey": {...}}` with the ids to follow, and exits (what is
  * still pending is written at exit).
  *
@@ -51,10 +52,11 @@ const expect = (what: string, status: number, wanted: number) => {
   if (status !== wanted) throw new Error(`${what}: ${status}, expected ${wanted}`);
 };
 
-// Answers: three accepted, a duplicate (409), a fourth accepted, a fifth over the limit (429).
+// Answers: three accepted (the first round published), a duplicate (409), a fourth accepted, a fifth over the limit (429).
 const { uid, surveyId } = await ownerWithAnswers(target, 3);
 expect("duplicate answer", (await post(`/v1/surveys/${surveyId}/responses`, friendAnswer(`${uid}-friend-0`))).status, 409);
-expect("4th answer", (await post(`/v1/surveys/${surveyId}/responses`, friendAnswer(`${uid}-friend-3`))).status, 201);
+const fourth = await post(`/v1/surveys/${surveyId}/responses`, friendAnswer(`${uid}-friend-3`));
+expect("4th answer", fourth.status, 201);
 expect("5th answer", (await post(`/v1/surveys/${surveyId}/responses`, friendAnswer(`${uid}-friend-4`))).status, 429);
 
 // The saga starts with our request id; its first message is lost; the sweeper re-drives it.
@@ -101,6 +103,10 @@ expect("stop", (await post(`${chatPath}/messages/${generating.messageId}/stop`, 
 request!.release();
 if ((await stopped).find((e) => e.event === "stored")?.data.status !== "interrupted")
   throw new Error("the stopped reply was not interrupted");
+
+// The 4th friend withdraws their answer: two changes since the first round, so no round is published.
+const withdrawn = await post(`/v1/surveys/${surveyId}/responses/withdraw`, { receipt: JSON.parse(fourth.body).receipt });
+expect("withdrawal", withdrawn.status, 200);
 
 await target.close();
 await gemini.close();
