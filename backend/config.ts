@@ -81,6 +81,9 @@ export interface Config {
   readinessTimeoutMs: number;
   /** Timeouts and attempts of every AWS SDK client (validated here; the clients read them from the environment). */
   awsClients: AwsClientSettings;
+  /** CloudWatch metrics (EMF lines on stdout, backend/ports/metrics.ts): their namespace, and whether any are written. */
+  metricsNamespace: string;
+  metricsEnabled: boolean;
 }
 
 /**
@@ -202,6 +205,9 @@ function readConfig(env: Env): Config {
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
     readinessTimeoutMs: int(env, "READINESS_TIMEOUT_MS", 2_000),
     awsClients: awsClientSettings(env),
+    metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE || "Remirai",
+    // Read as Powertools reads it (true, 1, yes, on).
+    metricsEnabled: !/^(true|1|yes|on)$/i.test(env.POWERTOOLS_METRICS_DISABLED?.trim() ?? ""),
   };
 }
 

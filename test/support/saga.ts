@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
+import type { AppLogger } from "../../backend/api/app.ts";
 import type { App } from "../../backend/api/http.ts";
 import { createApi } from "../../backend/api/index.ts";
 import { compose, type Domains } from "../../backend/compose.ts";
@@ -30,8 +31,14 @@ export interface SagaStack {
   close(): Promise<void>;
 }
 
-/** `workers: false` leaves the queues alone, for tests that run steps by hand. */
-export async function sagaStack(env: Record<string, string> = {}, options: { workers?: boolean } = {}): Promise<SagaStack> {
+/**
+ * `workers: false` leaves the queues alone, for tests that run steps by hand; `logger` writes
+ * the app's request lines (default: none).
+ */
+export async function sagaStack(
+  env: Record<string, string> = {},
+  options: { workers?: boolean; logger?: AppLogger } = {},
+): Promise<SagaStack> {
   const name = `saga-${randomUUID().slice(0, 8)}`;
   const tableName = `remirai-${name}`;
   const queues = await provision({
@@ -55,7 +62,7 @@ export async function sagaStack(env: Record<string, string> = {}, options: { wor
   };
   const config = loadConfig(fullEnv);
   const domains = compose(config, {}, fullEnv);
-  const app = createApi(config, { logger: quiet, domains });
+  const app = createApi(config, { logger: options.logger ?? quiet, domains });
   const target = await nodeTarget(app);
   const workers =
     options.workers === false
