@@ -221,10 +221,13 @@ export function functionUrlTarget(app: App, options: TargetOptions = {}): Target
       for (;;) {
         while (next < stream.received.length) yield decoder.decode(stream.received[next++], { stream: true });
         if (stream.writableFinished || stream.destroyed) return;
-        await new Promise((r) => {
-          stream.once("chunk", r);
-          stream.once("finish", r);
-          stream.once("close", r);
+        // One wait per chunk: remove all three listeners, or a long stream piles them up.
+        await new Promise<void>((resolve) => {
+          const next = () => {
+            stream.off("chunk", next).off("finish", next).off("close", next);
+            resolve();
+          };
+          stream.on("chunk", next).on("finish", next).on("close", next);
         });
       }
     }
