@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { keys } from "../backend/data/keys.ts";
-import { documentClient } from "../backend/data/table.ts";
+import { documentClient } from "../backend/data/documents.ts";
 import { as, friendAnswer, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
 
 let stack: SagaStack;
