@@ -62,7 +62,7 @@ async function feed(base: string, uid: string, until: number): Promise<{ request
 }
 
 /** One chat reply, streamed: request sent → stream ended. */
-async function chatTurn(base: string, uid: string, chatId: string): Promise<{ ok: boolean; ms: number }> {
+async function chatTurn(base: string, uid: string, chatId: string): Promise<{ ok: boolean; ms: number; outcome: string }> {
   const t0 = performance.now();
   try {
     const res = await fetch(`${base}/v1/chats/${chatId}/messages`, {
@@ -71,9 +71,11 @@ async function chatTurn(base: string, uid: string, chatId: string): Promise<{ ok
       body: JSON.stringify({ text: "What do you like to do on weekends?" }),
     });
     const text = await res.text();
-    return { ok: res.ok && text.includes("event: done"), ms: performance.now() - t0 };
-  } catch {
-    return { ok: false, ms: performance.now() - t0 };
+    const ok = res.ok && text.includes("event: done");
+    const code = /"code":"([a-z_]+)"/.exec(text)?.[1];
+    return { ok, ms: performance.now() - t0, outcome: ok ? "done" : `${res.status}${code ? ` ${code}` : ""}` };
+  } catch (error) {
+    return { ok: false, ms: performance.now() - t0, outcome: (error as Error).name };
   }
 }
 
@@ -170,6 +172,11 @@ export async function idleFeedsSection(): Promise<SectionResult> {
 
     // Assess
     const ok = (turns: { ok: boolean; ms: number }[]) => turns.filter((t) => t.ok).map((t) => t.ms);
+    const outcomes = (turns: { outcome: string }[]) => {
+      const counts = new Map<string, number>();
+      for (const t of turns) counts.set(t.outcome, (counts.get(t.outcome) ?? 0) + 1);
+      return [...counts].map(([outcome, n]) => `${outcome}: ${n}`).join(", ");
+    };
     const aloneMs = ok(alone);
     const besideMs = ok(beside);
     const readsPerFeedMinute = feedRequests / FEEDS / feedMinutes;
@@ -216,6 +223,7 @@ export async function idleFeedsSection(): Promise<SectionResult> {
         `(${feedRequests} in all over ${num(feedMinutes * 60, 0)} s); ${feedResults.reduce((n, f) => n + f.events, 0)} events read, ` +
         `${feedResults.filter((f) => f.ended204).length} feeds told 204.`,
       `- A chat turn: ${num(chatRequests / CHATS, 1)} DynamoDB requests (the first run's count ÷ ${CHATS}).`,
+      `- Outcomes, alone: ${outcomes(alone)}; beside the feeds: ${outcomes(beside)}.`,
     ].join("\n");
     return {
       title: TITLE,
