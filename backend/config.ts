@@ -36,8 +36,9 @@ export interface Config {
   maxReceiveCount: number;
   /** Start the saga by itself on the 3rd answer. */
   autoGenerate: boolean;
-  /** How often the persona status feed looks for new status events. */
+  /** How often the persona status feed looks for new status events; doubling while a step runs long, up to the max. */
   personaEventsPollMs: number;
+  personaEventsMaxPollMs: number;
   synthesisDlqUrl: string;
   imageDlqUrl: string;
   /** Chat limits: messages per user per minute, model tokens per user per UTC day, message length. */
@@ -175,6 +176,7 @@ function readConfig(env: Env): Config {
     maxReceiveCount: int(env, "MAX_RECEIVE_COUNT", 5),
     autoGenerate: env.AUTO_GENERATE === "1" || env.AUTO_GENERATE === "true",
     personaEventsPollMs: int(env, "PERSONA_EVENTS_POLL_MS", 1_000),
+    personaEventsMaxPollMs: int(env, "PERSONA_EVENTS_MAX_POLL_MS", 5_000),
     synthesisDlqUrl: env.SYNTHESIS_DLQ_URL || "",
     imageDlqUrl: env.IMAGE_DLQ_URL || "",
     chatMessagesPerMinute: int(env, "CHAT_MESSAGES_PER_MINUTE", 20),

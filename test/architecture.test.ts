@@ -63,6 +63,7 @@ export function storeViolations(files: Source[]): string[] {
     for (const imp of importsOf(file.text)) {
       if (TABLE_ACCESS.test(imp.from)) out.push(`${file.path} imports ${imp.from}`);
       if (imp.from.endsWith("data/keys.ts")) out.push(`${file.path} builds keys (imports data/keys.ts)`);
+      if (imp.from.endsWith("data/documents.ts")) out.push(`${file.path} imports the Document client (data/documents.ts)`);
       if (
         imp.from.endsWith("data/table.ts") &&
         !imp.typeOnly &&
@@ -119,12 +120,13 @@ describe("the checks catch a planted violation", () => {
     const planted: Source[] = [
       { path: "backend/chats/chats.ts", text: 'import { GetCommand } from "@aws-sdk/lib-dynamodb";' },
       { path: "backend/personas/saga.ts", text: 'import { keys } from "../data/keys.ts";' },
-      { path: "backend/surveys/surveys.ts", text: 'import { documentClient, type Table } from "../data/table.ts";' },
+      { path: "backend/surveys/surveys.ts", text: 'import { cancellationReasons, type Table } from "../data/table.ts";' },
+      { path: "backend/social/chemistry.ts", text: 'import { documentClient } from "../data/documents.ts";' },
       // Allowed: the store, and a type-only import of the port.
       { path: "backend/chats/store.ts", text: 'import { keys } from "../data/keys.ts";' },
       { path: "backend/social/social.ts", text: 'import type { Table } from "../data/table.ts";' },
     ];
-    assert.equal(storeViolations(planted).length, 3);
+    assert.equal(storeViolations(planted).length, 4);
   });
 
   test("a key string in code (not in a comment)", () => {

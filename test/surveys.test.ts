@@ -10,7 +10,7 @@ import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createApi } from "../backend/api/index.ts";
 import { loadConfig } from "../backend/config.ts";
 import { fingerprintHash, ipPseudonym } from "../backend/data/pseudonym.ts";
-import { documentClient } from "../backend/data/table.ts";
+import { documentClient } from "../backend/data/documents.ts";
 import { RATING_ITEMS } from "../backend/surveys/questions.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
 

@@ -6,7 +6,6 @@
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { awsClientSettings } from "../config.ts";
-import { awsClientOptions } from "./aws.ts";
 import { reportUnavailable } from "./dependency.ts";
 
 export interface Media {
@@ -19,8 +18,9 @@ export interface Media {
 // Loaded on first upload: only the image step writes, so no other bundle parses the S3 client.
 let s3: Promise<{ client: S3Client; PutObjectCommand: typeof import("@aws-sdk/client-s3").PutObjectCommand }> | undefined;
 function client() {
-  return (s3 ??= import("@aws-sdk/client-s3").then(({ S3Client, PutObjectCommand }) => ({
-    client: reportUnavailable(new S3Client(awsClientOptions(awsClientSettings())), "s3"),
+  // aws.ts too: it brings the DynamoDB and SQS clients, which a cold start does not load either.
+  return (s3 ??= Promise.all([import("@aws-sdk/client-s3"), import("./aws.ts")]).then(([{ S3Client, PutObjectCommand }, aws]) => ({
+    client: reportUnavailable(new S3Client(aws.awsClientOptions(awsClientSettings())), "s3"),
     PutObjectCommand,
   })));
 }

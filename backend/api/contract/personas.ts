@@ -114,7 +114,7 @@ export const personas = {
     tag: "personas",
     summary: "Status changes: live (SSE) or what happened so far (JSON)",
     description:
-      "With `Accept: text/event-stream`: the saga's status changes until `ready` or `failed`, resumable with `Last-Event-ID`; before any start one `pending` event with `retry: 30000`. Otherwise JSON of the changes after `Last-Event-ID` / `?after=`, at once.",
+      "With `Accept: text/event-stream`: the saga's status changes until `ready` or `failed`, resumable with `Last-Event-ID`; before any start one `pending` event with `retry: 30000`, then the end. A feed never outlives the stream's maximum life: while a step runs long the server looks for changes less and less often (up to every 5 s by default), and a feed that reaches its maximum life ends with `retry:` set to that interval, when reconnecting is worth it. Otherwise JSON of the changes after `Last-Event-ID` / `?after=`, at once.",
     auth: "user",
     query: StatusQuery,
     responses: {
