@@ -17,7 +17,7 @@ import { documentClient, Table } from "../backend/data/table.ts";
 import { provision } from "../backend/local/provision.ts";
 import { friendAnswer, quiet } from "./support/saga.ts";
 import { apiGatewayTarget, functionUrlTarget, nodeTarget, type Target } from "./support/targets.ts";
-import { chatStore } from "../backend/chats/store.ts";
+import { chatStore, type Chat } from "../backend/chats/store.ts";
 
 const uid = `caller-${randomUUID()}`;
 const signedIn = { "x-user-uid": uid, "content-type": "application/json" };
@@ -139,7 +139,7 @@ after(async () => {
 describe("malformed path ids are unknown ids", () => {
   test("every route, every adapter: 404 with the unknown id's code and message; nothing written", async () => {
     // Prepare
-    const chat = await chatStore(new Table(config.tableName)).create(uid, { personaId: unknown.persona(), uid, name: "Mirai" });
+    const chat = (await chatStore(new Table(config.tableName)).create(uid, { personaId: unknown.persona(), uid, name: "Mirai" })) as Chat;
     const before = await itemCount();
 
     for (const target of targets) {
@@ -191,7 +191,7 @@ describe("keys", () => {
   test("refuse a part that could reach into another key, or is empty, too long or has control characters", () => {
     for (const bad of ["x#y", "#", "", "a".repeat(401), "a\u0000b", "line\nbreak"]) {
       assert.throws(() => keys.survey(bad), InvalidKeyPartError, JSON.stringify(bad.slice(0, 20)));
-      assert.throws(() => keys.rateWindow("answer-survey", bad, 0), InvalidKeyPartError);
+      assert.throws(() => keys.rateWindow({ survey: bad }, "answer-survey", 0), InvalidKeyPartError);
     }
     assert.deepEqual(keys.chat("g_42", unknown.chat()).PK, "USER#g_42");
   });

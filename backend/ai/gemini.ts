@@ -222,6 +222,7 @@ export class GeminiLLM extends GeminiPort implements LLM {
     schema: S;
     attempts?: number;
     signal?: AbortSignal;
+    onUsage?: (usage: Usage) => void;
   }): Promise<z.infer<S>> {
     const model = this.model;
     const attempts = req.attempts ?? 3;
@@ -246,6 +247,8 @@ export class GeminiLLM extends GeminiPort implements LLM {
           },
         }),
       );
+      const used = usageOf(response);
+      if (used) req.onUsage?.(used);
       const refusal = refusalOf(response);
       if (refusal) throw refusal;
       const checked = checkJson(textOf(response), req.schema);

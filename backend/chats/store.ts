@@ -2,17 +2,22 @@
  * Chats and their messages on the single table. Every DynamoDB expression of the chat
  * domain lives here. A chat lives under its creator (`USER#uid/CHAT#id`), so reading it is
  * also the ownership check; its messages live under `CHAT#id` with time-ordered ids, so
- * history is a Query in key order, either direction.
+ * history is a Query in key order, either direction. The persona's owner keeps a pointer to
+ * every chat with their persona (`USER#personaUid/PERSONA_CHAT#id`), so deleting the persona
+ * finds the chats to close, and deleting the chat finds the pointer, without a Scan.
  */
 import { keys } from "../data/keys.ts";
+import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, isConditionFailed, withoutKeys, type Table } from "../data/table.ts";
 import { timeOrderedId } from "./ids.ts";
 
 export interface Chat {
   chatId: string;
   uid: string;
-  personaId: string;
-  personaUid: string;
+  /** Gone once the persona is deleted: the chat then stays readable, and takes no more messages. */
+  personaId?: string;
+  personaUid?: string;
+  closed?: "persona_deleted";
   title: string;
   createdAt: string;
   updatedAt: string;
@@ -50,7 +55,16 @@ const LOCK_MS = 5 * 60_000;
 
 export function chatStore(table: Table) {
   return {
-    async create(uid: string, persona: { personaId: string; uid: string; name: string }, now = new Date()): Promise<Chat> {
+    /**
+     * A new chat and the persona owner's pointer to it, with the caller's chat counter, in one
+     * transaction; `limited` (nothing written) when the counter is full.
+     */
+    async create(
+      uid: string,
+      persona: { personaId: string; uid: string; name: string },
+      limit?: Increment,
+      now = new Date(),
+    ): Promise<Chat | "limited"> {
       const at = now.toISOString();
       const chat: Chat = {
         chatId: timeOrderedId(),
@@ -61,22 +75,100 @@ export function chatStore(table: Table) {
         createdAt: at,
         updatedAt: at,
       };
-      await table.update({
-        Key: keys.chat(uid, chat.chatId),
-        UpdateExpression:
-          "SET chatId = :id, #uid = :uid, personaId = :pid, personaUid = :puid, title = :title, createdAt = :now, updatedAt = :now",
-        ConditionExpression: "attribute_not_exists(PK)",
-        ExpressionAttributeNames: { "#uid": "uid" },
-        ExpressionAttributeValues: {
-          ":id": chat.chatId,
-          ":uid": uid,
-          ":pid": chat.personaId,
-          ":puid": chat.personaUid,
-          ":title": chat.title,
-          ":now": at,
-        },
-      });
+      try {
+        await table.transact([
+          { Put: { Item: { ...keys.chat(uid, chat.chatId), ...chat }, ConditionExpression: "attribute_not_exists(PK)" } },
+          { Put: { Item: { ...keys.guestChat(persona.uid, chat.chatId), uid, chatId: chat.chatId } } },
+          ...(limit ? [limit.write] : []),
+        ]);
+      } catch (error) {
+        if (limit && cancellationReasons(error)?.at(-1)?.code === "ConditionalCheckFailed") return "limited";
+        throw error;
+      }
       return chat;
+    },
+
+    /** Every chat of `uid` (for an export), oldest first. */
+    all: (uid: string): Promise<Chat[]> =>
+      table
+        .queryAll<Record<string, unknown>>({
+          KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+          ExpressionAttributeValues: { ":pk": keys.chatsOf(uid).PK, ":prefix": keys.chatsOf(uid).SKPrefix },
+          ConsistentRead: true,
+        })
+        .then((items) => items.map((i) => withoutKeys<Chat>(i))),
+
+    /** One page of a chat's messages, oldest first, after `cursor` (a message id). */
+    async messagesAfter(chatId: string, limit: number, cursor?: string): Promise<{ items: Message[]; next?: string }> {
+      const all = keys.messagesOf(chatId);
+      const { Items = [], LastEvaluatedKey } = await table.query({
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues: { ":pk": all.PK, ":prefix": all.SKPrefix },
+        ExclusiveStartKey: cursor === undefined ? undefined : keys.message(chatId, cursor),
+        ConsistentRead: true,
+        Limit: limit,
+      });
+      const items = Items.map((i) => withoutKeys<Message>(i));
+      return { items, next: LastEvaluatedKey ? items.at(-1)?.messageId : undefined };
+    },
+
+    /**
+     * Up to `limit` chats of `uid` removed: each chat's messages, then the persona owner's
+     * pointer to it, the chat itself last (what finds the rest if this is cut short). `done`
+     * once the user has no chat left.
+     */
+    async forgetChatsOf(uid: string, limit: number): Promise<{ deleted: number; done: boolean }> {
+      let deleted = 0;
+      const mine = keys.chatsOf(uid);
+      for (;;) {
+        const { Items = [] } = await table.query({
+          KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+          ExpressionAttributeValues: { ":pk": mine.PK, ":prefix": mine.SKPrefix },
+          ConsistentRead: true,
+          Limit: 25,
+        });
+        if (Items.length === 0) return { deleted, done: true };
+        for (const chat of Items.map((i) => withoutKeys<Chat>(i))) {
+          const messages = await table.deleteItemsOf(keys.messagesOf(chat.chatId).PK, { limit: limit - deleted });
+          deleted += messages.deleted;
+          if (!messages.done) return { deleted, done: false };
+          await table.deleteKeys([...(chat.personaUid ? [keys.guestChat(chat.personaUid, chat.chatId)] : []), keys.chat(uid, chat.chatId)]);
+          deleted += 2;
+          if (deleted >= limit) return { deleted, done: false };
+        }
+      }
+    },
+
+    /**
+     * The persona of `personaUid` is gone: up to `limit` chats with it (anyone's) lose their
+     * persona and take no more messages, their history kept for their owners; each pointer
+     * goes once its chat is closed. Also forgets which chat the owner's one-shot endpoint
+     * continued. `done` once no pointer is left.
+     */
+    async closeChatsWith(personaUid: string, limit: number): Promise<{ deleted: number; done: boolean }> {
+      const guests = keys.guestChatsOf(personaUid);
+      const { Items = [], LastEvaluatedKey } = await table.query({
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues: { ":pk": guests.PK, ":prefix": guests.SKPrefix },
+        ConsistentRead: true,
+        Limit: Math.max(1, limit),
+      });
+      for (const pointer of Items as { uid: string; chatId: string }[]) {
+        try {
+          await table.update({
+            Key: keys.chat(pointer.uid, pointer.chatId),
+            UpdateExpression: "SET closed = :why REMOVE personaId, personaUid",
+            ConditionExpression: "attribute_exists(PK)",
+            ExpressionAttributeValues: { ":why": "persona_deleted" },
+          });
+        } catch (error) {
+          if (!isConditionFailed(error)) throw error; // its owner deleted it meanwhile
+        }
+        await table.delete({ Key: keys.guestChat(personaUid, pointer.chatId) });
+      }
+      const done = LastEvaluatedKey === undefined;
+      if (done) await table.delete({ Key: keys.selfChat(personaUid) });
+      return { deleted: Items.length, done };
     },
 
     /** The chat if `uid` created it; undefined otherwise (others' chats do not exist for them). */

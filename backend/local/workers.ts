@@ -1,10 +1,10 @@
 /**
- * The saga's workers inside the local stack: long-polls both queues and hands the same
- * step handlers the Lambda functions run real SQS-shaped events, then does what the Lambda
+ * The saga's workers (and the deletion worker) inside the local stack: long-polls the queues
+ * and hands the same handlers the Lambda functions run real SQS-shaped events, then does what the Lambda
  * SQS integration does with the answer: deletes the records that succeeded, leaves the
  * failures for redelivery (after `retryDelaySeconds` instead of the full visibility timeout,
  * so a local retry takes seconds), and lets SQS move them to the DLQ after maxReceiveCount.
- * A timer runs the sweeper as the schedule does in AWS.
+ * A timer runs the sweeper as the schedule does in AWS (sagas, then lost deletion jobs).
  */
 import {
   ChangeMessageVisibilityCommand,
@@ -16,9 +16,11 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { logger } from "../log.ts";
 import type { Domains } from "../compose.ts";
+import type { Lifecycle } from "../lifecycle/lifecycle.ts";
 import type { Saga } from "../personas/personas.ts";
 import { sqsClient, sqsPollingClient } from "../ports/aws.ts";
 import type { StepRunner } from "../workers/step-handler.ts";
+import { jobHandler } from "../workers/job-handler.ts";
 import { stepHandler } from "../workers/step-handler.ts";
 
 export interface LocalWorkerOptions {
@@ -128,17 +130,24 @@ async function pollOnce(
 
 export interface LocalSaga {
   saga: Saga;
-  queueUrls: { synthesis: string; image: string };
+  queueUrls: { synthesis: string; image: string; lifecycle?: string };
   maxReceiveCount: number;
+  /** Deletion jobs, when the composition has a lifecycle queue. */
+  lifecycle?: Pick<Lifecycle, "continueJob" | "sweep">;
 }
 
-/** The saga of a composition, with the queues its workers poll. */
-export function localSaga({ saga, config }: Pick<Domains, "saga" | "config">): LocalSaga {
-  return { saga, queueUrls: { synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl }, maxReceiveCount: config.maxReceiveCount };
+/** The saga of a composition (and its deletion jobs), with the queues its workers poll. */
+export function localSaga({ saga, lifecycle, config }: Pick<Domains, "saga" | "config"> & Partial<Pick<Domains, "lifecycle">>): LocalSaga {
+  return {
+    saga,
+    lifecycle,
+    queueUrls: { synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl, lifecycle: config.lifecycleQueueUrl || undefined },
+    maxReceiveCount: config.maxReceiveCount,
+  };
 }
 
 export function startLocalWorkers(
-  { saga, queueUrls, maxReceiveCount }: LocalSaga,
+  { saga, lifecycle, queueUrls, maxReceiveCount }: LocalSaga,
   opts: LocalWorkerOptions = {},
 ): { stop(): Promise<void> } {
   const { maxInFlight, ...rest } = opts;
@@ -150,11 +159,17 @@ export function startLocalWorkers(
       pollQueue(queueUrl, stepHandler(step, run, maxReceiveCount), options, controller.signal),
     );
   const loops = [...pollers(queueUrls.synthesis, "synthesis", saga.synthesis), ...pollers(queueUrls.image, "image", saga.illustration)];
+  if (lifecycle && queueUrls.lifecycle)
+    loops.push(pollQueue(queueUrls.lifecycle, jobHandler(lifecycle.continueJob), { ...options, batchSize: 10 }, controller.signal));
   const sweeper = setInterval(() => {
     saga
       .sweep()
       .then((report) => (report.redriven || report.postponed || report.failed) && logger.info("sweep", { ...report }))
       .catch((error: Error) => logger.warn("sweep failed", { error: error.name }));
+    lifecycle
+      ?.sweep()
+      .then((resent) => resent > 0 && logger.info("deletion jobs re-sent", { resent }))
+      .catch((error: Error) => logger.warn("deletion sweep failed", { error: error.name }));
   }, options.sweepIntervalMs);
   return {
     async stop() {

@@ -10,6 +10,7 @@
  *   ready / failed ──start (regenerate: new saga id, version + 1; old card stays)┘
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import type { Increment } from "../data/rate-limit.ts";
 import { ConflictError, NotReadyError } from "../errors.ts";
 import { MIN_ANSWERS_FOR_AGGREGATES } from "../surveys/aggregate.ts";
 import type { Persona } from "./model.ts";
@@ -26,13 +27,14 @@ export interface SagaSettings {
 /**
  * Starts (or restarts) the saga: status `synthesizing`, a new saga id, version + 1.
  * `onlyIfNew` (the automatic start on the 3rd answer) never restarts an existing persona.
+ * `limit` (the owner's daily starts) counts in the same transaction: a refused start costs none.
  */
 export async function startSaga(
   store: PersonaStore,
   settings: SagaSettings,
   owner: { uid: string; surveyId: string; answerCount: number },
   existing: Persona | undefined,
-  options: { onlyIfNew?: boolean; now?: Date } = {},
+  options: { onlyIfNew?: boolean; now?: Date; limit?: Increment } = {},
 ): Promise<Persona> {
   if (owner.answerCount < MIN_ANSWERS_FOR_AGGREGATES) {
     const needed = MIN_ANSWERS_FOR_AGGREGATES - owner.answerCount;
@@ -61,7 +63,9 @@ export async function startSaga(
     failedStep: undefined,
     draft: undefined,
   };
-  if (!(await store.beginSaga(persona, existing, at))) throw new ConflictError("A persona is already being generated", "saga_running");
+  const begun = await store.beginSaga(persona, existing, at, options.limit);
+  if (begun === "limited") throw options.limit!.refused();
+  if (begun === "conflict") throw new ConflictError("A persona is already being generated", "saga_running");
   return persona;
 }
 

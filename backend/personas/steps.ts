@@ -5,11 +5,12 @@
  * moves the saga with a conditional transition. On the last delivery attempt a failure
  * also fails the saga with a reason, then the message goes to the DLQ.
  */
+import { logger } from "../log.ts";
 import type { Media } from "../ports/media.ts";
 import type { StepMessage, StepQueues } from "../ports/queue.ts";
 import type { Surveys } from "../surveys/surveys.ts";
 import type { Persona } from "./model.ts";
-import type { Illustrator } from "./portrait.ts";
+import type { Illustrator, PortraitPublisher } from "./portrait.ts";
 import { failSaga, transition, type SagaSettings } from "./saga.ts";
 import { STEP_STATUS, type SagaStep } from "./status.ts";
 import type { PersonaStore } from "./store.ts";
@@ -19,7 +20,8 @@ export interface StepDeps {
   store: PersonaStore;
   surveys: Pick<Surveys, "material">;
   queues: StepQueues<SagaStep>;
-  media: Pick<Media, "putPortrait">;
+  media: Pick<Media, "putPortrait" | "remove">;
+  portraits: PortraitPublisher;
   writer: PersonaWriter;
   illustrator: Illustrator;
   settings: SagaSettings;
@@ -108,7 +110,8 @@ export async function runIllustration(deps: StepDeps, message: StepMessage, deli
   const draft = persona.draft;
   return guarded(deps, "image", persona, delivery, async () => {
     const portrait = await deps.illustrator.draw(draft.card, draft.traits);
-    const illustrationKey = await deps.media.putPortrait(portrait.bytes, portrait.contentType);
+    const illustrationKey = await deps.media.putPortrait(persona.personaId, portrait.bytes, portrait.contentType);
+    const previous = persona.current?.illustrationKey;
     const moved = await transition(deps.store, persona, {
       to: "ready",
       set: {
@@ -122,6 +125,19 @@ export async function runIllustration(deps: StepDeps, message: StepMessage, deli
       },
       remove: ["draft", "reason", "failedStep"],
     });
-    return moved ? "done" : "skipped";
+    if (!moved) {
+      // The saga moved on (a duplicate delivery, a deletion): this portrait belongs to nothing.
+      await deps.media.remove([illustrationKey]);
+      return "skipped";
+    }
+    try {
+      // A public persona shows its new portrait; the previous version's portrait goes.
+      await deps.portraits.reconcile(persona.uid);
+      if (previous !== undefined && previous !== illustrationKey) await deps.media.remove([previous]);
+    } catch (error) {
+      // The persona is ready; its publication is set right again at the next visibility switch.
+      logger.warn("portrait publication not updated", { saga_id: persona.sagaId, error: (error as Error).name });
+    }
+    return "done";
   });
 }

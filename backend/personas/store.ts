@@ -8,6 +8,7 @@
  *   GSI1: SAGA#ACTIVE / <step deadline>#<uid>   running sagas, for the sweeper (keys only)
  */
 import { keys } from "../data/keys.ts";
+import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, isConditionFailed, type Table } from "../data/table.ts";
 import type { Persona, StatusEvent } from "./model.ts";
 import { isRunning, type PersonaStatus } from "./status.ts";
@@ -72,10 +73,16 @@ export function personaStore(table: Table) {
     /**
      * Writes a new saga's start: the saga's own fields only (attributes other requests own,
      * such as visibility or the ready version, are never written back from our read), its
-     * first event, and, for a first persona, the public id's pointer. False when another
-     * saga started since `existing` was read.
+     * first event, and, for a first persona, the public id's pointer, with the owner's
+     * start counter (`limit`) in the same transaction, so a refused start counts nothing.
+     * `conflict` when another saga started since `existing` was read.
      */
-    async beginSaga(persona: Persona, existing: Persona | undefined, at: string): Promise<boolean> {
+    async beginSaga(
+      persona: Persona,
+      existing: Persona | undefined,
+      at: string,
+      limit?: Increment,
+    ): Promise<"started" | "conflict" | "limited"> {
       const seq = persona.eventSeq;
       const active = keys.activeSaga(persona.stepDeadlineAt!, persona.uid);
       try {
@@ -120,11 +127,16 @@ export function personaStore(table: Table) {
                   },
                 },
               ]),
+          ...(limit ? [limit.write] : []),
         ]);
-        return true;
+        return "started";
       } catch (error) {
-        if (cancellationReasons(error)?.some((r) => r.code === "ConditionalCheckFailed")) return false;
-        throw error;
+        const reasons = cancellationReasons(error);
+        if (!reasons?.some((r) => r.code === "ConditionalCheckFailed")) throw error;
+        // A conflict first: a running saga is what the owner should hear about.
+        if (limit && reasons.at(-1)?.code === "ConditionalCheckFailed" && reasons.slice(0, -1).every((r) => r.code === "None"))
+          return "limited";
+        return "conflict";
       }
     },
 
@@ -211,6 +223,76 @@ export function personaStore(table: Table) {
         ExpressionAttributeValues: { ":active": keys.activeSagas.GSI1PK, ":now": now.toISOString() },
       });
       return items.map((item) => keys.uidOf(item.PK));
+    },
+
+    /**
+     * Records the public copy of the portrait (or removes it), only if the persona is still as
+     * `persona` was read: same visibility, same current portrait, same publication. False
+     * when any of them changed meanwhile (the caller reads again and reconciles again).
+     */
+    async setPublicPortrait(persona: Persona, next: { key: string; of: string } | undefined): Promise<boolean> {
+      const names: Record<string, string> = { "#public": "public" };
+      const values: Record<string, unknown> = {};
+      const conditions = ["attribute_exists(PK)"];
+      if (persona.public === true) {
+        conditions.push("#public = :true");
+        values[":true"] = true;
+      } else {
+        conditions.push("(attribute_not_exists(#public) OR #public = :false)");
+        values[":false"] = false;
+      }
+      names["#current"] = "current";
+      if (persona.current) {
+        conditions.push("#current.illustrationKey = :portrait");
+        values[":portrait"] = persona.current.illustrationKey;
+      } else conditions.push("attribute_not_exists(#current)");
+      if (persona.publicPortrait) {
+        conditions.push("publicPortrait.#key = :published");
+        names["#key"] = "key";
+        values[":published"] = persona.publicPortrait.key;
+      } else conditions.push("attribute_not_exists(publicPortrait)");
+      if (next) values[":next"] = next;
+      try {
+        await table.update({
+          Key: keys.persona(persona.uid),
+          UpdateExpression: next ? "SET publicPortrait = :next" : "REMOVE publicPortrait",
+          ConditionExpression: conditions.join(" AND "),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        });
+        return true;
+      } catch (error) {
+        if (isConditionFailed(error)) return false;
+        throw error;
+      }
+    },
+
+    /**
+     * For a deletion, at once: the public id stops naming the persona (its card is 404 from
+     * this moment) and the persona is private, so nothing publishes it again.
+     */
+    async hide(persona: Persona): Promise<void> {
+      await table.delete({ Key: keys.personaOwner(persona.personaId) });
+      try {
+        await table.update({
+          Key: keys.persona(persona.uid),
+          UpdateExpression: "SET #public = :false",
+          ConditionExpression: "attribute_exists(PK)",
+          ExpressionAttributeNames: { "#public": "public" },
+          ExpressionAttributeValues: { ":false": false },
+        });
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+    },
+
+    /** Deletes up to `limit` of the persona's status events; `done` when none is left. */
+    forgetEvents: (uid: string, limit: number) =>
+      table.deleteItemsOf(keys.personaEventsOf(uid).PK, { skPrefix: keys.personaEventsOf(uid).SKPrefix, limit }),
+
+    /** The persona item itself and its public id's pointer (last: it is what names the portraits). */
+    async forget(persona: Persona): Promise<void> {
+      await table.deleteKeys([keys.personaOwner(persona.personaId), keys.persona(persona.uid)]);
     },
 
     /** Sets only the visibility flag (the saga's conditions stay untouched); undefined without a persona. */

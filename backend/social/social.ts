@@ -53,7 +53,10 @@ export function socialOn(personas: Pick<Personas, "visibleTo">, limits: RateLimi
         let skipModel: SkipReason | undefined;
         if (!llm.offline) {
           try {
-            await limits.consume({ scope: "chemistry-blurb", limit: settings.chemistryBlurbsPerHour, windowSeconds: 3600 }, viewerUid);
+            await limits.consume(
+              { scope: "chemistry-blurb", limit: settings.chemistryBlurbsPerHour, windowSeconds: 3600 },
+              { user: viewerUid },
+            );
           } catch (error) {
             // The allowance guards the model bill; if it cannot be checked, skip the model rather than the score.
             skipModel = error instanceof RateLimitedError ? "rate_limited" : "limit_unavailable";

@@ -7,6 +7,10 @@
  *                         + RATE# counters (per IP, per survey)             (one transaction)
  *   owner ── saveSelf ──> SURVEY#id/SELF        (guarded by a ConditionCheck on META)
  *   owner ── summary ───> one Query of SURVEY#id → aggregates from 3 answers on
+ *   owner ── close ─────> META.status = closed (no more answers; the summary stays)
+ *   owner ── reopen ────> a new open survey (new round, new link) after the closed one
+ *   owner ── delete ────> META.status = deleted at once; `forget` removes every item
+ *                         (the lifecycle domain drives it, in the background when large)
  */
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config.ts";
@@ -16,7 +20,7 @@ import type { Table } from "../data/table.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
 import { QUESTION_SET_VERSION, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
-import { surveyStore, type Survey } from "./store.ts";
+import { surveyStore, type OwnerRefusal, type Survey } from "./store.ts";
 
 export type { Survey } from "./store.ts";
 
@@ -46,7 +50,7 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
 
   async function owned(surveyId: string, callerUid: string) {
     const items = await store.everything(surveyId);
-    if (!items.meta) throw new NotFoundError(NO_SUCH_SURVEY);
+    if (!items.meta || items.meta.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
     if (items.meta.ownerUid !== callerUid) throw new ForbiddenError("Only the survey's owner can see its summary");
     return items;
   }
@@ -59,12 +63,15 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
 
     async get(surveyId: string): Promise<Survey> {
       const survey = await store.find(surveyId);
-      if (!survey) throw new NotFoundError(NO_SUCH_SURVEY);
+      if (!survey || survey.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
       return survey;
     },
 
-    /** The user's open survey and its answer count, or undefined when they have none. */
-    openOf: (uid: string): Promise<Survey | undefined> => store.openOf(uid),
+    /** The user's current survey (open, or closed until reopened) and its answer count, or undefined when they have none. */
+    async openOf(uid: string): Promise<Survey | undefined> {
+      const survey = await store.openOf(uid);
+      return survey?.status === "deleted" ? undefined : survey;
+    },
 
     /**
      * Stores one friend's answer: one transaction of the answer, the survey's count and both
@@ -76,10 +83,14 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
       const increments = [
         limits.increment(
           { scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
-          `${surveyId}:${ipPseudonym(from.ip)}`,
+          { survey: surveyId, ip: ipPseudonym(from.ip) },
           now,
         ),
-        limits.increment({ scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 }, surveyId, now),
+        limits.increment(
+          { scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 },
+          { survey: surveyId },
+          now,
+        ),
       ].filter((increment) => increment !== undefined);
       const answer = {
         fingerprintHash: fingerprintHash(surveyId, input.fingerprint),
@@ -95,6 +106,8 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
           throw new NotFoundError(NO_SUCH_SURVEY);
         case "own_survey":
           throw new ForbiddenError("You cannot answer your own survey here; use PUT /v1/surveys/:id/self");
+        case "closed":
+          throw new ConflictError("This survey is closed and takes no more answers", "survey_closed");
         case "limit":
           throw refusal.limit.refused();
         case "duplicate":
@@ -128,12 +141,67 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
     /** What the persona saga is written from: aggregates and de-identified quotes, never raw answers. */
     async material(surveyId: string) {
       const { meta, self, answers } = await store.everything(surveyId);
-      if (!meta) throw new NotFoundError(NO_SUCH_SURVEY);
+      if (!meta || meta.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
       return {
         ownerName: meta.ownerName,
         aggregates: aggregate(answers, self?.answers.adjectives),
         quotes: quotedTexts(answers, meta.ownerName ? [meta.ownerName] : []),
       };
+    },
+
+    /** Closes the owner's survey to new answers; its answers and summary stay. */
+    async close(surveyId: string, ownerUid: string): Promise<void> {
+      refuse(await store.close(surveyId, ownerUid));
+    },
+
+    /** A new round after the owner's closed current survey: a new open survey, returned. */
+    async reopen(surveyId: string, owner: { uid: string; name?: string }): Promise<{ surveyId: string }> {
+      const next = randomBytes(16).toString("base64url");
+      refuse(await store.reopen(surveyId, owner, next, QUESTION_SET_VERSION));
+      return { surveyId: next };
+    },
+
+    /** Hides the owner's survey at once; `forget` then removes it. */
+    async markDeleted(surveyId: string, ownerUid: string): Promise<void> {
+      refuse(await store.markDeleted(surveyId, ownerUid));
+    },
+
+    /** Every survey `uid` made. */
+    idsOf: (uid: string): Promise<string[]> => store.idsOf(uid),
+
+    /**
+     * Removes up to `limit` items of the survey (its counters first, then its partition, the
+     * owner's pointers last). `done` when nothing of it is left. Safe to run again.
+     */
+    async forget(surveyId: string, ownerUid: string, limit: number): Promise<{ deleted: number; done: boolean }> {
+      const counters = await limits.forget({ survey: surveyId });
+      const items = await store.forgetItems(surveyId, limit);
+      if (!items.done) return { deleted: counters + items.deleted, done: false };
+      await store.forgetPointers(ownerUid, surveyId);
+      return { deleted: counters + items.deleted + 2, done: true };
+    },
+
+    /**
+     * What an export holds of the owner's surveys: each survey's facts, the owner's own
+     * answers and the aggregates the owner may see; never a friend's single answer.
+     */
+    async exportOf(uid: string) {
+      const surveys = [];
+      for (const surveyId of await store.idsOf(uid)) {
+        const { meta, self, answers } = await store.everything(surveyId);
+        if (!meta || meta.ownerUid !== uid || meta.status === "deleted") continue;
+        const enough = answers.length >= MIN_ANSWERS_FOR_AGGREGATES;
+        surveys.push({
+          survey_id: meta.surveyId,
+          status: meta.status,
+          created_at: meta.createdAt,
+          previous_survey_id: meta.previousSurveyId ?? null,
+          answer_count: answers.length,
+          self_answers: self?.answers ?? null,
+          aggregates: enough ? aggregate(answers, self?.answers.adjectives) : null,
+        });
+      }
+      return surveys;
     },
 
     /** The owner's new display name, on their open survey (friends see it there). */
@@ -142,3 +210,19 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
 }
 
 export type Surveys = ReturnType<typeof surveysOn>;
+
+/** An owner's change refused: the same answers as the other owner-only routes. */
+function refuse(refusal: OwnerRefusal | undefined): void {
+  switch (refusal) {
+    case undefined:
+      return;
+    case "no_survey":
+      throw new NotFoundError(NO_SUCH_SURVEY);
+    case "not_owner":
+      throw new ForbiddenError("Only the survey's owner can do this");
+    case "not_closed":
+      throw new ConflictError("Close the survey before opening a new round", "survey_not_closed");
+    case "not_current":
+      throw new ConflictError("A newer round of this survey exists already", "survey_not_current");
+  }
+}

@@ -1,4 +1,4 @@
-/** Lambda entry: the scheduled sweeper that re-drives or fails sagas past their deadline. */
+/** Lambda entry: the scheduled sweeper that re-drives or fails sagas past their deadline, and re-sends lost deletion jobs. */
 import { compose } from "../compose.ts";
 import { loadConfig } from "../config.ts";
 import { logger } from "../log.ts";
@@ -6,10 +6,12 @@ import type { SweepReport } from "../personas/sweeper.ts";
 import { loadAppSecret } from "../ports/secrets.ts";
 
 await loadAppSecret();
-const { saga } = compose(loadConfig());
+const { saga, lifecycle } = compose(loadConfig());
 
-export async function handler(): Promise<SweepReport> {
+/** Sagas past their deadline, then deletion jobs whose message was lost or whose worker died. */
+export async function handler(): Promise<SweepReport & { deletionsResent: number }> {
   const report = await saga.sweep();
-  logger.info("sweep", { ...report });
-  return report;
+  const deletionsResent = await lifecycle.sweep();
+  logger.info("sweep", { ...report, deletions_resent: deletionsResent });
+  return { ...report, deletionsResent };
 }

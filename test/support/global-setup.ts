@@ -39,6 +39,7 @@ export async function globalSetup(): Promise<void> {
     process.env.IMAGE_QUEUE_URL = queues.imageQueueUrl;
     process.env.TEST_SYNTHESIS_DLQ_URL = queues.synthesisDlqUrl;
     process.env.TEST_IMAGE_DLQ_URL = queues.imageDlqUrl;
+    process.env.LIFECYCLE_QUEUE_URL = queues.lifecycleQueueUrl;
   } catch (error) {
     await globalTeardown();
     throw error;

@@ -31,9 +31,11 @@ function signInError(error: unknown): unknown {
 export function authHandlers({ identity }: Pick<Domains, "identity">, callers: Callers) {
   const signInWithGoogle: Handler = async (ctx) => {
     const input = parse(GoogleSignIn, await jsonBody(ctx));
-    const { token, expiresIn, user } = await identity.signInWithGoogle(input.id_token).catch((error: unknown) => {
-      throw signInError(error);
-    });
+    const { token, expiresIn, user } = await identity
+      .signInWithGoogle(input.id_token, { ip: callers.ip(ctx.req) })
+      .catch((error: unknown) => {
+        throw signInError(error);
+      });
     return respond({ token, token_type: "Bearer", expires_in: expiresIn, user: { uid: user.uid, email: user.email, name: user.name } });
   };
 

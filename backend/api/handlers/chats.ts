@@ -15,7 +15,9 @@ const CURSOR = /^[0-9a-z]{13}[\w-]{8}$/;
 
 const chatView = (c: Chat) => ({
   id: c.chatId,
-  persona_id: c.personaId,
+  /** Null once the persona was deleted: the chat is then read-only. */
+  persona_id: c.personaId ?? null,
+  read_only: c.closed !== undefined,
   title: c.title,
   created_at: c.createdAt,
   updated_at: c.updatedAt,
