@@ -12,7 +12,8 @@ import { after, before, describe, test } from "node:test";
 import { createApi } from "../backend/api/index.ts";
 import { issueAppToken } from "../backend/identity/tokens.ts";
 import { chatWith, eventually, jobEnded, keyOf, listBucket, mentions, publicOwner, scanAll, type Item } from "./support/lifecycle.ts";
-import { as, quiet, sagaStack, type SagaStack } from "./support/saga.ts";
+import { jobHandler } from "../backend/workers/job-handler.ts";
+import { as, ownerWithAnswers, quiet, receiveSteps, sagaStack, type SagaStack } from "./support/saga.ts";
 import { nodeTarget } from "./support/targets.ts";
 
 let stack: SagaStack;
@@ -155,5 +156,40 @@ describe("deleting an account", () => {
     const left = (await scanAll(stack.config.tableName)).filter((i) => mentions(i, [uid, surveyId]));
     assert.deepEqual(left.map(keyOf), []);
     assert.equal((await stack.target.request(`/v1/surveys/${surveyId}`)).status, 404);
+  });
+});
+
+describe("a deletion cut short", () => {
+  let idle: SagaStack;
+  before(async () => {
+    // No workers: the test plays SQS and the worker; three items per request.
+    idle = await sagaStack({ DELETION_INLINE_ITEMS: "3", DELETION_RECHECK_SECONDS: "0" }, { workers: false });
+  });
+  after(() => idle?.close());
+
+  test("its queue message lost, the sweeper sends it again once its lease ran out, and the worker finishes it", async () => {
+    // Prepare: the request deletes three items, queues the rest, and the message is lost.
+    const { uid, surveyId } = await ownerWithAnswers(idle.target, 3);
+    const deleted = await idle.target.request("/v1/me", { method: "DELETE", headers: as(uid) });
+    assert.equal(deleted.status, 202);
+    await receiveSteps(idle.config.lifecycleQueueUrl); // taken by a worker that died: invisible, never deleted
+    const handle = jobHandler(idle.domains.lifecycle.continueJob);
+
+    // Act
+    const early = await idle.domains.lifecycle.sweep();
+    const resent = await idle.domains.lifecycle.sweep(new Date(Date.now() + 16 * 60_000));
+    let runs = 0;
+    while ((await scanAll(idle.config.tableName)).some((i) => String(i.PK).startsWith("JOB#account#"))) {
+      const result = await handle(await receiveSteps(idle.config.lifecycleQueueUrl));
+      assert.deepEqual(result.batchItemFailures, []);
+      runs += 1;
+    }
+
+    // Assess
+    assert.equal(early, 0, "a job within its lease is not the sweeper's");
+    assert.equal(resent, 1);
+    assert.ok(runs >= 1);
+    const left = (await scanAll(idle.config.tableName)).filter((i) => mentions(i, [uid, surveyId]));
+    assert.deepEqual(left.map(keyOf), []);
   });
 });

@@ -10,14 +10,19 @@
 import { ClientClosedRequest } from "./errors.ts";
 import type { ResponseHeaders, StreamReply } from "./http.ts";
 
-export function streamBody(chunks: AsyncIterable<string>, headers: ResponseHeaders, status = 200): StreamReply {
+export function streamBody(
+  chunks: AsyncIterable<string> | ((clientGone: AbortSignal) => AsyncIterable<string>),
+  headers: ResponseHeaders,
+  status = 200,
+): StreamReply {
   return {
     kind: "stream",
     status,
     headers: { "cache-control": "no-store", ...headers },
     async run(write, { signal }) {
-      // Leaving the loop (the client left, a write failed) closes the producer too.
-      for await (const chunk of chunks) {
+      // Leaving the loop (the client left, a write failed) closes the producer too; a
+      // producer given the signal can also stop waiting on its own work.
+      for await (const chunk of typeof chunks === "function" ? chunks(signal) : chunks) {
         if (signal.aborted) throw new ClientClosedRequest();
         await write(chunk);
       }

@@ -162,8 +162,7 @@ export function lifecycleOn(
 
     /** Deletes one of the owner's surveys (404 to everyone at once), answers and all. */
     async deleteSurvey(uid: string, surveyId: string): Promise<{ status: "deleted" | "deleting" }> {
-      await surveys.markDeleted(surveyId, uid);
-      await limits.consume(deletions, { user: uid });
+      await surveys.markDeleted(surveyId, uid, limits.increment(deletions, { user: uid }));
       return start({ kind: "survey", id: surveyId, uid });
     },
 

@@ -292,21 +292,32 @@ export function surveyStore(table: Table) {
       }
     },
 
-    /** Hides `surveyId` at once (reads answer 404, answers are refused); its items go with `forget`. */
-    async markDeleted(surveyId: string, ownerUid: string): Promise<OwnerRefusal | undefined> {
+    /**
+     * Hides `surveyId` at once (reads answer 404, answers are refused); its items go with
+     * `forget`. The owner's deletion counter (`limit`) counts in the same transaction.
+     */
+    async markDeleted(surveyId: string, ownerUid: string, limit?: Increment): Promise<OwnerRefusal | "limited" | undefined> {
       try {
-        await table.update({
-          Key: keys.survey(surveyId),
-          UpdateExpression: "SET #status = :deleted",
-          ConditionExpression: "ownerUid = :uid",
-          ExpressionAttributeNames: { "#status": "status" },
-          ExpressionAttributeValues: { ":uid": ownerUid, ":deleted": "deleted" },
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        });
+        await table.transact([
+          {
+            Update: {
+              Key: keys.survey(surveyId),
+              UpdateExpression: "SET #status = :deleted",
+              ConditionExpression: "ownerUid = :uid",
+              ExpressionAttributeNames: { "#status": "status" },
+              ExpressionAttributeValues: { ":uid": ownerUid, ":deleted": "deleted" },
+              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+            },
+          },
+          ...(limit ? [limit.write] : []),
+        ]);
         return undefined;
       } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-        return ownerRefusal(error.Item === undefined ? undefined : unmarshall(error.Item), ownerUid);
+        const reasons = cancellationReasons(error);
+        if (!reasons) throw error;
+        if (reasons[0]?.code === "ConditionalCheckFailed") return ownerRefusal(reasons[0].item, ownerUid);
+        if (reasons[1]?.code === "ConditionalCheckFailed") return "limited";
+        throw error;
       }
     },
 

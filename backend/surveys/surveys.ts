@@ -15,7 +15,7 @@
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config.ts";
 import { fingerprintHash, ipPseudonym } from "../data/pseudonym.ts";
-import type { RateLimits } from "../data/rate-limit.ts";
+import type { Increment, RateLimits } from "../data/rate-limit.ts";
 import type { Table } from "../data/table.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
@@ -161,9 +161,11 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
       return { surveyId: next };
     },
 
-    /** Hides the owner's survey at once; `forget` then removes it. */
-    async markDeleted(surveyId: string, ownerUid: string): Promise<void> {
-      refuse(await store.markDeleted(surveyId, ownerUid));
+    /** Hides the owner's survey at once, counted against `limit` (refused: nothing changes); `forget` then removes it. */
+    async markDeleted(surveyId: string, ownerUid: string, limit?: Increment): Promise<void> {
+      const refusal = await store.markDeleted(surveyId, ownerUid, limit);
+      if (refusal === "limited") throw limit!.refused();
+      refuse(refusal);
     },
 
     /** Every survey `uid` made. */
