@@ -12,7 +12,7 @@ import { join, relative } from "node:path";
 import { describe, test } from "node:test";
 
 const ROOT = join(import.meta.dirname, "..");
-const DOMAINS = ["identity", "surveys", "personas", "chats", "social"];
+const DOMAINS = ["identity", "surveys", "personas", "chats", "social", "lifecycle"];
 const HTTP_CORE = [
   "backend/api/app.ts",
   "backend/api/router.ts",
@@ -20,6 +20,7 @@ const HTTP_CORE = [
   "backend/api/sse.ts",
   "backend/api/http.ts",
   "backend/api/errors.ts",
+  "backend/api/body-stream.ts",
   "backend/api/adapters",
 ];
 
@@ -75,7 +76,7 @@ export function storeViolations(files: Source[]): string[] {
   return out;
 }
 
-const KEY_STRING = /["'`](USER|SURVEY|CHAT|MSG|PERSONA|PERSONA_EVENT|RATE|SAGA|ANSWER|WINDOW)#/;
+const KEY_STRING = /["'`](USER|SURVEY|CHAT|MSG|PERSONA|PERSONA_EVENT|PERSONA_CHAT|RATE|SAGA|ANSWER|WINDOW|JOB|JOBS|REVOKED)#/;
 
 /** A key string written anywhere but data/keys.ts. */
 export function keyViolations(files: Source[]): string[] {
@@ -90,7 +91,10 @@ export function coreViolations(files: Source[]): string[] {
   for (const file of files) {
     if (!HTTP_CORE.some((core) => file.path === core || file.path.startsWith(`${core}/`))) continue;
     for (const imp of importsOf(file.text)) {
-      if (/^\.\.?\//.test(imp.from) && /\.\.\/(\.\.\/)?(identity|surveys|personas|chats|social|data|ai|compose|config)\b/.test(imp.from)) {
+      if (
+        /^\.\.?\//.test(imp.from) &&
+        /\.\.\/(\.\.\/)?(identity|surveys|personas|chats|social|lifecycle|data|ai|compose|config)\b/.test(imp.from)
+      ) {
         out.push(`${file.path} imports ${imp.from}`);
       }
     }
