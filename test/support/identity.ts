@@ -24,6 +24,8 @@ export function identityConfig(mode: AuthMode, issuer: GoogleIssuer, env: Record
     GOOGLE_CLIENT_ID: TEST_CLIENT_ID,
     GOOGLE_ISSUERS: issuer.issuer,
     GOOGLE_JWKS_URL: issuer.jwksUrl,
+    // Every suite signs in from 127.0.0.1 on the shared table: the per-IP limit has its own test (limits.test.ts).
+    SIGN_INS_PER_IP_PER_HOUR: "0",
     ...env,
   });
 }
