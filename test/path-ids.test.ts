@@ -57,6 +57,9 @@ const probes = (chatId: string): Probe[] => [
   },
   { route: "PUT /v1/surveys/:id/self", path: (id) => `/v1/surveys/${id}/self`, fresh: unknown.survey, method: "PUT", body: selfAnswer },
   { route: "GET /v1/surveys/:id/summary", path: (id) => `/v1/surveys/${id}/summary`, fresh: unknown.survey },
+  { route: "POST /v1/surveys/:id/close", path: (id) => `/v1/surveys/${id}/close`, fresh: unknown.survey, method: "POST" },
+  { route: "POST /v1/surveys/:id/reopen", path: (id) => `/v1/surveys/${id}/reopen`, fresh: unknown.survey, method: "POST" },
+  { route: "DELETE /v1/surveys/:id", path: (id) => `/v1/surveys/${id}`, fresh: unknown.survey, method: "DELETE" },
   { route: "GET /v1/personas/:id/card", path: (id) => `/v1/personas/${id}/card`, fresh: unknown.persona },
   {
     route: "GET /v1/personas/:id/card?format=chara_card_v3",

@@ -62,7 +62,8 @@ export function lifecycleHandlers(
   const reopenSurvey: Handler = async (ctx) => {
     const caller = await callers.required(ctx.req);
     const id = surveyId(ctx);
-    const profile = await identity.profileOf(caller);
+    // Read, never created here: a request naming a survey that is not the caller's writes nothing.
+    const profile = await identity.profile(caller.uid);
     const next = await surveys.reopen(id, { uid: caller.uid, name: profile?.name ?? caller.name ?? undefined });
     return respond(
       { survey_id: next.surveyId, survey_url: surveyUrl(next.surveyId), previous_survey_id: id },
