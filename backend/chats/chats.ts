@@ -146,8 +146,8 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
     /** Up to `limit` items of the user's own chats removed (lifecycle); `done` when none is left. */
     forgetChatsOf: (uid: string, limit: number) => store.forgetChatsOf(uid, limit),
 
-    /** The persona of `personaUid` was deleted: chats with it become read-only (lifecycle). */
-    closeChatsWith: (personaUid: string, limit: number) => store.closeChatsWith(personaUid, limit),
+    /** The persona of `personaUid` (`personaId` only, when given) was deleted: chats with it become read-only (lifecycle). */
+    closeChatsWith: (personaUid: string, limit: number, personaId?: string) => store.closeChatsWith(personaUid, limit, personaId),
 
     /** Asks a generating reply to stop, from any process; this process halts it at once. */
     async stop(chat: Chat, replyId: string): Promise<void> {

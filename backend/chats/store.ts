@@ -78,7 +78,7 @@ export function chatStore(table: Table) {
       try {
         await table.transact([
           { Put: { Item: { ...keys.chat(uid, chat.chatId), ...chat }, ConditionExpression: "attribute_not_exists(PK)" } },
-          { Put: { Item: { ...keys.guestChat(persona.uid, chat.chatId), uid, chatId: chat.chatId } } },
+          { Put: { Item: { ...keys.guestChat(persona.uid, chat.chatId), uid, chatId: chat.chatId, personaId: persona.personaId } } },
           ...(limit ? [limit.write] : []),
         ]);
       } catch (error) {
@@ -140,35 +140,48 @@ export function chatStore(table: Table) {
     },
 
     /**
-     * The persona of `personaUid` is gone: up to `limit` chats with it (anyone's) lose their
-     * persona and take no more messages, their history kept for their owners; each pointer
-     * goes once its chat is closed. Also forgets which chat the owner's one-shot endpoint
-     * continued. `done` once no pointer is left.
+     * The persona of `personaUid` is gone (`personaId` only, when given: not a newer one):
+     * up to `limit` chats with it (anyone's) lose their persona and take no more messages,
+     * their history kept for their owners; each pointer goes once its chat is closed. With
+     * every pointer gone, also forgets which chat the owner's one-shot endpoint continued.
+     * `done` once no pointer of it is left.
      */
-    async closeChatsWith(personaUid: string, limit: number): Promise<{ deleted: number; done: boolean }> {
+    async closeChatsWith(personaUid: string, limit: number, personaId?: string): Promise<{ deleted: number; done: boolean }> {
       const guests = keys.guestChatsOf(personaUid);
-      const { Items = [], LastEvaluatedKey } = await table.query({
-        KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
-        ExpressionAttributeValues: { ":pk": guests.PK, ":prefix": guests.SKPrefix },
-        ConsistentRead: true,
-        Limit: Math.max(1, limit),
-      });
-      for (const pointer of Items as { uid: string; chatId: string }[]) {
-        try {
-          await table.update({
-            Key: keys.chat(pointer.uid, pointer.chatId),
-            UpdateExpression: "SET closed = :why REMOVE personaId, personaUid",
-            ConditionExpression: "attribute_exists(PK)",
-            ExpressionAttributeValues: { ":why": "persona_deleted" },
-          });
-        } catch (error) {
-          if (!isConditionFailed(error)) throw error; // its owner deleted it meanwhile
+      let closed = 0;
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await table.query({
+          KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+          ...(personaId === undefined
+            ? { ExpressionAttributeValues: { ":pk": guests.PK, ":prefix": guests.SKPrefix } }
+            : {
+                FilterExpression: "personaId = :pid",
+                ExpressionAttributeValues: { ":pk": guests.PK, ":prefix": guests.SKPrefix, ":pid": personaId },
+              }),
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+          Limit: 100,
+        });
+        for (const pointer of (page.Items ?? []) as { uid: string; chatId: string }[]) {
+          if (closed >= limit) return { deleted: closed, done: false };
+          try {
+            await table.update({
+              Key: keys.chat(pointer.uid, pointer.chatId),
+              UpdateExpression: "SET closed = :why REMOVE personaId, personaUid",
+              ConditionExpression: "attribute_exists(PK)",
+              ExpressionAttributeValues: { ":why": "persona_deleted" },
+            });
+          } catch (error) {
+            if (!isConditionFailed(error)) throw error; // its owner deleted it meanwhile
+          }
+          await table.delete({ Key: keys.guestChat(personaUid, pointer.chatId) });
+          closed += 1;
         }
-        await table.delete({ Key: keys.guestChat(personaUid, pointer.chatId) });
-      }
-      const done = LastEvaluatedKey === undefined;
-      if (done) await table.delete({ Key: keys.selfChat(personaUid) });
-      return { deleted: Items.length, done };
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      await table.delete({ Key: keys.selfChat(personaUid) });
+      return { deleted: closed, done: true };
     },
 
     /** The chat if `uid` created it; undefined otherwise (others' chats do not exist for them). */

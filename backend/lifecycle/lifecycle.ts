@@ -75,8 +75,9 @@ export function lifecycleOn(
       case "survey":
         return { deleted, done: await step((n) => surveys.forget(job.id, job.uid, n)) };
       case "persona":
-        if (!(await step((n) => chats.closeChatsWith(job.uid, n)))) return { deleted, done: false };
-        return { deleted, done: await step((n) => personas.forget(job.uid, n)) };
+        // `id` is the persona's public id: a new persona the owner starts meanwhile is not this one.
+        if (!(await step((n) => personas.forget(job.uid, n, job.id)))) return { deleted, done: false };
+        return { deleted, done: await step((n) => chats.closeChatsWith(job.uid, n, job.id)) };
       case "account":
         for (const surveyId of await surveys.idsOf(job.uid)) {
           if (!(await step((n) => surveys.forget(surveyId, job.uid, n)))) return { deleted, done: false };
@@ -102,8 +103,8 @@ export function lifecycleOn(
    */
   async function run(job: LifecycleJob, budget: number): Promise<{ state: "ended" | "more" | "later"; deleted: number }> {
     const stored = await store.find(job);
-    if (!stored) return { state: "ended", deleted: 0 };
-    await store.reschedule(job, lease());
+    // Ended already (a duplicate message, or another run finished it meanwhile).
+    if (!stored || !(await store.reschedule(job, lease()))) return { state: "ended", deleted: 0 };
     const progress = await work(job, budget);
     if (!progress.done) return { state: "more", deleted: progress.deleted };
     if (job.kind === "account" && stored.passes === 0) {
@@ -154,10 +155,11 @@ export function lifecycleOn(
 
     /** Deletes the owner's persona (its card 404s at once); chats with it become read-only. */
     async deletePersona(uid: string): Promise<{ status: "deleted" | "deleting" }> {
-      if (!(await personas.get(uid))) throw new NotFoundError("You have no persona");
+      const persona = await personas.get(uid);
+      if (!persona) throw new NotFoundError("You have no persona");
       await limits.consume(deletions, { user: uid });
       await personas.hide(uid);
-      return start({ kind: "persona", id: uid, uid });
+      return start({ kind: "persona", id: persona.personaId, uid });
     },
 
     /** Deletes one of the owner's surveys (404 to everyone at once), answers and all. */

@@ -27,7 +27,16 @@ export interface StoredJob extends LifecycleJob {
 export function lifecycleStore(table: Table) {
   const jobKey = (job: Pick<LifecycleJob, "kind" | "id">) => keys.lifecycleJob(job.kind, job.id);
 
+  async function find(job: Pick<LifecycleJob, "kind" | "id">): Promise<StoredJob | undefined> {
+    const item = await table.get<StoredJob & Record<string, unknown>>(jobKey(job), { consistent: true });
+    if (!item) return undefined;
+    const { kind, id, uid, passes, startedAt, dueAt } = item;
+    return { kind, id, uid, passes, startedAt, dueAt };
+  }
+
   return {
+    find,
+
     /** Records the job unless it is recorded already (a repeated request resumes the same job). */
     async begin(job: LifecycleJob, dueAt: string, now = new Date()): Promise<StoredJob> {
       const item: StoredJob = { ...job, passes: 0, startedAt: now.toISOString(), dueAt };
@@ -39,29 +48,31 @@ export function lifecycleStore(table: Table) {
         return item;
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
-        return (await this.find(job))!;
+        return (await find(job)) ?? item;
       }
     },
 
-    async find(job: Pick<LifecycleJob, "kind" | "id">): Promise<StoredJob | undefined> {
-      const item = await table.get<StoredJob & Record<string, unknown>>(jobKey(job), { consistent: true });
-      if (!item) return undefined;
-      const { kind, id, uid, passes, startedAt, dueAt } = item;
-      return { kind, id, uid, passes, startedAt, dueAt };
-    },
-
-    /** When the job is due again (a lease while it runs, or its next pass); counts a finished pass when asked. */
-    async reschedule(job: LifecycleJob, dueAt: string, options: { passDone?: boolean } = {}): Promise<void> {
-      await table.update({
-        Key: jobKey(job),
-        UpdateExpression: `SET dueAt = :due, GSI1SK = :sk${options.passDone ? " ADD passes :one" : ""}`,
-        ConditionExpression: "attribute_exists(PK)",
-        ExpressionAttributeValues: {
-          ":due": dueAt,
-          ":sk": keys.pendingJob(dueAt, job.kind, job.id).GSI1SK,
-          ...(options.passDone ? { ":one": 1 } : {}),
-        },
-      });
+    /**
+     * When the job is due again (a lease while it runs, or its next pass); counts a finished
+     * pass when asked. False when the job has ended meanwhile (another run finished it).
+     */
+    async reschedule(job: LifecycleJob, dueAt: string, options: { passDone?: boolean } = {}): Promise<boolean> {
+      try {
+        await table.update({
+          Key: jobKey(job),
+          UpdateExpression: `SET dueAt = :due, GSI1SK = :sk${options.passDone ? " ADD passes :one" : ""}`,
+          ConditionExpression: "attribute_exists(PK)",
+          ExpressionAttributeValues: {
+            ":due": dueAt,
+            ":sk": keys.pendingJob(dueAt, job.kind, job.id).GSI1SK,
+            ...(options.passDone ? { ":one": 1 } : {}),
+          },
+        });
+        return true;
+      } catch (error) {
+        if (isConditionFailed(error)) return false;
+        throw error;
+      }
     },
 
     end: (job: LifecycleJob): Promise<void> => table.delete({ Key: jobKey(job) }),

@@ -211,13 +211,14 @@ export function personasOn(
     },
 
     /**
-     * Deletes up to `limit` items of the owner's persona: at once its public id and public
-     * portrait (cards 404), then every portrait object, its status events, the persona last.
-     * `done` once it is all gone. Chats with it are the chat domain's (lifecycle closes them).
+     * Deletes up to `limit` items of the owner's persona (only if it is still `personaId`,
+     * when given): at once its public id and public portrait (cards 404), then every portrait
+     * object, its status events, the persona last. `done` once it is all gone. Chats with it
+     * are the chat domain's (lifecycle closes them).
      */
-    async forget(uid: string, limit: number): Promise<{ deleted: number; done: boolean }> {
+    async forget(uid: string, limit: number, personaId?: string): Promise<{ deleted: number; done: boolean }> {
       const persona = await store.find(uid);
-      if (!persona) return { deleted: 0, done: true };
+      if (!persona || (personaId !== undefined && persona.personaId !== personaId)) return { deleted: 0, done: true };
       await store.hide(persona);
       const objects = await media.removePersona(persona.personaId);
       // A portrait made before keys carried the persona id (content-addressed at the bucket root).
