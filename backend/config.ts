@@ -66,7 +66,6 @@ export interface Config {
   mediaPublicMaxAgeSeconds: number;
   /** Deletions: the queue that carries large ones, items deleted inside the request before handing over, and the second pass's delay. */
   lifecycleQueueUrl: string;
-  lifecycleDlqUrl: string;
   deletionInlineItems: number;
   deletionRecheckSeconds: number;
   tableName: string;
@@ -209,7 +208,6 @@ function readConfig(env: Env): Config {
     signInsPerIpPerHour: int(env, "SIGN_INS_PER_IP_PER_HOUR", 30),
     mediaPublicMaxAgeSeconds: int(env, "MEDIA_PUBLIC_MAX_AGE_SECONDS", 3_600),
     lifecycleQueueUrl: env.LIFECYCLE_QUEUE_URL || "",
-    lifecycleDlqUrl: env.LIFECYCLE_DLQ_URL || "",
     deletionInlineItems: int(env, "DELETION_INLINE_ITEMS", 200),
     deletionRecheckSeconds: atMost(env, "DELETION_RECHECK_SECONDS", 300, 900),
     tableName: env.TABLE_NAME || "remirai",

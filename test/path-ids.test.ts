@@ -129,6 +129,7 @@ before(async () => {
     TABLE_NAME: `remirai-${name}`,
     SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl,
     IMAGE_QUEUE_URL: queues.imageQueueUrl,
+    LIFECYCLE_QUEUE_URL: queues.lifecycleQueueUrl,
     GEMINI_API_KEY: "",
   };
   config = loadConfig(env);

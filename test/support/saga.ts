@@ -50,7 +50,6 @@ export async function sagaStack(env: Record<string, string> = {}, options: { wor
     SYNTHESIS_DLQ_URL: queues.synthesisDlqUrl,
     IMAGE_DLQ_URL: queues.imageDlqUrl,
     LIFECYCLE_QUEUE_URL: queues.lifecycleQueueUrl,
-    LIFECYCLE_DLQ_URL: queues.lifecycleDlqUrl,
     MEDIA_BUCKET: mediaBucket,
     MEDIA_BASE_URL: `${process.env.AWS_ENDPOINT_URL_S3}/${mediaBucket}`,
     PERSONA_EVENTS_POLL_MS: "50",
