@@ -18,6 +18,7 @@ import type { ReadyPersona } from "../personas/model.ts";
 import type { Personas } from "../personas/personas.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
 import { chatLimits } from "./limits.ts";
+import { chatLifecycleStore } from "./lifecycle-store.ts";
 import { chatStore, type Chat, type Message, type Page } from "./store.ts";
 import { releaseWhenBack, stopLocally, streamTurn, type ChatEvent, type Turn, type TurnDeps } from "./turn.ts";
 
@@ -41,6 +42,7 @@ export type ChatSettings = Pick<
 /** @example const chats = chatsOn(table, limits, llm, personas, config); */
 export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pick<Personas, "visibleTo">, settings: ChatSettings) {
   const store = chatStore(table);
+  const life = chatLifecycleStore(table);
   const budget = chatLimits(limits, { messagesPerMinute: settings.chatMessagesPerMinute, dailyTokenBudget: settings.chatDailyTokenBudget });
   const turns: TurnDeps = { store, budget, llm, maxOutputTokens: settings.chatMaxOutputTokens, stopPollMs: settings.chatStopPollMs };
 
@@ -128,13 +130,13 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
 
     /** Every chat of `uid` with its messages, page by page, oldest first (an export). */
     async *exportOf(uid: string): AsyncGenerator<{ chat: Chat; messages: AsyncGenerator<Message[]> }> {
-      for (const chat of await store.all(uid)) {
+      for (const chat of await life.all(uid)) {
         yield {
           chat,
           messages: (async function* () {
             let cursor: string | undefined;
             do {
-              const page = await store.messagesAfter(chat.chatId, 100, cursor);
+              const page = await life.messagesAfter(chat.chatId, 100, cursor);
               if (page.items.length > 0) yield page.items;
               cursor = page.next;
             } while (cursor !== undefined);
@@ -144,10 +146,10 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
     },
 
     /** Up to `limit` items of the user's own chats removed (lifecycle); `done` when none is left. */
-    forgetChatsOf: (uid: string, limit: number) => store.forgetChatsOf(uid, limit),
+    forgetChatsOf: (uid: string, limit: number) => life.forgetChatsOf(uid, limit),
 
     /** The persona of `personaUid` (`personaId` only, when given) was deleted: chats with it become read-only (lifecycle). */
-    closeChatsWith: (personaUid: string, limit: number, personaId?: string) => store.closeChatsWith(personaUid, limit, personaId),
+    closeChatsWith: (personaUid: string, limit: number, personaId?: string) => life.closeChatsWith(personaUid, limit, personaId),
 
     /** Asks a generating reply to stop, from any process; this process halts it at once. */
     async stop(chat: Chat, replyId: string): Promise<void> {

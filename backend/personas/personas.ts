@@ -18,6 +18,7 @@ import { portraitPublisher, type Illustrator } from "./portrait.ts";
 import { startSaga } from "./saga.ts";
 import type { SagaStep } from "./status.ts";
 import { runIllustration, runSynthesis, type Delivery, type StepOutcome } from "./steps.ts";
+import { personaLifecycleStore } from "./lifecycle-store.ts";
 import { personaStore } from "./store.ts";
 import { sweep, type SweepReport } from "./sweeper.ts";
 import type { PersonaWriter } from "./writer.ts";
@@ -62,7 +63,8 @@ export function personasOn(
   settings: PersonaSettings,
 ) {
   const store = personaStore(table);
-  const portraits = portraitPublisher(store, media);
+  const life = personaLifecycleStore(table);
+  const portraits = portraitPublisher({ find: store.find, setPublicPortrait: life.setPublicPortrait }, media);
   const startsPerDay = { scope: "persona-start", limit: settings.personaStartsPerDay, windowSeconds: 86_400 };
 
   /**
@@ -171,7 +173,7 @@ export function personasOn(
     async hide(uid: string): Promise<void> {
       const persona = await store.find(uid);
       if (!persona) return;
-      await store.hide(persona);
+      await life.hide(persona);
       await portraits.reconcile(uid);
     },
 
@@ -219,16 +221,16 @@ export function personasOn(
     async forget(uid: string, limit: number, personaId?: string): Promise<{ deleted: number; done: boolean }> {
       const persona = await store.find(uid);
       if (!persona || (personaId !== undefined && persona.personaId !== personaId)) return { deleted: 0, done: true };
-      await store.hide(persona);
+      await life.hide(persona);
       const objects = await media.removePersona(persona.personaId);
       // A portrait made before keys carried the persona id (content-addressed at the bucket root).
       const legacy = [persona.current?.illustrationKey].filter(
         (key): key is string => key !== undefined && !key.includes(persona.personaId),
       );
       await media.remove(legacy);
-      const events = await store.forgetEvents(uid, limit);
+      const events = await life.forgetEvents(uid, limit);
       if (!events.done) return { deleted: objects + events.deleted, done: false };
-      await store.forget(persona);
+      await life.forget(persona);
       return { deleted: objects + legacy.length + events.deleted + 2, done: true };
     },
   };
@@ -255,7 +257,9 @@ export function sagaOn(
   settings: PersonaSettings,
 ) {
   const store = personaStore(table);
-  const steps = { store, surveys, queues, media, portraits: portraitPublisher(store, media), ...models, settings };
+  const life = personaLifecycleStore(table);
+  const portraits = portraitPublisher({ find: store.find, setPublicPortrait: life.setPublicPortrait }, media);
+  const steps = { store, surveys, queues, media, portraits, ...models, settings };
   return {
     synthesis: (message: StepMessage, delivery: Delivery): Promise<StepOutcome> => runSynthesis(steps, message, delivery),
     illustration: (message: StepMessage, delivery: Delivery): Promise<StepOutcome> => runIllustration(steps, message, delivery),

@@ -8,6 +8,7 @@ import type { ImageModel } from "../ai/ports.ts";
 import type { Media } from "../ports/media.ts";
 import type { Trait } from "../surveys/questions.ts";
 import type { PersonaCard } from "./model.ts";
+import type { PersonaLifecycleStore } from "./lifecycle-store.ts";
 import type { PersonaStore } from "./store.ts";
 
 export interface Portrait {
@@ -65,7 +66,10 @@ export const offlineIllustrator: Illustrator = {
  * again, and a copy made for the stale state is deleted).
  * @example await portraitPublisher(store, media).reconcile(uid); // after a visibility switch
  */
-export function portraitPublisher(store: Pick<PersonaStore, "find" | "setPublicPortrait">, media: Pick<Media, "publish" | "remove">) {
+export function portraitPublisher(
+  store: Pick<PersonaStore, "find"> & Pick<PersonaLifecycleStore, "setPublicPortrait">,
+  media: Pick<Media, "publish" | "remove">,
+) {
   return {
     async reconcile(uid: string): Promise<void> {
       for (let attempt = 1; attempt <= 5; attempt++) {

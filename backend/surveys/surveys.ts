@@ -20,7 +20,8 @@ import type { Table } from "../data/table.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
 import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
 import { QUESTION_SET_VERSION, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
-import { surveyStore, type OwnerRefusal, type Survey } from "./store.ts";
+import { surveyLifecycleStore, type OwnerRefusal } from "./lifecycle-store.ts";
+import { surveyStore, type Survey } from "./store.ts";
 
 export type { Survey } from "./store.ts";
 
@@ -47,6 +48,7 @@ export interface SurveyHooks {
  */
 export function surveysOn(table: Table, limits: RateLimits, settings: SurveySettings, hooks: SurveyHooks = {}) {
   const store = surveyStore(table);
+  const life = surveyLifecycleStore(table);
 
   async function owned(surveyId: string, callerUid: string) {
     const items = await store.everything(surveyId);
@@ -151,25 +153,25 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
 
     /** Closes the owner's survey to new answers; its answers and summary stay. */
     async close(surveyId: string, ownerUid: string): Promise<void> {
-      refuse(await store.close(surveyId, ownerUid));
+      refuse(await life.close(surveyId, ownerUid));
     },
 
     /** A new round after the owner's closed current survey: a new open survey, returned. */
     async reopen(surveyId: string, owner: { uid: string; name?: string }): Promise<{ surveyId: string }> {
       const next = randomBytes(16).toString("base64url");
-      refuse(await store.reopen(surveyId, owner, next, QUESTION_SET_VERSION));
+      refuse(await life.reopen(surveyId, owner, next, QUESTION_SET_VERSION));
       return { surveyId: next };
     },
 
     /** Hides the owner's survey at once, counted against `limit` (refused: nothing changes); `forget` then removes it. */
     async markDeleted(surveyId: string, ownerUid: string, limit?: Increment): Promise<void> {
-      const refusal = await store.markDeleted(surveyId, ownerUid, limit);
+      const refusal = await life.markDeleted(surveyId, ownerUid, limit);
       if (refusal === "limited") throw limit!.refused();
       refuse(refusal);
     },
 
     /** Every survey `uid` made. */
-    idsOf: (uid: string): Promise<string[]> => store.idsOf(uid),
+    idsOf: (uid: string): Promise<string[]> => life.idsOf(uid),
 
     /**
      * Removes up to `limit` items of the survey (its counters first, then its partition, the
@@ -177,9 +179,9 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
      */
     async forget(surveyId: string, ownerUid: string, limit: number): Promise<{ deleted: number; done: boolean }> {
       const counters = await limits.forget({ survey: surveyId });
-      const items = await store.forgetItems(surveyId, limit);
+      const items = await life.forgetItems(surveyId, limit);
       if (!items.done) return { deleted: counters + items.deleted, done: false };
-      await store.forgetPointers(ownerUid, surveyId);
+      await life.forgetPointers(ownerUid, surveyId);
       return { deleted: counters + items.deleted + 2, done: true };
     },
 
@@ -189,7 +191,7 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
      */
     async exportOf(uid: string) {
       const surveys = [];
-      for (const surveyId of await store.idsOf(uid)) {
+      for (const surveyId of await life.idsOf(uid)) {
         const { meta, self, answers } = await store.everything(surveyId);
         if (!meta || meta.ownerUid !== uid || meta.status === "deleted") continue;
         const enough = answers.length >= MIN_ANSWERS_FOR_AGGREGATES;
