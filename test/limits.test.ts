@@ -13,7 +13,7 @@ import { documentClient } from "../backend/data/table.ts";
 import { promptText, startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { startGoogleIssuer, TEST_CLIENT_ID, type GoogleIssuer } from "./support/google-issuer.ts";
-import { personaWhenReady } from "./support/lifecycle.ts";
+import { personaWhenReady, scanAll } from "./support/lifecycle.ts";
 import { as, ownerWithAnswers, ownerWithReadyPersona, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
 
 function assertLimited(res: { status: number; body: string; headers: Record<string, unknown> }, code: string, window: number) {
@@ -115,6 +115,31 @@ describe("per-user limits", () => {
     assert.equal(first.status, 200);
     assertLimited(second, "rate_limited_deletion", 86_400);
     assert.equal((await stack.target.request(`/v1/surveys/${next.survey_id}`)).status, 200, "the refused deletion left it alone");
+  });
+
+  test("retention: every counter and every pseudonym item carries its expiry, within two windows (a day for a revocation)", async () => {
+    // Prepare: the tests above counted answers, starts, chats, sign-ins and deletions; and an account is deleted.
+    const { uid } = await ownerWithAnswers(stack.target, 1);
+    // 202: its second pass is queued for DELETION_RECHECK_SECONDS later (the default here).
+    assert.equal((await stack.target.request("/v1/me", { method: "DELETE", headers: as(uid) })).status, 202);
+
+    // Act
+    const items = await scanAll(stack.config.tableName);
+
+    // Assess
+    const now = Date.now() / 1000;
+    const counters = items.filter((i) => String(i.PK).startsWith("RATE#"));
+    const revoked = items.filter((i) => String(i.PK).startsWith("REVOKED#"));
+    assert.ok(counters.length >= 8 && revoked.length === 1, `${counters.length} counters, ${revoked.length} revocations`);
+    for (const item of counters) {
+      const expires = Number(item.expiresAt);
+      assert.ok(expires > now && expires <= now + 2 * 86_400, `${item.PK} ${item.SK} expires at ${item.expiresAt}`);
+    }
+    const expires = Number(revoked[0]!.expiresAt);
+    assert.ok(expires > now && expires <= now + stack.config.jwtTtlSeconds + 1);
+    const scopes = new Set(counters.map((i) => String(i.SK).split("#")[1]));
+    for (const scope of ["answer-ip", "answer-survey", "persona-start", "chat-create", "sign-in", "deletion"])
+      assert.ok(scopes.has(scope), `a ${scope} counter was written: ${[...scopes]}`);
   });
 });
 
