@@ -34,11 +34,12 @@ export class NotReadyError extends Error {
   }
 }
 
+/** A limit of the product was reached; `limit` names which (`answers_per_ip`, `daily_token_budget`, …). */
 export class RateLimitedError extends Error {
   override name = "RateLimitedError";
   constructor(
     message: string,
-    readonly code: string,
+    readonly limit: string,
     readonly retryAfterSeconds: number,
   ) {
     super(message);

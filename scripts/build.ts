@@ -9,12 +9,13 @@
  *   dist/lifecycle/    index.mjs (+ .map)          — deletion jobs
  *   dist/edge-auth/    index.mjs (+ .map)          — viewer-request function (us-east-1 stack)
  *   dist/generated/edge-auth-config.mjs            — what was baked into the edge bundle
+ *   dist/web/          index.html, assets/, config.json — the web client for the SPA bucket (scripts/build-web.ts)
  *
  * The edge bundle needs `EDGE_JWT_PUBLIC_KEY` (SPKI PEM) and takes `JWT_ISSUER`/`JWT_AUDIENCE`
  * (defaults as the API's), `BODY_LIMIT_BYTES` and `JWT_TTL_SECONDS` (the API's settings); without the key it is skipped. An entry whose source file does not
  * exist yet is skipped with a warning too, so the build never blocks on unfinished work.
  *
- * Usage: node --import tsx scripts/build.ts [--outdir DIR] [--only api,edge-auth]
+ * Usage: node --import tsx scripts/build.ts [--outdir DIR] [--only api,edge-auth,web]
  */
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
@@ -25,6 +26,7 @@ import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 import { loadConfig } from "../backend/config.ts";
 import { edgeAuthConfigFromEnv, renderBakedConfig } from "../infrastructure/edge-auth/config.ts";
+import { buildWeb, describeWeb } from "./build-web.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -212,15 +214,17 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { outdir: { type: "string", default: join(ROOT, "dist") }, only: { type: "string" } } });
   const outDir = resolve(values.outdir);
   const only = values.only?.split(",").map((name) => name.trim());
-  const unknown = only?.filter((name) => !BUNDLES.some((b) => b.name === name)) ?? [];
+  const unknown = only?.filter((name) => name !== "web" && !BUNDLES.some((b) => b.name === name)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown bundle(s): ${unknown.join(", ")}`);
   const built = await build({ outDir, bundles: BUNDLES.filter((b) => !only || only.includes(b.name)) });
+  const web = !only || only.includes("web") ? await buildWeb({ outDir: join(outDir, "web") }) : undefined;
   console.log(`bundles in ${outDir}:`);
   for (const b of built) {
     console.log(
       `  ${b.name.padEnd(10)} code ${kb(b.bytes).padStart(10)}   maps ${kb(b.mapBytes).padStart(10)}   gzipped ${kb(b.gzipBytes).padStart(10)}`,
     );
   }
+  if (web) console.log(describeWeb(web));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -77,17 +77,27 @@ try {
     surveys.open({ uid: "g_1", name: "Aki" }),
   );
   await measure("GET /v1/surveys/:id", "GetItem SURVEY#id/META", () => surveys.get(surveyId));
+  let receipt = "";
   await measure(
     "POST /v1/surveys/:id/responses",
-    "TransactWrite: Update META (exists, open, not the owner) + Put ANSWER#hmac + 2× Update RATE#… (conditional ADD)",
-    () => surveys.answer(surveyId, { question_set: "v1", fingerprint: "device-0001", answers }, { ip: "198.51.100.1" }),
+    "TransactWrite: Update META (exists, open, not the owner) + Put ANSWER#hmac + 2× Update RATE#… (conditional ADD); GetItem META (a round due?)",
+    async () => {
+      receipt = (await surveys.answer(surveyId, { question_set: "v1", fingerprint: "device-0001", answers }, { ip: "198.51.100.1" }))
+        .receipt;
+    },
   );
-  for (const fp of ["device-0002", "device-0003"])
-    await surveys.answer(surveyId, { question_set: "v1", fingerprint: fp, answers }, { ip: "198.51.100.1" });
+  await surveys.answer(surveyId, { question_set: "v1", fingerprint: "device-0002", answers }, { ip: "198.51.100.1" });
+  await measure(
+    "POST /v1/surveys/:id/responses (the 3rd change: publishes a round)",
+    "the answer as above + Query SURVEY#id (consistent) + TransactWrite: Put ROUND#n + Update META (round, changes unchanged) + GetItem META",
+    () => surveys.answer(surveyId, { question_set: "v1", fingerprint: "device-0003", answers }, { ip: "198.51.100.1" }),
+  );
   await measure("PUT /v1/surveys/:id/self", "TransactWrite: ConditionCheck META + Put SELF", () =>
     surveys.saveSelf(surveyId, "g_1", { question_set: "v1", answers: { adjectives: ["kind", "shy", "calm", "tense", "quiet"] } }),
   );
-  await measure("GET /v1/surveys/:id/summary (3 answers)", "Query PK = SURVEY#id (consistent)", () => surveys.summary(surveyId, "g_1"));
+  await measure("GET /v1/surveys/:id/summary", "GetItem META + GetItem ROUND#n + GetItem SELF (consistent)", () =>
+    surveys.summary(surveyId, "g_1"),
+  );
   let sagaId = "";
   await measure(
     "POST /v1/personas/me (start saga)",
@@ -99,7 +109,7 @@ try {
   const delivery = { receiveCount: 1, maxReceiveCount: 5 };
   await measure(
     "saga step 1 (synthesis worker, offline writer)",
-    "GetItem PERSONA + Query SURVEY#id + TransactWrite: Update PERSONA + Put PERSONA_EVENT",
+    "GetItem PERSONA + GetItem META + GetItem ROUND#n + GetItem SELF + Query SURVEY#id (the round's quotes) + TransactWrite: Update PERSONA + Put PERSONA_EVENT",
     () => saga.synthesis({ uid: "g_1", sagaId }, delivery),
   );
   await measure(
@@ -133,8 +143,13 @@ try {
     },
   );
   await measure("GET /v1/chats/:id/messages (one page)", "GetItem CHAT + Query CHAT#id", async () => {
-    await chats.history(await chats.get("g_1", chatId), 50);
+    await chats.history(await chats.get("g_1", chatId), 50, { direction: "older" });
   });
+  await measure(
+    "POST /v1/surveys/:id/responses/withdraw",
+    "GetItem ANSWER#hmac + TransactWrite: Update ANSWER (tombstone, receipt unspent) + Update META; GetItem META (a round due?)",
+    () => surveys.withdraw(surveyId, receipt),
+  );
 
   await measure("POST /v1/surveys/:id/close", "UpdateItem SURVEY#id/META (owner, open or closed)", () => surveys.close(surveyId, "g_1"));
   await measure(

@@ -101,7 +101,7 @@ try {
   const { sagaId } = await domains.personas.start(uid);
   await domains.saga.synthesis({ uid, sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
   await domains.saga.illustration({ uid, sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
-  const { id: chatId } = (await (await post("/v1/chats", {})).json()) as { id: string };
+  const { chat_id: chatId } = (await (await post("/v1/chats", {})).json()) as { chat_id: string };
 
   // One reply of TOKENS chunks, GAP_MS apart, read by curl -N.
   gemini.enqueue({ kind: "text", chunks: Array.from({ length: TOKENS }, (_, i) => ` t${i}`), delayMs: GAP_MS });
@@ -118,6 +118,8 @@ try {
     `x-user-uid: ${uid}`,
     "-H",
     "content-type: application/json",
+    "-H",
+    "accept: text/event-stream",
     "-d",
     '{"text":"talk"}',
   ]);

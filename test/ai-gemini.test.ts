@@ -139,6 +139,36 @@ describe("circuit breaker", { timeout: HANG }, () => {
   });
 });
 
+describe("safety settings", { timeout: HANG }, () => {
+  test("every call sets them explicitly (the API's default is off): JSON, streamed text and images", async () => {
+    // Prepare
+    const { llm, images } = gemini();
+    fake.enqueue(
+      { kind: "json", value: validCard },
+      { kind: "text", chunks: ["Hi"] },
+      { kind: "image", bytes: new Uint8Array([1]), mimeType: "image/png" },
+    );
+
+    // Act
+    await llm.generateJson({ system: "Write a card.", prompt: "Data: ...", schema: Card });
+    await collect(llm.streamText(chat));
+    await images.generateImage({ prompt: "A portrait of Mika" });
+
+    // Assess
+    const expected = [
+      { category: "HARM_CATEGORY_HARASSMENT", threshold: "BLOCK_MEDIUM_AND_ABOVE" },
+      { category: "HARM_CATEGORY_HATE_SPEECH", threshold: "BLOCK_MEDIUM_AND_ABOVE" },
+      { category: "HARM_CATEGORY_DANGEROUS_CONTENT", threshold: "BLOCK_MEDIUM_AND_ABOVE" },
+      { category: "HARM_CATEGORY_SEXUALLY_EXPLICIT", threshold: "BLOCK_LOW_AND_ABOVE" },
+    ];
+    assert.deepEqual(
+      fake.requests.map((r) => r.method),
+      ["generateContent", "streamGenerateContent", "generateContent"],
+    );
+    for (const request of fake.requests) assert.deepEqual(request.body.safetySettings, expected, request.model);
+  });
+});
+
 describe("images", { timeout: HANG }, () => {
   test("image bytes round-trip through inlineData", async () => {
     // Prepare

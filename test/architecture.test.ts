@@ -77,7 +77,7 @@ export function storeViolations(files: Source[]): string[] {
   return out;
 }
 
-const KEY_STRING = /["'`](USER|SURVEY|CHAT|MSG|PERSONA|PERSONA_EVENT|PERSONA_CHAT|RATE|SAGA|ANSWER|WINDOW|JOB|JOBS|REVOKED)#/;
+const KEY_STRING = /["'`](USER|SURVEY|CHAT|MSG|PERSONA|PERSONA_EVENT|PERSONA_CHAT|RATE|SAGA|ANSWER|ROUND|WINDOW|JOB|JOBS|REVOKED)#/;
 
 /** A key string written anywhere but data/keys.ts. */
 export function keyViolations(files: Source[]): string[] {

@@ -24,6 +24,7 @@ import { gzipSync } from "node:zlib";
 import type { CloudFrontRequestEvent, CloudFrontResultResponse } from "aws-lambda";
 import { SignJWT, importPKCS8 } from "jose";
 import { EDGE_LIMIT_BYTES, build } from "../scripts/build.ts";
+import { watch } from "./support/contract-watch.ts";
 import { ROOT } from "./support/sam-template.ts";
 
 const run = promisify(execFile);
@@ -152,7 +153,11 @@ describe("the API bundle", () => {
     child.once("exit", () => children.delete(child));
     for await (const line of createInterface({ input: child.stdout! })) {
       const url = /"message":"api listening".*"url":"([^"]+)"/.exec(line)?.[1];
-      if (url) return { child, url };
+      if (url) {
+        // The production API from its bundle: what it answers is checked against the contract.
+        child.once("exit", watch(url));
+        return { child, url };
+      }
     }
     throw new Error("the API bundle exited before listening");
   }

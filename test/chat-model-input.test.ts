@@ -10,7 +10,7 @@ import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
 import { promptText, startFakeGemini, type Behaviour, type FakeGemini, type RecordedRequest } from "../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
-import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
+import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, streamingAs, type SagaStack } from "./support/saga.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
 
 /** The summary call is a JSON call whose instruction is about keeping a running summary. */
@@ -50,11 +50,11 @@ after(async () => {
 
 async function newChat(target: Target): Promise<string> {
   const res = await fetch(`${target.url}/v1/chats`, { method: "POST", headers: as(owner.uid), body: "{}" });
-  return ((await res.json()) as { id: string }).id;
+  return ((await res.json()) as { chat_id: string }).chat_id;
 }
 
 const send = (target: Target, chatId: string, text: string) =>
-  fetch(`${target.url}/v1/chats/${chatId}/messages`, { method: "POST", headers: as(owner.uid), body: JSON.stringify({ text }) });
+  fetch(`${target.url}/v1/chats/${chatId}/messages`, { method: "POST", headers: streamingAs(owner.uid), body: JSON.stringify({ text }) });
 
 /** One whole turn; returns the model calls it made (a summary call, if any, and the reply). */
 async function turn(target: Target, chatId: string, text: string): Promise<RecordedRequest[]> {

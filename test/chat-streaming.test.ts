@@ -11,7 +11,7 @@ import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
 import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
-import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
+import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, streamingAs, type SagaStack } from "./support/saga.ts";
 import { nodeTarget } from "./support/targets.ts";
 import { chatStore } from "../backend/chats/store.ts";
 import { Table } from "../backend/data/table.ts";
@@ -41,14 +41,14 @@ after(async () => {
 
 async function newChat(): Promise<string> {
   const res = await fetch(`${stack.target.url}/v1/chats`, { method: "POST", headers: as(owner.uid), body: "{}" });
-  return ((await res.json()) as { id: string }).id;
+  return ((await res.json()) as { chat_id: string }).chat_id;
 }
 
 const sendUrl = (chatId: string) => `${stack.target.url}/v1/chats/${chatId}/messages`;
 
 async function history(chatId: string) {
   const res = await fetch(`${stack.target.url}/v1/chats/${chatId}/messages`, { headers: as(owner.uid) });
-  return ((await res.json()) as { messages: { id: string; role: string; text: string; status: string }[] }).messages;
+  return ((await res.json()) as { messages: { message_id: string; role: string; text: string; status: string }[] }).messages;
 }
 
 /** The history once the reply is no longer generating (stored as it ended). */
@@ -83,6 +83,8 @@ describe("streaming a reply", () => {
       `x-user-uid: ${owner.uid}`,
       "-H",
       "content-type: application/json",
+      "-H",
+      "accept: text/event-stream",
       "-d",
       '{"text":"hi"}',
     ]);
@@ -132,7 +134,7 @@ describe("streaming a reply", () => {
     const controller = new AbortController();
     const res = await fetch(sendUrl(chatId), {
       method: "POST",
-      headers: as(owner.uid),
+      headers: streamingAs(owner.uid),
       body: '{"text":"tell me more"}',
       signal: controller.signal,
     });
@@ -162,7 +164,7 @@ describe("streaming a reply", () => {
     const chatId = await newChat();
     gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 0, heldBeforeChunk: 3 });
     const seen = gemini.requests.length;
-    const res = await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"go on"}' });
+    const res = await fetch(sendUrl(chatId), { method: "POST", headers: streamingAs(owner.uid), body: '{"text":"go on"}' });
     const events: { event?: string; data: string }[] = [];
     const parser = createParser({ onEvent: (e) => events.push(e) });
     const reader = res.body!.getReader();
@@ -203,7 +205,7 @@ describe("streaming a reply", () => {
       const seen = gemini.requests.length;
       const res = await fetch(`${eager.url}/v1/chats/${chatId}/messages`, {
         method: "POST",
-        headers: as(owner.uid),
+        headers: streamingAs(owner.uid),
         body: '{"text":"and?"}',
       });
       const events: { event?: string; data: string }[] = [];
@@ -245,7 +247,7 @@ describe("a reply still generating at the stream's maximum life", () => {
       // Act
       const res = await fetch(`${brief.url}/v1/chats/${chatId}/messages`, {
         method: "POST",
-        headers: as(owner.uid),
+        headers: streamingAs(owner.uid),
         body: '{"text":"take your time"}',
       });
       const body = await res.text();
@@ -273,7 +275,9 @@ describe("when the model fails", () => {
   test("a 500 before the first token: error event, the user's message kept, the reply failed", async () => {
     const chatId = await newChat();
     gemini.enqueue({ kind: "error", status: 500 }, { kind: "error", status: 500 }, { kind: "error", status: 500 });
-    const events = await sseEvents(await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"hello?"}' }));
+    const events = await sseEvents(
+      await fetch(sendUrl(chatId), { method: "POST", headers: streamingAs(owner.uid), body: '{"text":"hello?"}' }),
+    );
     assert.deepEqual(
       events.map((e) => e.event),
       ["message", "error"],
@@ -284,10 +288,33 @@ describe("when the model fails", () => {
     assert.deepEqual([reply!.status, reply!.text], ["failed", ""]);
   });
 
+  test("asked for JSON, a failing model is 503 model_unavailable with Retry-After, a refusal 422 model_refused", async () => {
+    // Prepare
+    const down = await newChat();
+    const refusing = await newChat();
+    gemini.enqueue({ kind: "error", status: 500 }, { kind: "error", status: 500 }, { kind: "error", status: 500 });
+
+    // Act
+    const unavailable = await fetch(sendUrl(down), { method: "POST", headers: as(owner.uid), body: '{"text":"hello?"}' });
+    gemini.enqueue({ kind: "blocked", reason: "SAFETY" });
+    const refused = await fetch(sendUrl(refusing), { method: "POST", headers: as(owner.uid), body: '{"text":"something awful"}' });
+
+    // Assess: the codes of the stream's `error` event, each with its one status.
+    assert.equal(unavailable.status, 503);
+    assert.equal(((await unavailable.json()) as { error: { code: string } }).error.code, "model_unavailable");
+    assert.ok(Number(unavailable.headers.get("retry-after")) >= 1);
+    assert.equal(refused.status, 422);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "model_refused");
+    const [user] = await settledHistory(down);
+    assert.equal(user!.text, "hello?", "the user's message is kept");
+  });
+
   test("a cut mid-stream: tokens, then an error event; the reply is interrupted with what came", async () => {
     const chatId = await newChat();
     gemini.enqueue({ kind: "fail-mid-stream", chunks: ["Half", " a"], delayMs: 0 });
-    const events = await sseEvents(await fetch(sendUrl(chatId), { method: "POST", headers: as(owner.uid), body: '{"text":"story?"}' }));
+    const events = await sseEvents(
+      await fetch(sendUrl(chatId), { method: "POST", headers: streamingAs(owner.uid), body: '{"text":"story?"}' }),
+    );
     assert.deepEqual(
       events.map((e) => e.event),
       ["message", "token", "token", "error"],

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { as, ownerWithReadyPersona, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
+import { as, ownerWithReadyPersona, sagaStack, sseEvents, streamingAs, type SagaStack } from "./support/saga.ts";
 
 let stack: SagaStack;
 let owner: { uid: string; personaId: string };
@@ -23,24 +23,22 @@ async function openChat(uid: string, body: unknown = {}) {
 }
 
 async function send(uid: string, chatId: string, text: string) {
-  return fetch(url(`/v1/chats/${chatId}/messages`), {
-    method: "POST",
-    headers: { ...as(uid), accept: "text/event-stream" },
-    body: JSON.stringify({ text }),
-  });
+  return fetch(url(`/v1/chats/${chatId}/messages`), { method: "POST", headers: streamingAs(uid), body: JSON.stringify({ text }) });
 }
+
+type Page = { messages: { message_id: string; role: string; text: string; status: string }[]; next_cursor: string | null };
+const messages = async (uid: string, chatId: string, query = "") =>
+  (await (await fetch(url(`/v1/chats/${chatId}/messages${query}`), { headers: as(uid) })).json()) as Page;
 
 describe("chats", () => {
   test("a sent message streams message, tokens, stored, done; both messages are in the history", async () => {
     // Prepare
-    const chat = (await (await openChat(owner.uid)).json()) as { id: string };
+    const chat = (await (await openChat(owner.uid)).json()) as { chat_id: string };
 
     // Act
-    const res = await send(owner.uid, chat.id, "What do you love doing?");
+    const res = await send(owner.uid, chat.chat_id, "What do you love doing?");
     const events = await sseEvents(res);
-    const history = (await (await fetch(url(`/v1/chats/${chat.id}/messages`), { headers: as(owner.uid) })).json()) as {
-      messages: { id: string; role: string; text: string; status: string }[];
-    };
+    const history = await messages(owner.uid, chat.chat_id);
 
     // Assess
     assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
@@ -59,7 +57,7 @@ describe("chats", () => {
       .join("");
     assert.deepEqual(events.at(-2)!.data, { reply_id, status: "complete" });
     assert.deepEqual(
-      history.messages.map((m) => [m.id, m.role, m.status]),
+      history.messages.map((m) => [m.message_id, m.role, m.status]),
       [
         [user_message_id, "user", "complete"],
         [reply_id, "model", "complete"],
@@ -71,76 +69,102 @@ describe("chats", () => {
   test("chats are listed newest first, with a cursor", async () => {
     const { uid } = await ownerWithReadyPersona(stack.target);
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(((await (await openChat(uid)).json()) as { id: string }).id);
+    for (let i = 0; i < 5; i++) ids.push(((await (await openChat(uid)).json()) as { chat_id: string }).chat_id);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
       const page = (await (await fetch(url(`/v1/chats?limit=2${cursor ? `&cursor=${cursor}` : ""}`), { headers: as(uid) })).json()) as {
-        chats: { id: string }[];
+        chats: { chat_id: string }[];
         next_cursor: string | null;
       };
-      seen.push(...page.chats.map((c) => c.id));
+      seen.push(...page.chats.map((c) => c.chat_id));
       cursor = page.next_cursor;
     } while (cursor);
     assert.deepEqual(seen, [...ids].reverse());
   });
 
-  test("history pages return every message exactly once, in order, both directions", async () => {
-    const chat = (await (await openChat(owner.uid)).json()) as { id: string };
-    for (let i = 0; i < 6; i++) await sseEvents(await send(owner.uid, chat.id, `message number ${i}`));
-    const all = (await (await fetch(url(`/v1/chats/${chat.id}/messages?limit=100`), { headers: as(owner.uid) })).json()) as {
-      messages: { id: string }[];
-    };
-    assert.equal(all.messages.length, 12);
+  test("history pages return every message exactly once, in order, walking older and newer", async () => {
+    // Prepare
+    const chat = (await (await openChat(owner.uid)).json()) as { chat_id: string };
+    for (let i = 0; i < 6; i++) await sseEvents(await send(owner.uid, chat.chat_id, `message number ${i}`));
+    const all = await messages(owner.uid, chat.chat_id, "?limit=100");
+    const ids = (page: Page) => page.messages.map((m) => m.message_id);
 
+    // Act: back from the latest page (the default), then forward from the first.
     const backwards: string[] = [];
-    let page = (await (await fetch(url(`/v1/chats/${chat.id}/messages?limit=5`), { headers: as(owner.uid) })).json()) as {
-      messages: { id: string }[];
-      before: string | null;
-      after: string | null;
-    };
-    backwards.unshift(...page.messages.map((m) => m.id));
-    while (page.before) {
-      page = (await (
-        await fetch(url(`/v1/chats/${chat.id}/messages?limit=5&before=${page.before}`), { headers: as(owner.uid) })
-      ).json()) as typeof page;
-      backwards.unshift(...page.messages.map((m) => m.id));
+    let page = await messages(owner.uid, chat.chat_id, "?limit=5");
+    backwards.unshift(...ids(page));
+    while (page.next_cursor) {
+      page = await messages(owner.uid, chat.chat_id, `?limit=5&cursor=${page.next_cursor}`);
+      backwards.unshift(...ids(page));
     }
-    assert.deepEqual(
-      backwards,
-      all.messages.map((m) => m.id),
-    );
-
     const forwards: string[] = [];
-    let cursor: string | null = all.messages[0]!.id;
-    forwards.push(cursor);
-    while (cursor) {
-      const next = (await (
-        await fetch(url(`/v1/chats/${chat.id}/messages?limit=4&after=${cursor}`), { headers: as(owner.uid) })
-      ).json()) as typeof page;
-      forwards.push(...next.messages.map((m) => m.id));
-      cursor = next.after;
+    page = await messages(owner.uid, chat.chat_id, "?limit=4&direction=newer");
+    forwards.push(...ids(page));
+    while (page.next_cursor) {
+      page = await messages(owner.uid, chat.chat_id, `?limit=4&direction=newer&cursor=${page.next_cursor}`);
+      forwards.push(...ids(page));
     }
-    assert.deepEqual(
-      forwards,
-      all.messages.map((m) => m.id),
-    );
+
+    // Assess
+    assert.equal(all.messages.length, 12);
+    assert.equal(all.next_cursor, null);
+    assert.deepEqual(ids(all), [...ids(all)].sort(), "chronological (time-ordered ids)");
+    assert.deepEqual(backwards, ids(all));
+    assert.deepEqual(forwards, ids(all));
+  });
+
+  test("a bad limit, cursor or direction is 400 invalid_query naming the parameter", async () => {
+    const chat = (await (await openChat(owner.uid)).json()) as { chat_id: string };
+    for (const [path, field] of [
+      [`/v1/chats/${chat.chat_id}/messages?limit=0`, "limit"],
+      [`/v1/chats/${chat.chat_id}/messages?limit=ten`, "limit"],
+      [`/v1/chats/${chat.chat_id}/messages?cursor=not-a-cursor`, "cursor"],
+      [`/v1/chats/${chat.chat_id}/messages?direction=sideways`, "direction"],
+      ["/v1/chats?limit=101", "limit"],
+      ["/v1/chats?cursor=%23", "cursor"],
+    ] as const) {
+      const res = await fetch(url(path), { headers: as(owner.uid) });
+      const { error } = (await res.json()) as { error: { code: string; fields: { path: string }[] } };
+      assert.equal(res.status, 400, path);
+      assert.equal(error.code, "invalid_query", path);
+      assert.deepEqual(
+        error.fields.map((f) => f.path),
+        [field],
+        path,
+      );
+    }
+  });
+
+  test("a new chat is 201 with its absolute Location, which reads it back; `me` names the caller's own persona", async () => {
+    // Act
+    const created = await openChat(owner.uid, { persona_id: "me" });
+    const chat = (await created.json()) as { chat_id: string; persona_id: string };
+    const location = created.headers.get("location")!;
+    const read = await fetch(url(new URL(location).pathname), { headers: as(owner.uid) });
+
+    // Assess
+    assert.equal(created.status, 201);
+    assert.equal(location, `${stack.config.publicBaseUrl}/api/v1/chats/${chat.chat_id}`);
+    assert.equal(chat.persona_id, owner.personaId);
+    assert.deepEqual(await read.json(), chat);
   });
 
   test("a chat is visible only to its creator; a private persona that is not yours is 404", async () => {
     const stranger = await ownerWithReadyPersona(stack.target);
-    const chat = (await (await openChat(owner.uid)).json()) as { id: string };
-    assert.equal((await fetch(url(`/v1/chats/${chat.id}/messages`), { headers: as(stranger.uid) })).status, 404);
-    assert.equal((await send(stranger.uid, chat.id, "hello?")).status, 404);
+    const chat = (await (await openChat(owner.uid)).json()) as { chat_id: string };
+    assert.equal((await fetch(url(`/v1/chats/${chat.chat_id}/messages`), { headers: as(stranger.uid) })).status, 404);
+    assert.equal((await fetch(url(`/v1/chats/${chat.chat_id}`), { headers: as(stranger.uid) })).status, 404);
+    assert.equal((await send(stranger.uid, chat.chat_id, "hello?")).status, 404);
     assert.equal((await openChat(stranger.uid, { persona_id: owner.personaId })).status, 404);
     assert.equal((await openChat(stranger.uid, { persona_id: "no-such-persona" })).status, 404);
   });
 
   test("stop: a finished reply is 409; a user message or an id nobody issued is no such reply (404)", async () => {
     // Prepare
-    const chat = (await (await openChat(owner.uid)).json()) as { id: string };
-    const { user_message_id, reply_id } = (await sseEvents(await send(owner.uid, chat.id, "Hello there")))[0]!.data;
-    const stop = (id: string) => fetch(url(`/v1/chats/${chat.id}/messages/${id}/stop`), { method: "POST", headers: as(owner.uid) });
+    const chat = (await (await openChat(owner.uid)).json()) as { chat_id: string };
+    const { user_message_id, reply_id } = (await sseEvents(await send(owner.uid, chat.chat_id, "Hello there")))[0]!.data;
+    const stop = (id: string) => fetch(url(`/v1/chats/${chat.chat_id}/messages/${id}/stop`), { method: "POST", headers: as(owner.uid) });
 
     // Act
     const [finished, userMessage, unknown] = await Promise.all([
@@ -165,8 +189,16 @@ describe("chats", () => {
       body: JSON.stringify({ text: "Hi!" }),
     });
     assert.equal(json.status, 200);
-    const body = (await json.json()) as { response: string; message_id: string };
-    assert.ok(body.response.length > 0);
+    const body = (await json.json()) as { chat_id: string; user_message_id: string; reply: { message_id: string; text: string } };
+    assert.ok(body.reply.text.length > 0);
+    const stored = await messages(owner.uid, body.chat_id);
+    assert.deepEqual(
+      stored.messages.slice(-2).map((m) => [m.message_id, m.text]),
+      [
+        [body.user_message_id, "Hi!"],
+        [body.reply.message_id, body.reply.text],
+      ],
+    );
     const streamed = await fetch(url("/v1/personas/me/chat"), {
       method: "POST",
       headers: { ...as(owner.uid), accept: "text/event-stream" },
@@ -177,21 +209,45 @@ describe("chats", () => {
   });
 });
 
+describe("content negotiation", () => {
+  test("a message sent without Accept: text/event-stream gets the finished turn as JSON, as stored", async () => {
+    // Prepare
+    const chat = (await (await openChat(owner.uid)).json()) as { chat_id: string };
+
+    // Act
+    const res = await fetch(url(`/v1/chats/${chat.chat_id}/messages`), {
+      method: "POST",
+      headers: { ...as(owner.uid), accept: "*/*" },
+      body: JSON.stringify({ text: "Tell me a secret" }),
+    });
+    const turn = (await res.json()) as { chat_id: string; user_message_id: string; reply: Record<string, unknown> };
+    const history = await messages(owner.uid, chat.chat_id);
+
+    // Assess
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers.get("content-type")), /^application\/json/);
+    assert.equal(turn.chat_id, chat.chat_id);
+    assert.deepEqual(
+      history.messages.map((m) => m.message_id),
+      [turn.user_message_id, turn.reply.message_id],
+    );
+    assert.deepEqual(turn.reply, history.messages[1]);
+    assert.equal(turn.reply.status, "complete");
+  });
+});
+
 describe("chat limits", () => {
   test("empty and over-long messages are 400 and store nothing", async () => {
-    const chat = (await (await openChat(owner.uid)).json()) as { id: string };
+    const chat = (await (await openChat(owner.uid)).json()) as { chat_id: string };
     for (const [text, code] of [
       ["   ", "empty_message"],
       ["x".repeat(4001), "message_too_long"],
     ] as const) {
-      const res = await send(owner.uid, chat.id, text);
+      const res = await send(owner.uid, chat.chat_id, text);
       assert.equal(res.status, 400);
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, code);
     }
-    const history = (await (await fetch(url(`/v1/chats/${chat.id}/messages`), { headers: as(owner.uid) })).json()) as {
-      messages: unknown[];
-    };
-    assert.equal(history.messages.length, 0);
+    assert.equal((await messages(owner.uid, chat.chat_id)).messages.length, 0);
   });
 
   test("messages per minute and the daily token budget answer 429 with Retry-After (for the budget: until UTC midnight)", async () => {
@@ -199,18 +255,19 @@ describe("chat limits", () => {
     try {
       const me = await ownerWithReadyPersona(limited.target);
       const chat = (await (await fetch(`${limited.target.url}/v1/chats`, { method: "POST", headers: as(me.uid), body: "{}" })).json()) as {
-        id: string;
+        chat_id: string;
       };
       const say = (text: string) =>
-        fetch(`${limited.target.url}/v1/chats/${chat.id}/messages`, {
+        fetch(`${limited.target.url}/v1/chats/${chat.chat_id}/messages`, {
           method: "POST",
-          headers: as(me.uid),
+          headers: streamingAs(me.uid),
           body: JSON.stringify({ text }),
         });
       for (const text of ["one", "two"]) await sseEvents(await say(text));
       const third = await say("three");
       assert.equal(third.status, 429);
-      assert.equal(((await third.json()) as { error: { code: string } }).error.code, "rate_limited_chat_user");
+      const { error } = (await third.json()) as { error: { code: string; details: unknown } };
+      assert.deepEqual([error.code, error.details], ["rate_limited", { limit: "chat_messages_per_minute" }]);
       assert.ok(Number(third.headers.get("retry-after")) >= 1);
     } finally {
       await limited.close();
@@ -219,12 +276,12 @@ describe("chat limits", () => {
     try {
       const me = await ownerWithReadyPersona(budget.target);
       const chat = (await (await fetch(`${budget.target.url}/v1/chats`, { method: "POST", headers: as(me.uid), body: "{}" })).json()) as {
-        id: string;
+        chat_id: string;
       };
       const say = () =>
-        fetch(`${budget.target.url}/v1/chats/${chat.id}/messages`, {
+        fetch(`${budget.target.url}/v1/chats/${chat.chat_id}/messages`, {
           method: "POST",
-          headers: as(me.uid),
+          headers: streamingAs(me.uid),
           body: JSON.stringify({ text: "hello" }),
         });
       await sseEvents(await say());
@@ -232,7 +289,8 @@ describe("chat limits", () => {
       const next = await say();
       const answeredAt = Date.now();
       assert.equal(next.status, 429);
-      assert.equal(((await next.json()) as { error: { code: string } }).error.code, "daily_token_budget");
+      const { error } = (await next.json()) as { error: { code: string; details: unknown } };
+      assert.deepEqual([error.code, error.details], ["rate_limited", { limit: "daily_token_budget" }]);
       // The budget is per UTC day: come back at the next UTC midnight, as seen from either end.
       const toMidnight = (ms: number) => Math.ceil((Math.floor(ms / DAY_MS) * DAY_MS + DAY_MS - ms) / 1000);
       const retryAfter = Number(next.headers.get("retry-after"));

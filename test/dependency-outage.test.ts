@@ -25,7 +25,7 @@ import { localSaga, startLocalWorkers } from "../backend/local/workers.ts";
 import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, friendAnswer, ownerWithAnswers, ownerWithReadyPersona, quiet } from "./support/saga.ts";
-import { freePort, startDynamoDbLocal, startFauxqs } from "./support/stack.ts";
+import { committedToDisk, freePort, startDynamoDbLocal, startFauxqs } from "./support/stack.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";
 
 const PUBLIC_MESSAGE = "A service we depend on is unavailable; try again shortly";
@@ -94,7 +94,7 @@ before(async () => {
 
   const a = await ownerWithReadyPersona(target);
   const surveyId = (await json(await call("POST", "/v1/surveys", a.uid))).survey_id as string;
-  const chatId = (await json(await call("POST", "/v1/chats", a.uid, {}))).id as string;
+  const chatId = (await json(await call("POST", "/v1/chats", a.uid, {}))).chat_id as string;
   const first = await call(
     "POST",
     `/v1/chats/${chatId}/messages`,
@@ -210,6 +210,7 @@ describe("DynamoDB lost", () => {
   test("frozen, then killed: every route family answers 503 + Retry-After; restarted on the same data, the same requests succeed and nothing accepted is lost", async (t) => {
     // Prepare
     const historyBefore = await history(alice.chatId);
+    await committedToDisk(join(dataDir, "dynamodb"));
     errorLogs.length = 0;
 
     // Act: frozen (SIGSTOP: connections are accepted, nothing answers).
@@ -231,6 +232,18 @@ describe("DynamoDB lost", () => {
 
     // Act: back on the same port and data directory.
     dynamodb = await startDynamoDb();
+    // A just-restarted DynamoDB Local on a loaded machine can be slower than the request
+    // timeout for its first writes (the API says 503 + Retry-After, as it should): wait until
+    // the API serves a write again, as a client honouring Retry-After would, then replay.
+    await until(
+      async () => {
+        const res = await call("POST", "/v1/surveys", "after-restart");
+        await res.text();
+        return res.status;
+      },
+      (status) => status === 201 || status === 200,
+      "the API serving writes again",
+    );
     const outcomes: string[] = [];
     for (const family of routeFamilies()) {
       const res = await family.send();
@@ -244,7 +257,8 @@ describe("DynamoDB lost", () => {
       routeFamilies().map((f) => `${f.name}: ${f.ok}`),
     );
     const summary = await json(await call("GET", `/v1/surveys/${alice.surveyId}/summary`, alice.uid));
-    assert.equal(summary.answer_count, 4, "3 answers before the outage, 1 after it");
+    // 3 answers before the outage (the published round), 1 after it (waiting for the next round).
+    assert.deepEqual([summary.answer_count, summary.changes_waiting], [3, 1], "3 answers before the outage, 1 after it");
     const messages = await history(alice.chatId);
     assert.deepEqual(messages.slice(0, historyBefore.length), historyBefore, "the history from before the outage is intact");
     assert.deepEqual(
@@ -300,7 +314,7 @@ describe("DynamoDB frozen mid-reply", () => {
       (v) => v.status === "ready",
       "carol's persona",
     );
-    const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).id as string;
+    const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).chat_id as string;
     gemini.enqueue({ kind: "text", chunks: ["One", " two", " three", " four"], heldBeforeChunk: 2 });
     const seen = gemini.requests.length;
 
@@ -358,7 +372,7 @@ describe("DynamoDB lost after the user's message is stored, before the reply sta
       createApi(loadConfig({ ...env, CHAT_CONTEXT_TOKENS: "20" }), { logger: quiet, ports: createProviders(env, quiet) }),
     );
     t.after(() => folding.close());
-    const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).id as string;
+    const chatId = (await json(await call("POST", "/v1/chats", alice.uid, {}))).chat_id as string;
     const first = await call("POST", `/v1/chats/${chatId}/messages`, alice.uid, { text: "An older turn" }, { accept: "text/event-stream" });
     await first.text();
     const seen = gemini.requests.length;

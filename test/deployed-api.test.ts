@@ -23,6 +23,7 @@ import {
 } from "./support/deployed-stack.ts";
 import { signed } from "./support/identity.ts";
 import { sqsEvent } from "./support/lambda-events.ts";
+import { watch } from "./support/contract-watch.ts";
 import { friendAnswer } from "./support/saga.ts";
 import { ROOT, type Json } from "./support/sam-template.ts";
 import { Table } from "../backend/data/table.ts";
@@ -56,7 +57,7 @@ describe("the API bundle, started by run.sh with ApiFunction's template environm
     });
     const body = await bodyOf(res);
     assert.equal(res.status, 200, JSON.stringify(body));
-    return { token: body.token as string, uid: body.user.uid as string, email: body.user.email as string };
+    return { token: body.token as string, uid: body.user.user_id as string, email: body.user.email as string };
   };
   const openSurvey = async (owner: { token: string; uid: string; email: string }) =>
     (await bodyOf(await fetch(`${url}/api/v1/surveys`, { method: "POST", headers: viaEdge(owner) }))).survey_id as string;
@@ -67,11 +68,15 @@ describe("the API bundle, started by run.sh with ApiFunction's template environm
       body: JSON.stringify(friendAnswer(fingerprint)),
     });
 
+  let unwatch: () => void;
   before(async () => {
     api = await deployed.startApi();
     url = JSON.parse(await api.line(/"message":"api listening"/)).url;
+    // The bundle is the production API: every response it gives here is checked against the contract.
+    unwatch = watch(url);
   });
   after(async () => {
+    unwatch();
     api.child.kill("SIGTERM");
     assert.equal(await api.exited, 0, "a graceful shutdown");
   });
@@ -100,7 +105,7 @@ describe("the API bundle, started by run.sh with ApiFunction's template environm
     const { payload } = await jwtVerify(user.token, await importSPKI(deployed.secret.JWT_PUBLIC_KEY, "ES256"));
     assert.equal(payload.sub, user.uid, "signed with the secret's key pair");
     assert.equal(me.status, 200);
-    assert.deepEqual(await bodyOf(me).then(({ uid, email }) => ({ uid, email })), { uid: user.uid, email: user.email });
+    assert.deepEqual(await bodyOf(me).then(({ user_id, email }) => ({ user_id, email })), { user_id: user.uid, email: user.email });
   });
 
   test("accepts a friend's answer once, refusing the same fingerprint again", async () => {
@@ -140,7 +145,7 @@ describe("the API bundle, started by run.sh with ApiFunction's template environm
     }
     assert.equal(view.status, "ready", JSON.stringify(view));
     assert.equal(chat.status, 200);
-    assert.equal((await bodyOf(chat)).response, CHAT_REPLY);
+    assert.equal((await bodyOf(chat)).reply.text, CHAT_REPLY);
     // The fake refuses any other key, so each kind of call arriving means its function held the secret's.
     const calls = deployed.gemini.requests.map(
       (r) => `${r.method} ${r.model.includes("image") ? "image" : "text"} ${r.apiKey === deployed.secret.GEMINI_API_KEY}`,
@@ -230,7 +235,7 @@ describe("backend/lambda.ts (the API's native Lambda entry) with ApiFunction's t
     assert.equal(invocation.code, 0, invocation.lines.join("\n"));
     const response = invocation.result as { statusCode: number; body: string };
     assert.equal(response.statusCode, 200, response.body);
-    assert.equal(JSON.parse(response.body).uid, uid);
+    assert.equal(JSON.parse(response.body).user_id, uid);
   });
 
   test("fails its init when the secret does not exist", async () => {

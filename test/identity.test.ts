@@ -49,7 +49,11 @@ describe("POST /v1/auth/google", () => {
     assert.equal(res.status, 200);
     const body = json(res.body);
     const uid = `g_${sub}`;
-    assert.deepEqual(body.user, { uid, email: "mirai@example.com", name: "Mirai" });
+    // The user as GET /v1/me shows it (one profile shape, named by `user_id`).
+    assert.deepEqual(
+      { ...body.user, created_at: undefined },
+      { user_id: uid, email: "mirai@example.com", name: "Mirai", created_at: undefined },
+    );
     assert.equal(body.token_type, "Bearer");
     assert.equal(body.expires_in, 86400);
     // Assess: the token's header and claims
@@ -70,7 +74,7 @@ describe("POST /v1/auth/google", () => {
       assert.equal(me.status, 200);
       assert.deepEqual(
         { ...json(me.body), created_at: undefined },
-        { uid, email: "mirai@example.com", name: "Mirai", created_at: undefined },
+        { user_id: uid, email: "mirai@example.com", name: "Mirai", created_at: undefined },
       );
       assert.ok(!Number.isNaN(Date.parse(json(me.body).created_at)));
     }
@@ -101,7 +105,7 @@ describe("POST /v1/auth/google", () => {
     assert.equal(updated?.email, "new@example.com");
     assert.equal(updated?.createdAt, created?.createdAt);
     assert.ok(updated!.updatedAt >= created!.updatedAt);
-    assert.deepEqual(json(second.body).user, { uid, email: "new@example.com", name: "New Name" });
+    assert.deepEqual(json(second.body).user, { user_id: uid, email: "new@example.com", name: "New Name", created_at: created?.createdAt });
   });
 
   test("a body without a usable id_token is 400 naming the field", async () => {
@@ -187,7 +191,10 @@ describe("who is calling", () => {
 
     // Assess
     assert.equal(first.status, 200);
-    assert.deepEqual({ ...json(first.body), created_at: undefined }, { uid, email: "dev@example.com", name: null, created_at: undefined });
+    assert.deepEqual(
+      { ...json(first.body), created_at: undefined },
+      { user_id: uid, email: "dev@example.com", name: null, created_at: undefined },
+    );
     assert.equal((await userStore(new Table(config.tableName)).find(uid))?.createdAt, json(first.body).created_at);
     assert.deepEqual(json(again.body), json(first.body));
     for (const res of [anonymous, malformed, badBearer]) {
@@ -201,7 +208,8 @@ describe("who is calling", () => {
     // Prepare
     const { target } = await serve("edge");
     const signIn = await target.request("/v1/auth/google", signInRequest(await issuer.idToken({ sub: randomUUID() })));
-    const { token, user } = json(signIn.body);
+    const { token, user: profile } = json(signIn.body);
+    const user = { uid: profile.user_id, email: profile.email };
 
     // Act
     const forged = await target.request("/v1/me", { headers: { "x-user-uid": user.uid, "x-user-email": user.email } });
@@ -218,7 +226,7 @@ describe("who is calling", () => {
       assert.equal(json(res.body).error.code, "unauthorized");
     }
     assert.equal(genuine.status, 200);
-    assert.equal(json(genuine.body).uid, user.uid);
+    assert.equal(json(genuine.body).user_id, user.uid);
   });
 
   test("apigw mode: the user comes from the authorizer's claims, never from headers", async () => {
@@ -259,7 +267,7 @@ describe("who is calling", () => {
     // Assess
     for (const res of [jwtV2, lambdaV2, cognitoV1, lambdaV1]) {
       assert.equal(res.status, 200);
-      assert.equal(res.body.uid, sub);
+      assert.equal(res.body.user_id, sub);
       assert.equal(res.body.email, "cog@example.com");
     }
     assert.equal(headersOnly.status, 401);

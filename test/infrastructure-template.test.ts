@@ -148,6 +148,43 @@ const MUTATIONS: Mutation[] = [
     checks.checkWorkers,
     (r) => (r.SweeperFunction.Properties.Events.Every5Minutes.Properties.Schedule = "rate(1 hour)"),
   ],
+  [
+    "client routes by CustomErrorResponses (they would replace the API's JSON 404s)",
+    checks.checkSpaFallback,
+    (r) =>
+      (r.Distribution.Properties.DistributionConfig.CustomErrorResponses = [
+        { ErrorCode: 404, ResponseCode: 200, ResponsePagePath: "/index.html" },
+      ]),
+  ],
+  [
+    "the SPA fallback on /api/* too",
+    checks.checkSpaFallback,
+    (r) => (apiBehavior(r).FunctionAssociations = r.Distribution.Properties.DistributionConfig.DefaultCacheBehavior.FunctionAssociations),
+  ],
+  [
+    "no SPA fallback on the default behaviour",
+    checks.checkSpaFallback,
+    (r) => delete r.Distribution.Properties.DistributionConfig.DefaultCacheBehavior.FunctionAssociations,
+  ],
+  [
+    "a fallback that rewrites asset paths too",
+    checks.checkSpaFallback,
+    (r) =>
+      (r.SpaRoutingFunction.Properties.FunctionCode =
+        "function handler(event) { event.request.uri = '/index.html'; return event.request; }"),
+  ],
+  [
+    "inline script allowed by the site's CSP",
+    checks.checkSiteHeaders,
+    (r) =>
+      (r.SiteHeadersPolicy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy.ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self' 'unsafe-inline'"),
+  ],
+  [
+    "no headers policy on the SPA",
+    checks.checkSiteHeaders,
+    (r) => delete r.Distribution.Properties.DistributionConfig.DefaultCacheBehavior.ResponseHeadersPolicyId,
+  ],
   ["a DLQ-less queue", checks.checkQueues, (r) => delete r.SynthesisQueue.Properties.RedrivePolicy],
   ["visibility timeout < 6 × the worker's timeout", checks.checkQueues, (r) => (r.ImageQueue.Properties.VisibilityTimeout = 179)],
   ["a worker timeout raised past its queue's visibility / 6", checks.checkQueues, (r) => (r.SynthesisFunction.Properties.Timeout = 31)],

@@ -36,7 +36,7 @@ async function signIn(target: Target, sub: string, name: string) {
   const res = await target.request("/v1/auth/google", signInRequest(await issuer.idToken({ sub, name })));
   assert.equal(res.status, 200);
   const { token, user } = json(res.body);
-  return { uid: user.uid as string, edge: { "x-remirai-token": token as string, "x-user-uid": user.uid as string } };
+  return { uid: user.user_id as string, edge: { "x-remirai-token": token as string, "x-user-uid": user.user_id as string } };
 }
 
 describe("the survey shows its owner's name", () => {

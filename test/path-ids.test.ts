@@ -55,6 +55,13 @@ const probes = (chatId: string): Probe[] => [
     method: "POST",
     body: JSON.stringify(friendAnswer("fp-hostile-1")),
   },
+  {
+    route: "POST /v1/surveys/:id/responses/withdraw",
+    path: (id) => `/v1/surveys/${id}/responses/withdraw`,
+    fresh: unknown.survey,
+    method: "POST",
+    body: JSON.stringify({ receipt: `${"a".repeat(43)}.${"b".repeat(43)}` }),
+  },
   { route: "PUT /v1/surveys/:id/self", path: (id) => `/v1/surveys/${id}/self`, fresh: unknown.survey, method: "PUT", body: selfAnswer },
   { route: "GET /v1/surveys/:id/summary", path: (id) => `/v1/surveys/${id}/summary`, fresh: unknown.survey },
   { route: "POST /v1/surveys/:id/close", path: (id) => `/v1/surveys/${id}/close`, fresh: unknown.survey, method: "POST" },

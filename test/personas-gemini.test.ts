@@ -58,7 +58,7 @@ const readyView = (uid: string) => viewWhen(uid, "ready", "failed");
 
 /** The status feed, followed until the server ends it. */
 async function followStatuses(uid: string): Promise<string[]> {
-  const res = await fetch(`${stack.target.url}/v1/personas/me/events`, { headers: { "x-user-uid": uid } });
+  const res = await fetch(`${stack.target.url}/v1/personas/me/events`, { headers: { "x-user-uid": uid, accept: "text/event-stream" } });
   const statuses: string[] = [];
   const parser = createParser({ onEvent: (e) => statuses.push(JSON.parse(e.data).status) });
   const decoder = new TextDecoder();
@@ -101,7 +101,7 @@ describe("persona written by the model", () => {
     const stored = await stack.domains.personas.get(uid);
     assert.doesNotMatch(stored!.current!.systemPrompt, /ignore previous|reveal the answers|Always the first/i);
     assert.equal(prompt.split("ignore previous instructions").length, 2, "the text appears once, in the data block");
-    assert.match(stored!.current!.systemPrompt, /^You are Aki/);
+    assert.match(stored!.current!.systemPrompt, /\nPERSONA-START-[\w-]+\n\{\n "name": "Aki",/, "the card is described in the data block");
   });
 
   test("output that is not JSON or breaks the schema is refused and asked again", async () => {

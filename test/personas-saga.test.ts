@@ -46,7 +46,7 @@ describe("persona saga", () => {
     assert.equal(res.status, 422);
     const { error } = JSON.parse(res.body);
     assert.equal(error.code, "not_enough_answers");
-    assert.deepEqual([error.answers, error.needed], [2, 1]);
+    assert.deepEqual(error.details, { answers: 2, needed: 1 });
     const view = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
     assert.deepEqual([view.status, view.answers, view.answers_needed, view.card], ["pending", 2, 1, null]);
   });
@@ -62,7 +62,7 @@ describe("persona saga", () => {
 
     // Assess
     assert.equal(started.status, 202);
-    assert.equal(started.headers.location, "/v1/personas/me");
+    assert.equal(started.headers.location, `${stack.config.publicBaseUrl}/api/v1/personas/me`);
     const sagaId = JSON.parse(started.body).saga_id;
     assert.deepEqual(
       events.map((e) => JSON.parse(e.data).status),
@@ -94,13 +94,47 @@ describe("persona saga", () => {
       all.slice(1).map((e) => e.id),
     );
     const finished = await fetch(`${stack.target.url}/v1/personas/me/events`, {
-      headers: { "x-user-uid": uid, "last-event-id": all.at(-1)!.id! },
+      headers: { "x-user-uid": uid, "last-event-id": all.at(-1)!.id!, accept: "text/event-stream" },
     });
     assert.equal(finished.status, 204);
     const fromTheFuture = await fetch(`${stack.target.url}/v1/personas/me/events`, {
-      headers: { "x-user-uid": uid, "last-event-id": "999999" },
+      headers: { "x-user-uid": uid, "last-event-id": "999999", accept: "text/event-stream" },
     });
     assert.equal(fromTheFuture.status, 204);
+  });
+
+  test("without Accept: text/event-stream the feed is JSON of what happened so far, at once; ?after= resumes", async () => {
+    // Prepare
+    const { uid } = await ownerWithAnswers(stack.target, 3);
+    const none = await stack.target.request("/v1/personas/me/events", { headers: as(uid) });
+    await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
+    const live = await followStatus(uid);
+
+    // Act
+    const all = await stack.target.request("/v1/personas/me/events", { headers: { ...as(uid), accept: "application/json" } });
+    const rest = await stack.target.request(`/v1/personas/me/events?after=${live[0]!.id}`, { headers: { ...as(uid), accept: "*/*" } });
+    const bad = await stack.target.request("/v1/personas/me/events?after=soon", { headers: as(uid) });
+
+    // Assess
+    assert.deepEqual(JSON.parse(none.body), { status: "pending", events: [] });
+    assert.equal(all.status, 200);
+    assert.match(String(all.headers["content-type"]), /^application\/json/);
+    const feed = JSON.parse(all.body);
+    assert.equal(feed.status, "ready");
+    assert.deepEqual(
+      feed.events.map((e: { event_id: number; status: string }) => [String(e.event_id), e.status]),
+      live.map((e) => [e.id, JSON.parse(e.data).status]),
+    );
+    assert.deepEqual(
+      JSON.parse(rest.body).events.map((e: { event_id: number }) => String(e.event_id)),
+      live.slice(1).map((e) => e.id),
+    );
+    assert.equal(bad.status, 400);
+    assert.deepEqual(JSON.parse(bad.body).error.code, "invalid_query");
+    assert.deepEqual(
+      JSON.parse(bad.body).error.fields.map((f: { path: string }) => f.path),
+      ["after"],
+    );
   });
 
   test("with no persona the feed says pending once and ends, asking a listening client to wait", async () => {

@@ -54,7 +54,7 @@ async function owner(traits: Record<Trait, number>, friends: Adjective[], self: 
     headers: as(uid),
     body: JSON.stringify({ answers: { adjectives: self } }),
   });
-  assert.equal(mine.status, 204, mine.body);
+  assert.equal(mine.status, 200, mine.body);
   assert.equal((await api.request("/v1/personas/me", { method: "POST", headers: as(uid) })).status, 202);
   return { uid, surveyId: survey_id, personaId: "", phrase };
 }
@@ -127,7 +127,11 @@ describe("visibility and public cards", () => {
     const path = `/v1/personas/${carol.personaId}/card`;
     assert.equal((await get(path)).status, 200);
     const off = await setPublic(carol, false);
-    assert.deepEqual(JSON.parse(off.body), { persona_id: carol.personaId, public: false, card_path: path });
+    assert.deepEqual(JSON.parse(off.body), {
+      persona_id: carol.personaId,
+      public: false,
+      card_url: `${stack.config.publicBaseUrl}/api${path}`,
+    });
     assert.equal((await get(path)).status, 404);
     assert.equal((await get(path, { "x-user-uid": alice.uid })).status, 404);
     assert.equal(JSON.parse((await setPublic(carol, true)).body).public, true);
@@ -201,7 +205,28 @@ describe("visibility and public cards", () => {
     assert.match(String(res.headers["content-disposition"]), new RegExp(`^attachment; filename="remirai-${alice.personaId}-v1\\.json"$`));
     const { assets: _assets, ...texts } = exported.data;
     assert.doesNotMatch(JSON.stringify(texts), /https?:|!\[|<[a-z/]/i, "card text is plain: no links, images or HTML");
-    assert.equal((await get("/v1/personas/x/card?format=markdown")).status, 400);
+    const unknownFormat = await get("/v1/personas/x/card?format=markdown");
+    assert.equal(unknownFormat.status, 400);
+    assert.deepEqual(
+      JSON.parse(unknownFormat.body).error.fields.map((f: { path: string }) => f.path),
+      ["format"],
+    );
+  });
+
+  test("`me` is the caller's own card in any visibility, kept out of shared caches; anonymous is 401", async () => {
+    // Act: bob's persona is private.
+    const own = await get("/v1/personas/me/card", { "x-user-uid": bob.uid });
+    const exported = await get("/v1/personas/me/card?format=chara_card_v3", { "x-user-uid": bob.uid });
+    const anonymous = await get("/v1/personas/me/card");
+
+    // Assess
+    assert.equal(own.status, 200);
+    assert.equal(JSON.parse(own.body).persona_id, bob.personaId);
+    assert.equal(own.headers["cache-control"], "private, max-age=0");
+    assert.equal(exported.status, 200);
+    assert.deepEqual(JSON.parse(exported.body).data.extensions.remirai.persona_id, bob.personaId);
+    assert.match(String(exported.headers["content-disposition"]), new RegExp(`filename="remirai-${bob.personaId}-v1\\.json"`));
+    assert.equal(anonymous.status, 401);
   });
 
   test("no friend's own words appear in any card, export or chemistry answer", async () => {

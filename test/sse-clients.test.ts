@@ -15,7 +15,8 @@ let target: Target;
 let url: string;
 
 before(async () => {
-  target = await nodeTarget(behaviourApp({ heartbeatMs: 25 }).app);
+  // The behaviour suite's own app: not the API, so the contract check skips its paths.
+  target = await nodeTarget(behaviourApp({ heartbeatMs: 25 }).app, { contract: "test-app" });
   url = target.url!;
 });
 after(() => target.close());

@@ -128,7 +128,7 @@ describe("surveys over HTTP", () => {
     const [id] = ids;
     const created = results.find((r) => r.status === 201)!;
     assert.equal(JSON.parse(created.body).survey_url, `https://remirai.test/s/${id}`);
-    assert.equal(created.headers.location, `/v1/surveys/${id}`);
+    assert.equal(created.headers.location, `https://remirai.test/api/v1/surveys/${id}`, "absolute, from PUBLIC_BASE_URL");
   });
 
   test("creating a survey needs a signed-in user", async () => {
@@ -191,7 +191,8 @@ describe("surveys over HTTP", () => {
     assert.equal(summary.aggregates.adjectives[0].count, 3);
     assert.ok(summary.aggregates.traits.openness.mean >= 1);
     assert.doesNotMatch(ownerView.body, /fp-alpha|Listening|example\.com/, "no single answer, text or fingerprint is shown");
-    assert.equal(strangerView.status, 403);
+    // Someone else's survey is private to them: it does not exist for the stranger.
+    assert.equal(strangerView.status, 404);
   });
 
   test("the summary shows counts only until there are three answers", async () => {
@@ -199,7 +200,7 @@ describe("surveys over HTTP", () => {
     const id = await createSurvey(target, owner);
     await answer(target, id, validAnswer("fp-one-1111"));
     const res = await target.request(`/v1/surveys/${id}/summary`, { headers: as(owner) });
-    assert.deepEqual(JSON.parse(res.body), { answer_count: 1, answers_needed: 2, aggregates: null });
+    assert.deepEqual(JSON.parse(res.body), { answer_count: 0, answers_needed: 2, round: 0, changes_waiting: 1, aggregates: null });
   });
 
   test("the owner answers only through /self, which feeds the Johari window", async () => {
@@ -213,13 +214,14 @@ describe("surveys over HTTP", () => {
       headers: { ...jsonHeaders, ...as(owner) },
       body: selfBody,
     });
-    assert.equal(self.status, 204);
+    assert.equal(self.status, 200);
+    assert.deepEqual(JSON.parse(self.body), { survey_id: id, adjectives: ["kind", "shy", "logical", "quiet", "tense"], ratings: null });
     const stranger = await target.request(`/v1/surveys/${id}/self`, {
       method: "PUT",
       headers: { ...jsonHeaders, ...as("intruder") },
       body: selfBody,
     });
-    assert.equal(stranger.status, 403);
+    assert.equal(stranger.status, 404);
     const missing = await target.request(`/v1/surveys/nope/self`, {
       method: "PUT",
       headers: { ...jsonHeaders, ...as(owner) },
@@ -274,7 +276,8 @@ describe("answer rate limits", () => {
       assert.equal((await answer(target, id, validAnswer("fp-ip-2-aaaa"), { "x-forwarded-for": "198.51.100.7" })).status, 201);
       const third = await answer(target, id, validAnswer("fp-ip-3-aaaa"), { "x-forwarded-for": "203.0.113.99" });
       assert.equal(third.status, 429);
-      assert.equal(JSON.parse(third.body).error.code, "rate_limited_answer_ip");
+      assert.deepEqual(JSON.parse(third.body).error.code, "rate_limited");
+      assert.deepEqual(JSON.parse(third.body).error.details, { limit: "answers_per_ip" });
       const retryAfter = Number(third.headers["retry-after"]);
       assert.ok(retryAfter >= 1 && retryAfter <= 3600);
       assert.deepEqual(await storedAnswers(id), { items: 2, count: 2 });
@@ -290,7 +293,8 @@ describe("answer rate limits", () => {
       for (const fp of ["fp-s-1-aaaa", "fp-s-2-aaaa"]) assert.equal((await answer(target, id, validAnswer(fp))).status, 201);
       const third = await answer(target, id, validAnswer("fp-s-3-aaaa"));
       assert.equal(third.status, 429);
-      assert.equal(JSON.parse(third.body).error.code, "rate_limited_answer_survey");
+      assert.deepEqual(JSON.parse(third.body).error.code, "rate_limited");
+      assert.deepEqual(JSON.parse(third.body).error.details, { limit: "answers_per_survey" });
       assert.ok(Number(third.headers["retry-after"]) <= 60);
     } finally {
       await target.close();

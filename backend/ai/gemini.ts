@@ -4,7 +4,15 @@
  * full jitter on 429/5xx/network errors/timeouts. The SDK's own retries and automatic
  * continuation stay off so that policy lives here alone.
  */
-import { ApiError, GoogleGenAI, Modality, type GenerateContentResponse } from "@google/genai";
+import {
+  ApiError,
+  GoogleGenAI,
+  HarmBlockThreshold,
+  HarmCategory,
+  Modality,
+  type GenerateContentResponse,
+  type SafetySetting,
+} from "@google/genai";
 import { z } from "zod";
 import { logger } from "../log.ts";
 import { checkJson, describe, refusalOf, retryDelayMs, textOf, usageOf } from "./gemini-wire.ts";
@@ -52,6 +60,20 @@ export interface GeminiOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/**
+ * Set on every call, text and image alike: the Gemini API's adjustable filters are off by
+ * default for current models, and what we generate is shown to others (public cards,
+ * portraits of a real person) from text strangers wrote. Medium and above for harassment,
+ * hate and dangerous content; sexual content from low on (a portrait or card of a real,
+ * identifiable person).
+ */
+export const SAFETY_SETTINGS: SafetySetting[] = [
+  { category: HarmCategory.HARM_CATEGORY_HARASSMENT, threshold: HarmBlockThreshold.BLOCK_MEDIUM_AND_ABOVE },
+  { category: HarmCategory.HARM_CATEGORY_HATE_SPEECH, threshold: HarmBlockThreshold.BLOCK_MEDIUM_AND_ABOVE },
+  { category: HarmCategory.HARM_CATEGORY_DANGEROUS_CONTENT, threshold: HarmBlockThreshold.BLOCK_MEDIUM_AND_ABOVE },
+  { category: HarmCategory.HARM_CATEGORY_SEXUALLY_EXPLICIT, threshold: HarmBlockThreshold.BLOCK_LOW_AND_ABOVE },
+];
 const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 500, maxDelayMs: 8_000 };
 // v1beta: structured output (responseJsonSchema) and image output are served there.
 const API_VERSION = "v1beta";
@@ -171,6 +193,7 @@ export class GeminiLLM extends GeminiPort implements LLM {
               config: {
                 systemInstruction: req.system,
                 maxOutputTokens: req.maxOutputTokens,
+                safetySettings: SAFETY_SETTINGS,
                 abortSignal: signal,
                 automaticContinuation: false,
               },
@@ -242,6 +265,7 @@ export class GeminiLLM extends GeminiPort implements LLM {
             systemInstruction: req.system,
             responseMimeType: "application/json",
             responseJsonSchema,
+            safetySettings: SAFETY_SETTINGS,
             abortSignal: signal,
             automaticContinuation: false,
           },
@@ -267,7 +291,12 @@ export class GeminiImageModel extends GeminiPort implements ImageModel {
       model.client.models.generateContent({
         model: model.options.model,
         contents: req.prompt,
-        config: { responseModalities: [Modality.IMAGE], abortSignal: signal, automaticContinuation: false },
+        config: {
+          responseModalities: [Modality.IMAGE],
+          safetySettings: SAFETY_SETTINGS,
+          abortSignal: signal,
+          automaticContinuation: false,
+        },
       }),
     );
     const refusal = refusalOf(response);

@@ -10,7 +10,8 @@ const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
 
 /** The reply the offline persona gives: an acknowledgement of the last thing the user said. */
 export function offlineReply(system: string, turns: ChatTurn[]): string {
-  const persona = /\bYou are ([^.,;:\n]{1,60})/.exec(system)?.[1]?.trim();
+  // The persona's name: in the chat prompt's PERSONA block, or a plain "You are …" prompt.
+  const persona = (/"name": "([^"\n]{1,60})"/.exec(system) ?? /\bYou are ([^.,;:\n]{1,60})/.exec(system))?.[1]?.trim();
   const said =
     [...turns]
       .reverse()

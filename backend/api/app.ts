@@ -162,7 +162,7 @@ function errorReply(error: unknown, requestId: string, logger: AppLogger): BodyR
       code: known ? error.code : "internal_error",
       message: known ? error.message : "Internal server error",
       request_id: requestId,
-      ...(known ? error.details : undefined),
+      ...(known ? error.extra : undefined),
     },
   };
   const headers: ResponseHeaders = {

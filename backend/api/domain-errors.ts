@@ -33,6 +33,9 @@ export function withCause<E extends HttpError>(mapped: E, error: unknown): E {
   return mapped;
 }
 
+/** The code of every 503 the model causes: a stream's `error` event says the same. */
+export const MODEL_UNAVAILABLE = "model_unavailable";
+
 /** As /readyz says: a restarted or unthrottled dependency is usually back within seconds. */
 const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
@@ -42,13 +45,18 @@ export function httpErrorFor(error: unknown): HttpError | undefined {
   if (error instanceof ForbiddenError) return new Forbidden(error.message);
   if (error instanceof ConflictError) return new Conflict(error.message, error.code);
   if (error instanceof NotReadyError) return new UnprocessableEntity(error.message, error.code, error.details);
-  if (error instanceof RateLimitedError) return new TooManyRequests(error.retryAfterSeconds, error.message, error.code);
+  // Every limit is one code; which limit it was is a detail (docs/decisions.md, API contract).
+  if (error instanceof RateLimitedError)
+    return new TooManyRequests(error.retryAfterSeconds, error.message, "rate_limited", { limit: error.limit });
   if (error instanceof NotConfiguredError) return withCause(new ServiceUnavailable(NOT_CONFIGURED, 60), error);
   // The model is down or busy: retry later; its own words (and any key) never reach the client.
   if (error instanceof ModelUnavailableError)
-    return withCause(new ServiceUnavailable("The AI model is unavailable, try again later", error.retryAfterSeconds ?? 10), error);
+    return withCause(
+      new ServiceUnavailable("The AI model is unavailable, try again later", error.retryAfterSeconds ?? 10, MODEL_UNAVAILABLE),
+      error,
+    );
   if (error instanceof InvalidModelOutputError)
-    return withCause(new ServiceUnavailable("The AI model gave no usable answer, try again", 5), error);
+    return withCause(new ServiceUnavailable("The AI model gave no usable answer, try again", 5, MODEL_UNAVAILABLE), error);
   // The table or a queue is unreachable, timed out or throttled (after the SDK's retries): which
   // one and why is logged by the app, never told to the client.
   if (error instanceof DependencyUnavailableError)

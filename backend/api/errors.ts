@@ -3,14 +3,29 @@
  * Anything thrown that is not an `HttpError` becomes a 500 whose message never leaves the
  * server.
  */
+export interface ErrorExtra {
+  fields?: FieldError[];
+  details?: Record<string, unknown>;
+}
+
+/** One bad field of a request: its path (`answers.ratings.warm`, `limit`) and what is wrong. */
+export interface FieldError {
+  path: string;
+  message: string;
+  keys?: string[];
+}
+
 export class HttpError extends Error {
   override name = "HttpError";
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    /** Extra fields under `error` in the JSON body, e.g. the list of bad fields. */
-    readonly details?: Record<string, unknown>,
+    /**
+     * What else the client is told, under `error`: `fields` (the bad fields of a validation
+     * failure) or `details` (anything else, e.g. which limit). Never loose keys.
+     */
+    readonly extra?: ErrorExtra,
     /** Extra response headers, e.g. `retry-after`. */
     readonly headers: Record<string, string> = {},
   ) {
@@ -28,16 +43,24 @@ export class EmptyResponse extends HttpError {
 
 export class BadRequest extends HttpError {
   override name = "BadRequest";
-  constructor(message = "Bad request", code = "bad_request", details?: Record<string, unknown>) {
-    super(400, code, message, details);
+  constructor(message = "Bad request", code = "bad_request", extra?: ErrorExtra) {
+    super(400, code, message, extra);
   }
 }
 
 /** A body that fails its schema: 400 listing every bad field. */
 export class ValidationFailed extends HttpError {
   override name = "ValidationFailed";
-  constructor(readonly fields: { path: string; message: string; keys?: string[] }[]) {
+  constructor(readonly fields: FieldError[]) {
     super(400, "validation_failed", "The request body is invalid", { fields });
+  }
+}
+
+/** Query parameters that fail their schema (a bad `limit`, `cursor`, `format`…): 400 listing each. */
+export class InvalidQuery extends HttpError {
+  override name = "InvalidQuery";
+  constructor(readonly fields: FieldError[]) {
+    super(400, "invalid_query", "The query string is invalid", { fields });
   }
 }
 
@@ -100,22 +123,22 @@ export class UnsupportedMediaType extends HttpError {
 export class UnprocessableEntity extends HttpError {
   override name = "UnprocessableEntity";
   constructor(message: string, code = "unprocessable", details?: Record<string, unknown>) {
-    super(422, code, message, details);
+    super(422, code, message, details && Object.keys(details).length > 0 ? { details } : undefined);
   }
 }
 
 export class TooManyRequests extends HttpError {
   override name = "TooManyRequests";
-  constructor(retryAfterSeconds: number, message = "Too many requests", code = "too_many_requests") {
-    super(429, code, message, undefined, { "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  constructor(retryAfterSeconds: number, message = "Too many requests", code = "too_many_requests", details?: Record<string, unknown>) {
+    super(429, code, message, details ? { details } : undefined, { "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))) });
   }
 }
 
 /** A dependency (table, queue, model) is unreachable: the client may retry later. */
 export class ServiceUnavailable extends HttpError {
   override name = "ServiceUnavailable";
-  constructor(message = "Service unavailable", retryAfterSeconds = 5) {
-    super(503, "service_unavailable", message, undefined, { "retry-after": String(retryAfterSeconds) });
+  constructor(message = "Service unavailable", retryAfterSeconds = 5, code = "service_unavailable") {
+    super(503, code, message, undefined, { "retry-after": String(retryAfterSeconds) });
   }
 }
 

@@ -82,6 +82,22 @@ export function noContent(status = 204, headers: ResponseHeaders = {}): BodyRepl
   return { kind: "body", status, headers: { "cache-control": "no-store", ...headers }, body: null };
 }
 
+/**
+ * Whether the client asked for an event stream: its `Accept` lists `text/event-stream` (with
+ * a q above 0). Any other `Accept` (the wildcard, `application/json`) or none gets the finished result as JSON.
+ * @example return acceptsEventStream(ctx.req) ? stream(producer) : respond(await finished());
+ */
+export function acceptsEventStream(req: Request): boolean {
+  const accept = req.headers.accept;
+  if (accept === undefined) return false;
+  return accept.split(",").some((range) => {
+    const [type = "", ...params] = range.split(";");
+    if (type.trim().toLowerCase() !== "text/event-stream") return false;
+    const q = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith("q="));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function isJsonMediaType(contentType: string): boolean {

@@ -1,6 +1,7 @@
 /**
  * Every route of the API, in one place. Paths are written without the `/api` prefix
- * CloudFront forwards; the router strips it.
+ * CloudFront forwards; the router strips it. Each is described in the contract
+ * (contract/, served as GET /openapi.json); test/contract.test.ts holds the two lists equal.
  */
 import { route, type Route } from "./framework.ts";
 import type { Handlers } from "./handlers/index.ts";
@@ -9,6 +10,7 @@ export function routes({ health, auth, surveys, personas, social, chats, lifecyc
   return [
     route("GET", "/healthz", health.live),
     route("GET", "/readyz", health.ready),
+    route("GET", "/openapi.json", health.document),
 
     route("POST", "/v1/auth/google", auth.signInWithGoogle),
     route("GET", "/v1/me", auth.me),
@@ -17,13 +19,14 @@ export function routes({ health, auth, surveys, personas, social, chats, lifecyc
     route("GET", "/v1/me/export", lifecycle.exportAccount),
 
     route("POST", "/v1/surveys", surveys.create),
-    route("GET", "/v1/surveys/:id", surveys.get),
-    route("POST", "/v1/surveys/:id/responses", surveys.answer),
-    route("PUT", "/v1/surveys/:id/self", surveys.self),
-    route("GET", "/v1/surveys/:id/summary", surveys.summary),
-    route("POST", "/v1/surveys/:id/close", lifecycle.closeSurvey),
-    route("POST", "/v1/surveys/:id/reopen", lifecycle.reopenSurvey),
-    route("DELETE", "/v1/surveys/:id", lifecycle.deleteSurvey),
+    route("GET", "/v1/surveys/:survey_id", surveys.get),
+    route("POST", "/v1/surveys/:survey_id/responses", surveys.answer),
+    route("POST", "/v1/surveys/:survey_id/responses/withdraw", surveys.withdraw),
+    route("PUT", "/v1/surveys/:survey_id/self", surveys.self),
+    route("GET", "/v1/surveys/:survey_id/summary", surveys.summary),
+    route("POST", "/v1/surveys/:survey_id/close", lifecycle.closeSurvey),
+    route("POST", "/v1/surveys/:survey_id/reopen", lifecycle.reopenSurvey),
+    route("DELETE", "/v1/surveys/:survey_id", lifecycle.deleteSurvey),
 
     route("GET", "/v1/personas/me", personas.get),
     route("POST", "/v1/personas/me", personas.start),
@@ -32,13 +35,14 @@ export function routes({ health, auth, surveys, personas, social, chats, lifecyc
     route("GET", "/v1/personas/me/events", personas.events),
     route("POST", "/v1/personas/me/chat", chats.oneShot),
     route("PUT", "/v1/personas/me/visibility", social.visibility),
-    route("GET", "/v1/personas/:id/card", social.card),
-    route("GET", "/v1/personas/:a/chemistry/:b", social.chemistry),
+    route("GET", "/v1/personas/:persona_id/card", social.card),
+    route("GET", "/v1/personas/:persona_id/chemistry/:other_persona_id", social.chemistry),
 
     route("POST", "/v1/chats", chats.open),
     route("GET", "/v1/chats", chats.list),
-    route("GET", "/v1/chats/:id/messages", chats.history),
-    route("POST", "/v1/chats/:id/messages", chats.send),
-    route("POST", "/v1/chats/:id/messages/:mid/stop", chats.stop),
+    route("GET", "/v1/chats/:chat_id", chats.get),
+    route("GET", "/v1/chats/:chat_id/messages", chats.history),
+    route("POST", "/v1/chats/:chat_id/messages", chats.send),
+    route("POST", "/v1/chats/:chat_id/messages/:message_id/stop", chats.stop),
   ];
 }

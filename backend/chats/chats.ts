@@ -19,7 +19,7 @@ import type { Personas } from "../personas/personas.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
 import { chatLimits } from "./limits.ts";
 import { chatLifecycleStore } from "./lifecycle-store.ts";
-import { chatStore, type Chat, type Message, type Page } from "./store.ts";
+import { chatStore, type Chat, type HistoryPosition, type Message, type Page } from "./store.ts";
 import { releaseWhenBack, stopLocally, streamTurn, type ChatEvent, type Turn, type TurnDeps } from "./turn.ts";
 
 export type { ChatEvent, Turn } from "./turn.ts";
@@ -55,7 +55,10 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
 
   async function open(uid: string, personaId?: string): Promise<Chat> {
     const persona = await chattable(uid, personaId);
-    const limit = limits.increment({ scope: "chat-create", limit: settings.chatsPerHour, windowSeconds: 3600 }, { user: uid });
+    const limit = limits.increment(
+      { scope: "chat-create", name: "chats_per_hour", limit: settings.chatsPerHour, windowSeconds: 3600 },
+      { user: uid },
+    );
     const chat = await store.create(uid, { personaId: persona.personaId, uid: persona.uid, name: persona.current.card.name }, limit);
     if (chat === "limited") throw limit!.refused();
     return chat;
@@ -87,8 +90,15 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
     /** Newest first. */
     list: (uid: string, limit: number, cursor?: string): Promise<Page<Chat>> => store.list(uid, limit, cursor),
 
-    /** A page of history in chronological order (see the store for `before`/`after`). */
-    history: (chat: Chat, limit: number, at: { before?: string; after?: string } = {}) => store.messages(chat.chatId, limit, at),
+    /**
+     * A page of history in chronological order, walking `older` or `newer` from the cursor
+     * (without one: the latest page, or the first). `next` continues the walk; undefined at its end.
+     */
+    async history(chat: Chat, limit: number, at: HistoryPosition): Promise<Page<Message>> {
+      const page = await store.messages(chat.chatId, limit, at);
+      const edge = at.direction === "older" ? page.items[0] : page.items.at(-1);
+      return { items: page.items, next: page.more && edge ? edge.messageId : undefined };
+    },
 
     /** Checks and stores the user's message, with the reply's placeholder; the model is not called yet. */
     async prepareTurn(chat: Chat, text: string): Promise<Turn> {
@@ -105,7 +115,11 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
       const { user, reply } = begun;
       try {
         // History after the summary, oldest first; the reply placeholder is not history.
-        const recent = await store.messages(chat.chatId, 200, chat.summaryThrough ? { after: chat.summaryThrough } : {});
+        const recent = await store.messages(
+          chat.chatId,
+          200,
+          chat.summaryThrough ? { direction: "newer", cursor: chat.summaryThrough } : { direction: "older" },
+        );
         const history = recent.items.filter((m: Message) => m.messageId !== reply.messageId);
         const window = fitHistory(history, settings.chatContextTokens);
         let summary = chat.summary;

@@ -12,7 +12,7 @@ export interface ChatLimitSettings {
   dailyTokenBudget: number;
 }
 
-const MESSAGES = { scope: "chat-user", windowSeconds: 60 };
+const MESSAGES = { scope: "chat-user", name: "chat_messages_per_minute", windowSeconds: 60 };
 /** A UTC day: windows start at multiples of 86,400 s since the epoch. */
 const TOKENS = { scope: "chat-tokens", windowSeconds: 86_400 };
 

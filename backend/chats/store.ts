@@ -48,6 +48,12 @@ export interface Page<T> {
   next?: string;
 }
 
+/** Where a page of history starts: before (`older`) or after (`newer`) a message id. */
+export interface HistoryPosition {
+  direction: "older" | "newer";
+  cursor?: string;
+}
+
 /** What a reply request names: nothing (or a user message), a finished reply, or one generating. */
 export type StopOutcome = "stopping" | "not_generating" | "no_such_reply";
 
@@ -113,16 +119,17 @@ export function chatStore(table: Table) {
     },
 
     /**
-     * A page of history, always in chronological order. `before`: older than that id (the
-     * page nearest to it); `after`: newer than that id; neither: the latest page.
+     * A page of history, always in chronological order. `older`: the page just before the
+     * cursor (without one, the latest page); `newer`: the page just after it (without one,
+     * the first page). `more`: the walk may go on in the same direction.
      */
     async messages(
       chatId: string,
       limit: number,
-      at: { before?: string; after?: string } = {},
+      at: HistoryPosition = { direction: "older" },
     ): Promise<{ items: Message[]; more: boolean }> {
-      const forward = at.after !== undefined;
-      const bound = at.after ?? at.before;
+      const forward = at.direction === "newer";
+      const bound = at.cursor;
       const all = keys.messagesOf(chatId);
       const { Items = [], LastEvaluatedKey } = await table.query({
         KeyConditionExpression:
@@ -139,10 +146,11 @@ export function chatStore(table: Table) {
               : { ":pk": all.PK, ":prefix": all.SKPrefix, ":bound": keys.message(chatId, bound).SK },
         ScanIndexForward: forward,
         ConsistentRead: true,
-        Limit: limit + (at.before !== undefined ? 1 : 0),
+        // BETWEEN includes the cursor's own message, which is then left out.
+        Limit: limit + (!forward && bound !== undefined ? 1 : 0),
       });
       const messages = Items.map((i) => withoutKeys<Message>(i))
-        .filter((m) => m.messageId !== at.before)
+        .filter((m) => m.messageId !== bound)
         .slice(0, limit);
       if (!forward) messages.reverse();
       return { items: messages, more: LastEvaluatedKey !== undefined || Items.length > limit };

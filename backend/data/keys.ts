@@ -12,6 +12,7 @@
  *   SURVEY#<id>             META                       survey: owner, question set, status, answer count
  *   SURVEY#<id>             ANSWER#<hmac>              one friend's answer (hmac of the fingerprint)
  *   SURVEY#<id>             SELF                       the owner's own answers
+ *   SURVEY#<id>             ROUND#<n>                  a published round: aggregates of exactly its answers
  *   USER#<uid>              PERSONA                    the user's persona: status, saga, card, draft
  *   USER#<uid>              PERSONA_EVENT#<seq>        one status change (for the SSE feed), TTL'd
  *   PERSONA#<personaId>     OWNER                      public persona id → owner uid
@@ -67,6 +68,9 @@ export const keys = {
   answer: (surveyId: string, fingerprintHash: string): Key => ({ PK: `SURVEY#${part(surveyId)}`, SK: `ANSWER#${part(fingerprintHash)}` }),
   answersOf: (surveyId: string) => ({ PK: `SURVEY#${part(surveyId)}`, SKPrefix: "ANSWER#" }),
   selfAnswer: (surveyId: string): Key => ({ PK: `SURVEY#${part(surveyId)}`, SK: "SELF" }),
+  /** Zero-padded so string order is numeric order. */
+  round: (surveyId: string, n: number): Key => ({ PK: `SURVEY#${part(surveyId)}`, SK: `ROUND#${String(n).padStart(6, "0")}` }),
+  roundsOf: (surveyId: string) => ({ PK: `SURVEY#${part(surveyId)}`, SKPrefix: "ROUND#" }),
   persona: (uid: string): Key => ({ PK: `USER#${part(uid)}`, SK: "PERSONA" }),
   /** Which chat the one-shot `POST /v1/personas/me/chat` continues. */
   selfChat: (uid: string): Key => ({ PK: `USER#${part(uid)}`, SK: "SELF_CHAT" }),

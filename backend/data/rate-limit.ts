@@ -9,7 +9,7 @@
  *
  * @example
  * const limits = rateLimits(table);
- * await limits.consume({ scope: "chat-user", limit: 20, windowSeconds: 60 }, { user: uid });
+ * await limits.consume({ scope: "chat-user", name: "chat_messages_per_minute", limit: 20, windowSeconds: 60 }, { user: uid });
  */
 import { RateLimitedError } from "../errors.ts";
 import { keys, type RateOwner } from "./keys.ts";
@@ -18,8 +18,10 @@ export type { RateOwner } from "./keys.ts";
 import { isConditionFailed, type Table, type TableWrite } from "./table.ts";
 
 export interface RateLimit {
-  /** Names the counter family, e.g. `answer-ip`. Also the error code's suffix. */
+  /** Names the counter family in the table, e.g. `answer-ip`. */
   scope: string;
+  /** What a refusal tells the client it ran into (the API's `details.limit`), e.g. `answers_per_ip`. */
+  name: string;
   /** 0 switches the rule off. */
   limit: number;
   windowSeconds: number;
@@ -58,8 +60,7 @@ export function rateLimits(table: Table) {
           ExpressionAttributeValues: { ":one": 1, ":limit": rule.limit, ":expires": window.expiresAt },
         },
       },
-      refused: () =>
-        new RateLimitedError("Too many requests, try again later", `rate_limited_${rule.scope.replace(/-/g, "_")}`, window.secondsLeft),
+      refused: () => new RateLimitedError("Too many requests, try again later", rule.name, window.secondsLeft),
     };
   }
 

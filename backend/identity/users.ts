@@ -17,19 +17,7 @@ import { verifyGoogleIdToken } from "./google.ts";
 import { userStore } from "./store.ts";
 import { issueAppToken } from "./tokens.ts";
 
-/** Controls, format characters (zero-width, bidi overrides) and angle brackets: never in a name. */
-const NOT_IN_NAME = /[\p{Cc}\p{Cf}<>]/u;
-
-/**
- * A display name as friends see it on the survey: plain text, 1–60 characters after trimming.
- * @example DisplayName.parse("  Mirai Tanaka ") === "Mirai Tanaka"
- */
-export const DisplayName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(60)
-  .refine((name) => !NOT_IN_NAME.test(name), "must be plain text (no control characters or angle brackets)");
+export { DisplayName } from "./names.ts";
 
 export interface User {
   uid: string;
@@ -111,7 +99,10 @@ export function identityOn(table: Table, limits: RateLimits, settings: IdentityS
      * counted per client IP (before the token is even looked at: guessing costs the guesser).
      */
     async signInWithGoogle(idToken: string, from: { ip: string }): Promise<{ token: string; expiresIn: number; user: User }> {
-      await limits.consume({ scope: "sign-in", limit: settings.signInsPerIpPerHour, windowSeconds: 3600 }, { ip: ipPseudonym(from.ip) });
+      await limits.consume(
+        { scope: "sign-in", name: "sign_ins_per_ip", limit: settings.signInsPerIpPerHour, windowSeconds: 3600 },
+        { ip: ipPseudonym(from.ip) },
+      );
       const google = await verifyGoogleIdToken(idToken, settings);
       const uid = googleUserId(google.sub);
       if (await hooks.accountDeleting?.(uid))

@@ -60,7 +60,7 @@ export function lifecycleOn(
 ) {
   const store = lifecycleStore(table);
   const { identity, surveys, personas, chats } = domains;
-  const deletions = { scope: "deletion", limit: settings.deletionsPerDay, windowSeconds: 86_400 };
+  const deletions = { scope: "deletion", name: "deletions_per_day", limit: settings.deletionsPerDay, windowSeconds: 86_400 };
   const lease = (now = Date.now()) => new Date(now + LEASE_MS).toISOString();
 
   /** Runs `job` until `budget` items are deleted or nothing is left. */
@@ -201,7 +201,10 @@ export function lifecycleOn(
      * in chunks. The allowance is counted here, before the first chunk: a refusal is a reply.
      */
     async exportOf(uid: string): Promise<AsyncGenerator<string>> {
-      await limits.consume({ scope: "export", limit: settings.exportsPerDay, windowSeconds: 86_400 }, { user: uid });
+      await limits.consume(
+        { scope: "export", name: "exports_per_day", limit: settings.exportsPerDay, windowSeconds: 86_400 },
+        { user: uid },
+      );
       const sources: ExportSources = {
         profile: () => identity.profile(uid),
         surveys: () => surveys.exportOf(uid),

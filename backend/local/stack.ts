@@ -1,6 +1,6 @@
 /**
  * What `./run.sh` runs: DynamoDB Local and fauxqs (SQS + S3) as child processes, the
- * table, queues and bucket on them, then the API on PORT. A child that dies is started
+ * table, queues and bucket on them, then the web client and the API on PORT (front.ts). A child that dies is started
  * again (supervisor.ts). Ctrl-C (SIGINT) or SIGTERM closes the API, stops both children
  * and exits 0.
  *
@@ -14,8 +14,10 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
 import { logger } from "../log.ts";
-import { startApiServer, type ApiServer } from "../server.ts";
+import { serve, type RunningServer } from "../api/adapters/node.ts";
+import { createApi } from "../api/index.ts";
 import { compose } from "../compose.ts";
+import { withWebClient } from "./front.ts";
 import { provision } from "./provision.ts";
 import { localSaga, startLocalWorkers } from "./workers.ts";
 import { exportSecrets, loadOrCreateSecrets } from "./secrets.ts";
@@ -24,7 +26,7 @@ import { supervise } from "./supervisor.ts";
 
 const log = logger.createChild({ serviceName: "remirai-local" });
 const env = process.env;
-let api: ApiServer | undefined;
+let api: (RunningServer & { graceMs: number }) | undefined;
 let workers: { stop(): Promise<void> } | undefined;
 let stopping = false;
 
@@ -133,7 +135,9 @@ async function start(): Promise<void> {
   const config = loadConfig();
   // One composition for the API and the workers, as one Lambda each would have.
   const domains = compose(config);
-  api = await startApiServer(config, { domains });
+  // One origin, as CloudFront serves it: the web client, with the API under /api (front.ts).
+  const site = withWebClient(createApi(config, { domains }), { dir: join(import.meta.dirname, "../../dist/web"), config });
+  api = { ...(await serve(site, { port: config.port, host: env.HOST ?? "127.0.0.1" })), graceMs: config.shutdownGraceMs };
   log.info("api listening", { url: api.url });
   // The same step handlers as the Lambda workers, fed by long-polling the local queues. A
   // saga whose message was lost in a restart is finished by the sweeper's re-drive.
@@ -147,7 +151,7 @@ async function start(): Promise<void> {
 async function stop(exitCode: number): Promise<void> {
   stopping = true;
   try {
-    await api?.close();
+    await api?.close(api.graceMs);
     await workers?.stop();
     await stopLocalServices();
   } catch (error) {
@@ -171,11 +175,12 @@ function printCurlLines(apiPort: number): void {
   process.stdout.write(
     `${[
       "",
-      `Re:MirAI API is up on ${base} (Ctrl-C stops everything)`,
+      `Re:MirAI is up: open ${base}/ in a browser (Ctrl-C stops everything)`,
       "",
+      `The API is under ${base}/api (and ${base}/v1):`,
       `  curl ${base}/healthz`,
       `  curl ${base}/readyz`,
-      `  curl -N ${base}/v1/personas/me/events -H 'x-user-uid: demo'`,
+      `  curl -N ${base}/v1/personas/me/events -H 'x-user-uid: demo' -H 'accept: text/event-stream'`,
       "",
     ].join("\n")}\n`,
   );

@@ -65,7 +65,12 @@ export function personasOn(
   const store = personaStore(table);
   const life = personaLifecycleStore(table);
   const portraits = portraitPublisher({ find: store.find, setPublicPortrait: life.setPublicPortrait }, media);
-  const startsPerDay = { scope: "persona-start", limit: settings.personaStartsPerDay, windowSeconds: 86_400 };
+  const startsPerDay = {
+    scope: "persona-start",
+    name: "persona_starts_per_day",
+    limit: settings.personaStartsPerDay,
+    windowSeconds: 86_400,
+  };
 
   /**
    * Starts the saga and sends step 1. If the send fails the saga is still recorded, and the
@@ -80,7 +85,7 @@ export function personasOn(
     const started = await startSaga(
       store,
       settings,
-      { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0 },
+      { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0, publishedCount: survey?.publishedCount ?? 0 },
       existing,
       { ...options, limit: limits.increment(startsPerDay, { user: uid }) },
     );
@@ -129,7 +134,7 @@ export function personasOn(
      * triggered it (that answer is stored): an existing persona or a running saga is left alone.
      */
     async autoStartFor(survey: Survey): Promise<void> {
-      if (survey.answerCount < MIN_ANSWERS_FOR_AGGREGATES) return;
+      if ((survey.publishedCount ?? 0) < MIN_ANSWERS_FOR_AGGREGATES) return;
       try {
         await begin(survey.ownerUid, survey, await store.find(survey.ownerUid), { onlyIfNew: true });
       } catch (error) {

@@ -32,12 +32,13 @@ export interface SagaSettings {
 export async function startSaga(
   store: PersonaStore,
   settings: SagaSettings,
-  owner: { uid: string; surveyId: string; answerCount: number },
+  owner: { uid: string; surveyId: string; answerCount: number; publishedCount?: number },
   existing: Persona | undefined,
   options: { onlyIfNew?: boolean; now?: Date; limit?: Increment } = {},
 ): Promise<Persona> {
-  if (owner.answerCount < MIN_ANSWERS_FOR_AGGREGATES) {
-    const needed = MIN_ANSWERS_FOR_AGGREGATES - owner.answerCount;
+  // Written from a published round only (docs/privacy.md): its answers are what count.
+  if ((owner.publishedCount ?? owner.answerCount) < MIN_ANSWERS_FOR_AGGREGATES) {
+    const needed = Math.max(1, MIN_ANSWERS_FOR_AGGREGATES - owner.answerCount);
     throw new NotReadyError(`${needed} more answer(s) needed`, "not_enough_answers", { answers: owner.answerCount, needed });
   }
   if (existing && isRunning(existing.status)) throw new ConflictError("A persona is already being generated", "saga_running");

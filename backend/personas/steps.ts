@@ -9,6 +9,7 @@ import { logger } from "../log.ts";
 import type { Media } from "../ports/media.ts";
 import type { StepMessage, StepQueues } from "../ports/queue.ts";
 import type { Surveys } from "../surveys/surveys.ts";
+import { writeCheckedCard } from "./card-check.ts";
 import type { Persona } from "./model.ts";
 import type { Illustrator, PortraitPublisher } from "./portrait.ts";
 import { failSaga, transition, type SagaSettings } from "./saga.ts";
@@ -76,7 +77,14 @@ export async function runSynthesis(deps: StepDeps, message: StepMessage, deliver
   if (!persona) return "skipped";
   return guarded(deps, "synthesis", persona, delivery, async () => {
     const material = await deps.surveys.material(persona.surveyId);
-    const card = await deps.writer.write(material);
+    // The card passes the card rules before anything is stored; a card that cannot fails
+    // the saga at once (retrying would write the same card from the same numbers).
+    const checked = await writeCheckedCard(deps.writer, material);
+    if ("refused" in checked) {
+      await failSaga(deps.store, persona, "synthesis", checked.refused);
+      return "done";
+    }
+    const { card } = checked;
     const traits = Object.fromEntries(Object.entries(material.aggregates.traits).map(([t, s]) => [t, s.mean])) as Record<
       keyof typeof material.aggregates.traits,
       number
@@ -91,7 +99,7 @@ export async function runSynthesis(deps: StepDeps, message: StepMessage, deliver
           traits,
           arena,
           answerCount: material.aggregates.answer_count,
-          writer: deps.writer.name,
+          writer: checked.writer,
         },
         redrives: 0,
       },

@@ -7,6 +7,7 @@
  * and never reach a card. Model-written text is made plain again here (defence in depth:
  * the writer's schema already refuses markup), because these cards are shown to strangers.
  */
+import { createHash } from "node:crypto";
 import { mediaUrl } from "../ports/media.ts";
 import { chatSystemPrompt } from "../personas/writer.ts";
 import { publishedPortrait, type PersonaCard, type ReadyPersona } from "../personas/model.ts";
@@ -114,7 +115,7 @@ function portraitUrl(persona: ReadyPersona, mediaBaseUrl: string): string | unde
 }
 
 /** Our application's key in `data.extensions` (CCv2: "namespace any key"). */
-export const EXTENSION_KEY = "remirai";
+export const EXTENSION_KEY = "remirai" as const;
 
 export interface CharaCardAsset {
   type: string;
@@ -134,7 +135,7 @@ export interface CharaCardV3 {
     creator: string;
     character_version: string;
     mes_example: string;
-    extensions: Record<string, unknown>;
+    extensions: { [EXTENSION_KEY]: { persona_id: string; version: number } };
     system_prompt: string;
     post_history_instructions: string;
     first_mes: string;
@@ -181,7 +182,14 @@ export function charaCardOf(persona: ReadyPersona, mediaBaseUrl: string): CharaC
       mes_example: "",
       extensions: { [EXTENSION_KEY]: { persona_id: persona.personaId, version: current.version } },
       // Rebuilt from the plain fields rather than the stored prompt: only plain text leaves.
-      system_prompt: chatSystemPrompt(card, current.traits, current.arena),
+      // Its data-block marker is fixed per version, so the export (and its ETag) is stable:
+      // the card's text is stripped of the marker either way.
+      system_prompt: chatSystemPrompt(
+        card,
+        current.traits,
+        current.arena,
+        createHash("sha256").update(`${persona.personaId}:${current.version}`).digest("base64url").slice(0, 16),
+      ),
       post_history_instructions: "",
       first_mes: card.greeting,
       alternate_greetings: [],

@@ -5,7 +5,7 @@
 import type { LLM } from "../ai/ports.ts";
 import type { Config } from "../config.ts";
 import type { RateLimits } from "../data/rate-limit.ts";
-import { NotFoundError, RateLimitedError } from "../errors.ts";
+import { NotFoundError, NotReadyError, RateLimitedError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { ReadyPersona } from "../personas/model.ts";
 import { NO_SUCH_PERSONA, type Personas } from "../personas/personas.ts";
@@ -23,13 +23,14 @@ export function socialOn(personas: Pick<Personas, "visibleTo">, limits: RateLimi
     return persona as ReadyPersona;
   }
 
-  /** `me` names the viewer's own persona; any other id must be public or the viewer's own; ready. */
-  async function forChemistry(viewerUid: string, ref: string): Promise<ReadyPersona> {
-    const notReady = new NotFoundError(ref === "me" ? "Your persona is not ready yet" : NO_SUCH_PERSONA);
-    const persona = await personas.visibleTo(viewerUid, ref).catch((error: unknown) => {
-      throw error instanceof NotFoundError ? notReady : error;
-    });
-    if (!persona.current) throw notReady;
+  /**
+   * `me` names the viewer's own persona; any other id must be public or the viewer's own.
+   * The viewer's own, not ready yet: NotReadyError (they know it exists); anyone else's
+   * unknown, private or unready persona: NotFoundError alike.
+   */
+  async function forViewer(viewerUid: string, ref: string): Promise<ReadyPersona> {
+    const persona = await personas.visibleTo(viewerUid, ref);
+    if (!persona.current) throw new NotReadyError("Your persona is not ready yet", "persona_not_ready");
     return persona as ReadyPersona;
   }
 
@@ -39,13 +40,18 @@ export function socialOn(personas: Pick<Personas, "visibleTo">, limits: RateLimi
 
     charaCard: async (personaId: string): Promise<CharaCardV3> => charaCardOf(await shown(personaId), settings.mediaBaseUrl),
 
+    /** The viewer's own card in any visibility (`me`), once it is ready. */
+    ownCard: async (viewerUid: string): Promise<PublicCard> => cardOf(await forViewer(viewerUid, "me"), settings.mediaBaseUrl),
+
+    ownCharaCard: async (viewerUid: string): Promise<CharaCardV3> => charaCardOf(await forViewer(viewerUid, "me"), settings.mediaBaseUrl),
+
     /**
      * Chemistry between personas `ids` as `viewerUid` may see them (NotFoundError otherwise),
      * with a blurb when asked: the model's within the caller's hourly allowance, else offline.
      * @example await social.chemistry(uid, ["me", "q3Zx..."], { blurb: true });
      */
     async chemistry(viewerUid: string, ids: [string, string], options: { blurb: boolean; signal?: AbortSignal }): Promise<PairChemistry> {
-      const [a, b] = await Promise.all([forChemistry(viewerUid, ids[0]), forChemistry(viewerUid, ids[1])]);
+      const [a, b] = await Promise.all([forViewer(viewerUid, ids[0]), forViewer(viewerUid, ids[1])]);
       const result = chemistry(a.current, b.current);
       const side = (p: ReadyPersona) => ({ persona_id: p.personaId, name: plainText(p.current.card.name) });
       let blurb: Blurb | null = null;
@@ -54,7 +60,7 @@ export function socialOn(personas: Pick<Personas, "visibleTo">, limits: RateLimi
         if (!llm.offline) {
           try {
             await limits.consume(
-              { scope: "chemistry-blurb", limit: settings.chemistryBlurbsPerHour, windowSeconds: 3600 },
+              { scope: "chemistry-blurb", name: "chemistry_blurbs_per_hour", limit: settings.chemistryBlurbsPerHour, windowSeconds: 3600 },
               { user: viewerUid },
             );
           } catch (error) {

@@ -74,7 +74,7 @@ export function surveyLifecycleStore(table: Table) {
               ExpressionAttributeValues: { ":new": surveyId, ":old": closedSurveyId, ":now": now.toISOString() },
             },
           },
-          ...newSurveyItems(owner, surveyId, questionSet, now.toISOString(), closedSurveyId),
+          ...newSurveyItems(owner, { surveyId, questionSet, createdAt: now.toISOString(), previousSurveyId: closedSurveyId }),
         ]);
         return undefined;
       } catch (error) {

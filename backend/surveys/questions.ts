@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 
-export const QUESTION_SET_VERSION = "v1";
+export const QUESTION_SET_VERSION: "v1" = "v1";
 
 export const ADJECTIVES = [
   "able",
@@ -136,11 +136,15 @@ export type SelfAnswerInput = z.infer<typeof SelfAnswerInput>;
 
 export type Answers = FriendAnswerInput["answers"];
 
+/** A friend withdrawing their answer with the receipt its 201 carried (in the body: paths get logged). */
+export const WithdrawInput = z.strictObject({ receipt: z.string().min(1).max(200) });
+export type WithdrawInput = z.infer<typeof WithdrawInput>;
+
 /** The question set as the public survey page shows it. */
 export function questionSet() {
   return {
     version: QUESTION_SET_VERSION,
-    adjectives: { min: MIN_ADJECTIVES, max: MAX_ADJECTIVES, options: ADJECTIVES },
+    adjectives: { min: MIN_ADJECTIVES, max: MAX_ADJECTIVES, options: [...ADJECTIVES] },
     ratings: {
       scale: { min: RATING_MIN, max: RATING_MAX, low: "Disagree strongly", high: "Agree strongly" },
       stem: "I see them as…",

@@ -4,76 +4,42 @@
  *
  *   USER#uid / OPEN_SURVEY   pointer to the owner's current survey (open, or closed until reopened)
  *   USER#uid / SURVEY#id     pointer to every survey the owner made (deletion finds them all)
- *   SURVEY#id / META         owner, name, status, answer count
- *   SURVEY#id / ANSWER#hmac  one friend's answer (hmac of survey id + fingerprint)
+ *   SURVEY#id / META         owner, name, status, answer count, changes, the published round
+ *   SURVEY#id / ANSWER#hmac  one friend's answer (hmac of survey id + fingerprint); after a
+ *                            withdrawal a tombstone without content (the device answered)
  *   SURVEY#id / SELF         the owner's own picks
+ *   SURVEY#id / ROUND#n      a published round: the aggregates of exactly its answers
  *
  * Closing, reopening and deleting a survey: lifecycle-store.ts.
  */
 import { keys } from "../data/keys.ts";
 import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, type Table } from "../data/table.ts";
+import type { AnswerRefusal, StoredAnswer, Survey } from "./model.ts";
 import type { Answers, SelfAnswerInput } from "./questions.ts";
+import type { PublishedRound } from "./rounds.ts";
 
-export interface Survey {
-  surveyId: string;
-  ownerUid: string;
-  ownerName?: string;
-  questionSet: string;
-  status: SurveyStatus;
-  answerCount: number;
-  createdAt: string;
-  /** The survey this one opened a new round after (`reopen`). */
-  previousSurveyId?: string;
-}
-
-/** `deleted`: hidden at once, its items removed in the background (lifecycle). */
-export type SurveyStatus = "open" | "closed" | "deleted";
-
-export interface StoredAnswer {
-  fingerprintHash: string;
-  questionSet: string;
-  answers: Answers;
-  createdAt: string;
-}
-
-/** Why an answer was not stored, in the order a client should hear it. */
-export type AnswerRefusal =
-  | { refused: "no_survey" }
-  | { refused: "own_survey" }
-  | { refused: "closed" }
-  | { refused: "limit"; limit: Increment }
-  | { refused: "duplicate" };
+export type { PublishedRound } from "./rounds.ts";
 
 export const OPEN = "open";
 
+/** What a new survey is made of; `previousSurveyId`: the survey it opens a new round of asking after (reopen). */
+type NewSurvey = Pick<Survey, "surveyId" | "questionSet" | "createdAt" | "previousSurveyId">;
+
 /** The new survey's items: its META, and the owner's pointer to it (one transaction's writes). */
-export function newSurveyItems(
-  owner: { uid: string; name?: string },
-  surveyId: string,
-  questionSet: string,
-  createdAt: string,
-  previous?: string,
-) {
+export function newSurveyItems(owner: { uid: string; name?: string }, survey: NewSurvey) {
+  const { surveyId, createdAt } = survey;
+  const meta = { ...keys.survey(surveyId), ...survey, ownerUid: owner.uid, ownerName: owner.name, status: OPEN, answerCount: 0 };
   return [
-    {
-      Put: {
-        Item: {
-          ...keys.survey(surveyId),
-          surveyId,
-          ownerUid: owner.uid,
-          ownerName: owner.name,
-          questionSet,
-          status: OPEN,
-          answerCount: 0,
-          createdAt,
-          previousSurveyId: previous,
-        },
-        ConditionExpression: "attribute_not_exists(PK)",
-      },
-    },
+    { Put: { Item: meta, ConditionExpression: "attribute_not_exists(PK)" } },
     { Put: { Item: { ...keys.ownSurvey(owner.uid, surveyId), surveyId, createdAt } } },
   ];
+}
+
+/** False when a condition cancelled the transaction (the caller's "not now"); anything else is thrown. */
+function refusedByCondition(error: unknown): false {
+  if (cancellationReasons(error)?.some((r) => r.code === "ConditionalCheckFailed")) return false;
+  throw error;
 }
 
 export function surveyStore(table: Table) {
@@ -98,7 +64,7 @@ export function surveyStore(table: Table) {
               ReturnValuesOnConditionCheckFailure: "ALL_OLD",
             },
           },
-          ...newSurveyItems(owner, surveyId, questionSet, createdAt),
+          ...newSurveyItems(owner, { surveyId, questionSet, createdAt }),
         ]);
         return { surveyId, created: true };
       } catch (error) {
@@ -130,7 +96,7 @@ export function surveyStore(table: Table) {
           {
             Update: {
               Key: keys.survey(surveyId),
-              UpdateExpression: "ADD answerCount :one",
+              UpdateExpression: "ADD answerCount :one, changes :one",
               ConditionExpression: `attribute_exists(PK) AND #status = :open${callerUid === undefined ? "" : " AND ownerUid <> :caller"}`,
               ExpressionAttributeNames: { "#status": "status" },
               ExpressionAttributeValues: { ":one": 1, ":open": OPEN, ...owner },
@@ -145,6 +111,7 @@ export function surveyStore(table: Table) {
                 questionSet: answer.questionSet,
                 answers: answer.answers,
                 createdAt: answer.createdAt,
+                receiptHash: answer.receiptHash,
               },
               ConditionExpression: "attribute_not_exists(PK)",
             },
@@ -205,20 +172,6 @@ export function surveyStore(table: Table) {
       }
     },
 
-    /** Every item of a survey in one Query (strongly consistent), split by kind. */
-    async everything(surveyId: string): Promise<{ meta?: Survey; self?: { answers: SelfAnswerInput["answers"] }; answers: Answers[] }> {
-      const items = await table.queryAll<Record<string, unknown>>({
-        KeyConditionExpression: "PK = :pk",
-        ExpressionAttributeValues: { ":pk": keys.survey(surveyId).PK },
-        ConsistentRead: true,
-      });
-      return {
-        meta: items.find((i) => i.SK === keys.survey(surveyId).SK) as Survey | undefined,
-        self: items.find((i) => i.SK === keys.selfAnswer(surveyId).SK) as { answers: SelfAnswerInput["answers"] } | undefined,
-        answers: items.filter((i) => String(i.SK).startsWith(keys.answersOf(surveyId).SKPrefix)).map((i) => i.answers as Answers),
-      };
-    },
-
     /** Shows the owner's new name on their open survey; nothing to do without one. */
     async renameOwner(ownerUid: string, name: string): Promise<void> {
       const pointer = await table.get<{ surveyId: string }>(keys.openSurvey(ownerUid), { consistent: true });
@@ -230,6 +183,103 @@ export function surveyStore(table: Table) {
         ExpressionAttributeValues: { ":name": name, ":uid": ownerUid },
       });
     },
+
+    // Rounds and withdrawals (issue 14): what the owner sees changes only by published rounds.
+
+    /** The receipt hash of a live answer; undefined when unknown or already withdrawn. */
+    async receiptOf(surveyId: string, answerId: string): Promise<string | undefined> {
+      const item = await table.get<{ receiptHash?: string }>(keys.answer(surveyId, answerId), { consistent: true });
+      return item?.receiptHash;
+    },
+
+    /**
+     * Removes an answer's content, keeping a tombstone under its key (the device answered),
+     * with the survey's counts, in one transaction; false when the receipt was spent meanwhile.
+     */
+    async withdrawAnswer(surveyId: string, answerId: string, receiptHash: string, now = new Date()): Promise<boolean> {
+      try {
+        await table.transact([
+          {
+            Update: {
+              Key: keys.answer(surveyId, answerId),
+              UpdateExpression: "REMOVE answers, questionSet, receiptHash SET withdrawnAt = :now",
+              ConditionExpression: "receiptHash = :hash",
+              ExpressionAttributeValues: { ":hash": receiptHash, ":now": now.toISOString() },
+            },
+          },
+          {
+            Update: {
+              Key: keys.survey(surveyId),
+              UpdateExpression: "ADD answerCount :minus, changes :one",
+              // Open or closed alike (a friend's answer stays theirs); a survey being deleted takes its answers with it.
+              ConditionExpression: "attribute_exists(PK) AND #status <> :deleted",
+              ExpressionAttributeNames: { "#status": "status" },
+              ExpressionAttributeValues: { ":minus": -1, ":one": 1, ":deleted": "deleted" },
+            },
+          },
+        ]);
+        return true;
+      } catch (error) {
+        return refusedByCondition(error);
+      }
+    },
+
+    /** What a new round is computed from, in one strongly consistent Query: live answers by id, and earlier rounds. */
+    async roundMaterial(surveyId: string): Promise<{ answers: { id: string; answers: Answers }[]; rounds: PublishedRound[] }> {
+      const items = await table.queryAll<Record<string, unknown>>({
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": keys.survey(surveyId).PK },
+        ConsistentRead: true,
+      });
+      const answerPrefix = keys.answersOf(surveyId).SKPrefix;
+      const roundPrefix = keys.roundsOf(surveyId).SKPrefix;
+      return {
+        answers: items
+          .filter((i) => String(i.SK).startsWith(answerPrefix) && i.answers !== undefined)
+          .map((i) => ({ id: String(i.SK).slice(answerPrefix.length), answers: i.answers as Answers })),
+        // The Query returns sort-key order: zero-padded round numbers, oldest first.
+        rounds: items.filter((i) => String(i.SK).startsWith(roundPrefix)) as unknown as PublishedRound[],
+      };
+    },
+
+    /**
+     * Publishes `round` (the round item and META in one transaction) if the latest round is
+     * still `previous` and `changes` unchanged since read before the answers were: so it holds
+     * exactly the answers of that moment, and one of two publishers wins. False otherwise.
+     */
+    async publishRound(surveyId: string, round: PublishedRound, seen: { previous: number; changes: number }): Promise<boolean> {
+      try {
+        await table.transact([
+          { Put: { Item: { ...keys.round(surveyId, round.round), ...round }, ConditionExpression: "attribute_not_exists(PK)" } },
+          {
+            Update: {
+              Key: keys.survey(surveyId),
+              UpdateExpression: "SET publishedRound = :round, publishedCount = :count, publishedAtChange = :changes",
+              ConditionExpression: [
+                seen.previous === 0 ? "attribute_not_exists(publishedRound)" : "publishedRound = :previous",
+                // Surveys from before rounds have no count of changes yet.
+                seen.changes === 0 ? "attribute_not_exists(changes)" : "changes = :changes",
+              ].join(" AND "),
+              ExpressionAttributeValues: {
+                ":round": round.round,
+                ":count": round.answerCount,
+                ":changes": seen.changes,
+                ...(seen.previous === 0 ? {} : { ":previous": seen.previous }),
+              },
+            },
+          },
+        ]);
+        return true;
+      } catch (error) {
+        return refusedByCondition(error);
+      }
+    },
+
+    round: (surveyId: string, n: number): Promise<PublishedRound | undefined> =>
+      table.get<PublishedRound>(keys.round(surveyId, n), { consistent: true }),
+
+    selfOf: (surveyId: string): Promise<{ answers: SelfAnswerInput["answers"] } | undefined> =>
+      table.get<{ answers: SelfAnswerInput["answers"] }>(keys.selfAnswer(surveyId), { consistent: true }),
   };
 }
 

@@ -5,37 +5,56 @@
  *   owner ── open ──────> SURVEY#id/META  (+ USER#uid/OPEN_SURVEY pointer: one per owner)
  *   friend ─ answer ────> SURVEY#id/ANSWER#hmac  + META.answerCount += 1
  *                         + RATE# counters (per IP, per survey)             (one transaction)
+ *   friend ─ withdraw ──> ANSWER#hmac content removed (tombstone) + META.answerCount −= 1
  *   owner ── saveSelf ──> SURVEY#id/SELF        (guarded by a ConditionCheck on META)
- *   owner ── summary ───> one Query of SURVEY#id → aggregates from 3 answers on
- *   owner ── close ─────> META.status = closed (no more answers; the summary stays)
- *   owner ── reopen ────> a new open survey (new round, new link) after the closed one
+ *   owner ── summary ───> the latest published round (ROUND#n) only
+ *   owner ── close ─────> META.status = closed (no more answers; withdrawals, rounds, the summary stay)
+ *   owner ── reopen ────> a new open survey (new round of asking, new link) after the closed one
  *   owner ── delete ────> META.status = deleted at once; `forget` removes every item
  *                         (the lifecycle domain drives it, in the background when large)
+ *
+ *   Rounds: every answer or withdrawal is a change; the flow that makes a change publishes a
+ *   new round (ROUND#n+1, the aggregates of exactly the answers stored then) once 3 or more
+ *   changes wait and rounds.ts allows it. The summary, and through `material` the persona's
+ *   card and chemistry, only ever show a round.
  */
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config.ts";
 import { fingerprintHash, ipPseudonym } from "../data/pseudonym.ts";
-import type { Increment, RateLimits } from "../data/rate-limit.ts";
+import type { RateLimits } from "../data/rate-limit.ts";
 import type { Table } from "../data/table.ts";
-import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
-import { aggregate, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
+import { ConflictError, ForbiddenError, NotFoundError, NotReadyError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { aggregate, johariWindow, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
 import { QUESTION_SET_VERSION, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
-import { surveyLifecycleStore, type OwnerRefusal } from "./lifecycle-store.ts";
-import { surveyStore, type Survey } from "./store.ts";
+import { surveyLifeOn } from "./lifecycle.ts";
+import { newReceipt, readReceipt, sameHash } from "./receipts.ts";
+import { mayPublish, ROUND_CHANGES } from "./rounds.ts";
+import { NO_SUCH_ANSWER, NO_SUCH_SURVEY, type Survey } from "./model.ts";
+import { surveyStore, type PublishedRound } from "./store.ts";
 
-export type { Survey } from "./store.ts";
+export type { Survey } from "./model.ts";
 
 export type SurveySettings = Pick<Config, "answersPerIpPerHour" | "answersPerSurveyPerMinute">;
 
 export interface SurveySummary {
+  /** Answers in the published round shown. */
   answer_count: number;
   answers_needed: number;
-  /** Null until there are enough answers that no single one can be singled out. */
+  /** The published round shown (0: none yet). */
+  round: number;
+  /** Answers added or withdrawn since that round: they show with the next one. */
+  changes_waiting: number;
+  /** Null until a round of enough answers that no single one can be singled out. */
   aggregates: Aggregates | null;
 }
 
-/** What a request naming a survey that does not exist (or cannot exist) is told. */
-export const NO_SUCH_SURVEY = "No such survey";
+export { NO_SUCH_ANSWER, NO_SUCH_SURVEY } from "./model.ts";
+
+/** Changes since the latest round; a survey from before rounds with answers has one due. */
+const waiting = (s: Survey) => (s.changes ?? 0) - (s.publishedAtChange ?? 0);
+const roundDue = (s: Survey) =>
+  waiting(s) >= ROUND_CHANGES || (s.publishedRound === undefined && s.answerCount >= MIN_ANSWERS_FOR_AGGREGATES);
 
 export interface SurveyHooks {
   /** After an answer is stored, with the survey as it is now (the persona's automatic start). */
@@ -48,13 +67,70 @@ export interface SurveyHooks {
  */
 export function surveysOn(table: Table, limits: RateLimits, settings: SurveySettings, hooks: SurveyHooks = {}) {
   const store = surveyStore(table);
-  const life = surveyLifecycleStore(table);
 
-  async function owned(surveyId: string, callerUid: string) {
-    const items = await store.everything(surveyId);
-    if (!items.meta || items.meta.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
-    if (items.meta.ownerUid !== callerUid) throw new ForbiddenError("Only the survey's owner can see its summary");
-    return items;
+  /**
+   * Publishes the next round if one is due and rounds.ts allows it; returns the survey as it
+   * is now. Called by the flow that made a change, and by readers that find one due (a flow
+   * that failed after its change): publishing twice is refused by the store's condition.
+   */
+  async function publishIfDue(surveyId: string, known?: Survey): Promise<Survey | undefined> {
+    const survey = known ?? (await store.find(surveyId, { consistent: true }));
+    if (!survey || !roundDue(survey)) return survey;
+    const { answers, rounds } = await store.roundMaterial(surveyId);
+    const members = answers.map((a) => a.id);
+    const refused = mayPublish(
+      rounds.map((r) => r.members),
+      members,
+    );
+    if (refused) {
+      logger.info("round not published yet", { survey_id: surveyId, reason: refused, changes_waiting: waiting(survey) });
+      return survey;
+    }
+    const { johari: _none, ...aggregates } = aggregate(answers.map((a) => a.answers));
+    const round: PublishedRound = {
+      round: (survey.publishedRound ?? 0) + 1,
+      members,
+      answerCount: members.length,
+      aggregates: members.length > 0 ? aggregates : null,
+      publishedAt: new Date().toISOString(),
+    };
+    await store.publishRound(surveyId, round, { previous: survey.publishedRound ?? 0, changes: survey.changes ?? 0 });
+    return store.find(surveyId, { consistent: true });
+  }
+
+  /** A change is stored whatever happens next: a failed publication waits for the next change or read. */
+  async function afterChange(surveyId: string): Promise<Survey | undefined> {
+    try {
+      return await publishIfDue(surveyId);
+    } catch (error) {
+      logger.warn("round publication failed; the next change or read retries it", { survey_id: surveyId, error: (error as Error).name });
+      return undefined;
+    }
+  }
+
+  /** The latest round with aggregates, and the Johari window from the owner's picks of today. */
+  async function shownRound(surveyId: string, survey: Survey) {
+    const [round, self] = await Promise.all([
+      survey.publishedRound ? store.round(surveyId, survey.publishedRound) : undefined,
+      store.selfOf(surveyId),
+    ]);
+    if (!round?.aggregates) return { round, aggregates: null };
+    const picked = round.aggregates.adjectives.map((a) => a.adjective);
+    const aggregates: Aggregates = { ...round.aggregates, johari: self ? johariWindow(self.answers.adjectives, picked) : null };
+    return { round, aggregates };
+  }
+
+  /** What the owner sees of `survey`: its latest published round (one due is published first). */
+  async function summaryOf(known: Survey): Promise<SurveySummary> {
+    const survey = roundDue(known) ? ((await publishIfDue(known.surveyId, known)) ?? known) : known;
+    const { round, aggregates } = await shownRound(survey.surveyId, survey);
+    return {
+      answer_count: round?.answerCount ?? 0,
+      answers_needed: aggregates ? 0 : Math.max(0, MIN_ANSWERS_FOR_AGGREGATES - survey.answerCount),
+      round: survey.publishedRound ?? 0,
+      changes_waiting: waiting(survey),
+      aggregates,
+    };
   }
 
   return {
@@ -81,24 +157,32 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
      * refused answer (no survey 404, the owner 403, a limit 429, a duplicate 409) writes
      * nothing and uses up no one's allowance.
      */
-    async answer(surveyId: string, input: FriendAnswerInput, from: { ip: string; callerUid?: string }, now = Date.now()): Promise<void> {
+    async answer(
+      surveyId: string,
+      input: FriendAnswerInput,
+      from: { ip: string; callerUid?: string },
+      now = Date.now(),
+    ): Promise<{ receipt: string }> {
       const increments = [
         limits.increment(
-          { scope: "answer-ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
+          { scope: "answer-ip", name: "answers_per_ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
           { survey: surveyId, ip: ipPseudonym(from.ip) },
           now,
         ),
         limits.increment(
-          { scope: "answer-survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 },
+          { scope: "answer-survey", name: "answers_per_survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 },
           { survey: surveyId },
           now,
         ),
       ].filter((increment) => increment !== undefined);
+      const answerId = fingerprintHash(surveyId, input.fingerprint);
+      const receipt = newReceipt(answerId);
       const answer = {
-        fingerprintHash: fingerprintHash(surveyId, input.fingerprint),
+        fingerprintHash: answerId,
         questionSet: input.question_set,
         answers: input.answers,
         createdAt: new Date(now).toISOString(),
+        receiptHash: receipt.hash,
       };
       const refusal = await store.addAnswer(surveyId, answer, increments, from.callerUid);
       switch (refusal?.refused) {
@@ -115,98 +199,57 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
         case "duplicate":
           throw new ConflictError("This survey already has your answer", "duplicate_answer");
       }
-      if (hooks.afterAnswer) {
-        // Strongly consistent: the count must include the answer just stored.
-        const survey = await store.find(surveyId, { consistent: true });
-        if (survey) await hooks.afterAnswer(survey);
-      }
+      // Strongly consistent inside: the survey as this answer (and any round it completed) left it.
+      const survey = await afterChange(surveyId);
+      if (survey && hooks.afterAnswer) await hooks.afterAnswer(survey);
+      return { receipt: receipt.receipt };
     },
 
-    /** The owner's own picks, for the Johari window. Replaces any earlier ones. */
-    async saveSelf(surveyId: string, ownerUid: string, input: SelfAnswerInput): Promise<void> {
+    /**
+     * Withdraws the answer a receipt names: its content is deleted at once (a tombstone keeps
+     * its key, so the device cannot answer again); what the owner sees follows by rounds. A
+     * wrong, spent or malformed receipt is the same NotFoundError as an unknown answer.
+     */
+    async withdraw(surveyId: string, receipt: string): Promise<void> {
+      const claimed = readReceipt(receipt);
+      const stored = claimed ? await store.receiptOf(surveyId, claimed.answerId) : undefined;
+      if (!claimed || !stored || !sameHash(stored, claimed.hash)) throw new NotFoundError(NO_SUCH_ANSWER);
+      if (!(await store.withdrawAnswer(surveyId, claimed.answerId, stored))) throw new NotFoundError(NO_SUCH_ANSWER);
+      await afterChange(surveyId);
+    },
+
+    /** The owner's own picks, for the Johari window. Replaces any earlier ones; others' surveys are 404. */
+    async saveSelf(surveyId: string, ownerUid: string, input: SelfAnswerInput): Promise<SelfAnswerInput> {
       const refused = await store.saveSelf(surveyId, ownerUid, input);
-      if (refused === "not_owner") throw new ForbiddenError("Only the survey's owner can do this");
-      if (refused === "no_survey") throw new NotFoundError(NO_SUCH_SURVEY);
+      if (refused === "not_owner" || refused === "no_survey") throw new NotFoundError(NO_SUCH_SURVEY);
+      return input;
     },
 
-    /** Counts always; aggregates only from MIN_ANSWERS_FOR_AGGREGATES answers on. Owner only. */
+    /** The latest published round only, and how many changes wait for the next. Owner only. */
     async summary(surveyId: string, callerUid: string): Promise<SurveySummary> {
-      const { self, answers } = await owned(surveyId, callerUid);
-      const enough = answers.length >= MIN_ANSWERS_FOR_AGGREGATES;
-      return {
-        answer_count: answers.length,
-        answers_needed: Math.max(0, MIN_ANSWERS_FOR_AGGREGATES - answers.length),
-        aggregates: enough ? aggregate(answers, self?.answers.adjectives) : null,
-      };
+      const survey = await store.find(surveyId, { consistent: true });
+      // Someone else's survey is private to them: it does not exist for the caller (404, never a 403).
+      if (!survey || survey.ownerUid !== callerUid || survey.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
+      return summaryOf(survey);
     },
 
-    /** What the persona saga is written from: aggregates and de-identified quotes, never raw answers. */
+    /**
+     * What the persona saga is written from: the latest round's aggregates, and the
+     * de-identified quotes of its answers not withdrawn since — never raw answers.
+     */
     async material(surveyId: string) {
-      const { meta, self, answers } = await store.everything(surveyId);
-      if (!meta || meta.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
-      return {
-        ownerName: meta.ownerName,
-        aggregates: aggregate(answers, self?.answers.adjectives),
-        quotes: quotedTexts(answers, meta.ownerName ? [meta.ownerName] : []),
-      };
+      let survey = await store.find(surveyId, { consistent: true });
+      if (!survey || survey.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
+      if (roundDue(survey)) survey = (await publishIfDue(surveyId, survey)) ?? survey;
+      const { round, aggregates } = await shownRound(surveyId, survey);
+      if (!round || !aggregates) throw new NotReadyError("No round of answers is published yet", "not_enough_answers");
+      const members = new Set(round.members);
+      const { answers } = await store.roundMaterial(surveyId);
+      const texts = answers.filter((a) => members.has(a.id)).map((a) => a.answers);
+      return { ownerName: survey.ownerName, aggregates, quotes: quotedTexts(texts, survey.ownerName ? [survey.ownerName] : []) };
     },
 
-    /** Closes the owner's survey to new answers; its answers and summary stay. */
-    async close(surveyId: string, ownerUid: string): Promise<void> {
-      refuse(await life.close(surveyId, ownerUid));
-    },
-
-    /** A new round after the owner's closed current survey: a new open survey, returned. */
-    async reopen(surveyId: string, owner: { uid: string; name?: string }): Promise<{ surveyId: string }> {
-      const next = randomBytes(16).toString("base64url");
-      refuse(await life.reopen(surveyId, owner, next, QUESTION_SET_VERSION));
-      return { surveyId: next };
-    },
-
-    /** Hides the owner's survey at once, counted against `limit` (refused: nothing changes); `forget` then removes it. */
-    async markDeleted(surveyId: string, ownerUid: string, limit?: Increment): Promise<void> {
-      const refusal = await life.markDeleted(surveyId, ownerUid, limit);
-      if (refusal === "limited") throw limit!.refused();
-      refuse(refusal);
-    },
-
-    /** Every survey `uid` made. */
-    idsOf: (uid: string): Promise<string[]> => life.idsOf(uid),
-
-    /**
-     * Removes up to `limit` items of the survey (its counters first, then its partition, the
-     * owner's pointers last). `done` when nothing of it is left. Safe to run again.
-     */
-    async forget(surveyId: string, ownerUid: string, limit: number): Promise<{ deleted: number; done: boolean }> {
-      const counters = await limits.forget({ survey: surveyId });
-      const items = await life.forgetItems(surveyId, limit);
-      if (!items.done) return { deleted: counters + items.deleted, done: false };
-      await life.forgetPointers(ownerUid, surveyId);
-      return { deleted: counters + items.deleted + 2, done: true };
-    },
-
-    /**
-     * What an export holds of the owner's surveys: each survey's facts, the owner's own
-     * answers and the aggregates the owner may see; never a friend's single answer.
-     */
-    async exportOf(uid: string) {
-      const surveys = [];
-      for (const surveyId of await life.idsOf(uid)) {
-        const { meta, self, answers } = await store.everything(surveyId);
-        if (!meta || meta.ownerUid !== uid || meta.status === "deleted") continue;
-        const enough = answers.length >= MIN_ANSWERS_FOR_AGGREGATES;
-        surveys.push({
-          survey_id: meta.surveyId,
-          status: meta.status,
-          created_at: meta.createdAt,
-          previous_survey_id: meta.previousSurveyId ?? null,
-          answer_count: answers.length,
-          self_answers: self?.answers ?? null,
-          aggregates: enough ? aggregate(answers, self?.answers.adjectives) : null,
-        });
-      }
-      return surveys;
-    },
+    ...surveyLifeOn(table, limits, summaryOf),
 
     /** The owner's new display name, on their open survey (friends see it there). */
     renameOwner: (ownerUid: string, name: string): Promise<void> => store.renameOwner(ownerUid, name),
@@ -214,19 +257,3 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
 }
 
 export type Surveys = ReturnType<typeof surveysOn>;
-
-/** An owner's change refused: the same answers as the other owner-only routes. */
-function refuse(refusal: OwnerRefusal | undefined): void {
-  switch (refusal) {
-    case undefined:
-      return;
-    case "no_survey":
-      throw new NotFoundError(NO_SUCH_SURVEY);
-    case "not_owner":
-      throw new ForbiddenError("Only the survey's owner can do this");
-    case "not_closed":
-      throw new ConflictError("Close the survey before opening a new round", "survey_not_closed");
-    case "not_current":
-      throw new ConflictError("A newer round of this survey exists already", "survey_not_current");
-  }
-}

@@ -6,11 +6,16 @@
  * time, after globalSetup has finished (checked on Node 24.21), so the endpoints and
  * resource names travel as plain env vars. Read them through test/support/stack.ts.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { provision } from "../../backend/local/provision.ts";
 import { exportSecrets, generateSecrets } from "../../backend/local/secrets.ts";
 import { freePort, localAwsEnv, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../../backend/local/services.ts";
 
 export async function globalSetup(): Promise<void> {
+  // Each test process appends how many responses it checked against the contract (support/contract.ts).
+  process.env.CONTRACT_COUNT_FILE = join(mkdtempSync(join(tmpdir(), "remirai-contract-")), "counts");
   try {
     const [dynamodb, fauxqs] = await Promise.all([
       // In memory: every run starts from an empty table.
@@ -40,13 +45,34 @@ export async function globalSetup(): Promise<void> {
     process.env.TEST_SYNTHESIS_DLQ_URL = queues.synthesisDlqUrl;
     process.env.TEST_IMAGE_DLQ_URL = queues.imageDlqUrl;
     process.env.LIFECYCLE_QUEUE_URL = queues.lifecycleQueueUrl;
+    // Unpacks Chromium (test/support/web-stack.ts) once, before test files that launch it run side by side.
+    await (await import("@sparticuz/chromium")).default.executablePath();
   } catch (error) {
     await globalTeardown();
     throw error;
   }
 }
 
-/** Stops both services, including one still starting when the other failed. */
+/** Stops both services, including one still starting when the other failed; prints the contract's count. */
 export async function globalTeardown(): Promise<void> {
   await stopLocalServices();
+  reportContractChecks();
+}
+
+function reportContractChecks(): void {
+  const file = process.env.CONTRACT_COUNT_FILE;
+  if (!file) return;
+  let responses = 0;
+  let events = 0;
+  try {
+    for (const line of readFileSync(file, "utf8").split("\n").filter(Boolean)) {
+      const [r = 0, e = 0] = line.split(" ").map(Number);
+      responses += r;
+      events += e;
+    }
+  } catch {
+    // No test process checked anything (a run of suites without HTTP).
+  }
+  console.log(`contract: ${responses} responses (and ${events} stream events) checked against docs/openapi.json`);
+  rmSync(dirname(file), { recursive: true, force: true });
 }

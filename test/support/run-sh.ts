@@ -7,6 +7,7 @@ import { EventEmitter, once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../backend/local/services.ts";
+import { watch } from "./contract-watch.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 /** Covers a cold JVM on a slow two-core machine; not a performance expectation. */
@@ -69,6 +70,9 @@ export async function startRunSh(opts: { dataDir: string; env?: Record<string, s
     const dynamodb = await logs.next("dynamodb local started", deadline);
     const fauxqs = await logs.next("fauxqs started", deadline);
     const apiUrl = `http://127.0.0.1:${port}`;
+    // What it answers is checked against the contract (it serves the web client on the same origin too).
+    const unwatch = watch(apiUrl, "with-web");
+    void exited.then(unwatch);
     await pollUntil(async () => (await fetch(`${apiUrl}/readyz`, { signal: deadline })).status === 200, deadline);
     return {
       child,

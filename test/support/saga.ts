@@ -78,6 +78,9 @@ export async function sagaStack(env: Record<string, string> = {}, options: { wor
 
 export const as = (uid: string) => ({ "x-user-uid": uid, "content-type": "application/json" });
 
+/** `as(uid)`, asking for the reply as a stream (otherwise a route that can stream answers JSON). */
+export const streamingAs = (uid: string) => ({ ...as(uid), accept: "text/event-stream" });
+
 export function friendAnswer(fingerprint: string, text = "Always the first to help.") {
   return {
     fingerprint,

@@ -5,7 +5,28 @@
  * They are shared by every test file running at the same time: never stop or kill them.
  * A test about a dependency failing starts its own with `startDynamoDbLocal` / `startFauxqs`.
  */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pollUntil } from "./run-sh.ts";
+
 export { freePort, startDynamoDbLocal, startFauxqs } from "../../backend/local/services.ts";
+
+/**
+ * DynamoDB Local acknowledges a `TransactWriteItems` before its SQLite transaction commits (a
+ * rollback journal is still beside the file): a SIGKILL in that window loses the write, which
+ * DynamoDB proper never does. A test that kills it waits for this first: no journal, and
+ * `text` (when given) in the file itself.
+ * @example await committedToDisk(join(dataDir, "dynamodb"), surveyId);
+ */
+export async function committedToDisk(dir: string, text?: string): Promise<void> {
+  await pollUntil(async () => {
+    const files = await readdir(dir);
+    if (files.some((f) => f.endsWith("-journal") || f.endsWith("-wal"))) return false;
+    if (text === undefined) return true;
+    const contents = await Promise.all(files.filter((f) => f.endsWith(".db")).map((f) => readFile(join(dir, f))));
+    return contents.some((bytes) => bytes.includes(text));
+  }, AbortSignal.timeout(60_000));
+}
 
 export interface SharedStack {
   dynamodbEndpoint: string;

@@ -4,12 +4,18 @@
  * handler (with a stand-in for the runtime's `awslambda` global that behaves like the real
  * one: the metadata prelude goes out on the first write only), and API Gateway 1.0 and 2.0
  * events.
+ *
+ * Every target checks what it receives against the API contract (support/contract.ts):
+ * the production app by default; `{ contract: "test-app" }` for an app of the tests' own,
+ * whose undocumented paths are skipped.
  */
 import { Writable } from "node:stream";
 import { apiGatewayHandler } from "../../backend/api/adapters/api-gateway.ts";
 import { functionUrlHandler, type StreamingRuntime } from "../../backend/api/adapters/function-url.ts";
 import { serve } from "../../backend/api/adapters/node.ts";
 import type { App } from "../../backend/api/http.ts";
+import { type ContractMode, contract, eventChecker } from "./contract.ts";
+import { checkedChunks, watch } from "./contract-watch.ts";
 
 export interface Sent {
   method?: string;
@@ -40,6 +46,11 @@ export interface Target {
   close(): Promise<void>;
 }
 
+export interface TargetOptions {
+  /** What the app serves: the production API (`api`, the default) or an app of the tests' own. */
+  contract?: ContractMode;
+}
+
 /** A whole-response `request` on top of a streaming `open`. */
 function collected(open: Target["open"]): Target["request"] {
   return async (path, sent) => {
@@ -50,8 +61,10 @@ function collected(open: Target["open"]): Target["request"] {
   };
 }
 
-export async function nodeTarget(app: App): Promise<Target> {
+export async function nodeTarget(app: App, options: TargetOptions = {}): Promise<Target> {
   const server = await serve(app, { port: 0, host: "127.0.0.1" });
+  // Every fetch to this server is checked, also the tests' own `fetch(target.url + …)`.
+  const unwatch = watch(server.url, options.contract);
   const open: Target["open"] = async (path, sent = {}) => {
     const controller = new AbortController();
     const res = await fetch(server.url + path, {
@@ -81,7 +94,10 @@ export async function nodeTarget(app: App): Promise<Target> {
     url: server.url,
     open,
     request: collected(open),
-    close: () => server.close(0),
+    close: () => {
+      unwatch();
+      return server.close(0);
+    },
   };
 }
 
@@ -182,7 +198,7 @@ function parseRecorded(
   return { metadata: JSON.parse(buffer.subarray(0, delimiter).toString()), body: buffer.subarray(delimiter + 8) };
 }
 
-export function functionUrlTarget(app: App): Target {
+export function functionUrlTarget(app: App, options: TargetOptions = {}): Target {
   const runtime = standInRuntime();
   const handler = functionUrlHandler(app, runtime) as (event: unknown, stream: RecordingResponseStream) => Promise<void>;
   const open: Target["open"] = async (path, sent = {}) => {
@@ -212,10 +228,11 @@ export function functionUrlTarget(app: App): Target {
         });
       }
     }
+    const head = { method: sent.method ?? "GET", path, status: parsed.metadata.statusCode, headers };
     return {
       status: parsed.metadata.statusCode,
       headers,
-      chunks: chunks(),
+      chunks: checkedChunks(contract().begin(head, options.contract), chunks()),
       cancel: () => stream.destroy(),
     };
   };
@@ -250,7 +267,7 @@ function v1Event(path: string, sent: Sent) {
   };
 }
 
-export function apiGatewayTarget(app: App, version: "1.0" | "2.0"): Target {
+export function apiGatewayTarget(app: App, version: "1.0" | "2.0", options: TargetOptions = {}): Target {
   const handler = apiGatewayHandler(app) as (event: unknown) => Promise<{
     statusCode: number;
     headers?: Record<string, string>;
@@ -265,6 +282,9 @@ export function apiGatewayTarget(app: App, version: "1.0" | "2.0"): Target {
     const cookies = result.cookies ?? result.multiValueHeaders?.["set-cookie"] ?? [];
     if (cookies.length) headers["set-cookie"] = cookies;
     const body = result.isBase64Encoded ? Buffer.from(result.body, "base64").toString() : result.body;
+    const check = contract().begin({ method: sent.method ?? "GET", path, status: result.statusCode, headers }, options.contract);
+    if (check?.streaming) eventChecker(check)(body);
+    else check?.body(body);
     return { status: result.statusCode, headers, body };
   };
   return {

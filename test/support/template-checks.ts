@@ -4,6 +4,9 @@
  * them on the real template and on mutated copies, to prove each one catches its mistake.
  */
 import assert from "node:assert/strict";
+import { runInNewContext } from "node:vm";
+import { isClientRoute } from "../../backend/local/front.ts";
+import { contentSecurityPolicy } from "../../web/csp.ts";
 import type { Json, Template } from "./sam-template.ts";
 
 export const CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
@@ -132,6 +135,41 @@ export function checkBucketsBehindCloudFront(t: Template): void {
       assert.match(statement.Condition.StringEquals["AWS:SourceArn"]["Fn::Sub"], distributionArn(t));
     }
   }
+}
+
+/** Paths the SPA routing must treat as the local front server does (backend/local/front.ts). */
+const SPA_PATHS = ["/", "/s/abc_DEF-123", "/p/q3Zx", "/chats/a1/b2", "/index.html", "/assets/app-X1.js", "/favicon.svg", "/config.json"];
+
+/**
+ * Issue 16: client routes fall back to index.html through the CloudFront Function on the
+ * default behaviour only — never distribution-wide custom error responses, which would also
+ * replace the API's JSON 404s — and it rewrites exactly the paths the local server does.
+ */
+export function checkSpaFallback(t: Template): void {
+  const config = only(t, "AWS::CloudFront::Distribution")[1].Properties.DistributionConfig;
+  assert.equal(config.CustomErrorResponses, undefined, "no CustomErrorResponses: they would rewrite the API's errors too");
+  const fallback = config.DefaultCacheBehavior.FunctionAssociations ?? [];
+  assert.equal(fallback.length, 1, "one function on the default behaviour");
+  assert.equal(fallback[0].EventType, "viewer-request");
+  const id = getAttOf(fallback[0].FunctionARN)!;
+  for (const behavior of behaviors(t)) {
+    const used = (behavior.FunctionAssociations ?? []).map((a: Json) => getAttOf(a.FunctionARN));
+    assert.ok(!used.includes(id), `${behavior.PathPattern} must not route to the SPA`);
+  }
+  const code = t.Resources[id]?.Properties.FunctionCode as string;
+  const rewrite = (uri: string) => runInNewContext(`${code}; handler({ request: { uri: ${JSON.stringify(uri)} } }).uri`);
+  for (const path of SPA_PATHS) assert.equal(rewrite(path), isClientRoute(path) ? "/index.html" : path, path);
+}
+
+/** The SPA's responses carry web/csp.ts's deployed Content-Security-Policy (no inline script). */
+export function checkSiteHeaders(t: Template): void {
+  const config = only(t, "AWS::CloudFront::Distribution")[1].Properties.DistributionConfig;
+  const id = config.DefaultCacheBehavior.ResponseHeadersPolicyId?.Ref;
+  const policy = t.Resources[id]?.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+  assert.ok(policy, "a response headers policy on the default behaviour");
+  assert.equal(policy.ContentSecurityPolicy.ContentSecurityPolicy, contentSecurityPolicy({ google: true }));
+  assert.equal(policy.ContentSecurityPolicy.Override, true);
+  assert.deepEqual(policy.ContentTypeOptions, { Override: true });
 }
 
 export function checkTable(t: Template): void {
@@ -280,6 +318,8 @@ export const TEMPLATE_CHECKS = {
   checkInvokePermissions,
   checkApiBehavior,
   checkBucketsBehindCloudFront,
+  checkSpaFallback,
+  checkSiteHeaders,
   checkTable,
   checkQueues,
   checkWorkers,

@@ -4,21 +4,18 @@
  *   GET  /v1/me           the caller's profile
  *   PUT  /v1/me           the caller chooses their display name (shown on their survey)
  */
-import { z } from "zod";
 import type { Domains } from "../../compose.ts";
 import { GoogleKeysUnavailableError } from "../../identity/google.ts";
 import { InvalidTokenError } from "../../identity/tokens.ts";
-import { DisplayName, type User } from "../../identity/users.ts";
+import type { User } from "../../identity/users.ts";
+import { api, type Profile, type SignedIn } from "../contract/index.ts";
 import { withCause } from "../domain-errors.ts";
 import { NotFound, ServiceUnavailable, Unauthorized } from "../errors.ts";
-import { jsonBody, respond, type Handler } from "../framework.ts";
+import { respond, type Handler } from "../framework.ts";
 import type { Callers } from "../identify.ts";
-import { parse } from "../validate.ts";
+import { input } from "./input.ts";
 
-const GoogleSignIn = z.object({ id_token: z.string().min(1).max(8192) });
-const ProfileChange = z.strictObject({ name: DisplayName });
-
-const profileView = (user: User) => ({ uid: user.uid, email: user.email, name: user.name, created_at: user.createdAt });
+const profileView = (user: User): Profile => ({ user_id: user.uid, email: user.email, name: user.name, created_at: user.createdAt });
 
 /** What only sign-in throws, as the API's errors; the rest goes through the app's one table. */
 function signInError(error: unknown): unknown {
@@ -30,13 +27,13 @@ function signInError(error: unknown): unknown {
 
 export function authHandlers({ identity }: Pick<Domains, "identity">, callers: Callers) {
   const signInWithGoogle: Handler = async (ctx) => {
-    const input = parse(GoogleSignIn, await jsonBody(ctx));
+    const { body } = await input(ctx, api.identity.signIn);
     const { token, expiresIn, user } = await identity
-      .signInWithGoogle(input.id_token, { ip: callers.ip(ctx.req) })
+      .signInWithGoogle(body.id_token, { ip: callers.ip(ctx.req) })
       .catch((error: unknown) => {
         throw signInError(error);
       });
-    return respond({ token, token_type: "Bearer", expires_in: expiresIn, user: { uid: user.uid, email: user.email, name: user.name } });
+    return respond({ token, token_type: "Bearer", expires_in: expiresIn, user: profileView(user) } satisfies SignedIn);
   };
 
   /**
@@ -53,8 +50,8 @@ export function authHandlers({ identity }: Pick<Domains, "identity">, callers: C
   /** `{ "name": "…" }`: the caller's display name from now on, also on their open survey. */
   const updateMe: Handler = async (ctx) => {
     const caller = await callers.required(ctx.req);
-    const { name } = parse(ProfileChange, await jsonBody(ctx));
-    const user = await identity.chooseDisplayName(caller, name);
+    const { body } = await input(ctx, api.identity.updateMe);
+    const user = await identity.chooseDisplayName(caller, body.name);
     if (!user) throw new NotFound("No profile for this user");
     return respond(profileView(user));
   };

@@ -1,21 +1,19 @@
-/** Chat routes: open and list chats, page through history, send (streamed reply), stop. */
-import { z } from "zod";
-import { NO_SUCH_CHAT, NO_SUCH_REPLY, type ChatEvent, type Chats, type Turn } from "../../chats/chats.ts";
-import type { Chat, Message } from "../../chats/store.ts";
+/** Chat routes: open, list and read chats, page through history, send (the reply streamed or whole), stop. */
+import type { z } from "zod";
+import type { ChatEvent, Chats, Turn } from "../../chats/chats.ts";
+import type { Chat as StoredChat, Message as StoredMessage } from "../../chats/store.ts";
 import type { Domains } from "../../compose.ts";
-import { ChatId, MessageId } from "../../data/ids.ts";
-import { BadRequest, ServiceUnavailable } from "../errors.ts";
-import { jsonBody, respond, stream, type Context, type Handler } from "../framework.ts";
+import { api, type Chat, type ChatPage, type Message, type MessagePage, type Stopping, type TurnResult } from "../contract/index.ts";
+import { MODEL_UNAVAILABLE } from "../domain-errors.ts";
+import { HttpError, ServiceUnavailable, UnprocessableEntity } from "../errors.ts";
+import { acceptsEventStream, respond, stream, type Context, type Handler } from "../framework.ts";
 import type { Callers } from "../identify.ts";
-import { parse, pathId } from "../validate.ts";
+import { input } from "./input.ts";
+import type { Links } from "./links.ts";
 
-const OpenChat = z.strictObject({ persona_id: z.string().min(1).max(64).optional() });
-const SendMessage = z.strictObject({ text: z.string() });
-const CURSOR = /^[0-9a-z]{13}[\w-]{8}$/;
-
-const chatView = (c: Chat) => ({
-  id: c.chatId,
-  /** Null once the persona was deleted: the chat is then read-only. */
+const chatView = (c: StoredChat): Chat => ({
+  chat_id: c.chatId,
+  // Null once the persona was deleted: the chat is then read-only.
   persona_id: c.personaId ?? null,
   read_only: c.closed !== undefined,
   title: c.title,
@@ -23,27 +21,17 @@ const chatView = (c: Chat) => ({
   updated_at: c.updatedAt,
   generating: c.generating !== undefined,
 });
-const messageView = (m: Message) => ({
-  id: m.messageId,
+
+const usageView = (u: { inputTokens: number; outputTokens: number }) => ({ input_tokens: u.inputTokens, output_tokens: u.outputTokens });
+
+const messageView = (m: StoredMessage): Message => ({
+  message_id: m.messageId,
   role: m.role,
   text: m.text,
   status: m.status,
   created_at: m.createdAt,
-  ...(m.usage ? { usage: { input_tokens: m.usage.inputTokens, output_tokens: m.usage.outputTokens } } : {}),
+  ...(m.usage ? { usage: usageView(m.usage) } : {}),
 });
-
-function limitOf(ctx: Context): number {
-  const raw = ctx.query.get("limit");
-  const limit = raw === null ? 50 : Number(raw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new BadRequest("limit must be an integer from 1 to 100", "invalid_limit");
-  return limit;
-}
-
-function cursorOf(ctx: Context, name: string): string | undefined {
-  const value = ctx.query.get(name) ?? undefined;
-  if (value !== undefined && !CURSOR.test(value)) throw new BadRequest(`${name} is not a cursor this API gave out`, "invalid_cursor");
-  return value;
-}
 
 /**
  * Chat events as SSE: ids count up within the reply; the stream ends after done/error. At
@@ -68,69 +56,83 @@ function sseData(event: ChatEvent, data: Record<string, unknown>) {
   return data;
 }
 
-export function chatHandlers({ chats }: Pick<Domains, "chats">, callers: Callers) {
-  const ownChat = async (ctx: Context): Promise<Chat> => {
-    const { uid } = await callers.required(ctx.req);
-    return chats.get(uid, pathId(ctx, "id", ChatId, NO_SUCH_CHAT));
-  };
+/** A stream's `error` event as the error a JSON reply carries: the same code, its one status. */
+function turnError(event: Extract<ChatEvent, { type: "error" }>): Error {
+  if (event.code === "model_refused") return new UnprocessableEntity(event.message, "model_refused");
+  if (event.code === MODEL_UNAVAILABLE) return new ServiceUnavailable(event.message, 10, MODEL_UNAVAILABLE);
+  if (event.code === "service_unavailable") return new ServiceUnavailable(event.message);
+  return new HttpError(500, "internal_error", event.message);
+}
 
+/** The whole turn, for a client that did not ask for a stream: the reply as it was stored. */
+async function finishedTurn(chats: Chats, turn: Turn, signal: AbortSignal): Promise<TurnResult> {
+  let text = "";
+  const reply = { ...messageView(turn.reply) };
+  for await (const event of chats.streamTurn(turn, signal)) {
+    if (event.type === "token") text += event.text;
+    else if (event.type === "stored") reply.status = event.status;
+    else if (event.type === "done") reply.usage = event.usage;
+    else if (event.type === "error") throw turnError(event);
+  }
+  return { chat_id: turn.chat.chatId, user_message_id: turn.user.messageId, reply: { ...reply, text } };
+}
+
+/** Content negotiation, the same on every route that can stream (docs/decisions.md). */
+async function replyTo(ctx: Context, chats: Chats, turn: Turn) {
+  return acceptsEventStream(ctx.req) ? replyStream(chats, turn) : respond(await finishedTurn(chats, turn, ctx.req.signal));
+}
+
+export function chatHandlers({ chats }: Pick<Domains, "chats">, callers: Callers, links: Links) {
   const open: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
-    const input = parse(OpenChat, await jsonBody(ctx));
-    const chat = await chats.open(uid, input.persona_id);
-    return respond(chatView(chat), { status: 201, headers: { location: `/v1/chats/${chat.chatId}` } });
+    const { body } = await input(ctx, api.chats.open);
+    const chat = await chats.open(uid, body.persona_id);
+    return respond(chatView(chat), { status: 201, headers: { location: links.api(`/v1/chats/${chat.chatId}`) } });
   };
 
   const list: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
-    const page = await chats.list(uid, limitOf(ctx), cursorOf(ctx, "cursor"));
-    return respond({ chats: page.items.map(chatView), next_cursor: page.next ?? null });
+    const { query } = await input(ctx, api.chats.list);
+    const page = await chats.list(uid, query.limit, query.cursor);
+    return respond({ chats: page.items.map(chatView), next_cursor: page.next ?? null } satisfies z.output<typeof ChatPage>);
   };
 
-  /** A page in chronological order; `before`/`after` cursors walk older/newer. */
+  const get: Handler = async (ctx) => {
+    const { uid } = await callers.required(ctx.req);
+    const { params } = await input(ctx, api.chats.get);
+    return respond(chatView(await chats.get(uid, params.chat_id)));
+  };
+
+  /** A page in chronological order, walking older (the default) or newer from the cursor. */
   const history: Handler = async (ctx) => {
-    const chat = await ownChat(ctx);
-    const before = cursorOf(ctx, "before");
-    const after = cursorOf(ctx, "after");
-    if (before && after) throw new BadRequest("Use before or after, not both", "invalid_cursor");
-    const page = await chats.history(chat, limitOf(ctx), before ? { before } : after ? { after } : {});
-    const first = page.items[0]?.messageId ?? null;
-    const last = page.items.at(-1)?.messageId ?? null;
-    return respond({
-      messages: page.items.map(messageView),
-      // Older pages exist unless this page reached the start; newer ones unless it is the latest.
-      before: after === undefined && !page.more ? null : first,
-      after: after !== undefined && !page.more ? null : before === undefined && after === undefined ? null : last,
-    });
+    const { uid } = await callers.required(ctx.req);
+    const { params, query } = await input(ctx, api.chats.history);
+    const chat = await chats.get(uid, params.chat_id);
+    const page = await chats.history(chat, query.limit, { direction: query.direction, cursor: query.cursor });
+    return respond({ messages: page.items.map(messageView), next_cursor: page.next ?? null } satisfies z.output<typeof MessagePage>);
   };
 
   const send: Handler = async (ctx) => {
-    const chat = await ownChat(ctx);
-    const { text } = parse(SendMessage, await jsonBody(ctx));
-    return replyStream(chats, await chats.prepareTurn(chat, text));
+    const { uid } = await callers.required(ctx.req);
+    const { params, body } = await input(ctx, api.chats.send);
+    const chat = await chats.get(uid, params.chat_id);
+    return replyTo(ctx, chats, await chats.prepareTurn(chat, body.text));
   };
 
   const stop: Handler = async (ctx) => {
-    const chat = await ownChat(ctx);
-    const replyId = pathId(ctx, "mid", MessageId, NO_SUCH_REPLY);
-    await chats.stop(chat, replyId);
-    return respond({ reply_id: replyId, stopping: true }, { status: 202 });
+    const { uid } = await callers.required(ctx.req);
+    const { params } = await input(ctx, api.chats.stop);
+    await chats.stop(await chats.get(uid, params.chat_id), params.message_id);
+    return respond({ reply_id: params.message_id, stopping: true } satisfies z.output<typeof Stopping>, { status: 202 });
   };
 
-  /** One-shot chat with one's own persona: SSE when asked for, else the whole reply as JSON. */
+  /** One-shot chat with one's own persona: continues the chat kept for this route. */
   const oneShot: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
-    const { text } = parse(SendMessage, await jsonBody(ctx));
+    const { body } = await input(ctx, api.chats.oneShot);
     const chat = await chats.selfChat(uid);
-    const turn = await chats.prepareTurn(chat, text);
-    if ((ctx.req.headers.accept ?? "").includes("text/event-stream")) return replyStream(chats, turn);
-    let response = "";
-    for await (const event of chats.streamTurn(turn, ctx.req.signal)) {
-      if (event.type === "token") response += event.text;
-      if (event.type === "error") throw new ServiceUnavailable(event.message, 10);
-    }
-    return respond({ response, message_id: turn.reply.messageId, chat_id: chat.chatId });
+    return replyTo(ctx, chats, await chats.prepareTurn(chat, body.text));
   };
 
-  return { open, list, history, send, stop, oneShot };
+  return { open, list, get, history, send, stop, oneShot };
 }

@@ -1,16 +1,20 @@
-/** The owner's persona: status (query), start (command), and the live status feed (SSE). */
+/** The owner's persona: status (query), start (command), and its status changes (SSE, or JSON). */
 import { setTimeout as sleep } from "node:timers/promises";
+import type { z } from "zod";
 import type { Domains } from "../../compose.ts";
 import type { Persona, StatusEvent } from "../../personas/model.ts";
 import { isSettled } from "../../personas/status.ts";
+import { api, type PersonaView, type SagaStarted, type StatusChange, type StatusFeed } from "../contract/index.ts";
 import { EmptyResponse } from "../errors.ts";
-import { respond, stream, StreamExpired, type Handler } from "../framework.ts";
+import { acceptsEventStream, respond, stream, StreamExpired, type Handler } from "../framework.ts";
 import type { Callers } from "../identify.ts";
+import { input } from "./input.ts";
+import type { Links } from "./links.ts";
 
 /** While no saga exists, a client that keeps listening asks again this rarely. */
 const IDLE_RETRY_MS = 30_000;
 
-function statusData(e: StatusEvent) {
+function statusData(e: StatusEvent): z.output<typeof StatusChange> {
   return { status: e.status, saga_id: e.sagaId, version: e.version, reason: e.reason ?? null, at: e.at };
 }
 
@@ -23,22 +27,29 @@ const settledEvent = (p: Persona): StatusEvent => ({
   at: p.updatedAt,
 });
 
-export function personaHandlers({ personas, config }: Pick<Domains, "personas" | "config">, callers: Callers) {
+/** `Last-Event-ID` (a reconnecting EventSource) wins over `?after=`; a malformed header counts as none. */
+function lastSeen(header: string | undefined, after: number | undefined): number | undefined {
+  return header !== undefined && /^\d{1,10}$/.test(header) ? Number(header) : after;
+}
+
+export function personaHandlers({ personas, config }: Pick<Domains, "personas" | "config">, callers: Callers, links: Links) {
   const pollMs = config.personaEventsPollMs;
 
-  const get: Handler = async (ctx) => respond(await personas.view((await callers.required(ctx.req)).uid));
+  const get: Handler = async (ctx) => {
+    const view: z.output<typeof PersonaView> = await personas.view((await callers.required(ctx.req)).uid);
+    return respond(view);
+  };
 
   const start: Handler = async (ctx) => {
     const persona = await personas.start((await callers.required(ctx.req)).uid);
-    return respond(
-      { status: persona.status, saga_id: persona.sagaId, version: persona.version },
-      { status: 202, headers: { location: "/v1/personas/me" } },
-    );
+    const body: z.output<typeof SagaStarted> = { status: persona.status, saga_id: persona.sagaId, version: persona.version };
+    return respond(body, { status: 202, headers: { location: links.api("/v1/personas/me") } });
   };
 
   /**
    * Status events of the saga in flight (ids are the event sequence numbers), until `ready`
-   * or `failed`; `Last-Event-ID` resumes after that event without repeats. A feed with
+   * or `failed`; `Last-Event-ID` (or `?after=`) resumes after that event without repeats.
+   * Without `Accept: text/event-stream`: the events so far as JSON, at once. A stream with
    * nothing to follow never waits (under the Web Adapter nobody would see its client leave):
    *
    *   no persona ────────────────────> `pending` once, `retry: 30 s`, end
@@ -49,10 +60,12 @@ export function personaHandlers({ personas, config }: Pick<Domains, "personas" |
    */
   const events: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
-    const header = ctx.req.headers["last-event-id"];
-    const lastId = header !== undefined && /^\d{1,10}$/.test(header) ? Number(header) : undefined;
+    const { query } = await input(ctx, api.personas.events);
+    const lastId = lastSeen(ctx.req.headers["last-event-id"], query.after);
     const persona = await personas.get(uid);
+    const live = acceptsEventStream(ctx.req);
     if (!persona) {
+      if (!live) return respond({ status: "pending", events: [] } satisfies z.output<typeof StatusFeed>);
       return stream(async (sse) => {
         await sse.send({
           event: "status",
@@ -63,6 +76,14 @@ export function personaHandlers({ personas, config }: Pick<Domains, "personas" |
     }
     // An id past the last event (another account's feed, a stale tab) counts as all seen.
     let after = Math.min(Math.max(lastId ?? 0, persona.sagaStartSeq - 1), persona.eventSeq);
+    if (!live) {
+      const batch = await personas.statusEventsAfter(uid, after);
+      const feed: z.output<typeof StatusFeed> = {
+        status: persona.status,
+        events: batch.map((e) => ({ event_id: e.seq, ...statusData(e) })),
+      };
+      return respond(feed);
+    }
     let following = !isSettled(persona.status);
     if (!following && persona.eventSeq <= after) throw new EmptyResponse();
     return stream(async (sse) => {

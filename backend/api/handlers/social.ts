@@ -1,20 +1,15 @@
 /**
- * Sharing: the owner's visibility switch, public cards (and their Character Card V3
+ * Sharing: the owner's visibility switch, persona cards (and their Character Card V3
  * export), and chemistry between two personas.
  */
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Domains } from "../../compose.ts";
-import { PersonaId, PersonaRef } from "../../data/ids.ts";
-import { NO_SUCH_PERSONA } from "../../personas/personas.ts";
-import { BadRequest } from "../errors.ts";
-import { jsonBody, respond, type CachePolicy, type Handler } from "../framework.ts";
+import { api, type Chemistry, type Visibility } from "../contract/index.ts";
+import { respond, type CachePolicy, type Handler } from "../framework.ts";
 import type { Callers } from "../identify.ts";
-import { parse, pathId } from "../validate.ts";
-
-const VisibilityInput = z.strictObject({ public: z.boolean() });
-const CardFormat = z.enum(["card", "chara_card_v3"]).default("card");
-const BlurbFlag = z.enum(["true", "false", "1", "0"]).default("true");
+import { input } from "./input.ts";
+import type { Links } from "./links.ts";
 
 /**
  * Cards are the same for everyone, so CloudFront and browsers may share them: browsers for
@@ -23,61 +18,64 @@ const BlurbFlag = z.enum(["true", "false", "1", "0"]).default("true");
  */
 export const CARD_CACHE: CachePolicy = { maxAge: 60, sMaxAge: 300, public: true };
 
+/** The caller's own card (`me`) depends on who asks: the browser may keep it, revalidating every time; no shared cache. */
+const OWN_CARD_CACHE: CachePolicy = { maxAge: 0, public: false };
+
 /** A strong ETag over the exact JSON we send: any change to the card changes it. */
 function etagOf(body: unknown): string {
   return `"${createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 27)}"`;
 }
 
-function queryValue<S extends z.ZodType>(schema: S, name: string, raw: string | null): z.infer<S> {
-  const result = schema.safeParse(raw ?? undefined);
-  if (result.success) return result.data;
-  throw new BadRequest(`Query parameter ${name} is invalid`, "invalid_query", {
-    fields: [{ path: name, message: result.error.issues[0]?.message ?? "invalid" }],
-  });
-}
-
-export function socialHandlers({ personas, social }: Pick<Domains, "personas" | "social">, callers: Callers) {
+export function socialHandlers({ personas, social }: Pick<Domains, "personas" | "social">, callers: Callers, links: Links) {
   /** PUT /v1/personas/me/visibility `{ "public": true | false }` → the new state. */
   const visibility: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
-    const input = parse(VisibilityInput, await jsonBody(ctx));
-    const state = await personas.setVisibility(uid, input.public);
-    return respond({ persona_id: state.personaId, public: state.public, card_path: `/v1/personas/${state.personaId}/card` });
+    const { body } = await input(ctx, api.personas.visibility);
+    const state = await personas.setVisibility(uid, body.public);
+    const view: z.output<typeof Visibility> = {
+      persona_id: state.personaId,
+      public: state.public,
+      card_url: links.api(`/v1/personas/${state.personaId}/card`),
+    };
+    return respond(view);
   };
 
   /**
-   * GET /v1/personas/:id/card[?format=chara_card_v3]: anyone, public personas only. Never
-   * looks at who is asking, so the answer can be cached for everyone; 404 alike for
-   * unknown, private and not-yet-ready personas.
+   * GET /v1/personas/:persona_id/card[?format=chara_card_v3]: anyone, public personas only.
+   * Never looks at who is asking, so the answer can be cached for everyone; 404 alike for
+   * unknown, private and not-yet-ready personas. `me`: the signed-in caller's own, in any
+   * visibility (422 until it is ready), kept out of shared caches.
    */
   const card: Handler = async (ctx) => {
-    const format = queryValue(CardFormat, "format", ctx.query.get("format"));
-    const id = pathId(ctx, "id", PersonaId, NO_SUCH_PERSONA);
-    if (format === "chara_card_v3") {
-      const exported = await social.charaCard(id);
-      // A checked persona id (base64url): safe inside a header.
-      const filename = `remirai-${id}-v${exported.data.character_version}.json`;
+    const { params, query } = await input(ctx, api.social.card);
+    const own = params.persona_id === "me";
+    const uid = own ? (await callers.required(ctx.req)).uid : undefined;
+    const cache = own ? OWN_CARD_CACHE : CARD_CACHE;
+    if (query.format === "chara_card_v3") {
+      const exported = uid ? await social.ownCharaCard(uid) : await social.charaCard(params.persona_id);
+      // A persona id we issued (base64url): safe inside a header.
+      const filename = `remirai-${exported.data.extensions.remirai.persona_id}-v${exported.data.character_version}.json`;
       return respond(exported, {
         etag: etagOf(exported),
-        cache: CARD_CACHE,
+        cache,
         headers: { "content-disposition": `attachment; filename="${filename}"` },
       });
     }
-    const shown = await social.publicCard(id);
-    return respond(shown, { etag: etagOf(shown), cache: CARD_CACHE });
+    const shown = uid ? await social.ownCard(uid) : await social.publicCard(params.persona_id);
+    return respond(shown, { etag: etagOf(shown), cache });
   };
 
   /**
-   * GET /v1/personas/:a/chemistry/:b[?blurb=false]: signed-in callers; each side must be
-   * public or the caller's own (`me` names the caller's own), else 404. Not cached: what a
-   * caller may see depends on who they are, and the blurb may be the model's.
+   * GET /v1/personas/:persona_id/chemistry/:other_persona_id[?blurb=false]: signed-in
+   * callers; each side must be public or the caller's own (`me` names the caller's own),
+   * else 404. Not cached: what a caller may see depends on who they are, and the blurb may
+   * be the model's.
    */
   const chemistry: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
-    const blurb = queryValue(BlurbFlag, "blurb", ctx.query.get("blurb"));
-    const ids: [string, string] = [pathId(ctx, "a", PersonaRef, NO_SUCH_PERSONA), pathId(ctx, "b", PersonaRef, NO_SUCH_PERSONA)];
-    const result = await social.chemistry(uid, ids, {
-      blurb: blurb === "true" || blurb === "1",
+    const { params, query } = await input(ctx, api.social.chemistry);
+    const result: z.output<typeof Chemistry> = await social.chemistry(uid, [params.persona_id, params.other_persona_id], {
+      blurb: query.blurb === "true" || query.blurb === "1",
       signal: ctx.req.signal,
     });
     return respond(result);
