@@ -80,7 +80,9 @@ describe("docs/openapi.json", () => {
         const at = `/paths/${esc(path)}/${method}`;
         for (const i of (op.parameters ?? []).keys()) compile(`${at}/parameters/${i}/schema`);
         for (const [status, response] of Object.entries<any>(op.responses)) {
-          for (const type of Object.keys(response.content ?? {})) compile(`${at}/responses/${status}/content/${esc(type)}/schema`);
+          // A media type without a schema is bytes (an image): nothing to compile.
+          for (const [type, media] of Object.entries<any>(response.content ?? {}))
+            if (media.schema) compile(`${at}/responses/${status}/content/${esc(type)}/schema`);
         }
       }
     }
@@ -159,6 +161,7 @@ describe("the response check catches a planted violation", () => {
   const chat = {
     chat_id: "0000000000000abcdefgh",
     persona_id: "AAAAAAAAAAAAAAAA",
+    read_only: false,
     title: "Chat with Mirai",
     created_at: "2026-01-01T00:00:00.000Z",
     updated_at: "2026-01-01T00:00:00.000Z",

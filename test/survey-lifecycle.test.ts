@@ -1,7 +1,8 @@
 /**
  * A survey's life over HTTP against DynamoDB Local: close (no more answers, the summary
- * stays), reopen as a new round (a new survey and link after the closed one), delete (404 at
- * once; every item of it gone, its counters too), and who may do each.
+ * stays, friends can still withdraw theirs), reopen as a new round of asking (a new survey
+ * and link after the closed one), delete (404 at once; every item of it gone: answers,
+ * receipts, published rounds, counters), and who may do each.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -10,7 +11,8 @@ import { keyOf, mentions, scanAll } from "./support/lifecycle.ts";
 import { as, friendAnswer, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
 
 let stack: SagaStack;
-before(async () => (stack = await sagaStack({}, { workers: false })));
+// Six friends answer one survey from this one test client.
+before(async () => (stack = await sagaStack({ ANSWERS_PER_IP_PER_HOUR: "0" }, { workers: false })));
 after(() => stack?.close());
 
 const post = (path: string, uid?: string, body?: unknown) =>
@@ -71,7 +73,7 @@ describe("survey lifecycle", () => {
     assert.equal(old.answer_count, 3, "the old round keeps its answers");
   });
 
-  test("only the owner closes, reopens or deletes; an unknown survey is 404", async () => {
+  test("only the owner closes, reopens or deletes; someone else's survey is 404 like an unknown one", async () => {
     // Prepare
     const { surveyId } = await ownerWithAnswers(stack.target, 0);
     const stranger = `stranger-${randomUUID()}`;
@@ -87,10 +89,14 @@ describe("survey lifecycle", () => {
       await post(`/v1/surveys/${surveyId}/close`),
     ];
 
-    // Assess
+    // Assess: never a 403 that confirms the survey exists (issue 15).
     assert.deepEqual(
       results.map((r) => r.status),
-      [403, 403, 403, 404, 404, 401],
+      [404, 404, 404, 404, 404, 401],
+    );
+    assert.deepEqual(
+      results.slice(0, 5).map((r) => JSON.parse(r.body).error.message),
+      Array(5).fill("No such survey"),
     );
     assert.equal(JSON.parse((await stack.target.request(`/v1/surveys/${surveyId}`)).body).status, "open");
   });
@@ -119,5 +125,40 @@ describe("survey lifecycle", () => {
     const fresh = await post("/v1/surveys", uid);
     assert.equal(fresh.status, 201);
     assert.notEqual(JSON.parse(fresh.body).survey_id, surveyId);
+  });
+
+  test("a friend withdraws from a closed survey: the next round follows; after the survey's deletion a receipt is 404", async () => {
+    // Prepare: six friends answer and keep their receipts; the first round is published.
+    const { uid, surveyId } = await ownerWithAnswers(stack.target, 0);
+    const receipts: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await post(`/v1/surveys/${surveyId}/responses`, undefined, friendAnswer(`withdraw-${i}-${randomUUID()}`));
+      assert.equal(res.status, 201, res.body);
+      receipts.push(JSON.parse(res.body).receipt);
+    }
+    const summary = async () => JSON.parse((await stack.target.request(`/v1/surveys/${surveyId}/summary`, { headers: as(uid) })).body);
+    assert.equal((await summary()).answer_count, 6);
+    await post(`/v1/surveys/${surveyId}/close`, uid);
+
+    // Act: three withdraw from the closed survey, then the owner deletes it and a fourth tries.
+    const withdrawn = [];
+    for (const receipt of receipts.slice(0, 3))
+      withdrawn.push(await post(`/v1/surveys/${surveyId}/responses/withdraw`, undefined, { receipt }));
+    const afterWithdrawals = await summary();
+    const deleted = await stack.target.request(`/v1/surveys/${surveyId}`, { method: "DELETE", headers: as(uid) });
+    const late = await post(`/v1/surveys/${surveyId}/responses/withdraw`, undefined, { receipt: receipts[3] });
+
+    // Assess
+    assert.deepEqual(
+      withdrawn.map((r) => r.status),
+      [200, 200, 200],
+    );
+    assert.equal(afterWithdrawals.answer_count, 3, "a round of 3 withdrawals is published on the closed survey");
+    assert.equal(afterWithdrawals.round, 3, "rounds at 3 and 6 answers, then one of 3 withdrawals");
+    assert.equal(deleted.status, 200, deleted.body);
+    assert.equal(late.status, 404);
+    assert.equal(JSON.parse(late.body).error.message, "No such answer");
+    const left = (await scanAll(stack.config.tableName)).filter((i) => mentions(i, [surveyId]));
+    assert.deepEqual(left.map(keyOf), [], "no answer, tombstone, receipt hash or round is left");
   });
 });

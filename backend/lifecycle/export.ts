@@ -9,12 +9,14 @@
  *     "not_included": … }
  *
  * What each domain hands over is its owner's own data; friends' single answers are never
- * among it (a survey brings its aggregates only).
+ * among it (a survey brings the summary its owner sees). Names follow the API's (user_id,
+ * chat_id, message_id): the contract describes the document as `AccountExport`.
  */
 import type { Chat, Message } from "../chats/store.ts";
+import type { User } from "../identity/users.ts";
 
 export interface ExportSources {
-  profile(): Promise<unknown>;
+  profile(): Promise<User | undefined>;
   surveys(): Promise<unknown[]>;
   persona(): Promise<unknown>;
   chats(): AsyncIterable<{ chat: Chat; messages: AsyncIterable<Message[]> }>;
@@ -28,8 +30,17 @@ const NOT_INCLUDED =
   "Your friends' individual survey answers are theirs, not yours: only the aggregates you can see are included. " +
   "Other people's chats with your persona are theirs too.";
 
+const profileView = (u: User) => ({
+  user_id: u.uid,
+  email: u.email,
+  name: u.name,
+  picture: u.picture,
+  created_at: u.createdAt,
+  updated_at: u.updatedAt,
+});
+
 const chatView = (c: Chat) => ({
-  id: c.chatId,
+  chat_id: c.chatId,
   persona_id: c.personaId ?? null,
   read_only: c.closed !== undefined,
   title: c.title,
@@ -39,12 +50,12 @@ const chatView = (c: Chat) => ({
 });
 
 const messageView = (m: Message) => ({
-  id: m.messageId,
+  message_id: m.messageId,
   role: m.role,
   text: m.text,
   status: m.status,
   created_at: m.createdAt,
-  usage: m.usage ? { input_tokens: m.usage.inputTokens, output_tokens: m.usage.outputTokens } : null,
+  ...(m.usage ? { usage: { input_tokens: m.usage.inputTokens, output_tokens: m.usage.outputTokens } } : {}),
 });
 
 /** `{"a":1,"b":2}` without its closing brace, so more members can follow. */
@@ -53,7 +64,7 @@ const open = (value: Record<string, unknown>) => JSON.stringify(value).slice(0, 
 /** The export document, chunk by chunk. Concatenated, the chunks are one JSON value. */
 export async function* exportDocument(sources: ExportSources, now = new Date()): AsyncGenerator<string> {
   const [profile, surveys, persona] = await Promise.all([sources.profile(), sources.surveys(), sources.persona()]);
-  yield `${open({ ...EXPORT_FORMAT, exported_at: now.toISOString(), profile: profile ?? null, surveys, persona: persona ?? null })},"chats":[`;
+  yield `${open({ ...EXPORT_FORMAT, exported_at: now.toISOString(), profile: profile ? profileView(profile) : null, surveys, persona: persona ?? null })},"chats":[`;
   let firstChat = true;
   for await (const { chat, messages } of sources.chats()) {
     yield `${firstChat ? "" : ","}${open(chatView(chat))},"messages":[`;

@@ -205,7 +205,14 @@ export function personasOn(
         updated_at: persona.updatedAt,
         // Only the latest ready version is kept: a regeneration replaces it once the new one is ready.
         versions: [persona.current, persona.draft].filter((v) => v !== undefined).map(version),
-        status_events: await store.eventsAfter(uid, 0),
+        status_events: (await store.eventsAfter(uid, 0)).map((e) => ({
+          event_id: e.seq,
+          status: e.status,
+          saga_id: e.sagaId,
+          version: e.version,
+          reason: e.reason ?? null,
+          at: e.at,
+        })),
       };
     },
 

@@ -70,8 +70,8 @@ export function surveyLifeOn(table: Table, limits: RateLimits, summaryOf: (surve
           status: survey.status,
           created_at: survey.createdAt,
           previous_survey_id: survey.previousSurveyId ?? null,
-          self_answers: self?.answers ?? null,
-          ...summary,
+          self_answers: self ? { adjectives: self.answers.adjectives, ratings: self.answers.ratings ?? null } : null,
+          summary,
         });
       }
       return surveys;

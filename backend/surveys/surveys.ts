@@ -139,10 +139,11 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
       return store.openFor(owner, randomBytes(16).toString("base64url"), QUESTION_SET_VERSION);
     },
 
-    async get(surveyId: string): Promise<Survey> {
+    /** A survey as friends may see it: open or closed; one being deleted is gone already. */
+    async get(surveyId: string): Promise<Survey & { status: "open" | "closed" }> {
       const survey = await store.find(surveyId);
       if (!survey || survey.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
-      return survey;
+      return { ...survey, status: survey.status };
     },
 
     /** The user's current survey (open, or closed until reopened) and its answer count, or undefined when they have none. */

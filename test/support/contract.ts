@@ -56,6 +56,8 @@ export interface SentEvent {
 /** The checks left once the head passed: the body, or each event of a stream. */
 export interface ResponseCheck {
   readonly streaming: boolean;
+  /** Bytes the document gives only a media type (an image): nothing of the body to check, and it must not be decoded as text. */
+  readonly bytes: boolean;
   body(text: string): void;
   event(event: SentEvent): void;
 }
@@ -167,6 +169,8 @@ export class Contract {
     }
     const schemaAt = (t: string) => (pointer.startsWith("/components") ? pointer : `${pointer}/content/${pointerPart(t)}/schema`);
     const counts = this.counts;
+    // A documented media type without a schema is bytes (OpenAPI 3.1's way to say binary).
+    const bytes = !bodyless && !pointer.startsWith("/components") && response.content[type]?.schema === undefined;
     const validate = (at: string, value: unknown, what: string) => {
       try {
         this.#validate(at, value, what);
@@ -176,7 +180,9 @@ export class Contract {
     };
     return {
       streaming: !bodyless && type === "text/event-stream",
+      bytes,
       body(text) {
+        if (bytes) return;
         if (bodyless) {
           if (text !== "") throw new ContractViolation(`${where}: a body where the document has none`);
           return;

@@ -74,7 +74,7 @@ export async function publicOwner(api: Target) {
     headers: as(uid),
     body: JSON.stringify({ answers: { adjectives: ["kind", "calm", "brave", "wise", "witty"] } }),
   });
-  assert.equal(self.status, 204, self.body);
+  assert.equal(self.status, 200, self.body);
   assert.equal((await api.request("/v1/personas/me", { method: "POST", headers: as(uid) })).status, 202);
   const view = await personaWhenReady(api, uid);
   const visible = await api.request("/v1/personas/me/visibility", {
@@ -105,7 +105,7 @@ export async function personaWhenReady(api: Target, uid: string) {
 export async function chatWith(api: Target, uid: string, personaId: string, turns: number): Promise<string> {
   const opened = await api.request("/v1/chats", { method: "POST", headers: as(uid), body: JSON.stringify({ persona_id: personaId }) });
   assert.equal(opened.status, 201, opened.body);
-  const chatId = JSON.parse(opened.body).id as string;
+  const chatId = JSON.parse(opened.body).chat_id as string;
   for (let i = 0; i < turns; i++) {
     const res = await fetch(`${api.url}/v1/chats/${chatId}/messages`, {
       method: "POST",

@@ -4,31 +4,31 @@
  *   GET    /v1/me/export               everything about the caller, one JSON document (streamed)
  *   DELETE /v1/personas/me             the persona only (chats with it become read-only)
  *   GET    /v1/personas/me/portrait    the owner's own portrait, also while private
- *   POST   /v1/surveys/:id/close       no more answers
- *   POST   /v1/surveys/:id/reopen      a new round: a new open survey after the closed one
- *   DELETE /v1/surveys/:id             the survey, its answers and counters
+ *   POST   /v1/surveys/:survey_id/close   no more answers
+ *   POST   /v1/surveys/:survey_id/reopen  a new round of asking: a new open survey after the closed one
+ *   DELETE /v1/surveys/:survey_id         the survey, its answers, receipts, rounds and counters
  * A deletion answers 200 `{ "status": "deleted" }` when it finished inside the request, else
- * 202 `{ "status": "deleting" }`: hidden already, finished in the background.
+ * 202 `{ "status": "deleting" }`: hidden already, finished in the background. Each is described
+ * in the contract (contract/lifecycle.ts).
  */
+import type { z } from "zod";
 import type { Domains } from "../../compose.ts";
-import { SurveyId } from "../../data/ids.ts";
-import { NO_SUCH_SURVEY } from "../../surveys/surveys.ts";
-import { respond, streamBody, type Context, type Handler } from "../framework.ts";
+import { api, type SurveyClosed, type SurveyReopened } from "../contract/index.ts";
+import { respond, streamBody, type Handler } from "../framework.ts";
 import type { Callers } from "../identify.ts";
-import { pathId } from "../validate.ts";
-
-const surveyId = (ctx: Context) => pathId(ctx, "id", SurveyId, NO_SUCH_SURVEY);
+import { input } from "./input.ts";
+import type { Links } from "./links.ts";
 
 const deletion = ({ status }: { status: "deleted" | "deleting" }) => respond({ status }, { status: status === "deleted" ? 200 : 202 });
 
 export function lifecycleHandlers(
-  { identity, surveys, personas, lifecycle, config }: Pick<Domains, "identity" | "surveys" | "personas" | "lifecycle" | "config">,
+  { identity, surveys, personas, lifecycle }: Pick<Domains, "identity" | "surveys" | "personas" | "lifecycle">,
   callers: Callers,
+  links: Links,
 ) {
-  const surveyUrl = (id: string) => `${config.publicBaseUrl}/s/${encodeURIComponent(id)}`;
-
   const deleteAccount: Handler = async (ctx) => deletion(await lifecycle.deleteAccount((await callers.required(ctx.req)).uid));
 
+  /** Streamed as it is read; the contract's `AccountExport` describes the document. */
   const exportAccount: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
     const chunks = await lifecycle.exportOf(uid);
@@ -54,26 +54,29 @@ export function lifecycleHandlers(
 
   const closeSurvey: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
-    const id = surveyId(ctx);
-    await surveys.close(id, uid);
-    return respond({ survey_id: id, status: "closed" });
+    const { params } = await input(ctx, api.lifecycle.closeSurvey);
+    await surveys.close(params.survey_id, uid);
+    return respond({ survey_id: params.survey_id, status: "closed" } satisfies z.output<typeof SurveyClosed>);
   };
 
   const reopenSurvey: Handler = async (ctx) => {
     const caller = await callers.required(ctx.req);
-    const id = surveyId(ctx);
+    const { params } = await input(ctx, api.lifecycle.reopenSurvey);
     // Read, never created here: a request naming a survey that is not the caller's writes nothing.
     const profile = await identity.profile(caller.uid);
-    const next = await surveys.reopen(id, { uid: caller.uid, name: profile?.name ?? caller.name ?? undefined });
-    return respond(
-      { survey_id: next.surveyId, survey_url: surveyUrl(next.surveyId), previous_survey_id: id },
-      { status: 201, headers: { location: `/v1/surveys/${encodeURIComponent(next.surveyId)}` } },
-    );
+    const next = await surveys.reopen(params.survey_id, { uid: caller.uid, name: profile?.name ?? caller.name ?? undefined });
+    const body: z.output<typeof SurveyReopened> = {
+      survey_id: next.surveyId,
+      survey_url: links.survey(next.surveyId),
+      previous_survey_id: params.survey_id,
+    };
+    return respond(body, { status: 201, headers: { location: links.api(`/v1/surveys/${encodeURIComponent(next.surveyId)}`) } });
   };
 
   const deleteSurvey: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
-    return deletion(await lifecycle.deleteSurvey(uid, surveyId(ctx)));
+    const { params } = await input(ctx, api.lifecycle.deleteSurvey);
+    return deletion(await lifecycle.deleteSurvey(uid, params.survey_id));
   };
 
   return { deleteAccount, exportAccount, deletePersona, ownPortrait, closeSurvey, reopenSurvey, deleteSurvey };
