@@ -49,6 +49,14 @@ describe("deleting an account", () => {
       aliceBefore.some((i) => String(i.PK).startsWith("RATE#SURVEY#")),
       "Alice's survey has answer counters",
     );
+    assert.ok(
+      aliceBefore.some((i) => String(i.SK).startsWith("ROUND#")),
+      "Alice's survey has a published round",
+    );
+    assert.ok(
+      aliceBefore.some((i) => typeof i.receiptHash === "string"),
+      "her friends' answers carry their receipts' hashes",
+    );
     assert.equal((await api.request("/v1/me", { headers: { authorization: `Bearer ${token}` } })).status, 200);
 
     // Act
@@ -103,14 +111,14 @@ describe("deleting an account", () => {
 
     // Bob's chat with Alice's persona: history readable, read-only; his other data untouched.
     const bobChats = JSON.parse((await api.request("/v1/chats", { headers: as(bob.uid) })).body).chats;
-    const closed = bobChats.find((c: { id: string }) => c.id === bobWithAlice);
+    const closed = bobChats.find((c: { chat_id: string }) => c.chat_id === bobWithAlice);
     assert.deepEqual([closed.persona_id, closed.read_only], [null, true]);
     const history = await api.request(`/v1/chats/${bobWithAlice}/messages`, { headers: as(bob.uid) });
     assert.equal(JSON.parse(history.body).messages.length, 6);
     const send = await api.request(`/v1/chats/${bobWithAlice}/messages`, { method: "POST", headers: as(bob.uid), body: '{"text":"hi?"}' });
     assert.equal(send.status, 409);
     assert.equal(JSON.parse(send.body).error.code, "persona_deleted");
-    assert.equal(bobChats.find((c: { id: string }) => c.id === bobOwnChat).read_only, false);
+    assert.equal(bobChats.find((c: { chat_id: string }) => c.chat_id === bobOwnChat).read_only, false);
     assert.equal((await api.request(`/v1/personas/${bob.personaId}/card`)).status, 200);
 
     // The same person signing up again later is a new account: a token issued after the

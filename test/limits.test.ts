@@ -16,9 +16,11 @@ import { startGoogleIssuer, TEST_CLIENT_ID, type GoogleIssuer } from "./support/
 import { personaWhenReady, scanAll } from "./support/lifecycle.ts";
 import { as, ownerWithAnswers, ownerWithReadyPersona, sagaStack, sseEvents, type SagaStack } from "./support/saga.ts";
 
-function assertLimited(res: { status: number; body: string; headers: Record<string, unknown> }, code: string, window: number) {
+/** 429 `rate_limited` naming `limit` (the API's `details.limit`), with a Retry-After inside the window. */
+function assertLimited(res: { status: number; body: string; headers: Record<string, unknown> }, limit: string, window: number) {
   assert.equal(res.status, 429, res.body);
-  assert.equal(JSON.parse(res.body).error.code, code);
+  const { error } = JSON.parse(res.body);
+  assert.deepEqual([error.code, error.details], ["rate_limited", { limit }]);
   const retryAfter = Number(res.headers["retry-after"]);
   assert.ok(retryAfter >= 1 && retryAfter <= window, `Retry-After ${retryAfter}`);
 }
@@ -58,7 +60,7 @@ describe("per-user limits", () => {
 
     // Assess
     assert.deepEqual([first.status, whileRunning.status, second.status], [202, 409, 202]);
-    assertLimited(third, "rate_limited_persona_start", 86_400);
+    assertLimited(third, "persona_starts_per_day", 86_400);
     const view = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
     assert.deepEqual([view.status, view.version], ["ready", 2], "the refused start began no saga");
   });
@@ -74,7 +76,7 @@ describe("per-user limits", () => {
 
     // Assess
     assert.deepEqual(statuses, [201, 201]);
-    assertLimited(third, "rate_limited_chat_create", 3600);
+    assertLimited(third, "chats_per_hour", 3600);
     assert.equal(JSON.parse((await stack.target.request("/v1/chats", { headers: as(uid) })).body).chats.length, 2);
   });
 
@@ -94,7 +96,7 @@ describe("per-user limits", () => {
       results.slice(0, 2).map((r) => r.status),
       [401, 200],
     );
-    assertLimited(results[2]!, "rate_limited_sign_in", 3600);
+    assertLimited(results[2]!, "sign_ins_per_ip", 3600);
   });
 
   test("deletions per day: a refused deletion deletes nothing; one of something that does not exist counts nothing", async () => {
@@ -113,7 +115,7 @@ describe("per-user limits", () => {
     assert.equal(closed.status, 200);
     assert.equal(unknown.status, 404);
     assert.equal(first.status, 200);
-    assertLimited(second, "rate_limited_deletion", 86_400);
+    assertLimited(second, "deletions_per_day", 86_400);
     assert.equal((await stack.target.request(`/v1/surveys/${next.survey_id}`)).status, 200, "the refused deletion left it alone");
   });
 
@@ -171,7 +173,7 @@ describe("the running summary's model call", () => {
   test("is charged to the user's daily token budget with the replies", async () => {
     // Prepare
     const { uid } = await ownerWithReadyPersona(stack.target);
-    const chatId = JSON.parse((await stack.target.request("/v1/chats", { method: "POST", headers: as(uid), body: "{}" })).body).id;
+    const chatId = JSON.parse((await stack.target.request("/v1/chats", { method: "POST", headers: as(uid), body: "{}" })).body).chat_id;
     const seen = gemini.requests.length;
 
     // Act
@@ -179,7 +181,7 @@ describe("the running summary's model call", () => {
     for (let i = 0; i < 6; i++) {
       const res = await fetch(`${stack.target.url}/v1/chats/${chatId}/messages`, {
         method: "POST",
-        headers: as(uid),
+        headers: { ...as(uid), accept: "text/event-stream" },
         body: JSON.stringify({ text: `Tell me something about day ${i} of the trip, in some detail please.` }),
       });
       const done = (await sseEvents(res)).find((e) => e.event === "done")!;
