@@ -207,6 +207,15 @@ describe("the response check catches a planted violation", () => {
     assert.throws(() => contract.begin({ method: "GET", path: "/v1/chats", status: 200, headers: sse }), /content type/);
   });
 
+  test("an image: its documented media types are bytes, never decoded or parsed; any other type is a violation", () => {
+    const head = (type: string) => ({ method: "GET", path: "/v1/personas/me/portrait", status: 200, headers: { "content-type": type } });
+    const png = contract.begin(head("image/png"))!;
+    assert.equal(png.bytes, true);
+    assert.doesNotThrow(() => png.body("\u0089PNG not JSON at all"));
+    assert.throws(() => contract.begin(head("image/gif")), /content type image\/gif is not documented/);
+    assert.equal(contract.begin({ method: "GET", path: "/v1/chats", status: 200, headers: json })!.bytes, false);
+  });
+
   test("an undocumented path: a violation from the API, skipped from a test app", () => {
     assert.throws(() => contract.begin({ method: "GET", path: "/v1/things/7", status: 200, headers: json }), /router answers 404/);
     assert.equal(contract.begin({ method: "GET", path: "/v1/things/7", status: 200, headers: json }, "test-app"), undefined);

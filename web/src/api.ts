@@ -322,7 +322,8 @@ export interface PublicCard {
   tagline: string;
   traits: Record<Trait, number>;
   arena: string[];
-  portraitUrl: string;
+  /** Null while the portrait has no public copy yet. */
+  portraitUrl: string | null;
   answers: number;
 }
 
