@@ -154,7 +154,7 @@ try {
   await measure("POST /v1/surveys/:id/close", "UpdateItem SURVEY#id/META (owner, open or closed)", () => surveys.close(surveyId, "g_1"));
   await measure(
     "GET /v1/me/export (this account)",
-    "Update RATE + GetItem PROFILE + Query USER#uid/SURVEY# + Query SURVEY#id + GetItem PERSONA + Query events + Query USER#uid/CHAT# + Query CHAT#id per page",
+    "Update RATE + GetItem PROFILE + Query USER#uid/SURVEY# + GetItem OPEN_SURVEY + per survey: GetItem META, ROUND#n, SELF (its summary) and SELF + GetItem PERSONA + Query events + Query USER#uid/CHAT# + Query CHAT#id per page",
     async () => {
       for await (const _chunk of await lifecycle.exportOf("g_1"));
     },
