@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { documentClient } from "../backend/data/table.ts";
+import { localSaga, startLocalWorkers } from "../backend/local/workers.ts";
 import { promptText, startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { startGoogleIssuer, TEST_CLIENT_ID, type GoogleIssuer } from "./support/google-issuer.ts";
@@ -46,23 +47,32 @@ describe("per-user limits", () => {
   });
 
   test("persona starts per day: a refused start (saga running) counts nothing; past the allowance 429", async () => {
-    // Prepare
-    const { uid } = await ownerWithAnswers(stack.target, 3);
-    const start = () => stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
+    // Prepare: no workers yet, so the first saga is surely still running at the second start.
+    const idle = await sagaStack({ PERSONA_STARTS_PER_DAY: "2" }, { workers: false });
+    let workers: { stop(): Promise<void> } | undefined;
+    try {
+      const { uid } = await ownerWithAnswers(idle.target, 3);
+      const start = () => idle.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
 
-    // Act
-    const first = await start();
-    const whileRunning = await start();
-    await personaWhenReady(stack.target, uid);
-    const second = await start();
-    await personaWhenReady(stack.target, uid);
-    const third = await start();
+      // Act
+      const first = await start();
+      const whileRunning = await start();
+      workers = startLocalWorkers(localSaga(idle.domains), { waitTimeSeconds: 1, retryDelaySeconds: 0, sweepIntervalMs: 3_600_000 });
+      await personaWhenReady(idle.target, uid);
+      const second = await start();
+      await personaWhenReady(idle.target, uid);
+      const third = await start();
 
-    // Assess
-    assert.deepEqual([first.status, whileRunning.status, second.status], [202, 409, 202]);
-    assertLimited(third, "persona_starts_per_day", 86_400);
-    const view = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
-    assert.deepEqual([view.status, view.version], ["ready", 2], "the refused start began no saga");
+      // Assess
+      assert.deepEqual([first.status, whileRunning.status, second.status], [202, 409, 202]);
+      assert.equal(JSON.parse(whileRunning.body).error.code, "saga_running");
+      assertLimited(third, "persona_starts_per_day", 86_400);
+      const view = JSON.parse((await idle.target.request("/v1/personas/me", { headers: as(uid) })).body);
+      assert.deepEqual([view.status, view.version], ["ready", 2], "the refused start began no saga");
+    } finally {
+      await workers?.stop();
+      await idle.close();
+    }
   });
 
   test("new chats per hour: past the allowance 429, and no chat made", async () => {
