@@ -150,7 +150,6 @@ export async function getSurvey(surveyId: string): Promise<Survey> {
   return {
     surveyId: r.survey_id,
     ownerName: r.owner_name,
-    // Only open surveys are served today; a closed one would be its own status.
     open: r.status === "open",
     questions: {
       adjectives: q.adjectives,
@@ -323,7 +322,8 @@ export interface PublicCard {
   tagline: string;
   traits: Record<Trait, number>;
   arena: string[];
-  portraitUrl: string;
+  /** Null while the portrait has no public copy yet. */
+  portraitUrl: string | null;
   answers: number;
 }
 
@@ -382,7 +382,8 @@ export async function chemistryWith(personaId: string): Promise<Chemistry> {
 
 export interface Chat {
   chatId: string;
-  personaId: string;
+  /** Null once the persona was deleted (the chat is then read-only). */
+  personaId: string | null;
   title: string;
   updatedAt: string;
   generating: boolean;

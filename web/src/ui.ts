@@ -23,6 +23,11 @@ const LIMIT_TEXT: Record<RateLimit, string> = {
   answers_per_survey: "This survey has had too many answers in a short time.",
   chat_messages_per_minute: "You are sending messages faster than your persona can keep up.",
   daily_token_budget: "You have used today's chat allowance.",
+  chats_per_hour: "You have started many chats this hour.",
+  persona_starts_per_day: "You have made your persona many times today.",
+  sign_ins_per_ip: "Too many sign-in attempts from your network right now.",
+  exports_per_day: "You have exported your data many times today.",
+  deletions_per_day: "You have deleted many things today.",
 };
 
 /** One sentence a person can act on, for any failure. */
