@@ -249,6 +249,25 @@ export async function myPersona(): Promise<Persona> {
   };
 }
 
+/**
+ * Where an `<img>` can load a portrait from. A public portrait's URL is a plain, cacheable
+ * address; a private persona's is the API's own route, which wants the owner's credentials
+ * that an `<img>` cannot send: it is fetched with them and shown from a `blob:` URL (revoke
+ * it once the image has loaded).
+ */
+export async function portraitSource(url: string): Promise<{ src: string; owned: boolean }> {
+  const address = new URL(url, location.href);
+  if (address.origin !== location.origin || address.pathname !== `${BASE}/personas/me/portrait`) return { src: url, owned: false };
+  let res: Response;
+  try {
+    res = await fetch(address, { headers: { ...credentials(), accept: "image/*" }, cache: "no-store" });
+  } catch {
+    throw new OfflineError("No connection");
+  }
+  if (!res.ok) throw await errorOf(res);
+  return { src: URL.createObjectURL(await res.blob()), owned: true };
+}
+
 /** Starts (or regenerates) the persona: 409 `saga_running` while one is being made, 422 `not_enough_answers` before enough answers. */
 export async function startPersona(): Promise<void> {
   await json<Wire<typeof C.SagaStarted>>("POST", "/personas/me");

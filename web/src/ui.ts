@@ -1,5 +1,5 @@
 /** Pieces several pages share: how a failure is told, the adjective picker, trait names. */
-import { ApiError, OfflineError, type RateLimit, type Trait } from "./api.ts";
+import { ApiError, OfflineError, portraitSource, type RateLimit, type Trait } from "./api.ts";
 import { h, uid } from "./dom.ts";
 
 export const TRAIT_NAMES: Record<Trait, string> = {
@@ -87,4 +87,25 @@ export function adjectivePicker(opts: { legend: string; options: string[]; min: 
     picked: () => opts.options.filter((word) => picked.has(word)),
     valid: () => picked.size >= opts.min && picked.size <= opts.max,
   };
+}
+
+/**
+ * A persona's portrait as an `<img>`, public or private alike (see `portraitSource`): the
+ * element is there at once, its picture once loaded; a portrait that cannot be loaded leaves
+ * the image empty and marked, not a broken-image icon.
+ */
+export function portraitImage(url: string, attrs: { alt: string; class: string; width: number; height: number }): HTMLImageElement {
+  const img = h("img", { ...attrs, "data-loading": "true" });
+  portraitSource(url).then(
+    ({ src, owned }) => {
+      if (owned) img.addEventListener("load", () => URL.revokeObjectURL(src), { once: true });
+      img.src = src;
+      img.removeAttribute("data-loading");
+    },
+    () => {
+      img.removeAttribute("data-loading");
+      img.dataset.failed = "true";
+    },
+  );
+  return img;
 }
