@@ -46,15 +46,18 @@ describe("chats", () => {
     assert.equal(kinds[0], "message");
     assert.deepEqual(kinds.slice(-2), ["stored", "done"]);
     assert.ok(kinds.slice(1, -2).length > 0 && kinds.slice(1, -2).every((k) => k === "token"));
-    assert.deepEqual(
-      events.map((e) => Number(e.id)),
-      events.map((_, i) => i + 1),
-    );
     const { user_message_id, reply_id } = events[0]!.data;
     const text = events
       .filter((e) => e.event === "token")
       .map((e) => e.data.text)
       .join("");
+    // Ids are positions in the reply's text: 0, each token's end, then length + 1 and + 2.
+    let end = 0;
+    const positions = events.slice(1, -2).map((e) => String((end += e.data.text.length)));
+    assert.deepEqual(
+      events.map((e) => e.id),
+      ["0", ...positions, String(text.length + 1), String(text.length + 2)],
+    );
     assert.deepEqual(events.at(-2)!.data, { reply_id, status: "complete" });
     assert.deepEqual(
       history.messages.map((m) => [m.message_id, m.role, m.status]),

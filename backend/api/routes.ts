@@ -37,5 +37,6 @@ export function routes({ health, auth, surveys, personas, social, chats }: Handl
     route("GET", "/v1/chats/:chat_id/messages", chats.history),
     route("POST", "/v1/chats/:chat_id/messages", chats.send),
     route("POST", "/v1/chats/:chat_id/messages/:message_id/stop", chats.stop),
+    route("GET", "/v1/chats/:chat_id/messages/:message_id/stream", chats.resume),
   ];
 }

@@ -4,10 +4,10 @@
  *
  * A turn happens in two phases so that refusals are plain HTTP errors and everything after
  * is a stream: `prepareTurn` checks limits and stores the user's message with a `generating`
- * reply (before any model call); `streamTurn` (turn.ts) yields the reply as it is made and
- * always stores how it ended — `complete`, or `interrupted` with exactly the text handed out
- * when the client leaves, the user presses stop or the model breaks mid-way, or `failed`
- * when the model produced nothing.
+ * reply (before any model call); `startReply` (turn.ts) generates it, on its own, and always
+ * stores how it ended — `complete`, or `interrupted` when the user presses stop, time runs
+ * out or the model breaks mid-way, or `failed` when the model produced nothing. Its client
+ * may leave and come back: `follow` (follow.ts) resumes it from the table, anywhere.
  */
 import type { LLM } from "../ai/ports.ts";
 import type { Config } from "../config.ts";
@@ -17,26 +17,56 @@ import { ConflictError, InvalidInputError, NotFoundError, NotReadyError } from "
 import type { ReadyPersona } from "../personas/model.ts";
 import type { Personas } from "../personas/personas.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
+import { NO_SUCH_REPLY, openFollow, type Follow, type FollowDeps } from "./follow.ts";
 import { chatLimits } from "./limits.ts";
+import { progressStore } from "./progress/store.ts";
 import { chatStore, type Chat, type HistoryPosition, type Message, type Page } from "./store.ts";
-import { releaseWhenBack, stopLocally, streamTurn, type ChatEvent, type Turn, type TurnDeps } from "./turn.ts";
+import { releaseWhenBack, ReplyRun, stopLocally, type Turn, type TurnDeps } from "./turn.ts";
 
-export type { ChatEvent, Turn } from "./turn.ts";
+export type { ChatEvent, Listener, ReplyRun, Turn } from "./turn.ts";
+export type { Follow } from "./follow.ts";
+export { NO_SUCH_REPLY } from "./follow.ts";
 
-/** What a request naming a chat (or reply) that does not exist, or not for this caller, is told. */
+/** What a request naming a chat that does not exist, or not for this caller, is told. */
 export const NO_SUCH_CHAT = "No such chat";
-export const NO_SUCH_REPLY = "No such reply";
 
 export type ChatSettings = Pick<
   Config,
-  "chatMessagesPerMinute" | "chatDailyTokenBudget" | "chatMessageMaxChars" | "chatContextTokens" | "chatMaxOutputTokens" | "chatStopPollMs"
+  | "chatMessagesPerMinute"
+  | "chatDailyTokenBudget"
+  | "chatMessageMaxChars"
+  | "chatContextTokens"
+  | "chatMaxOutputTokens"
+  | "chatStopPollMs"
+  | "chatContinueAfterDisconnect"
+  | "chatLeaseMs"
+  | "chatProgressIntervalMs"
+  | "chatResumePollMs"
+  | "sseMaxLifeMs"
 >;
+
+/** A connected stream ends by its maximum life; its run's lease covers that and the time to store the ending. */
+const STORE_GRACE_MS = 15_000;
 
 /** @example const chats = chatsOn(table, limits, llm, personas, config); */
 export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pick<Personas, "visibleTo">, settings: ChatSettings) {
   const store = chatStore(table);
   const budget = chatLimits(limits, { messagesPerMinute: settings.chatMessagesPerMinute, dailyTokenBudget: settings.chatDailyTokenBudget });
-  const turns: TurnDeps = { store, budget, llm, maxOutputTokens: settings.chatMaxOutputTokens, stopPollMs: settings.chatStopPollMs };
+  const progress = progressStore(table);
+  const turns: TurnDeps = {
+    store,
+    progress,
+    budget,
+    llm,
+    maxOutputTokens: settings.chatMaxOutputTokens,
+    stopPollMs: settings.chatStopPollMs,
+    maxLifeMs: settings.sseMaxLifeMs,
+    continueAfterDisconnect: settings.chatContinueAfterDisconnect,
+    leaseMs: settings.chatLeaseMs,
+    progressIntervalMs: settings.chatProgressIntervalMs,
+  };
+  const followers: FollowDeps = { store, progress, leaseMs: settings.chatLeaseMs, pollMs: settings.chatResumePollMs };
+  const connectedLeaseMs = settings.sseMaxLifeMs + STORE_GRACE_MS + settings.chatLeaseMs;
 
   /** A persona the caller may chat with: their own once ready, or someone's public one. Else 404. */
   async function chattable(callerUid: string, personaId = "me"): Promise<ReadyPersona> {
@@ -94,7 +124,7 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
         throw new InvalidInputError(`Messages are limited to ${settings.chatMessageMaxChars} characters`, "message_too_long");
       await budget.admit(chat.uid);
       const persona = await chattable(chat.uid, chat.personaId);
-      const begun = await store.beginTurn(chat, trimmed);
+      const begun = await store.beginTurn(chat, trimmed, connectedLeaseMs);
       if (!begun) throw new ConflictError("A reply is already being generated in this chat", "reply_in_progress");
       const { user, reply } = begun;
       try {
@@ -111,7 +141,7 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
           summary = await foldSummary(llm, chat.summary, window.overflow);
           await store.saveSummary(chat, summary, window.overflow.at(-1)!.messageId);
         }
-        return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns };
+        return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns, alternate: 0 };
       } catch (error) {
         // The turn began (the user's message is kept) but cannot go on: its reply is marked
         // failed and the chat unlocked, now or once the table is back, not after the lock expires.
@@ -120,8 +150,12 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
       }
     },
 
-    /** The reply as it is made, ending with how it was stored (turn.ts). */
-    streamTurn: (turn: Turn, signal: AbortSignal): AsyncGenerator<ChatEvent> => streamTurn(turns, turn, signal),
+    /** Starts generating the reply; listeners attach to the run (turn.ts). */
+    startReply: (turn: Turn): ReplyRun => new ReplyRun(turns, turn),
+
+    /** A reply of the caller's chat to resume after `lastEventId` (NotFound, or InvalidInput for a bad id). */
+    follow: (chat: Chat, replyId: string, lastEventId: string | undefined): Promise<Follow> =>
+      openFollow(followers, chat, replyId, lastEventId),
 
     /** Asks a generating reply to stop, from any process; this process halts it at once. */
     async stop(chat: Chat, replyId: string): Promise<void> {

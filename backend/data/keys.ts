@@ -14,6 +14,7 @@
  *   PERSONA#<personaId>     OWNER                 public persona id → owner uid
  *   USER#<uid>              CHAT#<chatId>         a chat (ids sort by creation time)
  *   CHAT#<chatId>           MSG#<messageId>       one message (ids sort by creation time)
+ *   CHAT#<chatId>           PROG#<replyId>#<alt>#<seq>  a reply's progress while it generates, TTL'd
  *   RATE#<scope>#<subject>  WINDOW#<start>        TTL'd rate-limit counter
  *
  *   GSI1PK                  GSI1SK
@@ -62,6 +63,19 @@ export const keys = {
   message: (chatId: string, messageId: string): Key => ({ PK: `CHAT#${part(chatId)}`, SK: `MSG#${part(messageId)}` }),
   /** A chat's messages: its partition, and the sort-key prefix all of them share. */
   messagesOf: (chatId: string) => ({ PK: `CHAT#${part(chatId)}`, SKPrefix: "MSG#" }),
+  /** One write of a generating reply's progress (its chunks since the last one and its lease); zero-padded. */
+  replyProgress: (chatId: string, replyId: string, alternate: number, seq: number): Key => ({
+    PK: `CHAT#${part(chatId)}`,
+    SK: `PROG#${part(replyId)}#${String(alternate).padStart(3, "0")}#${String(seq).padStart(6, "0")}`,
+  }),
+  /** The progress of one alternate of a reply: after `seq` (0: all), up to the last. */
+  replyProgressAfter: (chatId: string, replyId: string, alternate: number, seq: number) => ({
+    PK: `CHAT#${part(chatId)}`,
+    after: `PROG#${part(replyId)}#${String(alternate).padStart(3, "0")}#${String(seq).padStart(6, "0")}`,
+    upTo: `PROG#${part(replyId)}#${String(alternate).padStart(3, "0")}#~`,
+  }),
+  /** Everything of a chat (messages, progress): its partition. */
+  chatItems: (chatId: string) => ({ PK: `CHAT#${part(chatId)}` }),
   personaOwner: (personaId: string): Key => ({ PK: `PERSONA#${part(personaId)}`, SK: "OWNER" }),
   /** Zero-padded so string order is numeric order. */
   personaEvent: (uid: string, seq: number): Key => ({ PK: `USER#${part(uid)}`, SK: `PERSONA_EVENT#${String(seq).padStart(10, "0")}` }),

@@ -69,7 +69,7 @@ export const CHAT_EVENTS = {
   error: StreamError,
 };
 const CHAT_EVENTS_DESCRIPTION =
-  "`message`, then `token`s, then `stored` and `done`; on failure `error` replaces `stored` and `done`. Event ids count up from 1.";
+  "`message`, then `token`s, then `stored` and `done`; on failure `error` replaces `stored` and `done`. Event ids are the same on every connection: the length of the reply's text the event brings the client to (`message` 0, a token the text up to and including it, `stored` length + 1, `done` length + 2), prefixed `<n>.` for the n-th regenerated alternate. The reply keeps generating if the client leaves; resume it with `GET /v1/chats/{chat_id}/messages/{message_id}/stream`.";
 
 const ChatParams = z.object({ chat_id: ChatId });
 const turnReply = {
@@ -160,6 +160,29 @@ export const chats = {
     params: z.object({ chat_id: ChatId, message_id: MessageId }),
     responses: { 202: { description: "The reply will stop; it is stored `interrupted`.", body: Stopping } },
     errors: ["reply_not_generating"],
+  }),
+  resume: operation({
+    operationId: "resumeReply",
+    method: "GET",
+    path: "/v1/chats/:chat_id/messages/:message_id/stream",
+    tag: "chats",
+    summary: "Resume a reply: its events after an id, then live until it is stored",
+    description:
+      "From any tab, device or server: replays the reply's events after `Last-Event-ID` (or `?after=`; the header wins; neither: from its start), then follows it live until `stored` and `done`. A reply whose generator died ends `interrupted` with what it had persisted. Still generating at the stream's maximum life: a `retry` and the end; reconnect with the last id. Without `Accept: text/event-stream`: the reply as it stands.",
+    auth: "owner",
+    params: z.object({ chat_id: ChatId, message_id: MessageId }),
+    query: z.object({
+      after: z.string().max(20).optional().describe("Resume after this event id (as `Last-Event-ID` does)."),
+    }),
+    responses: {
+      200: {
+        description: "The reply's events after the id (SSE), or the reply as it stands (JSON).",
+        body: Message,
+        events: CHAT_EVENTS,
+        eventsDescription: CHAT_EVENTS_DESCRIPTION,
+      },
+    },
+    errors: ["invalid_event_id", "unknown_event_id"],
   }),
   oneShot: operation({
     operationId: "chatWithMyPersona",
