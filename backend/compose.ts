@@ -3,7 +3,7 @@
  * the ports it uses. The HTTP app, the workers, the local stack, the scripts and the bench
  * all start here, so "which table, which queue, which model" is decided in one place.
  *
- *   ports      table ─ limits ─ queues ─ media ─ llm ─ images
+ *   ports      table ─ limits ─ queues ─ media ─ llm ─ images ─ metrics (to every domain and the models)
  *                │        │        │       │      │       │
  *   domains   identity  surveys ──┬┴── personas   │       │
  *                │        │       │      │    └── saga (writer ← llm, illustrator ← images)
@@ -28,6 +28,7 @@ import { modelIllustrator, offlineIllustrator } from "./personas/portrait.ts";
 import type { SagaStep } from "./personas/status.ts";
 import { modelWriter, offlineWriter } from "./personas/writer.ts";
 import { mediaBucket, type Media } from "./ports/media.ts";
+import { emfMetrics, type Metrics } from "./ports/metrics.ts";
 import { stepQueues, type StepQueues } from "./ports/queue.ts";
 import { socialOn } from "./social/social.ts";
 import { surveysOn } from "./surveys/surveys.ts";
@@ -39,12 +40,14 @@ export interface Ports {
   media: Media;
   llm: LLM;
   images: ImageModel;
+  metrics: Metrics;
 }
 
 /** The real ports for `config`; the AI providers from the environment (Gemini, or offline without a key). */
 export function portsFor(config: Config, overrides: Partial<Ports> = {}, env: NodeJS.ProcessEnv = process.env): Ports {
   const table = overrides.table ?? new Table(config.tableName);
-  const providers = overrides.llm && overrides.images ? undefined : createProviders(env, logger);
+  const metrics = overrides.metrics ?? emfMetrics({ namespace: config.metricsNamespace, enabled: config.metricsEnabled });
+  const providers = overrides.llm && overrides.images ? undefined : createProviders(env, logger, metrics);
   return {
     table,
     limits: overrides.limits ?? rateLimits(table),
@@ -52,6 +55,7 @@ export function portsFor(config: Config, overrides: Partial<Ports> = {}, env: No
     media: overrides.media ?? mediaBucket(config.mediaBucket, config.mediaBaseUrl),
     llm: overrides.llm ?? providers!.llm,
     images: overrides.images ?? providers!.images,
+    metrics,
   };
 }
 
@@ -61,13 +65,19 @@ export function portsFor(config: Config, overrides: Partial<Ports> = {}, env: No
  */
 export function compose(config: Config, overrides: Partial<Ports> = {}, env: NodeJS.ProcessEnv = process.env) {
   const ports = portsFor(config, overrides, env);
-  const { table, limits, queues, media, llm, images } = ports;
-  const surveys = surveysOn(table, limits, config, {
-    // The answer that brings a survey to 3 starts the owner's first persona.
-    afterAnswer: config.autoGenerate ? (survey) => personas.autoStartFor(survey) : undefined,
-  });
+  const { table, limits, queues, media, llm, images, metrics } = ports;
+  const surveys = surveysOn(
+    table,
+    limits,
+    config,
+    {
+      // The answer that brings a survey to 3 starts the owner's first persona.
+      afterAnswer: config.autoGenerate ? (survey) => personas.autoStartFor(survey) : undefined,
+    },
+    metrics,
+  );
   const identity = identityOn(table, config, { onRenamed: surveys.renameOwner });
-  const personas = personasOn(table, queues, media, surveys, config);
+  const personas = personasOn(table, queues, media, surveys, config, metrics);
   const saga = sagaOn(
     table,
     queues,
@@ -79,8 +89,9 @@ export function compose(config: Config, overrides: Partial<Ports> = {}, env: Nod
       illustrator: images.offline ? offlineIllustrator : modelIllustrator(images),
     },
     config,
+    metrics,
   );
-  const chats = chatsOn(table, limits, llm, personas, config);
+  const chats = chatsOn(table, limits, llm, personas, config, metrics);
   const social = socialOn(personas, limits, llm, config);
   return { config, ports, identity, surveys, personas, saga, chats, social };
 }

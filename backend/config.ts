@@ -80,12 +80,18 @@ export interface Config {
   sseMaxLifeMs: number;
   /** Pads each SSE event to at least this many bytes, so buffering proxies pass it on; 0 = off. */
   sseFlushPaddingBytes: number;
+  /** node:http: a client's whole request head, and whole request, must arrive within these (408 otherwise). */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
   /** How long SIGTERM waits for open requests and streams before closing them. */
   shutdownGraceMs: number;
   /** Timeout of each dependency probe behind `/readyz`. */
   readinessTimeoutMs: number;
   /** Timeouts and attempts of every AWS SDK client (validated here; the clients read them from the environment). */
   awsClients: AwsClientSettings;
+  /** CloudWatch metrics (EMF lines on stdout, backend/ports/metrics.ts): their namespace, and whether any are written. */
+  metricsNamespace: string;
+  metricsEnabled: boolean;
 }
 
 /**
@@ -206,9 +212,14 @@ function readConfig(env: Env): Config {
     // Under the API function's 300 s timeout, with room to store how a reply ended.
     sseMaxLifeMs: int(env, "SSE_MAX_LIFE_MS", 240_000),
     sseFlushPaddingBytes: int(env, "SSE_FLUSH_PADDING_BYTES", 0),
+    httpHeadersTimeoutMs: int(env, "HTTP_HEADERS_TIMEOUT_MS", 10_000),
+    httpRequestTimeoutMs: int(env, "HTTP_REQUEST_TIMEOUT_MS", 30_000),
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
     readinessTimeoutMs: int(env, "READINESS_TIMEOUT_MS", 2_000),
     awsClients: awsClientSettings(env),
+    metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE || "Remirai",
+    // Read as Powertools reads it (true, 1, yes, on).
+    metricsEnabled: !/^(true|1|yes|on)$/i.test(env.POWERTOOLS_METRICS_DISABLED?.trim() ?? ""),
   };
 }
 

@@ -1,7 +1,81 @@
 /**
  * Structured JSON logs through Powertools Logger: one JSON object per line, with the
  * service name and level. Never pass request bodies, tokens or headers in here.
+ *
+ * Every line also carries the keys of the work it belongs to (`withLogContext`): the
+ * request id that started a saga (`correlation_id`), the saga, its version and step, the
+ * chat and reply. The context follows async calls (AsyncLocalStorage), so a line written
+ * deep down — a model retry inside a saga step — names its saga without being told.
  */
-import { Logger } from "@aws-lambda-powertools/logger";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { LogFormatter, LogItem, Logger } from "@aws-lambda-powertools/logger";
+import type { LogAttributes, UnformattedAttributes } from "@aws-lambda-powertools/logger/types";
 
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "remirai-api" });
+/** The `service` of each function (its POWERTOOLS_SERVICE_NAME in the template); the metrics' `service` dimension too. */
+export const SERVICES = {
+  api: "remirai-api",
+  synthesis: "remirai-synthesis",
+  image: "remirai-image",
+  sweeper: "remirai-sweeper",
+} as const;
+
+/** This process's own service: what lines and metrics say when no context names another. */
+export const PROCESS_SERVICE = process.env.POWERTOOLS_SERVICE_NAME || SERVICES.api;
+
+export type LogContext = {
+  /** Whose work this is when one process runs several functions' work (./run.sh runs all four). */
+  service?: string;
+  /** The request id that started it: the same on every line of a saga, in every function. */
+  correlation_id?: string;
+  saga_id?: string;
+  persona_version?: number;
+  step?: string;
+  chat_id?: string;
+  reply_id?: string;
+};
+
+const contexts = new AsyncLocalStorage<LogContext>();
+
+/**
+ * Runs `work` with `context` added to every log line (and metric: its `service`) it writes.
+ * @example await withLogContext({ saga_id, step: "image" }, () => illustrate(message));
+ */
+export function withLogContext<T>(context: LogContext, work: () => T): T {
+  const outer = contexts.getStore();
+  return contexts.run(outer ? { ...outer, ...context } : context, work);
+}
+
+/**
+ * `withLogContext` for work run many times in one context (each event of a stream): the
+ * context is merged once.
+ */
+export function logContextRunner(context: LogContext): <T>(work: () => T) => T {
+  const outer = contexts.getStore();
+  const merged = outer ? { ...outer, ...context } : context;
+  return (work) => contexts.run(merged, work);
+}
+
+/** The context of the work running now, if any. */
+export const logContext = (): LogContext | undefined => contexts.getStore();
+
+/** Powertools' default line (level, message, timestamp, service, …) with the context's keys before the call's own. */
+class ContextFormatter extends LogFormatter {
+  override formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
+    const context = contexts.getStore();
+    const item = new LogItem({
+      attributes: {
+        level: attributes.logLevel,
+        message: attributes.message,
+        timestamp: this.formatTimestamp(attributes.timestamp),
+        service: attributes.serviceName,
+        sampling_rate: attributes.sampleRateValue,
+        xray_trace_id: attributes.xRayTraceId,
+      },
+    });
+    // The context's `service`, when it names one, replaces the process's in place.
+    if (context) item.addAttributes(context);
+    return item.addAttributes(additional);
+  }
+}
+
+export const logger = new Logger({ serviceName: PROCESS_SERVICE, logFormatter: new ContextFormatter() });

@@ -10,6 +10,11 @@ export interface ApiServer {
 }
 
 export async function startApiServer(config: Config, opts: { host?: string } & ApiOptions = {}): Promise<ApiServer> {
-  const running = await serve(createApi(config, opts), { port: config.port, host: opts.host ?? process.env.HOST ?? "127.0.0.1" });
+  const running = await serve(createApi(config, opts), {
+    port: config.port,
+    host: opts.host ?? process.env.HOST ?? "127.0.0.1",
+    headersTimeoutMs: config.httpHeadersTimeoutMs,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+  });
   return { url: running.url, close: () => running.close(config.shutdownGraceMs) };
 }

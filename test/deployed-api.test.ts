@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { importPKCS8, importSPKI, jwtVerify } from "jose";
+import { emfProblems } from "./support/emf.ts";
 import { invokeHandler, type EntryProcess } from "./support/entry-process.ts";
 import {
   CHAT_REPLY,
@@ -142,6 +143,18 @@ describe("the API bundle, started by run.sh with ApiFunction's template environm
     for (const worker of [synthesis, image]) {
       assert.equal(worker.code, 0, worker.lines.join("\n"));
       assert.deepEqual(worker.result, { batchItemFailures: [] });
+    }
+    // Each bundle's metrics go to the stack's namespace under its function's service: what the alarms read.
+    for (const [worker, service] of [
+      [synthesis, "remirai-synthesis"],
+      [image, "remirai-image"],
+    ] as const) {
+      const emf = worker.lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+      for (const doc of emf) assert.deepEqual(emfProblems(doc, "Remirai/remirai-test"), []);
+      assert.ok(
+        emf.some((doc) => doc.service === service && doc.SagaStepDuration > 0),
+        `${service}: ${worker.lines.join("\n")}`,
+      );
     }
     assert.equal(view.status, "ready", JSON.stringify(view));
     assert.equal(chat.status, 200);

@@ -15,7 +15,9 @@ import {
 } from "@google/genai";
 import { z } from "zod";
 import { logger } from "../log.ts";
+import type { Metrics } from "../ports/metrics.ts";
 import { checkJson, describe, refusalOf, retryDelayMs, textOf, usageOf } from "./gemini-wire.ts";
+import { ModelMeter } from "./model-metrics.ts";
 import {
   InvalidModelOutputError,
   ModelRefusedError,
@@ -53,6 +55,8 @@ export interface GeminiOptions {
   retry?: Partial<RetryPolicy>;
   breaker?: { failureThreshold?: number; coolDownMs?: number };
   log?: ProviderLog;
+  /** Latency, tokens, errors by kind, retries, breaker openings (backend/ports/metrics.ts). */
+  metrics?: Pick<Metrics, "record">;
   /** Seams for tests: nobody waits for a real backoff or cool-down. */
   now?: () => number;
   sleep?: Sleep;
@@ -85,6 +89,7 @@ class GuardedModel {
   readonly breaker: CircuitBreaker;
   readonly timeoutMs: number;
   readonly log: ProviderLog;
+  readonly meter: ModelMeter;
 
   constructor(readonly options: GeminiOptions) {
     // vertexai and apiVersion are explicit so GOOGLE_GENAI_* variables cannot redirect us.
@@ -96,12 +101,17 @@ class GuardedModel {
     });
     this.name = `gemini:${options.model}`;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.log = options.log ?? logger;
+    this.meter = new ModelMeter(options.metrics);
     this.breaker = new CircuitBreaker({
       failureThreshold: options.breaker?.failureThreshold ?? 5,
       coolDownMs: options.breaker?.coolDownMs ?? 30_000,
       now: options.now,
+      onOpen: () => {
+        this.meter.breakerOpened();
+        this.log.warn("Model circuit opened: calls are refused for a while", { model: this.name });
+      },
     });
-    this.log = options.log ?? logger;
   }
 
   /**
@@ -118,8 +128,10 @@ class GuardedModel {
         retryAfterMs: retryDelayMs,
         sleep: this.options.sleep,
         random: this.options.random,
-        onRetry: ({ attempt, delayMs, error }) =>
-          this.log.warn("Model call failed, retrying", { model: this.name, call: what, attempt, delayMs, failure: describe(error) }),
+        onRetry: ({ attempt, delayMs, error }) => {
+          this.meter.retried();
+          this.log.warn("Model call failed, retrying", { model: this.name, call: what, attempt, delayMs, failure: describe(error) });
+        },
       });
     } catch (error) {
       throw this.failed(error, signal);
@@ -167,6 +179,7 @@ export class GeminiLLM extends GeminiPort implements LLM {
 
   async *#stream(req: Parameters<LLM["streamText"]>[0], finished: (usage: Usage) => void): AsyncGenerator<string> {
     const model = this.model;
+    const startedAt = performance.now();
     let usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let opened:
       | {
@@ -226,15 +239,19 @@ export class GeminiLLM extends GeminiPort implements LLM {
         next = await opened.chunks.next();
       }
       if (!finishReason) throw new ModelUnavailableError(`${model.name} ended the reply stream without finishing it`);
+      model.meter.answered("streamText", startedAt);
     } catch (error) {
       if (req.signal?.aborted) throw req.signal.reason;
       const cause = opened?.stop.signal.reason instanceof TimeoutError ? opened.stop.signal.reason : error;
       if (opened && !(cause instanceof ModelRefusedError)) model.breaker.failure();
-      throw model.failed(cause, req.signal);
+      const failure = model.failed(cause, req.signal);
+      model.meter.failed(failure, req.signal);
+      throw failure;
     } finally {
       // Also reached when the caller leaves the loop early: the HTTP call is aborted.
       opened?.watchdog.stop();
       opened?.stop.abort();
+      model.meter.used(usage);
       finished(usage);
     }
   }
@@ -246,6 +263,10 @@ export class GeminiLLM extends GeminiPort implements LLM {
     attempts?: number;
     signal?: AbortSignal;
   }): Promise<z.infer<S>> {
+    return this.model.meter.timed("generateJson", req.signal, () => this.#json(req));
+  }
+
+  async #json<S extends z.ZodType>(req: Parameters<LLM["generateJson"]>[0] & { schema: S }): Promise<z.infer<S>> {
     const model = this.model;
     const attempts = req.attempts ?? 3;
     const responseJsonSchema = z.toJSONSchema(req.schema, { io: "input", unrepresentable: "any" });
@@ -270,6 +291,7 @@ export class GeminiLLM extends GeminiPort implements LLM {
           },
         }),
       );
+      model.meter.used(usageOf(response));
       const refusal = refusalOf(response);
       if (refusal) throw refusal;
       const checked = checkJson(textOf(response), req.schema);
@@ -282,24 +304,27 @@ export class GeminiLLM extends GeminiPort implements LLM {
 }
 
 export class GeminiImageModel extends GeminiPort implements ImageModel {
-  async generateImage(req: { prompt: string; signal?: AbortSignal }): Promise<{ bytes: Uint8Array; contentType: string }> {
+  generateImage(req: { prompt: string; signal?: AbortSignal }): Promise<{ bytes: Uint8Array; contentType: string }> {
     const model = this.model;
-    const response = await model.call("generateImage", req.signal, (signal) =>
-      model.client.models.generateContent({
-        model: model.options.model,
-        contents: req.prompt,
-        config: {
-          responseModalities: [Modality.IMAGE],
-          safetySettings: SAFETY_SETTINGS,
-          abortSignal: signal,
-          automaticContinuation: false,
-        },
-      }),
-    );
-    const refusal = refusalOf(response);
-    if (refusal) throw refusal;
-    const image = response.candidates?.[0]?.content?.parts?.find((part) => part.inlineData?.data)?.inlineData;
-    if (!image?.data) throw new InvalidModelOutputError(`${model.name} returned no image`, 1);
-    return { bytes: new Uint8Array(Buffer.from(image.data, "base64")), contentType: image.mimeType ?? "image/png" };
+    return model.meter.timed("generateImage", req.signal, async () => {
+      const response = await model.call("generateImage", req.signal, (signal) =>
+        model.client.models.generateContent({
+          model: model.options.model,
+          contents: req.prompt,
+          config: {
+            responseModalities: [Modality.IMAGE],
+            safetySettings: SAFETY_SETTINGS,
+            abortSignal: signal,
+            automaticContinuation: false,
+          },
+        }),
+      );
+      model.meter.used(usageOf(response));
+      const refusal = refusalOf(response);
+      if (refusal) throw refusal;
+      const image = response.candidates?.[0]?.content?.parts?.find((part) => part.inlineData?.data)?.inlineData;
+      if (!image?.data) throw new InvalidModelOutputError(`${model.name} returned no image`, 1);
+      return { bytes: new Uint8Array(Buffer.from(image.data, "base64")), contentType: image.mimeType ?? "image/png" };
+    });
   }
 }

@@ -11,6 +11,7 @@
  *   GEMINI_BREAKER_COOLDOWN_MS  default 30000: how long an open circuit refuses calls
  */
 import { logger } from "../log.ts";
+import type { Metrics } from "../ports/metrics.ts";
 import type { ProviderLog } from "./gemini.ts";
 import { lazyImages, lazyLLM } from "./lazy.ts";
 import { OfflineImageModel, OfflineLLM } from "./offline.ts";
@@ -35,7 +36,11 @@ function int(env: Env, name: string, fallback: number): number {
  * @example
  * const { llm, images } = createProviders();   // from process.env
  */
-export function createProviders(env: Env = process.env, log: ProviderLog = logger): { llm: LLM; images: ImageModel } {
+export function createProviders(
+  env: Env = process.env,
+  log: ProviderLog = logger,
+  metrics?: Pick<Metrics, "record">,
+): { llm: LLM; images: ImageModel } {
   const apiKey = env.GEMINI_API_KEY?.trim();
   if (!apiKey) {
     log.info("AI providers: offline (GEMINI_API_KEY is not set)", { llm: "offline", images: "offline", offline: true });
@@ -50,6 +55,7 @@ export function createProviders(env: Env = process.env, log: ProviderLog = logge
       coolDownMs: int(env, "GEMINI_BREAKER_COOLDOWN_MS", 30_000),
     },
     log,
+    metrics,
   };
   const textModel = env.GEMINI_TEXT_MODEL || DEFAULT_TEXT_MODEL;
   const imageModel = env.GEMINI_IMAGE_MODEL || DEFAULT_IMAGE_MODEL;

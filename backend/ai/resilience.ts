@@ -176,7 +176,7 @@ export class CircuitBreaker {
   #trialInFlight = false;
   readonly #now: () => number;
 
-  constructor(private readonly options: { failureThreshold: number; coolDownMs: number; now?: () => number }) {
+  constructor(private readonly options: { failureThreshold: number; coolDownMs: number; now?: () => number; onOpen?: () => void }) {
     this.#now = options.now ?? Date.now;
   }
 
@@ -205,7 +205,11 @@ export class CircuitBreaker {
 
   failure(): void {
     this.#failures += 1;
-    if (this.#trialInFlight || this.#failures >= this.options.failureThreshold) this.#openedAt = this.#now();
+    if (this.#trialInFlight || this.#failures >= this.options.failureThreshold) {
+      // Opened now, or again after a failed trial: not every failure while it is already open.
+      if (this.#openedAt === undefined || this.#trialInFlight) this.options.onOpen?.();
+      this.#openedAt = this.#now();
+    }
     this.#trialInFlight = false;
   }
 

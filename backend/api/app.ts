@@ -19,6 +19,15 @@ export interface AppLogger {
   error(message: string, attributes: Record<string, unknown>): void;
 }
 
+/** What the one log line per request says. */
+export type RequestLine = {
+  method: string;
+  route: string | null;
+  status: number;
+  duration_ms: number;
+  request_id: string;
+};
+
 export interface AppOptions {
   routes: Route[];
   /** Allowed origins; `["*"]` for any. Credentials are never allowed (we use bearer tokens). */
@@ -30,6 +39,10 @@ export interface AppOptions {
   /** Pads each SSE event to at least this many bytes; 0 or absent: no padding. */
   sseFlushPaddingBytes?: number;
   logger: AppLogger;
+  /** Writes the request's line (default: `logger.info("request", line)`); the production app adds its metrics to it. */
+  requestLog?: (line: RequestLine) => void;
+  /** Runs each request in a context of its own (the production app's: its log lines carry its id). */
+  requestScope?: (requestId: string, handle: () => Promise<void>) => Promise<void>;
   /** Turns errors the layers below raise (the domain's) into HTTP errors; others are 500s. */
   mapError?: (error: unknown) => HttpError | undefined;
 }
@@ -48,6 +61,8 @@ export function createApp(options: AppOptions): App {
   const anyOrigin = options.corsOrigins.includes("*");
   const origins = new Set(options.corsOrigins);
   const { logger } = options;
+  const requestLog = options.requestLog ?? ((line: RequestLine) => logger.info("request", line));
+  const scope = options.requestScope;
   const streaming: Omit<StreamContext, "signal"> = {
     heartbeatMs: options.sseHeartbeatMs,
     maxLifeMs: options.sseMaxLifeMs,
@@ -77,10 +92,14 @@ export function createApp(options: AppOptions): App {
     outcome.reply = await match.value(ctx);
   }
 
-  return async function app(req, writer) {
-    const started = performance.now();
+  return function app(req, writer) {
     const incoming = req.headers["x-request-id"];
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    return scope ? scope(requestId, () => handle(req, writer, requestId)) : handle(req, writer, requestId);
+  };
+
+  async function handle(req: Request, writer: ResponseWriter, requestId: string): Promise<void> {
+    const started = performance.now();
     const outcome: Outcome = { route: null, reply: NO_REPLY };
     try {
       await dispatch(req, requestId, outcome);
@@ -102,7 +121,7 @@ export function createApp(options: AppOptions): App {
         await writeStream(req, writer, reply, streaming, requestId, logger);
       }
     } finally {
-      logger.info("request", {
+      requestLog({
         method: req.method,
         route: outcome.route,
         status,
@@ -110,7 +129,7 @@ export function createApp(options: AppOptions): App {
         request_id: requestId,
       });
     }
-  };
+  }
 }
 
 /**

@@ -1,8 +1,11 @@
 /** The production app: the domains (from the composition root) behind every route. */
+import { LogLevelThreshold } from "@aws-lambda-powertools/logger";
 import { compose, type Domains, type Ports } from "../compose.ts";
 import type { Config } from "../config.ts";
-import { logger } from "../log.ts";
-import { createApp, type AppLogger } from "./app.ts";
+import { logger, withLogContext } from "../log.ts";
+import { DependencyUnavailableError } from "../ports/dependency.ts";
+import type { Metrics } from "../ports/metrics.ts";
+import { createApp, type AppLogger, type RequestLine } from "./app.ts";
 import { httpErrorFor } from "./domain-errors.ts";
 import type { Route } from "./framework.ts";
 import { handlersFor } from "./handlers/index.ts";
@@ -19,9 +22,28 @@ export interface ApiOptions {
   extraRoutes?: Route[];
 }
 
+/**
+ * The request line, made an EMF document carrying the request's metrics when it is printed
+ * (no second write per request); when it is not (a quieter log level, a test's logger), the
+ * metrics wait for the next flush.
+ */
+function requestLog(log: AppLogger, metrics: Metrics): (line: RequestLine) => void {
+  if (!metrics.enabled) return (line) => log.info("request", line);
+  return (line) => {
+    if (log === logger && logger.level <= LogLevelThreshold.INFO) {
+      logger.info("request", metrics.requestLine(line.status, line));
+    } else {
+      metrics.request(line.status);
+      log.info("request", line);
+    }
+  };
+}
+
 /** @example const app = createApi(loadConfig(), { logger: quiet }); */
 export function createApi(config: Config, options: ApiOptions = {}): App {
   const domains = options.domains ?? compose(config, options.ports);
+  const { metrics } = domains.ports;
+  const log = options.logger ?? logger;
   return createApp({
     routes: [...routes(handlersFor(domains)), ...(options.extraRoutes ?? [])],
     corsOrigins: config.corsOrigins,
@@ -29,7 +51,14 @@ export function createApi(config: Config, options: ApiOptions = {}): App {
     sseHeartbeatMs: config.sseHeartbeatMs,
     sseMaxLifeMs: config.sseMaxLifeMs,
     sseFlushPaddingBytes: config.sseFlushPaddingBytes,
-    logger: options.logger ?? logger,
-    mapError: httpErrorFor,
+    logger: log,
+    requestLog: requestLog(log, metrics),
+    // Every line a request causes carries its id, and a saga it starts keeps it (correlation_id).
+    requestScope: (requestId, handle) => withLogContext({ correlation_id: requestId }, handle),
+    mapError: (error) => {
+      // An AWS call that failed after the SDK's retries is answered 503: counted by service.
+      if (error instanceof DependencyUnavailableError) metrics.record("DependencyFailures", 1, { dependency: error.dependency });
+      return httpErrorFor(error);
+    },
   });
 }

@@ -14,6 +14,8 @@ import type { Config } from "../config.ts";
 import type { RateLimits } from "../data/rate-limit.ts";
 import type { Table } from "../data/table.ts";
 import { ConflictError, InvalidInputError, NotFoundError, NotReadyError } from "../errors.ts";
+import { withLogContext } from "../log.ts";
+import { noMetrics, type Metrics } from "../ports/metrics.ts";
 import type { ReadyPersona } from "../personas/model.ts";
 import type { Personas } from "../personas/personas.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
@@ -48,8 +50,15 @@ export type ChatSettings = Pick<
 /** A connected stream ends by its maximum life; its run's lease covers that and the time to store the ending. */
 const STORE_GRACE_MS = 15_000;
 
-/** @example const chats = chatsOn(table, limits, llm, personas, config); */
-export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pick<Personas, "visibleTo">, settings: ChatSettings) {
+/** @example const chats = chatsOn(table, limits, llm, personas, config, metrics); */
+export function chatsOn(
+  table: Table,
+  limits: RateLimits,
+  llm: LLM,
+  personas: Pick<Personas, "visibleTo">,
+  settings: ChatSettings,
+  metrics: Metrics = noMetrics,
+) {
   const store = chatStore(table);
   const budget = chatLimits(limits, { messagesPerMinute: settings.chatMessagesPerMinute, dailyTokenBudget: settings.chatDailyTokenBudget });
   const progress = progressStore(table);
@@ -64,6 +73,7 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
     continueAfterDisconnect: settings.chatContinueAfterDisconnect,
     leaseMs: settings.chatLeaseMs,
     progressIntervalMs: settings.chatProgressIntervalMs,
+    metrics,
   };
   const followers: FollowDeps = { store, progress, leaseMs: settings.chatLeaseMs, pollMs: settings.chatResumePollMs };
   const connectedLeaseMs = settings.sseMaxLifeMs + STORE_GRACE_MS + settings.chatLeaseMs;
@@ -145,7 +155,9 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
       } catch (error) {
         // The turn began (the user's message is kept) but cannot go on: its reply is marked
         // failed and the chat unlocked, now or once the table is back, not after the lock expires.
-        releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" }), reply.messageId);
+        withLogContext({ chat_id: chat.chatId, reply_id: reply.messageId }, () =>
+          releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" })),
+        );
         throw error;
       }
     },
@@ -162,6 +174,7 @@ export function chatsOn(table: Table, limits: RateLimits, llm: LLM, personas: Pi
       const outcome = await store.requestStop(chat.chatId, replyId);
       if (outcome === "no_such_reply") throw new NotFoundError(NO_SUCH_REPLY);
       if (outcome === "not_generating") throw new ConflictError("That reply is not being generated", "reply_not_generating");
+      metrics.record("ChatStops");
       stopLocally(replyId);
     },
   };

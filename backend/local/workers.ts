@@ -13,13 +13,15 @@ import {
   ReceiveMessageCommand,
   type Message,
 } from "@aws-sdk/client-sqs";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
 import { logger } from "../log.ts";
 import type { Domains } from "../compose.ts";
 import type { Saga } from "../personas/personas.ts";
 import { sqsClient, sqsPollingClient } from "../ports/aws.ts";
+import type { Metrics } from "../ports/metrics.ts";
 import type { StepRunner } from "../workers/step-handler.ts";
 import { stepHandler } from "../workers/step-handler.ts";
+import { sweepHandler } from "../workers/sweep-handler.ts";
 
 export interface LocalWorkerOptions {
   retryDelaySeconds?: number;
@@ -34,6 +36,16 @@ export interface LocalWorkerOptions {
   maxInFlight?: number;
 }
 
+/** Message attributes as Lambda's SQS event spells them. */
+function toEventAttributes(attributes: Message["MessageAttributes"] = {}): SQSMessageAttributes {
+  return Object.fromEntries(
+    Object.entries(attributes).map(([name, a]) => [
+      name,
+      { dataType: a.DataType ?? "String", stringValue: a.StringValue, stringListValues: [], binaryListValues: [] },
+    ]),
+  );
+}
+
 function toRecord(message: Message, queueArn: string): SQSRecord {
   const attributes = message.Attributes ?? {};
   return {
@@ -46,7 +58,7 @@ function toRecord(message: Message, queueArn: string): SQSRecord {
       SenderId: attributes.SenderId ?? "local",
       ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
     },
-    messageAttributes: {},
+    messageAttributes: toEventAttributes(message.MessageAttributes),
     md5OfBody: message.MD5OfBody ?? "",
     eventSource: "aws:sqs",
     eventSourceARN: queueArn,
@@ -94,6 +106,7 @@ async function pollOnce(
       MaxNumberOfMessages: options.batchSize,
       WaitTimeSeconds: options.waitTimeSeconds,
       MessageSystemAttributeNames: ["All"],
+      MessageAttributeNames: ["All"],
     }),
     { abortSignal: signal },
   );
@@ -130,15 +143,21 @@ export interface LocalSaga {
   saga: Saga;
   queueUrls: { synthesis: string; image: string };
   maxReceiveCount: number;
+  metrics: Metrics;
 }
 
 /** The saga of a composition, with the queues its workers poll. */
-export function localSaga({ saga, config }: Pick<Domains, "saga" | "config">): LocalSaga {
-  return { saga, queueUrls: { synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl }, maxReceiveCount: config.maxReceiveCount };
+export function localSaga({ saga, config, ports }: Pick<Domains, "saga" | "config" | "ports">): LocalSaga {
+  return {
+    saga,
+    queueUrls: { synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl },
+    maxReceiveCount: config.maxReceiveCount,
+    metrics: ports.metrics,
+  };
 }
 
 export function startLocalWorkers(
-  { saga, queueUrls, maxReceiveCount }: LocalSaga,
+  { saga, queueUrls, maxReceiveCount, metrics }: LocalSaga,
   opts: LocalWorkerOptions = {},
 ): { stop(): Promise<void> } {
   const { maxInFlight, ...rest } = opts;
@@ -147,14 +166,13 @@ export function startLocalWorkers(
   // One handler per poller: a batch processor keeps the state of the batch it is working on.
   const pollers = (queueUrl: string, step: "synthesis" | "image", run: StepRunner) =>
     Array.from({ length: maxInFlight ?? 1 }, () =>
-      pollQueue(queueUrl, stepHandler(step, run, maxReceiveCount), options, controller.signal),
+      pollQueue(queueUrl, stepHandler(step, run, maxReceiveCount, metrics), options, controller.signal),
     );
   const loops = [...pollers(queueUrls.synthesis, "synthesis", saga.synthesis), ...pollers(queueUrls.image, "image", saga.illustration)];
+  // As the schedule runs the sweeper's Lambda; an idle sweep says nothing here.
+  const sweep = sweepHandler(saga, metrics, { logIdle: false });
   const sweeper = setInterval(() => {
-    saga
-      .sweep()
-      .then((report) => (report.redriven || report.postponed || report.failed) && logger.info("sweep", { ...report }))
-      .catch((error: Error) => logger.warn("sweep failed", { error: error.name }));
+    sweep().catch((error: Error) => logger.warn("sweep failed", { error: error.name }));
   }, options.sweepIntervalMs);
   return {
     async stop() {

@@ -55,6 +55,10 @@ export interface Persona {
   sagaDeadlineAt?: string;
   /** How often the sweeper re-sent the current step's message. */
   redrives: number;
+  /** The request id that started the saga in flight: every message and log line of the saga carries it. */
+  correlationId?: string;
+  /** When the saga in flight started (for its time to ready). */
+  sagaStartedAt?: string;
   draft?: PersonaDraft;
   current?: PersonaVersion;
   public?: boolean;

@@ -7,14 +7,15 @@ import type { Config } from "../config.ts";
 import { PersonaId } from "../data/ids.ts";
 import type { Table } from "../data/table.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
-import { logger } from "../log.ts";
+import { logContext, logger, withLogContext } from "../log.ts";
 import type { Media } from "../ports/media.ts";
+import { noMetrics, type Metrics } from "../ports/metrics.ts";
 import type { StepMessage, StepQueues } from "../ports/queue.ts";
 import { MIN_ANSWERS_FOR_AGGREGATES } from "../surveys/aggregate.ts";
 import type { Survey, Surveys } from "../surveys/surveys.ts";
 import type { Persona, PersonaVersion, StatusEvent } from "./model.ts";
 import type { Illustrator } from "./portrait.ts";
-import { startSaga } from "./saga.ts";
+import { sagaLogContext, startSaga, stepTrace } from "./saga.ts";
 import type { SagaStep } from "./status.ts";
 import { runIllustration, runSynthesis, type Delivery, type StepOutcome } from "./steps.ts";
 import { personaStore } from "./store.ts";
@@ -48,13 +49,14 @@ function visible(persona: Persona, viewerUid: string | undefined): boolean {
   return persona.uid === viewerUid || (persona.public === true && persona.current !== undefined);
 }
 
-/** @example const personas = personasOn(table, queues, media, surveys, config); */
+/** @example const personas = personasOn(table, queues, media, surveys, config, metrics); */
 export function personasOn(
   table: Table,
   queues: StepQueues<SagaStep>,
   media: Pick<Media, "url">,
   surveys: Pick<Surveys, "openOf">,
   settings: PersonaSettings,
+  metrics: Metrics = noMetrics,
 ) {
   const store = personaStore(table);
 
@@ -73,14 +75,19 @@ export function personasOn(
       settings,
       { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0, publishedCount: survey?.publishedCount ?? 0 },
       existing,
-      options,
+      // The request that starts the saga is its origin: its id goes with every message.
+      { ...options, correlationId: logContext()?.correlation_id },
     );
+    metrics.record("SagaStarted");
     const message: StepMessage = { uid, sagaId: started.sagaId };
-    try {
-      await queues.send("synthesis", message);
-    } catch (error) {
-      logger.warn("step 1 message not sent; the sweeper will re-drive it", { saga_id: started.sagaId, error: (error as Error).name });
-    }
+    await withLogContext(sagaLogContext(started), async () => {
+      logger.info("saga started", {});
+      try {
+        await queues.send("synthesis", message, stepTrace(started));
+      } catch (error) {
+        logger.warn("step 1 message not sent; the sweeper will re-drive it", { error: (error as Error).name });
+      }
+    });
     return started;
   }
 
@@ -158,7 +165,7 @@ export type Personas = ReturnType<typeof personasOn>;
 
 /**
  * The saga's work, for the workers and the local stack: the two steps and the sweeper.
- * @example const saga = sagaOn(table, queues, media, surveys, writer, illustrator, config);
+ * @example const saga = sagaOn(table, queues, media, surveys, { writer, illustrator }, config, metrics);
  */
 export function sagaOn(
   table: Table,
@@ -167,13 +174,14 @@ export function sagaOn(
   surveys: Pick<Surveys, "material">,
   models: { writer: PersonaWriter; illustrator: Illustrator },
   settings: PersonaSettings,
+  metrics: Metrics = noMetrics,
 ) {
   const store = personaStore(table);
-  const steps = { store, surveys, queues, media, ...models, settings };
+  const steps = { store, surveys, queues, media, ...models, settings, metrics };
   return {
     synthesis: (message: StepMessage, delivery: Delivery): Promise<StepOutcome> => runSynthesis(steps, message, delivery),
     illustration: (message: StepMessage, delivery: Delivery): Promise<StepOutcome> => runIllustration(steps, message, delivery),
-    sweep: (now?: Date): Promise<SweepReport> => sweep({ store, queues, settings }, now),
+    sweep: (now?: Date): Promise<SweepReport> => sweep({ store, queues, settings, metrics }, now),
   };
 }
 

@@ -11,6 +11,8 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { ConflictError, NotReadyError } from "../errors.ts";
+import type { LogContext } from "../log.ts";
+import type { StepTrace } from "../ports/queue.ts";
 import { MIN_ANSWERS_FOR_AGGREGATES } from "../surveys/aggregate.ts";
 import type { Persona } from "./model.ts";
 import { isRunning, type PersonaStatus, type SagaStep } from "./status.ts";
@@ -32,7 +34,7 @@ export async function startSaga(
   settings: SagaSettings,
   owner: { uid: string; surveyId: string; answerCount: number; publishedCount?: number },
   existing: Persona | undefined,
-  options: { onlyIfNew?: boolean; now?: Date } = {},
+  options: { onlyIfNew?: boolean; now?: Date; correlationId?: string } = {},
 ): Promise<Persona> {
   // Written from a published round only (docs/privacy.md): its answers are what count.
   if ((owner.publishedCount ?? owner.answerCount) < MIN_ANSWERS_FOR_AGGREGATES) {
@@ -44,12 +46,13 @@ export async function startSaga(
   const now = options.now ?? new Date();
   const at = now.toISOString();
   const seq = (existing?.eventSeq ?? 0) + 1;
+  const sagaId = randomUUID();
   const persona: Persona = {
     ...existing,
     uid: owner.uid,
     personaId: existing?.personaId ?? randomBytes(12).toString("base64url"),
     status: "synthesizing",
-    sagaId: randomUUID(),
+    sagaId,
     version: (existing?.version ?? 0) + 1,
     surveyId: owner.surveyId,
     eventSeq: seq,
@@ -57,6 +60,9 @@ export async function startSaga(
     stepDeadlineAt: new Date(now.getTime() + settings.stepTimeoutMs).toISOString(),
     sagaDeadlineAt: new Date(now.getTime() + settings.sagaTimeoutMs).toISOString(),
     redrives: 0,
+    // A saga started outside a request (none today) is its own origin.
+    correlationId: options.correlationId ?? sagaId,
+    sagaStartedAt: at,
     updatedAt: at,
     reason: undefined,
     failedStep: undefined,
@@ -99,6 +105,17 @@ export async function transition(store: PersonaStore, persona: Persona, move: Tr
   if (move.reason !== undefined) updated.reason = move.reason;
   for (const name of move.remove ?? []) delete updated[name];
   return updated;
+}
+
+/** What every message of the saga in flight says about its origin. */
+export function stepTrace(persona: Persona): StepTrace {
+  // Sagas started before correlation ids were stored: their saga id stands in.
+  return { correlationId: persona.correlationId ?? persona.sagaId, personaVersion: persona.version };
+}
+
+/** The keys of every log line about the saga in flight (log.ts `withLogContext`). */
+export function sagaLogContext(persona: Persona, step?: SagaStep): LogContext {
+  return { correlation_id: stepTrace(persona).correlationId, saga_id: persona.sagaId, persona_version: persona.version, step };
 }
 
 /** Fails the saga in flight with a reason the owner can read. */

@@ -5,13 +5,15 @@
  * moves the saga with a conditional transition. On the last delivery attempt a failure
  * also fails the saga with a reason, then the message goes to the DLQ.
  */
+import { logger } from "../log.ts";
 import type { Media } from "../ports/media.ts";
+import type { Metrics } from "../ports/metrics.ts";
 import type { StepMessage, StepQueues } from "../ports/queue.ts";
 import type { Surveys } from "../surveys/surveys.ts";
 import { writeCheckedCard } from "./card-check.ts";
 import type { Persona } from "./model.ts";
 import type { Illustrator } from "./portrait.ts";
-import { failSaga, transition, type SagaSettings } from "./saga.ts";
+import { failSaga, stepTrace, transition, type SagaSettings } from "./saga.ts";
 import { STEP_STATUS, type SagaStep } from "./status.ts";
 import type { PersonaStore } from "./store.ts";
 import { chatSystemPrompt, type PersonaWriter } from "./writer.ts";
@@ -24,6 +26,7 @@ export interface StepDeps {
   writer: PersonaWriter;
   illustrator: Illustrator;
   settings: SagaSettings;
+  metrics: Pick<Metrics, "record">;
 }
 
 export interface Delivery {
@@ -39,6 +42,15 @@ function reasonFor(step: SagaStep, error: unknown): string {
   const kind = error instanceof Error ? error.name : "Error";
   return step === "synthesis" ? `Writing the persona failed (${kind})` : `Drawing the portrait failed (${kind})`;
 }
+
+/** The failure's class for metrics and queries: few values, never a message. */
+const FAILURE_CLASSES: Readonly<Record<string, string>> = {
+  ModelUnavailableError: "model_unavailable",
+  InvalidModelOutputError: "model_output",
+  ModelRefusedError: "model_refused",
+  DependencyUnavailableError: "dependency",
+};
+export const failureClass = (error: unknown): string => FAILURE_CLASSES[(error as Error | undefined)?.name ?? ""] ?? "error";
 
 /** The persona at `step` for this message's saga, resuming a saga failed at this step (DLQ redrive). */
 async function claim(deps: StepDeps, step: SagaStep, message: StepMessage): Promise<Persona | undefined> {
@@ -64,7 +76,11 @@ async function guarded(
   try {
     return await work();
   } catch (error) {
-    if (delivery.receiveCount >= delivery.maxReceiveCount) await failSaga(deps.store, persona, step, reasonFor(step, error));
+    if (delivery.receiveCount >= delivery.maxReceiveCount && (await failSaga(deps.store, persona, step, reasonFor(step, error)))) {
+      const reason = failureClass(error);
+      deps.metrics.record("SagaFailed", 1, { reason });
+      logger.warn("saga failed", { reason_class: reason, error: (error as Error).name });
+    }
     throw error;
   }
 }
@@ -104,7 +120,7 @@ export async function runSynthesis(deps: StepDeps, message: StepMessage, deliver
       stepTimeoutMs: deps.settings.stepTimeoutMs,
     });
     if (!moved) return "skipped";
-    await deps.queues.send("image", message);
+    await deps.queues.send("image", message, stepTrace(persona));
     return "done";
   });
 }
@@ -130,6 +146,11 @@ export async function runIllustration(deps: StepDeps, message: StepMessage, deli
       },
       remove: ["draft", "reason", "failedStep"],
     });
-    return moved ? "done" : "skipped";
+    if (!moved) return "skipped";
+    deps.metrics.record("SagaReady");
+    const timeToReady = persona.sagaStartedAt ? Date.now() - Date.parse(persona.sagaStartedAt) : undefined;
+    if (timeToReady !== undefined) deps.metrics.record("SagaTimeToReady", timeToReady);
+    logger.info("saga ready", { time_to_ready_ms: timeToReady });
+    return "done";
   });
 }

@@ -86,7 +86,8 @@ export function personaStore(table: Table) {
               UpdateExpression:
                 "SET #uid = :uid, personaId = :personaId, #status = :status, sagaId = :sagaId, version = :version, surveyId = :surveyId, " +
                 "eventSeq = :next, sagaStartSeq = :next, stepDeadlineAt = :step, sagaDeadlineAt = :deadline, redrives = :zero, " +
-                "updatedAt = :at, GSI1PK = :gsiPk, GSI1SK = :gsiSk REMOVE reason, failedStep, draft",
+                "correlationId = :correlationId, sagaStartedAt = :at, updatedAt = :at, GSI1PK = :gsiPk, GSI1SK = :gsiSk " +
+                "REMOVE reason, failedStep, draft",
               // The persona we read is still the one there (or there is none): no saga started in between.
               ConditionExpression: existing ? "eventSeq = :seq" : "attribute_not_exists(PK)",
               ExpressionAttributeNames: { "#uid": "uid", "#status": "status" },
@@ -101,6 +102,7 @@ export function personaStore(table: Table) {
                 ":step": persona.stepDeadlineAt,
                 ":deadline": persona.sagaDeadlineAt,
                 ":zero": 0,
+                ":correlationId": persona.correlationId,
                 ":at": at,
                 ":gsiPk": active.GSI1PK,
                 ":gsiSk": active.GSI1SK,

@@ -13,9 +13,11 @@
  * outlasts `maxRedrives` deadlines. A message that really was lost is re-driven at the
  * first sweep that finds its queue drained, and the saga deadline still bounds the wait.
  */
+import { logger, withLogContext } from "../log.ts";
+import type { Metrics } from "../ports/metrics.ts";
 import type { StepQueues } from "../ports/queue.ts";
 import type { Persona } from "./model.ts";
-import { failSaga, type SagaSettings } from "./saga.ts";
+import { failSaga, sagaLogContext, stepTrace, type SagaSettings } from "./saga.ts";
 import { stepAt, type SagaStep } from "./status.ts";
 import type { PersonaStore } from "./store.ts";
 
@@ -23,6 +25,7 @@ export interface SweepDeps {
   store: PersonaStore;
   queues: StepQueues<SagaStep>;
   settings: SagaSettings & { maxRedrives: number };
+  metrics: Pick<Metrics, "record">;
 }
 
 export interface SweepReport {
@@ -53,22 +56,36 @@ export async function sweep(deps: SweepDeps, now = new Date()): Promise<SweepRep
     // The index is eventually consistent: trust only the persona as read just now.
     const step = stepAt(persona.status);
     if (!step || !persona.stepDeadlineAt || persona.stepDeadlineAt > now.toISOString()) continue;
-    const expired = persona.sagaDeadlineAt !== undefined && persona.sagaDeadlineAt <= now.toISOString();
-    if (!expired && (await backlog(step)) > 0) {
-      if (await store.extendStep(persona, nextDeadline(), false)) report.postponed += 1;
-      continue;
-    }
-    if (expired || (persona.redrives ?? 0) >= settings.maxRedrives) {
-      const reason = expired
-        ? "The persona took too long to generate; please try again"
-        : "The persona could not be generated; please try again";
-      if (await failSaga(store, persona, step, reason)) report.failed += 1;
-      continue;
-    }
-    if (await store.extendStep(persona, nextDeadline(), true)) {
-      await deps.queues.send(step, { uid: persona.uid, sagaId: persona.sagaId });
-      report.redriven += 1;
-    }
+    // Each saga's lines carry its origin, as its workers' do.
+    await withLogContext(sagaLogContext(persona, step), async () => {
+      const expired = persona.sagaDeadlineAt !== undefined && persona.sagaDeadlineAt <= now.toISOString();
+      if (!expired && (await backlog(step)) > 0) {
+        if (await store.extendStep(persona, nextDeadline(), false)) {
+          report.postponed += 1;
+          deps.metrics.record("SagaPostponed", 1, { step });
+          logger.info("saga postponed", { backlog: await backlog(step) });
+        }
+        return;
+      }
+      if (expired || (persona.redrives ?? 0) >= settings.maxRedrives) {
+        const reason = expired
+          ? "The persona took too long to generate; please try again"
+          : "The persona could not be generated; please try again";
+        if (await failSaga(store, persona, step, reason)) {
+          report.failed += 1;
+          const reasonClass = expired ? "timed_out" : "redrives_exhausted";
+          deps.metrics.record("SagaFailed", 1, { reason: reasonClass });
+          logger.warn("saga failed", { reason_class: reasonClass });
+        }
+        return;
+      }
+      if (await store.extendStep(persona, nextDeadline(), true)) {
+        await deps.queues.send(step, { uid: persona.uid, sagaId: persona.sagaId }, stepTrace(persona));
+        report.redriven += 1;
+        deps.metrics.record("SagaRedriven", 1, { step });
+        logger.info("saga re-driven", { redrives: (persona.redrives ?? 0) + 1 });
+      }
+    });
   }
   return report;
 }

@@ -1,17 +1,49 @@
 /**
  * The saga's step queues as a port, bound to their URLs once by the composition root. One
- * message per step; the body names the saga, not the data.
+ * message per step; the body names the saga, not the data. Its message attributes say where
+ * it came from (`correlation_id`: the request that started the saga; `persona_version`), so
+ * every worker's log lines name the same origin; they travel with re-drives and redrives.
  */
-import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
+import type { SQSRecord } from "aws-lambda";
 import { z } from "zod";
 import { sqsClient } from "./aws.ts";
 
 export const StepMessage = z.strictObject({ uid: z.string().min(1), sagaId: z.string().min(1) });
 export type StepMessage = z.infer<typeof StepMessage>;
 
+/** What a step message says about its origin, as message attributes. */
+export interface StepTrace {
+  correlationId: string;
+  personaVersion: number;
+}
+
+function traceAttributes(trace: StepTrace): Record<string, MessageAttributeValue> {
+  return {
+    correlation_id: { DataType: "String", StringValue: trace.correlationId },
+    persona_version: { DataType: "Number", StringValue: String(trace.personaVersion) },
+  };
+}
+
+/** The trace of a step message as Lambda's SQS event hands it over; absent on messages sent without one. */
+export function traceOf(record: Pick<SQSRecord, "messageAttributes">): Partial<StepTrace> {
+  const attributes = record.messageAttributes ?? {};
+  const version = Number(attributes.persona_version?.stringValue);
+  return {
+    correlationId: attributes.correlation_id?.stringValue,
+    personaVersion: Number.isInteger(version) ? version : undefined,
+  };
+}
+
 /** A set of named queues, e.g. `{ synthesis, image }`. */
 export interface StepQueues<Step extends string = string> {
-  send(step: Step, message: StepMessage): Promise<void>;
+  send(step: Step, message: StepMessage, trace: StepTrace): Promise<void>;
   /** Messages waiting for a consumer (visible; not those in flight). Approximate, as SQS says. */
   backlog(step: Step): Promise<number>;
 }
@@ -19,8 +51,10 @@ export interface StepQueues<Step extends string = string> {
 /** @example const queues = stepQueues({ synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl }); */
 export function stepQueues<Step extends string>(urls: Record<Step, string>): StepQueues<Step> {
   return {
-    async send(step, message) {
-      await sqsClient().send(new SendMessageCommand({ QueueUrl: urls[step], MessageBody: JSON.stringify(message) }));
+    async send(step, message, trace) {
+      await sqsClient().send(
+        new SendMessageCommand({ QueueUrl: urls[step], MessageBody: JSON.stringify(message), MessageAttributes: traceAttributes(trace) }),
+      );
     },
     async backlog(step) {
       const { Attributes = {} } = await sqsClient().send(
@@ -34,7 +68,7 @@ export function stepQueues<Step extends string>(urls: Record<Step, string>): Ste
 /**
  * Moves messages from a dead-letter queue back to its source queue (a redrive), each one
  * sent before it is deleted, so a crash in between duplicates a message rather than losing
- * it (the steps ignore duplicates). Returns how many moved.
+ * it (the steps ignore duplicates), with its attributes (its origin). Returns how many moved.
  */
 export async function redrive(dlqUrl: string, queueUrl: string, max = 1000): Promise<number> {
   let moved = 0;
@@ -45,11 +79,14 @@ export async function redrive(dlqUrl: string, queueUrl: string, max = 1000): Pro
         MaxNumberOfMessages: Math.min(10, max - moved),
         WaitTimeSeconds: 0,
         VisibilityTimeout: 60,
+        MessageAttributeNames: ["All"],
       }),
     );
     if (Messages.length === 0) return moved;
     for (const message of Messages) {
-      await sqsClient().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.Body ?? "" }));
+      await sqsClient().send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.Body ?? "", MessageAttributes: message.MessageAttributes }),
+      );
       await sqsClient().send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }));
       moved += 1;
     }

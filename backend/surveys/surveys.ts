@@ -21,6 +21,7 @@ import type { RateLimits } from "../data/rate-limit.ts";
 import type { Table } from "../data/table.ts";
 import { ConflictError, ForbiddenError, NotFoundError, NotReadyError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { noMetrics, type Metrics } from "../ports/metrics.ts";
 import { aggregate, johariWindow, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
 import { QUESTION_SET_VERSION, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
 import { newReceipt, readReceipt, sameHash } from "./receipts.ts";
@@ -63,7 +64,13 @@ export interface SurveyHooks {
  * The survey domain bound to its table and limits.
  * @example const surveys = surveysOn(table, limits, config);
  */
-export function surveysOn(table: Table, limits: RateLimits, settings: SurveySettings, hooks: SurveyHooks = {}) {
+export function surveysOn(
+  table: Table,
+  limits: RateLimits,
+  settings: SurveySettings,
+  hooks: SurveyHooks = {},
+  metrics: Metrics = noMetrics,
+) {
   const store = surveyStore(table);
 
   /**
@@ -92,7 +99,9 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
       aggregates: members.length > 0 ? aggregates : null,
       publishedAt: new Date().toISOString(),
     };
-    await store.publishRound(surveyId, round, { previous: survey.publishedRound ?? 0, changes: survey.changes ?? 0 });
+    // Refused: another flow published this round first (and counted it).
+    if (await store.publishRound(surveyId, round, { previous: survey.publishedRound ?? 0, changes: survey.changes ?? 0 }))
+      metrics.record("SurveyRoundsPublished");
     return store.find(surveyId, { consistent: true });
   }
 
@@ -169,14 +178,17 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
       const refusal = await store.addAnswer(surveyId, answer, increments, from.callerUid);
       switch (refusal?.refused) {
         case undefined:
+          metrics.record("SurveyAnswers", 1, { outcome: "accepted" });
           break;
         case "no_survey":
           throw new NotFoundError(NO_SUCH_SURVEY);
         case "own_survey":
           throw new ForbiddenError("You cannot answer your own survey here; use PUT /v1/surveys/:id/self");
         case "limit":
+          metrics.record("SurveyAnswers", 1, { outcome: "rate_limited" });
           throw refusal.limit.refused();
         case "duplicate":
+          metrics.record("SurveyAnswers", 1, { outcome: "duplicate" });
           throw new ConflictError("This survey already has your answer", "duplicate_answer");
       }
       // Strongly consistent inside: the survey as this answer (and any round it completed) left it.
@@ -195,6 +207,7 @@ export function surveysOn(table: Table, limits: RateLimits, settings: SurveySett
       const stored = claimed ? await store.receiptOf(surveyId, claimed.answerId) : undefined;
       if (!claimed || !stored || !sameHash(stored, claimed.hash)) throw new NotFoundError(NO_SUCH_ANSWER);
       if (!(await store.withdrawAnswer(surveyId, claimed.answerId, stored))) throw new NotFoundError(NO_SUCH_ANSWER);
+      metrics.record("SurveyAnswersWithdrawn");
       await afterChange(surveyId);
     },
 

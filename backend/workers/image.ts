@@ -6,6 +6,6 @@ import { stepHandler } from "./step-handler.ts";
 
 // Before anything is built: the model's key comes from the secret.
 await loadAppSecret();
-const { saga, config } = compose(loadConfig());
+const { saga, config, ports } = compose(loadConfig());
 
-export const handler = stepHandler("image", saga.illustration, config.maxReceiveCount);
+export const handler = stepHandler("image", saga.illustration, config.maxReceiveCount, ports.metrics);

@@ -6,6 +6,6 @@ import { stepHandler } from "./step-handler.ts";
 
 // Before anything is built: the model's key comes from the secret.
 await loadAppSecret();
-const { saga, config } = compose(loadConfig());
+const { saga, config, ports } = compose(loadConfig());
 
-export const handler = stepHandler("synthesis", saga.synthesis, config.maxReceiveCount);
+export const handler = stepHandler("synthesis", saga.synthesis, config.maxReceiveCount, ports.metrics);

@@ -110,9 +110,9 @@ export async function costSection(): Promise<SectionResult> {
   const { surveys, personas, saga, chats } = compose(config, {
     ...real,
     queues: {
-      send: (step, message) => {
+      send: (step, message, trace) => {
         counts.sqs++;
-        return real.queues.send(step, message);
+        return real.queues.send(step, message, trace);
       },
       backlog: real.queues.backlog,
     },

@@ -1,6 +1,7 @@
 /**
  * Section 1: JSON requests through the full router + framework (production route table plus
- * the bench routes, Powertools request log on, stdout to /dev/null) against plain node:http,
+ * the bench routes, Powertools request log on carrying the request's EMF metrics, stdout to
+ * /dev/null) against plain node:http,
  * fastify and hono, on a static route and a route with a parameter. Every server runs in its
  * own process; only one is under load at a time. Rounds are interleaved (each server's
  * measurements are spread over the whole section, in rotating order) and each server's best
@@ -27,8 +28,19 @@ interface Server {
 
 const SERVERS: Server[] = [
   { key: "node", label: "node:http (baseline)", script: "bench/servers/node-http.ts" },
-  { key: "ours", label: "**ours** (full app, request log on)", script: "bench/servers/ours.ts" },
-  { key: "ours-nolog", label: "ours, no-op logger", script: "bench/servers/ours.ts", env: { BENCH_LOGGER: "noop" } },
+  { key: "ours", label: "**ours** (full app, request log with metrics)", script: "bench/servers/ours.ts" },
+  {
+    key: "ours-nomet",
+    label: "ours, request log, metrics off",
+    script: "bench/servers/ours.ts",
+    env: { POWERTOOLS_METRICS_DISABLED: "true" },
+  },
+  {
+    key: "ours-nolog",
+    label: "ours, no-op logger, metrics off",
+    script: "bench/servers/ours.ts",
+    env: { BENCH_LOGGER: "noop", POWERTOOLS_METRICS_DISABLED: "true" },
+  },
   { key: "fastify", label: "fastify", script: "bench/servers/fastify.ts" },
   { key: "hono", label: "hono (@hono/node-server)", script: "bench/servers/hono.ts" },
 ];
@@ -138,6 +150,7 @@ export async function jsonSection(): Promise<SectionResult> {
   for (const route of ROUTES) {
     const base = stat("node", route.key);
     const o = stat("ours", route.key);
+    const unmetered = stat("ours-nomet", route.key);
     const quiet = stat("ours-nolog", route.key);
     const fastest = Math.max(stat("fastify", route.key).rps, stat("hono", route.key).rps);
     summary.push({
@@ -156,11 +169,21 @@ export async function jsonSection(): Promise<SectionResult> {
       target: "(what the request log costs)",
       verdict: `${verdict(quiet.rps / base.rps, 0.95)}; logging costs ${((1 - o.rps / quiet.rps) * 100).toFixed(0)}% of throughput`,
     });
+    summary.push({
+      section: TITLE,
+      metric: `${route.label}, metrics on the request line`,
+      value: `${num(o.rps)} against ${num(unmetered.rps)} req/s; ${num(o.cpu, 1)} against ${num(unmetered.cpu, 1)} µs CPU/req`,
+      ratio: `${ratio(o.rps, unmetered.rps)} metrics off`,
+      target: "(what the metrics cost: no extra write)",
+      verdict: `metrics cost ${((1 - o.rps / unmetered.rps) * 100).toFixed(0)}% of throughput, ${num(o.cpu - unmetered.cpu, 1)} µs CPU per request`,
+    });
     notes.push(
       `- ${route.label}: with the request log on we serve ${ratio(o.rps, base.rps)} of node:http's requests/s ` +
         `(${ratio(o.rps, stat("fastify", route.key).rps)} fastify, ${ratio(o.rps, stat("hono", route.key).rps)} hono); ` +
         `with a no-op logger ${ratio(quiet.rps, base.rps)} (${ratio(quiet.rps, stat("fastify", route.key).rps)} fastify, ${ratio(quiet.rps, stat("hono", route.key).rps)} hono). ` +
-        `Server CPU per request: ${num(o.cpu, 1)} µs with the log, ${num(quiet.cpu, 1)} µs without, ${num(base.cpu, 1)} µs for node:http.`,
+        `Server CPU per request: ${num(o.cpu, 1)} µs with the log and its metrics, ${num(unmetered.cpu, 1)} µs with the log alone, ` +
+        `${num(quiet.cpu, 1)} µs without either, ${num(base.cpu, 1)} µs for node:http. The metrics (EMF fields on the request line, ` +
+        `no second write) cost ${ratio(o.rps, unmetered.rps)} of the unmetered throughput.`,
     );
   }
 
@@ -209,8 +232,10 @@ export async function jsonSection(): Promise<SectionResult> {
     ...notes,
     "",
     "Our response carries more than the baseline's: `x-request-id` (a fresh UUID), `cache-control: no-store`, `content-length` " +
-      "computed by the framework, and one JSON log line per request (method, route, status, duration, request id) written " +
-      "synchronously to stdout, as in production.",
+      "computed by the framework, and one JSON log line per request (method, route, status, duration, request id, correlation id) " +
+      "written synchronously to stdout, as in production; that line is also the request's CloudWatch EMF document (its `_aws` " +
+      "metadata and `ApiRequests`/`ApiResponses5xx`), so metrics add bytes to the line, not a write. Every request runs in its " +
+      "log context (AsyncLocalStorage), in all three rows of ours.",
     "",
     "### Where our server's time goes (`node --cpu-prof`, static route, same load)",
     "",

@@ -1,8 +1,9 @@
 /**
  * Our server under test: the production app (every route of backend/api/routes.ts, the
- * Powertools request log, error mapping), built by `createApi` as `backend/main.ts` builds
- * it, plus the bench-only routes, on the node:http adapter. `BENCH_LOGGER=noop` swaps the
- * request log for a no-op (to show what logging costs).
+ * Powertools request log carrying the request's EMF metrics, error mapping), built by
+ * `createApi` as `backend/main.ts` builds it, plus the bench-only routes, on the node:http
+ * adapter. `BENCH_LOGGER=noop` swaps the request log for a no-op (to show what logging
+ * costs); `POWERTOOLS_METRICS_DISABLED=true` leaves the metrics out (to show what they cost).
  */
 import { serve } from "../../backend/api/adapters/node.ts";
 import type { AppLogger } from "../../backend/api/app.ts";

@@ -43,6 +43,8 @@ export interface ResponseHead {
   method: string;
   /** Path and query, as requested. */
   path: string;
+  /** The platform decoded the path before the app saw it (an HTTP API). */
+  platformDecoded?: boolean;
   status: number;
   headers: Record<string, string | string[] | undefined>;
 }
@@ -101,19 +103,24 @@ export class Contract {
     }
   }
 
-  /** The document's path item for a request path, with its template; `invalid` for a bad percent-encoding. */
-  locate(path: string): { template: string; item: Json } | "invalid" | undefined {
-    const raw = stripApiPrefix(path.split("?")[0]!).split("/");
+  /**
+   * The document's path item for a request path, with its template; `invalid` for a bad
+   * percent-encoding. As the router does: each segment decoded on its own, so a parameter may
+   * hold a `/` sent as `%2F`. `platformDecoded`: an HTTP API decoded the whole path before the
+   * app saw it (a bad encoding then arrives as it was sent, and is only an odd id).
+   */
+  locate(path: string, platformDecoded = false): { template: string; item: Json } | "invalid" | undefined {
+    const stripped = stripApiPrefix(path.split("?")[0]!);
     let segments: string[];
     try {
-      segments = raw.map((s) => decodeURIComponent(s));
+      segments = platformDecoded ? decodedOrRaw(stripped).split("/") : stripped.split("/").map((s) => decodeURIComponent(s));
     } catch {
       return "invalid";
     }
     return this.#templates.find(
       (t) =>
         t.segments.length === segments.length &&
-        t.segments.every((want, i) => (want.startsWith("{") ? segments[i] !== "" && !segments[i]!.includes("/") : want === segments[i])),
+        t.segments.every((want, i) => (want.startsWith("{") ? segments[i] !== "" : want === segments[i])),
     );
   }
 
@@ -125,7 +132,7 @@ export class Contract {
     const fail = (message: string): never => {
       throw new ContractViolation(`${where}: ${message}`);
     };
-    const found = this.locate(head.path);
+    const found = this.locate(head.path, head.platformDecoded);
     const unknown = found === undefined || found === "invalid";
     if (unknown && (mode === "test-app" || (mode === "with-web" && !API_SPACE.test(head.path)))) return undefined;
     this.counts.responses++;
@@ -233,4 +240,12 @@ export function eventChecker(check: ResponseCheck): (text: string) => void {
     parser.feed(text);
     if (failure) throw failure;
   };
+}
+
+function decodedOrRaw(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

@@ -27,6 +27,8 @@ export async function globalSetup(): Promise<void> {
       AUTH_MODE: "local",
       // Request and step logs are asserted through injected loggers; keep the run readable.
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+      // Likewise the EMF lines: test/metrics.test.ts turns them on in the processes it reads.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
       TABLE_NAME: "remirai-test",
       MEDIA_BUCKET: "remirai-test-media",
       TEST_DYNAMODB_PID: String(dynamodb.pid),

@@ -6,6 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
+import type { AppLogger } from "../../backend/api/app.ts";
+import type { App } from "../../backend/api/http.ts";
 import { createApi } from "../../backend/api/index.ts";
 import { compose, type Domains } from "../../backend/compose.ts";
 import { loadConfig, type Config } from "../../backend/config.ts";
@@ -20,6 +22,8 @@ export const quiet = { info() {}, warn() {}, error() {} };
 export interface SagaStack {
   config: Config;
   target: Target;
+  /** The production app on this stack (the target serves it on a port). */
+  app: App;
   /** The stack's own composition: the app and its workers share it. */
   domains: Domains;
   dlqs: { synthesis: string; image: string };
@@ -27,8 +31,14 @@ export interface SagaStack {
   close(): Promise<void>;
 }
 
-/** `workers: false` leaves the queues alone, for tests that run steps by hand. */
-export async function sagaStack(env: Record<string, string> = {}, options: { workers?: boolean } = {}): Promise<SagaStack> {
+/**
+ * `workers: false` leaves the queues alone, for tests that run steps by hand; `logger` writes
+ * the app's request lines (default: none).
+ */
+export async function sagaStack(
+  env: Record<string, string> = {},
+  options: { workers?: boolean; logger?: AppLogger } = {},
+): Promise<SagaStack> {
   const name = `saga-${randomUUID().slice(0, 8)}`;
   const tableName = `remirai-${name}`;
   const queues = await provision({
@@ -52,7 +62,8 @@ export async function sagaStack(env: Record<string, string> = {}, options: { wor
   };
   const config = loadConfig(fullEnv);
   const domains = compose(config, {}, fullEnv);
-  const target = await nodeTarget(createApi(config, { logger: quiet, domains }));
+  const app = createApi(config, { logger: options.logger ?? quiet, domains });
+  const target = await nodeTarget(app);
   const workers =
     options.workers === false
       ? undefined
@@ -60,6 +71,7 @@ export async function sagaStack(env: Record<string, string> = {}, options: { wor
   return {
     config,
     target,
+    app,
     domains,
     dlqs: { synthesis: queues.synthesisDlqUrl, image: queues.imageDlqUrl },
     workers,

@@ -221,10 +221,13 @@ export function functionUrlTarget(app: App, options: TargetOptions = {}): Target
       for (;;) {
         while (next < stream.received.length) yield decoder.decode(stream.received[next++], { stream: true });
         if (stream.writableFinished || stream.destroyed) return;
-        await new Promise((r) => {
-          stream.once("chunk", r);
-          stream.once("finish", r);
-          stream.once("close", r);
+        // One wait per chunk: remove all three listeners, or a long stream piles them up.
+        await new Promise<void>((resolve) => {
+          const next = () => {
+            stream.off("chunk", next).off("finish", next).off("close", next);
+            resolve();
+          };
+          stream.on("chunk", next).on("finish", next).on("close", next);
         });
       }
     }
@@ -248,7 +251,8 @@ export function functionUrlTarget(app: App, options: TargetOptions = {}): Target
 function v1Event(path: string, sent: Sent) {
   const [rawPath = "/", rawQuery = ""] = path.split("?");
   const query = new URLSearchParams(rawQuery);
-  const multi: Record<string, string[]> = {};
+  // No prototype: a query key such as `__proto__` is a key like any other (found by the fuzzer).
+  const multi: Record<string, string[]> = Object.create(null);
   for (const [k, v] of query) (multi[k] ??= []).push(v);
   const headers = { host: "api.example.com", ...sent.headers };
   return {
@@ -282,7 +286,8 @@ export function apiGatewayTarget(app: App, version: "1.0" | "2.0", options: Targ
     const cookies = result.cookies ?? result.multiValueHeaders?.["set-cookie"] ?? [];
     if (cookies.length) headers["set-cookie"] = cookies;
     const body = result.isBase64Encoded ? Buffer.from(result.body, "base64").toString() : result.body;
-    const check = contract().begin({ method: sent.method ?? "GET", path, status: result.statusCode, headers }, options.contract);
+    const head = { method: sent.method ?? "GET", path, status: result.statusCode, headers, platformDecoded: version === "2.0" };
+    const check = contract().begin(head, options.contract);
     if (check?.streaming) eventChecker(check)(body);
     else check?.body(body);
     return { status: result.statusCode, headers, body };

@@ -166,6 +166,15 @@ function whenAnswered(socket: Socket, afterwards: () => void): void {
 export function nodeListener(app: App): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     owe(req.socket, res);
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400. Node's own 400 has no body,
+    // so the check is ours (requireHostHeader off) and the answer is the API's JSON error.
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+      const body = errorBody("missing_host", "HTTP/1.1 requests must carry a Host header");
+      res.shouldKeepAlive = false;
+      res.writeHead(400, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
     app(new NodeRequest(req, res), writerFor(req, res)).catch((error: unknown) => {
       // The app answers every error itself; reaching here means the response is unusable.
       res.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -245,8 +254,22 @@ export interface RunningServer {
   close(graceMs: number): Promise<void>;
 }
 
-export async function serve(app: App, options: { port: number; host: string }): Promise<RunningServer> {
-  const server = createServer(nodeListener(app));
+export interface ServeOptions {
+  port: number;
+  host: string;
+  /** A client that has not sent its whole head by then gets 408 (slow-header defence); default 10 s. */
+  headersTimeoutMs?: number;
+  /** …and its whole request (head and body); default 30 s. Responses (streams) are not bounded by it. */
+  requestTimeoutMs?: number;
+}
+
+export async function serve(app: App, options: ServeOptions): Promise<RunningServer> {
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const requestTimeout = Math.max(headersTimeout, options.requestTimeoutMs ?? 30_000);
+  // Node looks for expired heads and requests on this interval (30 s by default): a quarter of
+  // the head's allowance keeps a 408 close to its deadline.
+  const connectionsCheckingInterval = Math.max(25, Math.min(1_000, Math.floor(headersTimeout / 4)));
+  const server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval, requireHostHeader: false }, nodeListener(app));
   server.on("clientError", onClientError);
   server.on("connect", onConnect);
   server.on("checkExpectation", onUnmetExpectation);
