@@ -57,6 +57,8 @@ export interface Config {
   chatProgressIntervalMs: number;
   /** How often a resumed reader looks for new progress. */
   chatResumePollMs: number;
+  /** How long deleting a chat removes its messages before it answers; the rest goes on in the background. */
+  chatDeleteInlineMs: number;
   /** Model-written chemistry blurbs per caller per hour (past it: offline blurbs; 0 = no limit), and their time limit. */
   chemistryBlurbsPerHour: number;
   chemistryBlurbTimeoutMs: number;
@@ -195,6 +197,7 @@ function readConfig(env: Env): Config {
     chatLeaseMs: positive(env, "CHAT_LEASE_MS", 15_000),
     chatProgressIntervalMs: positive(env, "CHAT_PROGRESS_INTERVAL_MS", 1_000),
     chatResumePollMs: positive(env, "CHAT_RESUME_POLL_MS", 500),
+    chatDeleteInlineMs: int(env, "CHAT_DELETE_INLINE_MS", 1_000),
     chemistryBlurbsPerHour: int(env, "CHEMISTRY_BLURBS_PER_HOUR", 60),
     chemistryBlurbTimeoutMs: int(env, "CHEMISTRY_BLURB_TIMEOUT_MS", 10_000),
     answersPerIpPerHour: int(env, "ANSWERS_PER_IP_PER_HOUR", 5),

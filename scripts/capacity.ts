@@ -114,7 +114,7 @@ try {
   const personaId = (await personas.view("g_1")).persona_id!;
   await measure("GET /v1/personas/:id/card", "GetItem PERSONA#id/OWNER + GetItem PERSONA", () => social.publicCard(personaId));
   let chatId = "";
-  await measure("POST /v1/chats", "GetItem PERSONA + UpdateItem CHAT (conditional create)", async () => {
+  await measure("POST /v1/chats", "GetItem PERSONA + TransactWrite: Put CHAT (conditional create) + Put MSG (the greeting)", async () => {
     chatId = (await chats.open("g_1")).chatId;
   });
   await measure(

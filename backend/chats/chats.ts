@@ -21,6 +21,7 @@ import type { Personas } from "../personas/personas.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
 import { NO_SUCH_REPLY, openFollow, type Follow, type FollowDeps } from "./follow.ts";
 import { chatLimits } from "./limits.ts";
+import { manageStore, type Rating } from "./manage/store.ts";
 import { progressStore } from "./progress/store.ts";
 import { chatStore, type Chat, type HistoryPosition, type Message, type Page } from "./store.ts";
 import { releaseWhenBack, ReplyRun, stopLocally, type Turn, type TurnDeps } from "./turn.ts";
@@ -45,6 +46,7 @@ export type ChatSettings = Pick<
   | "chatProgressIntervalMs"
   | "chatResumePollMs"
   | "sseMaxLifeMs"
+  | "chatDeleteInlineMs"
 >;
 
 /** A connected stream ends by its maximum life; its run's lease covers that and the time to store the ending. */
@@ -62,6 +64,7 @@ export function chatsOn(
   const store = chatStore(table);
   const budget = chatLimits(limits, { messagesPerMinute: settings.chatMessagesPerMinute, dailyTokenBudget: settings.chatDailyTokenBudget });
   const progress = progressStore(table);
+  const manage = manageStore(table);
   const turns: TurnDeps = {
     store,
     progress,
@@ -87,7 +90,12 @@ export function chatsOn(
 
   async function open(uid: string, personaId?: string): Promise<Chat> {
     const persona = await chattable(uid, personaId);
-    return store.create(uid, { personaId: persona.personaId, uid: persona.uid, name: persona.current.card.name });
+    return store.create(uid, {
+      personaId: persona.personaId,
+      uid: persona.uid,
+      name: persona.current.card.name,
+      greeting: persona.current.card.greeting,
+    });
   }
 
   return {
@@ -113,8 +121,43 @@ export function chatsOn(
       return chat;
     },
 
-    /** Newest first. */
-    list: (uid: string, limit: number, cursor?: string): Promise<Page<Chat>> => store.list(uid, limit, cursor),
+    /**
+     * By last activity, newest first. A user's chats are read whole and sorted here: an index
+     * on activity would be rewritten by every turn (docs/decisions.md). `cursor`: the last
+     * chat id of the page before.
+     */
+    async list(uid: string, limit: number, cursor?: string): Promise<Page<Chat>> {
+      const all = (await manage.allChats(uid)).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || b.chatId.localeCompare(a.chatId));
+      const start = cursor === undefined ? 0 : all.findIndex((c) => c.chatId === cursor) + 1;
+      const items = all.slice(start, start + limit);
+      return { items, next: start + limit < all.length && items.length ? items.at(-1)!.chatId : undefined };
+    },
+
+    /** A new title for the caller's chat. */
+    async rename(uid: string, chatId: string, title: string): Promise<Chat> {
+      const chat = await manage.rename(uid, chatId, title.trim());
+      if (!chat) throw new NotFoundError(NO_SUCH_CHAT);
+      return chat;
+    },
+
+    /**
+     * Deletes the caller's chat: gone from its list at once; its messages are removed now for
+     * a short chat, in the background past `CHAT_DELETE_INLINE_MS`. Refused while a reply is
+     * being generated in it (stop it first).
+     */
+    async remove(chat: Chat): Promise<void> {
+      const outcome = await manage.removeChat(chat);
+      if (outcome === "gone") throw new NotFoundError(NO_SUCH_CHAT);
+      if (outcome === "generating") throw new ConflictError("A reply is being generated in this chat; stop it first", "reply_in_progress");
+      const deadline = Date.now() + settings.chatDeleteInlineMs;
+      if (await manage.purge(chat.chatId, () => Date.now() > deadline)) return;
+      withLogContext({ chat_id: chat.chatId }, () => releaseWhenBack(() => manage.purge(chat.chatId)));
+    },
+
+    /** Thumbs up or down (or `null`: none) on a reply of the caller's chat. */
+    async rate(chat: Chat, replyId: string, rating: Rating | null): Promise<void> {
+      if (!(await manage.setFeedback(chat.chatId, replyId, rating))) throw new NotFoundError(NO_SUCH_REPLY);
+    },
 
     /**
      * A page of history in chronological order, walking `older` or `newer` from the cursor

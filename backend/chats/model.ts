@@ -34,6 +34,10 @@ export interface Message {
   leaseUntil?: number;
   /** A reader in another process asked the generator to persist its progress. */
   followed?: boolean;
+  /** The persona's greeting that opens a chat (not sent to the model: the system prompt is the persona). */
+  greeting?: boolean;
+  /** The owner's thumbs up or down on a reply. */
+  feedback?: { rating: "up" | "down"; at: string };
   /** A reply: the user message it answers. */
   inReplyTo?: string;
   /** Which alternate is being generated or shown (0: the first answer). */

@@ -16,7 +16,11 @@ const LOCK_MS = 5 * 60_000;
 
 export function chatStore(table: Table) {
   return {
-    async create(uid: string, persona: { personaId: string; uid: string; name: string }, now = new Date()): Promise<Chat> {
+    async create(
+      uid: string,
+      persona: { personaId: string; uid: string; name: string; greeting?: string },
+      now = new Date(),
+    ): Promise<Chat> {
       const at = now.toISOString();
       const chat: Chat = {
         chatId: timeOrderedId(),
@@ -27,21 +31,20 @@ export function chatStore(table: Table) {
         createdAt: at,
         updatedAt: at,
       };
-      await table.update({
-        Key: keys.chat(uid, chat.chatId),
-        UpdateExpression:
-          "SET chatId = :id, #uid = :uid, personaId = :pid, personaUid = :puid, title = :title, createdAt = :now, updatedAt = :now",
-        ConditionExpression: "attribute_not_exists(PK)",
-        ExpressionAttributeNames: { "#uid": "uid" },
-        ExpressionAttributeValues: {
-          ":id": chat.chatId,
-          ":uid": uid,
-          ":pid": chat.personaId,
-          ":puid": chat.personaUid,
-          ":title": chat.title,
-          ":now": at,
-        },
-      });
+      // The persona's greeting opens the chat as its first message: no model call.
+      const greeting: Message = {
+        messageId: timeOrderedId(now.getTime()),
+        chatId: chat.chatId,
+        role: "model",
+        text: persona.greeting ?? "",
+        status: "complete",
+        createdAt: at,
+        greeting: true,
+      };
+      await table.transact([
+        { Put: { Item: { ...keys.chat(uid, chat.chatId), ...chat }, ConditionExpression: "attribute_not_exists(PK)" } },
+        ...(persona.greeting ? [{ Put: { Item: { ...keys.message(chat.chatId, greeting.messageId), ...greeting } } }] : []),
+      ]);
       return chat;
     },
 

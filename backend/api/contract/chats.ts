@@ -28,6 +28,8 @@ export const Message = named(
       .describe("`interrupted`: stopped or cut off, with the text so far."),
     created_at: Timestamp,
     usage: Usage.optional(),
+    feedback: z.enum(["up", "down"]).optional().describe("The owner's thumbs up or down on a reply."),
+    greeting: z.literal(true).optional().describe("The persona's greeting that opens the chat (the model did not write it)."),
   }),
 );
 export type Message = z.infer<typeof Message>;
@@ -53,6 +55,18 @@ export const TurnResult = named(
   "A finished turn: the stored message's id and the reply as stored.",
 );
 export type TurnResult = z.infer<typeof TurnResult>;
+
+export const RenameChat = named("RenameChat", z.strictObject({ title: z.string().trim().min(1).max(120) }), "The chat's new title.");
+export const ChatDeleted = named(
+  "ChatDeleted",
+  z.strictObject({ chat_id: ChatId, deleted: z.literal(true) }),
+  "The chat is gone; its messages are being removed.",
+);
+export const Feedback = named(
+  "Feedback",
+  z.strictObject({ rating: z.enum(["up", "down"]).nullable().describe("`null` takes the feedback back.") }),
+);
+export const FeedbackGiven = named("FeedbackGiven", z.strictObject({ reply_id: MessageId, rating: z.enum(["up", "down"]).nullable() }));
 
 export const Stopping = named("Stopping", z.strictObject({ reply_id: MessageId, stopping: z.literal(true) }));
 
@@ -120,6 +134,42 @@ export const chats = {
     auth: "owner",
     params: ChatParams,
     responses: { 200: { description: "The chat.", body: Chat } },
+  }),
+  rename: operation({
+    operationId: "renameChat",
+    method: "PUT",
+    path: "/v1/chats/:chat_id",
+    tag: "chats",
+    summary: "Rename one of the caller's chats",
+    auth: "owner",
+    params: ChatParams,
+    body: RenameChat,
+    responses: { 200: { description: "The chat, renamed.", body: Chat } },
+  }),
+  remove: operation({
+    operationId: "deleteChat",
+    method: "DELETE",
+    path: "/v1/chats/:chat_id",
+    tag: "chats",
+    summary: "Delete one of the caller's chats and all its messages",
+    description:
+      "The chat is gone at once; its messages are removed before the answer (a long chat's rest right after, in the background). Refused while a reply is being generated in it: stop it first.",
+    auth: "owner",
+    params: ChatParams,
+    responses: { 200: { description: "Deleted.", body: ChatDeleted } },
+    errors: ["reply_in_progress"],
+  }),
+  feedback: operation({
+    operationId: "rateReply",
+    method: "PUT",
+    path: "/v1/chats/:chat_id/messages/:message_id/feedback",
+    tag: "chats",
+    summary: "Thumbs up or down on a reply",
+    description: "Only the chat's owner; only on the persona's replies (a user message is 404). Kept with the reply, shown in history.",
+    auth: "owner",
+    params: z.object({ chat_id: ChatId, message_id: MessageId }),
+    body: Feedback,
+    responses: { 200: { description: "The feedback as stored.", body: FeedbackGiven } },
   }),
   history: operation({
     operationId: "listMessages",

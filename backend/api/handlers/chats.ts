@@ -3,7 +3,17 @@ import type { z } from "zod";
 import type { ChatEvent, ReplyRun } from "../../chats/chats.ts";
 import type { Chat as StoredChat, Message as StoredMessage } from "../../chats/store.ts";
 import type { Domains } from "../../compose.ts";
-import { api, type Chat, type ChatPage, type Message, type MessagePage, type Stopping, type TurnResult } from "../contract/index.ts";
+import {
+  api,
+  type Chat,
+  type ChatDeleted,
+  type FeedbackGiven,
+  type ChatPage,
+  type Message,
+  type MessagePage,
+  type Stopping,
+  type TurnResult,
+} from "../contract/index.ts";
 import { MODEL_UNAVAILABLE } from "../domain-errors.ts";
 import { HttpError, ServiceUnavailable, UnprocessableEntity } from "../errors.ts";
 import { acceptsEventStream, respond, stream, StreamExpired, type Context, type Handler } from "../framework.ts";
@@ -29,6 +39,8 @@ const messageView = (m: StoredMessage): Message => ({
   status: m.status,
   created_at: m.createdAt,
   ...(m.usage ? { usage: usageView(m.usage) } : {}),
+  ...(m.feedback ? { feedback: m.feedback.rating } : {}),
+  ...(m.greeting ? { greeting: true as const } : {}),
 });
 
 /** A chat event as SSE: its name, its stable id (chats/event-ids.ts), its data as the contract says. */
@@ -179,5 +191,25 @@ export function chatHandlers({ chats, config }: Pick<Domains, "chats" | "config"
     });
   };
 
-  return { open, list, get, history, send, stop, oneShot, resume };
+  const rename: Handler = async (ctx) => {
+    const { uid } = await callers.required(ctx.req);
+    const { params, body } = await input(ctx, api.chats.rename);
+    return respond(chatView(await chats.rename(uid, params.chat_id, body.title)));
+  };
+
+  const remove: Handler = async (ctx) => {
+    const { uid } = await callers.required(ctx.req);
+    const { params } = await input(ctx, api.chats.remove);
+    await chats.remove(await chats.get(uid, params.chat_id));
+    return respond({ chat_id: params.chat_id, deleted: true } satisfies z.output<typeof ChatDeleted>);
+  };
+
+  const feedback: Handler = async (ctx) => {
+    const { uid } = await callers.required(ctx.req);
+    const { params, body } = await input(ctx, api.chats.feedback);
+    await chats.rate(await chats.get(uid, params.chat_id), params.message_id, body.rating);
+    return respond({ reply_id: params.message_id, rating: body.rating } satisfies z.output<typeof FeedbackGiven>);
+  };
+
+  return { open, list, get, history, send, stop, oneShot, resume, rename, remove, feedback };
 }
