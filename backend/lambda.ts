@@ -7,13 +7,18 @@
 import { apiGatewayHandler as buffered } from "./api/adapters/api-gateway.ts";
 import { functionUrlHandler, type StreamingRuntime } from "./api/adapters/function-url.ts";
 import { createApi } from "./api/index.ts";
+import type { App } from "./api/http.ts";
 import { loadConfig } from "./config.ts";
+import { flushRequestLines } from "./log.ts";
 import { loadAppSecret } from "./ports/secrets.ts";
 
 // Before the app is built (its providers and keys come from the secret); a failure throws
 // here, which Lambda reports as an init error.
 await loadAppSecret();
-const app = createApi(loadConfig());
+const api = createApi(loadConfig());
+// Without the Web Adapter the invocation ends when the handler resolves: the request's line
+// is written before that, not at the end of the event-loop turn (log.ts batches it).
+const app: App = (req, writer) => api(req, writer).finally(flushRequestLines);
 // Only the Lambda runtime's `awslambda` can stream: Powertools' invoke store defines an empty
 // one in any process, so its presence alone proves nothing.
 const runtime = (globalThis as { awslambda?: Partial<StreamingRuntime> }).awslambda;

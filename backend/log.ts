@@ -8,7 +8,7 @@
  * deep down — a model retry inside a saga step — names its saga without being told.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { LogFormatter, LogItem, Logger } from "@aws-lambda-powertools/logger";
+import { LogFormatter, LogItem, LogLevelThreshold, Logger } from "@aws-lambda-powertools/logger";
 import type { LogAttributes, UnformattedAttributes } from "@aws-lambda-powertools/logger/types";
 
 /** The `service` of each function (its POWERTOOLS_SERVICE_NAME in the template); the metrics' `service` dimension too. */
@@ -79,3 +79,44 @@ class ContextFormatter extends LogFormatter {
 }
 
 export const logger = new Logger({ serviceName: PROCESS_SERVICE, logFormatter: new ContextFormatter() });
+
+/**
+ * The API's request lines: the very lines `logger` would print (same formatter, service and
+ * level), but collected and written to stdout in one `write` per event-loop turn instead of
+ * one per request. The turn in which a response is ended writes its line: the flush is a
+ * `setImmediate`, which runs before the loop waits for I/O again, so no request's line waits
+ * for another request. Warnings and errors go out at once (after what is pending, to keep
+ * the order). At exit (`process.exit` after SIGTERM's graceful close, an uncaught error) the
+ * rest is written synchronously (stdout is synchronous for files and pipes on Linux). Under the
+ * Lambda Web Adapter the environment can only be frozen once the adapter has read the
+ * response and handed it to Lambda, which is later than our same-turn flush; were it frozen
+ * first, the line would go out on thaw, or at the SIGTERM Lambda sends before shutdown
+ * (docs/decisions.md, "Performance round two (issue 18)").
+ */
+class TurnBatchedLogger extends Logger {
+  protected override printLog(logLevel: number, log: LogItem): void {
+    if (logLevel >= LogLevelThreshold.WARN) {
+      flushRequestLines();
+      super.printLog(logLevel, log);
+      return;
+    }
+    // As Powertools prints a line (Logger.printLog), minus the console: the same JSON text.
+    log.prepareForPrint();
+    const indentation = (this as unknown as { logIndentation: number }).logIndentation;
+    pending.push(JSON.stringify(log.getAttributes(), this.getJsonReplacer(), indentation));
+    if (pending.length === 1) setImmediate(flushRequestLines);
+  }
+}
+
+const pending: string[] = [];
+
+/** Writes the request lines not yet written, in one write. */
+export function flushRequestLines(): void {
+  if (pending.length === 0) return;
+  const text = `${pending.join("\n")}\n`;
+  pending.length = 0;
+  process.stdout.write(text);
+}
+process.on("exit", flushRequestLines);
+
+export const requestLogger = new TurnBatchedLogger({ serviceName: PROCESS_SERVICE, logFormatter: new ContextFormatter() });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the six benchmarks of docs/benchmarks.md, one after the other, each
+ * `npm run bench`: the seven benchmarks of docs/benchmarks.md, one after the other, each
  * server and load generator in a process of its own, all on 127.0.0.1. Prints a summary
  * table and rewrites docs/benchmarks.md with every number, the machine and the commands.
  *
@@ -22,6 +22,7 @@ import { idleStreamsSection } from "./sections/idle-streams.ts";
 import { costSection } from "./sections/cost.ts";
 import { loadLevellingSection } from "./sections/load-levelling.ts";
 import { coldStartSection } from "./sections/cold-start.ts";
+import { idleFeedsSection } from "./sections/idle-feeds.ts";
 
 const SECTIONS: { id: number; title: string; run: () => Promise<SectionResult> }[] = [
   { id: 1, title: "1. JSON requests", run: jsonSection },
@@ -30,6 +31,7 @@ const SECTIONS: { id: number; title: string; run: () => Promise<SectionResult> }
   { id: 4, title: "4. Load levelling", run: loadLevellingSection },
   { id: 5, title: "5. Cold start", run: coldStartSection },
   { id: 6, title: "6. Cost per flow", run: costSection },
+  { id: 7, title: "7. Idle status feeds", run: idleFeedsSection },
 ];
 
 /** Past this the benchmark gives up on what is left, cleans up and still writes its report. */

@@ -248,4 +248,32 @@ describe("feedback on a reply", () => {
     assert.deepEqual(await errorCode(bad), [400, "validation_failed"]);
     assert.equal(afterUp.find((m) => m.message_id === replyId)!.role, "model");
   });
+
+  test("is in the owner's export, with the reply it rates", async () => {
+    // Prepare
+    const chat = await newChat();
+    const events = await say(chat.chat_id, "export me");
+    const replyId = events[0]!.data.reply_id as string;
+    await fetch(url(`/v1/chats/${chat.chat_id}/messages/${replyId}/feedback`), {
+      method: "PUT",
+      headers: as(owner.uid),
+      body: '{"rating":"down"}',
+    });
+
+    // Act
+    const exported = (await (await fetch(url("/v1/me/export"), { headers: as(owner.uid) })).json()) as {
+      chats: { chat_id: string; messages: MessageView[] }[];
+    };
+
+    // Assess
+    const messages = exported.chats.find((c) => c.chat_id === chat.chat_id)!.messages;
+    assert.deepEqual(
+      messages.map((m) => [m.role, m.feedback]),
+      [
+        ["model", undefined],
+        ["user", undefined],
+        ["model", "down"],
+      ],
+    );
+  });
 });

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { afterEach, mock, test } from "node:test";
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import { documentClient, Table } from "../backend/data/table.ts";
+import { documentClient } from "../backend/data/documents.ts";
+import { Table } from "../backend/data/table.ts";
 
 const table = new Table("remirai-unit");
 

@@ -8,8 +8,8 @@ import { after, before, describe, test } from "node:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { keys } from "../backend/data/keys.ts";
-import { documentClient } from "../backend/data/table.ts";
-import { as, friendAnswer, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
+import { documentClient } from "../backend/data/documents.ts";
+import { as, friendAnswer, ownerWithAnswers, ownPortrait, sagaStack, type SagaStack } from "./support/saga.ts";
 
 let stack: SagaStack;
 before(async () => (stack = await sagaStack()));
@@ -79,7 +79,7 @@ describe("persona saga", () => {
     assert.equal(view.saga_id, sagaId);
     assert.ok(view.card.name.length > 0);
     assert.deepEqual(view.generated_by, { writer: "offline", illustrator: "offline-svg" });
-    const portrait = await fetch(view.illustration_url);
+    const portrait = await ownPortrait(stack.target, uid, view);
     assert.equal(portrait.status, 200);
     assert.match(await portrait.text(), /^<svg /);
   });
@@ -217,22 +217,59 @@ describe("a status feed at its maximum life", () => {
     try {
       const { uid } = await ownerWithAnswers(brief.target, 3);
       await brief.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
+      const { personaEventsPollMs, personaEventsMaxPollMs } = brief.config;
 
       // Act
       const first = await readFeed(brief.target.url!, uid);
       const resumed = await readFeed(brief.target.url!, uid, first.events.at(-1)!.id);
 
-      // Assess
+      // Assess: the hint is the interval the feed had reached, never below the poll or above its cap
       assert.deepEqual(
         first.events.map((e) => JSON.parse(e.data).status),
         ["synthesizing"],
       );
-      assert.equal(first.retry, brief.config.personaEventsPollMs);
+      for (const feed of [first, resumed]) {
+        assert.ok(feed.retry! >= personaEventsPollMs && feed.retry! <= personaEventsMaxPollMs, `retry: ${feed.retry}`);
+      }
       assert.match(first.text, /retry: \d+\n\n: the stream reached its maximum life\n\n$/);
       assert.deepEqual(resumed.events, []);
-      assert.equal(resumed.retry, brief.config.personaEventsPollMs);
     } finally {
       await brief.close();
+    }
+  });
+});
+
+describe("a status feed while a step runs long", () => {
+  test("looks for changes half as often after each empty look, down to its cap, and says so in retry:", async () => {
+    // Prepare: no workers, so the first step never ends; poll 20 ms, cap 160 ms, streams live 1.5 s
+    const slow = await sagaStack(
+      { SSE_MAX_LIFE_MS: "1500", PERSONA_EVENTS_POLL_MS: "20", PERSONA_EVENTS_MAX_POLL_MS: "160" },
+      { workers: false },
+    );
+    try {
+      const { uid } = await ownerWithAnswers(slow.target, 3);
+      await slow.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
+      const { personas } = slow.domains;
+      const lookUp = personas.statusEventsAfter;
+      let looks = 0;
+      personas.statusEventsAfter = (...args) => {
+        looks += 1;
+        return lookUp(...args);
+      };
+
+      // Act
+      const feed = await readFeed(slow.target.url!, uid);
+
+      // Assess: at a steady 20 ms the feed would have looked about 75 times in 1.5 s; backing
+      // off (20, 40, 80, then every 160 ms) it looks at most 4 + 1500/160 times
+      assert.deepEqual(
+        feed.events.map((e) => JSON.parse(e.data).status),
+        ["synthesizing"],
+      );
+      assert.ok(looks <= 4 + Math.ceil(1500 / 160), `looked ${looks} times`);
+      assert.equal(feed.retry, 160);
+    } finally {
+      await slow.close();
     }
   });
 });

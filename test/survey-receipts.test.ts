@@ -12,7 +12,7 @@ import { createApi } from "../backend/api/index.ts";
 import { compose, type Domains } from "../backend/compose.ts";
 import { loadConfig } from "../backend/config.ts";
 import { fingerprintHash } from "../backend/data/pseudonym.ts";
-import { documentClient } from "../backend/data/table.ts";
+import { documentClient } from "../backend/data/documents.ts";
 import { aggregate } from "../backend/surveys/aggregate.ts";
 import { friendsAnswers } from "./support/differencing.ts";
 import { nodeTarget, type Target } from "./support/targets.ts";

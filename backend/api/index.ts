@@ -2,7 +2,7 @@
 import { LogLevelThreshold } from "@aws-lambda-powertools/logger";
 import { compose, type Domains, type Ports } from "../compose.ts";
 import type { Config } from "../config.ts";
-import { logger, withLogContext } from "../log.ts";
+import { logger, requestLogger, withLogContext } from "../log.ts";
 import { DependencyUnavailableError } from "../ports/dependency.ts";
 import type { Metrics } from "../ports/metrics.ts";
 import { createApp, type AppLogger, type RequestLine } from "./app.ts";
@@ -28,13 +28,15 @@ export interface ApiOptions {
  * metrics wait for the next flush.
  */
 function requestLog(log: AppLogger, metrics: Metrics): (line: RequestLine) => void {
-  if (!metrics.enabled) return (line) => log.info("request", line);
+  // The process's own log: request lines are written once per event-loop turn (log.ts says why that loses none).
+  const lines = log === logger ? requestLogger : log;
+  if (!metrics.enabled) return (line) => lines.info("request", line);
   return (line) => {
-    if (log === logger && logger.level <= LogLevelThreshold.INFO) {
-      logger.info("request", metrics.requestLine(line.status, line));
+    if (lines === requestLogger && requestLogger.level <= LogLevelThreshold.INFO) {
+      requestLogger.info("request", metrics.requestLine(line.status, line));
     } else {
       metrics.request(line.status);
-      log.info("request", line);
+      lines.info("request", line);
     }
   };
 }

@@ -21,6 +21,7 @@ import type { Personas } from "../personas/personas.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
 import { NO_SUCH_REPLY, openFollow, type Follow, type FollowDeps } from "./follow.ts";
 import { chatLimits } from "./limits.ts";
+import { chatLifecycleStore } from "./lifecycle-store.ts";
 import { manageStore, type Rating } from "./manage/store.ts";
 import { progressStore } from "./progress/store.ts";
 import { chatStore, type Chat, type HistoryPosition, type Message, type Page } from "./store.ts";
@@ -47,6 +48,7 @@ export type ChatSettings = Pick<
   | "chatResumePollMs"
   | "sseMaxLifeMs"
   | "chatDeleteInlineMs"
+  | "chatsPerHour"
 >;
 
 /** A connected stream ends by its maximum life; its run's lease covers that and the time to store the ending. */
@@ -62,6 +64,7 @@ export function chatsOn(
   metrics: Metrics = noMetrics,
 ) {
   const store = chatStore(table);
+  const life = chatLifecycleStore(table);
   const budget = chatLimits(limits, { messagesPerMinute: settings.chatMessagesPerMinute, dailyTokenBudget: settings.chatDailyTokenBudget });
   const progress = progressStore(table);
   const manage = manageStore(table);
@@ -90,12 +93,17 @@ export function chatsOn(
 
   async function open(uid: string, personaId?: string): Promise<Chat> {
     const persona = await chattable(uid, personaId);
-    return store.create(uid, {
-      personaId: persona.personaId,
-      uid: persona.uid,
-      name: persona.current.card.name,
-      greeting: persona.current.card.greeting,
-    });
+    const limit = limits.increment(
+      { scope: "chat-create", name: "chats_per_hour", limit: settings.chatsPerHour, windowSeconds: 3600 },
+      { user: uid },
+    );
+    const chat = await store.create(
+      uid,
+      { personaId: persona.personaId, uid: persona.uid, name: persona.current.card.name, greeting: persona.current.card.greeting },
+      limit,
+    );
+    if (chat === "limited") throw limit!.refused();
+    return chat;
   }
 
   return {
@@ -175,6 +183,8 @@ export function chatsOn(
       if (trimmed === "") throw new InvalidInputError("The message is empty", "empty_message");
       if (trimmed.length > settings.chatMessageMaxChars)
         throw new InvalidInputError(`Messages are limited to ${settings.chatMessageMaxChars} characters`, "message_too_long");
+      if (chat.closed || chat.personaId === undefined)
+        throw new ConflictError("This chat's persona was deleted; its history stays readable", "persona_deleted");
       await budget.admit(chat.uid);
       const persona = await chattable(chat.uid, chat.personaId);
       const begun = await store.beginTurn(chat, trimmed, connectedLeaseMs);
@@ -191,8 +201,11 @@ export function chatsOn(
         const window = fitHistory(history, settings.chatContextTokens);
         let summary = chat.summary;
         if (window.overflow.length > 0) {
-          summary = await foldSummary(llm, chat.summary, window.overflow);
+          const folded = await foldSummary(llm, chat.summary, window.overflow);
+          summary = folded.summary;
           await store.saveSummary(chat, summary, window.overflow.at(-1)!.messageId);
+          // The summary's model call is the user's, like the reply's.
+          await budget.charge(chat.uid, folded.usage.inputTokens + folded.usage.outputTokens);
         }
         return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns, alternate: 0 };
       } catch (error) {
@@ -211,6 +224,29 @@ export function chatsOn(
     /** A reply of the caller's chat to resume after `lastEventId` (NotFound, or InvalidInput for a bad id). */
     follow: (chat: Chat, replyId: string, lastEventId: string | undefined): Promise<Follow> =>
       openFollow(followers, chat, replyId, lastEventId),
+
+    /** Every chat of `uid` with its messages, page by page, oldest first (an export). */
+    async *exportOf(uid: string): AsyncGenerator<{ chat: Chat; messages: AsyncGenerator<Message[]> }> {
+      for (const chat of await life.all(uid)) {
+        yield {
+          chat,
+          messages: (async function* () {
+            let cursor: string | undefined;
+            do {
+              const page = await life.messagesAfter(chat.chatId, 100, cursor);
+              if (page.items.length > 0) yield page.items;
+              cursor = page.next;
+            } while (cursor !== undefined);
+          })(),
+        };
+      }
+    },
+
+    /** Up to `limit` items of the user's own chats removed (lifecycle); `done` when none is left. */
+    forgetChatsOf: (uid: string, limit: number) => life.forgetChatsOf(uid, limit),
+
+    /** The persona of `personaUid` (`personaId` only, when given) was deleted: chats with it become read-only (lifecycle). */
+    closeChatsWith: (personaUid: string, limit: number, personaId?: string) => life.closeChatsWith(personaUid, limit, personaId),
 
     /** Asks a generating reply to stop, from any process; this process halts it at once. */
     async stop(chat: Chat, replyId: string): Promise<void> {

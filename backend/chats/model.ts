@@ -3,8 +3,10 @@
 export interface Chat {
   chatId: string;
   uid: string;
-  personaId: string;
-  personaUid: string;
+  /** Gone once the persona is deleted: the chat then stays readable, and takes no more messages. */
+  personaId?: string;
+  personaUid?: string;
+  closed?: "persona_deleted";
   title: string;
   createdAt: string;
   updatedAt: string;

@@ -2,9 +2,13 @@
  * Chats and their messages on the single table. Every DynamoDB expression of the chat
  * domain lives here. A chat lives under its creator (`USER#uid/CHAT#id`), so reading it is
  * also the ownership check; its messages live under `CHAT#id` with time-ordered ids, so
- * history is a Query in key order, either direction.
+ * history is a Query in key order, either direction. The persona's owner keeps a pointer to
+ * every chat with their persona (`USER#personaUid/PERSONA_CHAT#id`), so deleting the persona
+ * finds the chats to close, and deleting the chat finds the pointer, without a Scan
+ * (lifecycle-store.ts: export, deletion, closing).
  */
 import { keys } from "../data/keys.ts";
+import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, isConditionFailed, withoutKeys, type Table } from "../data/table.ts";
 import { timeOrderedId } from "./ids.ts";
 import type { Chat, HistoryPosition, Message, MessageStatus, Page, StopOutcome } from "./model.ts";
@@ -16,11 +20,17 @@ const LOCK_MS = 5 * 60_000;
 
 export function chatStore(table: Table) {
   return {
+    /**
+     * A new chat, the persona's greeting as its first message (no model call), the persona
+     * owner's pointer to it and the caller's chat counter, in one transaction; `limited`
+     * (nothing written) when the counter is full.
+     */
     async create(
       uid: string,
       persona: { personaId: string; uid: string; name: string; greeting?: string },
+      limit?: Increment,
       now = new Date(),
-    ): Promise<Chat> {
+    ): Promise<Chat | "limited"> {
       const at = now.toISOString();
       const chat: Chat = {
         chatId: timeOrderedId(),
@@ -31,7 +41,6 @@ export function chatStore(table: Table) {
         createdAt: at,
         updatedAt: at,
       };
-      // The persona's greeting opens the chat as its first message: no model call.
       const greeting: Message = {
         messageId: timeOrderedId(now.getTime()),
         chatId: chat.chatId,
@@ -41,10 +50,18 @@ export function chatStore(table: Table) {
         createdAt: at,
         greeting: true,
       };
-      await table.transact([
-        { Put: { Item: { ...keys.chat(uid, chat.chatId), ...chat }, ConditionExpression: "attribute_not_exists(PK)" } },
-        ...(persona.greeting ? [{ Put: { Item: { ...keys.message(chat.chatId, greeting.messageId), ...greeting } } }] : []),
-      ]);
+      try {
+        await table.transact([
+          { Put: { Item: { ...keys.chat(uid, chat.chatId), ...chat }, ConditionExpression: "attribute_not_exists(PK)" } },
+          { Put: { Item: { ...keys.guestChat(persona.uid, chat.chatId), uid, chatId: chat.chatId, personaId: persona.personaId } } },
+          ...(persona.greeting ? [{ Put: { Item: { ...keys.message(chat.chatId, greeting.messageId), ...greeting } } }] : []),
+          // Last: a full counter is the last cancellation reason.
+          ...(limit ? [limit.write] : []),
+        ]);
+      } catch (error) {
+        if (limit && cancellationReasons(error)?.at(-1)?.code === "ConditionalCheckFailed") return "limited";
+        throw error;
+      }
       return chat;
     },
 

@@ -8,36 +8,26 @@
  * const table = new Table("remirai");
  * const item = await table.get<User>(keys.user(uid));
  */
-import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import {
-  DeleteCommand,
+import type { AttributeValue, ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import type {
+  DeleteCommandInput,
   DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-  type DeleteCommandInput,
-  type PutCommandInput,
-  type QueryCommandInput,
-  type QueryCommandOutput,
-  type TransactWriteCommandInput,
-  type UpdateCommandInput,
-  type UpdateCommandOutput,
+  PutCommandInput,
+  QueryCommandInput,
+  QueryCommandOutput,
+  TransactWriteCommandInput,
+  UpdateCommandInput,
+  UpdateCommandOutput,
 } from "@aws-sdk/lib-dynamodb";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { setTimeout as delay } from "node:timers/promises";
-import { dynamoClient } from "../ports/aws.ts";
 import type { Key } from "./keys.ts";
 
-let documents: DynamoDBDocumentClient | undefined;
-
-/**
- * The process's Document client over the one DynamoDB client (timeouts, 503 mapping, meter).
- * Domains reach the table through `Table`; tests and local tools may read it directly.
- */
-export function documentClient(): DynamoDBDocumentClient {
-  return (documents ??= DynamoDBDocumentClient.from(dynamoClient(), { marshallOptions: { removeUndefinedValues: true } }));
+type Sdk = typeof import("./documents.ts");
+/** The SDK, loaded by the first request that reads or writes (documents.ts says why). */
+let sdk: Sdk | undefined;
+let loading: Promise<Sdk> | undefined;
+async function loadSdk(): Promise<Sdk> {
+  return (sdk ??= await (loading ??= import("./documents.ts")));
 }
 
 type Item = Record<string, unknown>;
@@ -54,7 +44,7 @@ export type TableWrite =
 export class Table {
   #docs: DynamoDBDocumentClient | undefined;
 
-  /** `docs` defaults to the process's client, made on first use: a cold start that reads nothing builds none. */
+  /** `docs` defaults to the process's client, made on first use: a cold start that reads nothing loads no SDK. */
   constructor(
     readonly name: string,
     docs?: DynamoDBDocumentClient,
@@ -62,33 +52,80 @@ export class Table {
     this.#docs = docs;
   }
 
-  private get docs(): DynamoDBDocumentClient {
-    return (this.#docs ??= documentClient());
+  /** The client and the command classes, the SDK loaded on the first call. */
+  private async sdk(): Promise<{ docs: DynamoDBDocumentClient; sdk: Sdk }> {
+    const loaded = sdk ?? (await loadSdk());
+    return { docs: (this.#docs ??= loaded.documentClient()), sdk: loaded };
   }
 
   /** One item by key; eventually consistent (half price) unless `consistent: true`. */
   async get<T = Item>(key: Key, options: { consistent?: boolean; projection?: string } = {}): Promise<T | undefined> {
-    const { Item } = await this.docs.send(
-      new GetCommand({ TableName: this.name, Key: key, ConsistentRead: options.consistent, ProjectionExpression: options.projection }),
+    const { docs, sdk } = await this.sdk();
+    const { Item } = await docs.send(
+      new sdk.GetCommand({ TableName: this.name, Key: key, ConsistentRead: options.consistent, ProjectionExpression: options.projection }),
     );
     return Item as T | undefined;
   }
 
   async put(input: Unnamed<PutCommandInput>): Promise<void> {
-    await this.docs.send(new PutCommand({ ...input, TableName: this.name }));
+    const { docs, sdk } = await this.sdk();
+    await docs.send(new sdk.PutCommand({ ...input, TableName: this.name }));
   }
 
   async update(input: Unnamed<UpdateCommandInput>): Promise<UpdateCommandOutput> {
-    return this.docs.send(new UpdateCommand({ ...input, TableName: this.name }));
+    const { docs, sdk } = await this.sdk();
+    return docs.send(new sdk.UpdateCommand({ ...input, TableName: this.name }));
   }
 
   async delete(input: Unnamed<DeleteCommandInput>): Promise<void> {
-    await this.docs.send(new DeleteCommand({ ...input, TableName: this.name }));
+    const { docs, sdk } = await this.sdk();
+    await docs.send(new sdk.DeleteCommand({ ...input, TableName: this.name }));
+  }
+
+  /**
+   * Deletes every item named, 25 to a BatchWriteItem, sending again whatever DynamoDB left
+   * unprocessed (throttling) after a short backoff. Deleting an item that is gone already is
+   * no error, so a deletion cut short can simply be run again.
+   */
+  async deleteKeys(keys: Key[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: { PK: key.PK, SK: key.SK } } }));
+      for (let attempt = 1; requests.length > 0; attempt++) {
+        const { docs, sdk } = await this.sdk();
+        const { UnprocessedItems } = await docs.send(new sdk.BatchWriteCommand({ RequestItems: { [this.name]: requests } }));
+        requests = (UnprocessedItems?.[this.name] ?? []) as typeof requests;
+        if (requests.length > 0) {
+          if (attempt >= 8) throw new Error(`${requests.length} deletions left unprocessed after ${attempt} attempts`);
+          await delay(Math.random() * 25 * 2 ** attempt);
+        }
+      }
+    }
+  }
+
+  /**
+   * Deletes up to `limit` items of partition `pk` (those whose sort key starts with
+   * `skPrefix`, if given): one Query for their keys, then `deleteKeys`. `done` once nothing
+   * of them is left, so a large partition is emptied by calling again.
+   */
+  async deleteItemsOf(pk: string, options: { skPrefix?: string; limit: number }): Promise<{ deleted: number; done: boolean }> {
+    if (options.limit < 1) return { deleted: 0, done: false };
+    const prefix = options.skPrefix;
+    const page = await this.query({
+      KeyConditionExpression: prefix === undefined ? "PK = :pk" : "PK = :pk AND begins_with(SK, :prefix)",
+      ExpressionAttributeValues: prefix === undefined ? { ":pk": pk } : { ":pk": pk, ":prefix": prefix },
+      ProjectionExpression: "PK, SK",
+      ConsistentRead: true,
+      Limit: options.limit,
+    });
+    const found = (page.Items ?? []) as Key[];
+    await this.deleteKeys(found);
+    return { deleted: found.length, done: page.LastEvaluatedKey === undefined };
   }
 
   /** One page of a Query. */
   async query(input: Unnamed<QueryCommandInput>): Promise<QueryCommandOutput> {
-    return this.docs.send(new QueryCommand({ ...input, TableName: this.name }));
+    const { docs, sdk } = await this.sdk();
+    return docs.send(new sdk.QueryCommand({ ...input, TableName: this.name }));
   }
 
   /** Every item a Query matches, page after page: the one paginated-query loop. */
@@ -111,9 +148,10 @@ export class Table {
    */
   async transact(writes: TableWrite[], attempts = 4): Promise<void> {
     const TransactItems = writes.map((write) => named(write, this.name));
+    const { docs, sdk } = await this.sdk();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.docs.send(new TransactWriteCommand({ TransactItems }));
+        await docs.send(new sdk.TransactWriteCommand({ TransactItems }));
         return;
       } catch (error) {
         const reasons = cancellationReasons(error);
@@ -134,9 +172,12 @@ function named(write: TableWrite, TableName: string): TransactItem {
   return { ConditionCheck: { ...write.ConditionCheck, TableName } };
 }
 
-/** A conditional write lost its condition (the item was there, or not, or changed). */
+/**
+ * A conditional write lost its condition (the item was there, or not, or changed). By the
+ * SDK's error name, not `instanceof`: the exception classes load with the SDK, on first use.
+ */
 export function isConditionFailed(error: unknown): error is ConditionalCheckFailedException {
-  return error instanceof ConditionalCheckFailedException;
+  return (error as Error | undefined)?.name === "ConditionalCheckFailedException";
 }
 
 export interface CancellationReason {
@@ -151,10 +192,12 @@ export interface CancellationReason {
  * which condition failed without a second read. `undefined` for any other error.
  */
 export function cancellationReasons(error: unknown): CancellationReason[] | undefined {
-  if (!(error instanceof TransactionCanceledException)) return undefined;
-  return (error.CancellationReasons ?? []).map((r) => ({
+  if ((error as Error | undefined)?.name !== "TransactionCanceledException") return undefined;
+  const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+  return reasons.map((r) => ({
     code: r.Code ?? "None",
-    item: r.Item ? unmarshall(r.Item as Record<string, AttributeValue>) : undefined,
+    // A cancelled transaction was sent, so the SDK is loaded.
+    item: r.Item && sdk ? sdk.unmarshall(r.Item as Record<string, AttributeValue>) : undefined,
   }));
 }
 

@@ -4,16 +4,21 @@
  * it came from (`correlation_id`: the request that started the saga; `persona_version`), so
  * every worker's log lines name the same origin; they travel with re-drives and redrives.
  */
-import {
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  type MessageAttributeValue,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-} from "@aws-sdk/client-sqs";
+import type { MessageAttributeValue, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { z } from "zod";
-import { sqsClient } from "./aws.ts";
+
+/**
+ * The SQS client, loaded on first send: of the API's requests only a persona start sends,
+ * so a cold start does not parse it (docs/decisions.md, "Performance round two (issue 18)").
+ */
+let sqs: Promise<{ client: SQSClient; sdk: typeof import("@aws-sdk/client-sqs") }> | undefined;
+function loadSqs() {
+  return (sqs ??= Promise.all([import("@aws-sdk/client-sqs"), import("./aws.ts")]).then(([sdk, aws]) => ({
+    sdk,
+    client: aws.sqsClient(),
+  })));
+}
 
 export const StepMessage = z.strictObject({ uid: z.string().min(1), sagaId: z.string().min(1) });
 export type StepMessage = z.infer<typeof StepMessage>;
@@ -52,15 +57,39 @@ export interface StepQueues<Step extends string = string> {
 export function stepQueues<Step extends string>(urls: Record<Step, string>): StepQueues<Step> {
   return {
     async send(step, message, trace) {
-      await sqsClient().send(
-        new SendMessageCommand({ QueueUrl: urls[step], MessageBody: JSON.stringify(message), MessageAttributes: traceAttributes(trace) }),
+      const { client, sdk } = await loadSqs();
+      await client.send(
+        new sdk.SendMessageCommand({
+          QueueUrl: urls[step],
+          MessageBody: JSON.stringify(message),
+          MessageAttributes: traceAttributes(trace),
+        }),
       );
     },
     async backlog(step) {
-      const { Attributes = {} } = await sqsClient().send(
-        new GetQueueAttributesCommand({ QueueUrl: urls[step], AttributeNames: ["ApproximateNumberOfMessages"] }),
+      const { client, sdk } = await loadSqs();
+      const { Attributes = {} } = await client.send(
+        new sdk.GetQueueAttributesCommand({ QueueUrl: urls[step], AttributeNames: ["ApproximateNumberOfMessages"] }),
       );
       return Number(Attributes.ApproximateNumberOfMessages ?? 0);
+    },
+  };
+}
+
+/** A queue of JSON messages of one kind (the lifecycle's deletion jobs). */
+export interface MessageQueue<T> {
+  /** `delaySeconds` (at most 900, SQS's limit) holds the message back before anyone receives it. */
+  send(message: T, options?: { delaySeconds?: number }): Promise<void>;
+}
+
+/** @example const jobs = messageQueue<LifecycleJob>(config.lifecycleQueueUrl); */
+export function messageQueue<T>(url: string): MessageQueue<T> {
+  return {
+    async send(message, options = {}) {
+      const { client, sdk } = await loadSqs();
+      await client.send(
+        new sdk.SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(message), DelaySeconds: options.delaySeconds }),
+      );
     },
   };
 }
@@ -71,10 +100,11 @@ export function stepQueues<Step extends string>(urls: Record<Step, string>): Ste
  * it (the steps ignore duplicates), with its attributes (its origin). Returns how many moved.
  */
 export async function redrive(dlqUrl: string, queueUrl: string, max = 1000): Promise<number> {
+  const { client, sdk } = await loadSqs();
   let moved = 0;
   while (moved < max) {
-    const { Messages = [] } = await sqsClient().send(
-      new ReceiveMessageCommand({
+    const { Messages = [] } = await client.send(
+      new sdk.ReceiveMessageCommand({
         QueueUrl: dlqUrl,
         MaxNumberOfMessages: Math.min(10, max - moved),
         WaitTimeSeconds: 0,
@@ -84,10 +114,10 @@ export async function redrive(dlqUrl: string, queueUrl: string, max = 1000): Pro
     );
     if (Messages.length === 0) return moved;
     for (const message of Messages) {
-      await sqsClient().send(
-        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.Body ?? "", MessageAttributes: message.MessageAttributes }),
+      await client.send(
+        new sdk.SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.Body ?? "", MessageAttributes: message.MessageAttributes }),
       );
-      await sqsClient().send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }));
+      await client.send(new sdk.DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }));
       moved += 1;
     }
   }

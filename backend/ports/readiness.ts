@@ -3,10 +3,10 @@
  * are probed in parallel, each with its own timeout and no retries, so `/readyz` answers
  * quickly even when a dependency hangs.
  */
-import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { Config } from "../config.ts";
-import { dynamoClient, sqsClient } from "./aws.ts";
+
+/** Loaded on the first probe, not at start-up (the SDK is not part of a cold start). */
+const sdk = () => Promise.all([import("@aws-sdk/client-dynamodb"), import("@aws-sdk/client-sqs"), import("./aws.ts")]);
 
 export interface Readiness {
   ready: boolean;
@@ -15,16 +15,18 @@ export interface Readiness {
 
 export function readinessProbe(config: Config): () => Promise<Readiness> {
   const probes: Record<string, (signal: AbortSignal) => Promise<unknown>> = {
-    table: (abortSignal) => dynamoClient().send(new DescribeTableCommand({ TableName: config.tableName }), { abortSignal }),
+    table: async (abortSignal) => {
+      const [dynamodb, , aws] = await sdk();
+      return aws.dynamoClient().send(new dynamodb.DescribeTableCommand({ TableName: config.tableName }), { abortSignal });
+    },
   };
   const queues = { synthesis_queue: config.synthesisQueueUrl, image_queue: config.imageQueueUrl };
   for (const [name, url] of Object.entries(queues)) {
-    probes[name] = (abortSignal) =>
-      url === ""
-        ? Promise.reject(new Error(`${name} URL is not configured`))
-        : sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }), {
-            abortSignal,
-          });
+    probes[name] = async (abortSignal) => {
+      if (url === "") throw new Error(`${name} URL is not configured`);
+      const [, sqs, aws] = await sdk();
+      return aws.sqsClient().send(new sqs.GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }), { abortSignal });
+    };
   }
   return async () => {
     const names = Object.keys(probes);

@@ -16,3 +16,20 @@ const noop: AppLogger = { info() {}, error() {} };
 const app = createApi(loadConfig(), { logger: process.env.BENCH_LOGGER === "noop" ? noop : undefined, extraRoutes: benchRoutes() });
 const running = await serve(app, { port: 0, host: HOST });
 announce(running.server, () => running.close(0));
+
+// Section 7 asks how many DynamoDB requests the server has sent (BENCH_COUNT_DYNAMODB=1): a
+// counting middleware on the process's one DynamoDB client, answered over IPC.
+if (process.env.BENCH_COUNT_DYNAMODB === "1") {
+  const { dynamoClient } = await import("../../backend/ports/aws.ts");
+  let requests = 0;
+  dynamoClient().middlewareStack.add(
+    (next) => (args) => {
+      requests += 1;
+      return next(args);
+    },
+    { step: "initialize", name: "benchRequestCount" },
+  );
+  process.on("message", (message: { type?: string }) => {
+    if (message?.type === "dynamodb") process.send?.({ type: "dynamodb", requests });
+  });
+}

@@ -5,11 +5,16 @@
  * deadline, then close what is left (which aborts the streams' producers).
  */
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { ClientClosedRequest, PayloadTooLarge } from "../errors.ts";
 import { whenWritable } from "./backpressure.ts";
 import type { App, Request, RequestHeaders, ResponseHeaders, ResponseWriter } from "../http.ts";
+
+// Not `import … from "node:http"`: node builds an ES module facade of node:http by reading
+// every export, and one of them loads node's whole fetch implementation (undici), a fifth
+// of an empty process's start-up, which a server that only listens never uses.
+const { createServer } = process.getBuiltinModule("node:http");
 
 class NodeRequest implements Request {
   readonly method: string;

@@ -6,6 +6,7 @@
  */
 import { chats } from "./chats.ts";
 import { health, identity } from "./identity.ts";
+import { lifecycle } from "./lifecycle.ts";
 import type { Operation } from "./operation.ts";
 import { personas } from "./personas.ts";
 import { social } from "./social.ts";
@@ -30,6 +31,7 @@ export {
   TurnResult,
 } from "./chats.ts";
 export { GoogleSignIn, Profile, ProfileChange, SignedIn } from "./identity.ts";
+export { AccountExport, SurveyClosed, SurveyReopened } from "./lifecycle.ts";
 export {
   PersonaCard,
   PersonaStatus,
@@ -54,7 +56,7 @@ export {
 } from "./surveys.ts";
 
 /** Every operation, grouped as the handlers are. */
-export const api = { health, identity, surveys, personas, social, chats };
+export const api = { health, identity, surveys, personas, social, chats, lifecycle };
 
 /** Every operation, in the order the document lists them. */
 export const operations: readonly Operation[] = Object.values(api).flatMap((group) => Object.values(group) as Operation[]);

@@ -34,6 +34,7 @@ function lastSeen(header: string | undefined, after: number | undefined): number
 
 export function personaHandlers({ personas, config }: Pick<Domains, "personas" | "config">, callers: Callers, links: Links) {
   const pollMs = config.personaEventsPollMs;
+  const maxPollMs = Math.max(pollMs, config.personaEventsMaxPollMs);
 
   const get: Handler = async (ctx) => {
     const view: z.output<typeof PersonaView> = await personas.view((await callers.required(ctx.req)).uid);
@@ -55,8 +56,10 @@ export function personaHandlers({ personas, config }: Pick<Domains, "personas" |
    *   no persona ────────────────────> `pending` once, `retry: 30 s`, end
    *   ready/failed, nothing new ─────> 204: EventSource stops reconnecting
    *   ready/failed ──────────────────> the rest of the last saga's events (or its status), end
-   *   in flight ─────────────────────> follow to ready/failed; at the stream's maximum life,
-   *                                    `retry: <poll interval>`, end: the client resumes
+   *   in flight ─────────────────────> follow to ready/failed, looking half as often after each
+   *                                    empty read (a step is a model call of seconds to minutes),
+   *                                    at once again after an event; at the stream's maximum life,
+   *                                    `retry: <the interval reached>`, end: the client resumes
    */
   const events: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
@@ -87,8 +90,11 @@ export function personaHandlers({ personas, config }: Pick<Domains, "personas" |
     let following = !isSettled(persona.status);
     if (!following && persona.eventSeq <= after) throw new EmptyResponse();
     return stream(async (sse) => {
+      let waitMs = pollMs;
       while (!sse.signal.aborted) {
         const batch = await personas.statusEventsAfter(uid, after);
+        // Back off while the step runs long; a new step may be quick again.
+        waitMs = batch.length > 0 ? pollMs : Math.min(waitMs * 2, maxPollMs);
         for (const event of batch) {
           await sse.send({ event: "status", id: String(event.seq), data: statusData(event) });
           after = event.seq;
@@ -102,9 +108,9 @@ export function personaHandlers({ personas, config }: Pick<Domains, "personas" |
           }
           following = true; // a new saga began after we looked
         }
-        await sleep(pollMs, undefined, { signal: sse.signal }).catch(() => {});
+        await sleep(waitMs, undefined, { signal: sse.signal }).catch(() => {});
       }
-      if (sse.signal.reason instanceof StreamExpired) await sse.send({ retry: pollMs });
+      if (sse.signal.reason instanceof StreamExpired) await sse.send({ retry: waitMs });
     });
   };
 

@@ -20,7 +20,7 @@ export function manageStore(table: Table) {
       const items = await table.queryAll({
         KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
         ExpressionAttributeValues: { ":pk": mine.PK, ":prefix": mine.SKPrefix },
-        ProjectionExpression: "chatId, #uid, personaId, personaUid, title, createdAt, updatedAt, generating",
+        ProjectionExpression: "chatId, #uid, personaId, personaUid, closed, title, createdAt, updatedAt, generating",
         ExpressionAttributeNames: { "#uid": "uid" },
       });
       return items.map((i) => withoutKeys<Chat>(i));
@@ -59,6 +59,8 @@ export function manageStore(table: Table) {
         if (!isConditionFailed(error)) throw error;
         return error.Item ? "generating" : "gone";
       }
+      // The persona owner's pointer to it (lifecycle: closing chats when a persona goes).
+      if (chat.personaUid) await table.delete({ Key: keys.guestChat(chat.personaUid, chat.chatId) });
       // The one-shot route's pointer, if it named this chat: it makes a new chat next time.
       await table
         .delete({
