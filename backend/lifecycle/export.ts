@@ -56,6 +56,9 @@ const messageView = (m: Message) => ({
   status: m.status,
   created_at: m.createdAt,
   ...(m.usage ? { usage: { input_tokens: m.usage.inputTokens, output_tokens: m.usage.outputTokens } } : {}),
+  // The owner's feedback on a reply is theirs too (issue 17).
+  ...(m.feedback ? { feedback: m.feedback.rating } : {}),
+  ...(m.greeting ? { greeting: true as const } : {}),
 });
 
 /** `{"a":1,"b":2}` without its closing brace, so more members can follow. */

@@ -45,6 +45,8 @@ export const ERRORS = {
   invalid_path: { status: 400, description: "The path has an invalid percent-encoding." },
   empty_message: { status: 400, description: "The message is empty after trimming." },
   message_too_long: { status: 400, description: "The message is longer than CHAT_MESSAGE_MAX_CHARS." },
+  invalid_event_id: { status: 400, description: "`Last-Event-ID` or `after` is not an event id this API gives out." },
+  unknown_event_id: { status: 400, description: "The event id is not one of this reply's (a later alternate, or past its end)." },
   unauthorized: { status: 401, headers: ["www-authenticate"], description: "No credentials, or credentials that do not hold up." },
   account_deleted: {
     status: 401,

@@ -15,7 +15,21 @@ import { surveys } from "./surveys.ts";
 export { ApiError, ERRORS, errorBody, RATE_LIMITS, StreamError, type ErrorCode } from "./errors.ts";
 export { errorCodes, HEADERS, type Auth, type Input, type Operation, type Reply } from "./operation.ts";
 export * from "./schemas.ts";
-export { CHAT_EVENTS, Chat, ChatPage, Message, MessagePage, OpenChat, SendMessage, Stopping, TurnResult } from "./chats.ts";
+export {
+  CHAT_EVENTS,
+  Chat,
+  ChatDeleted,
+  ChatPage,
+  Feedback,
+  FeedbackGiven,
+  Message,
+  MessagePage,
+  OpenChat,
+  RenameChat,
+  SendMessage,
+  Stopping,
+  TurnResult,
+} from "./chats.ts";
 export { GoogleSignIn, Profile, ProfileChange, SignedIn } from "./identity.ts";
 export { AccountExport, SurveyClosed, SurveyReopened } from "./lifecycle.ts";
 export {
