@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createParser } from "eventsource-parser";
+import type { ReplyRun } from "../backend/chats/chats.ts";
+import { measureCapacity } from "../backend/ports/capacity.ts";
 import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
 import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
 import { as, ownerWithReadyPersona, sagaStack, sseEvents, streamingAs, type SagaStack } from "./support/saga.ts";
@@ -130,6 +132,9 @@ describe("regenerate and alternates", () => {
     const chosen = await select(chatId, first.reply.message_id, 0);
     const afterChoice = await history(chatId);
     const missing = await select(chatId, first.reply.message_id, 2);
+    const exported = (await (await fetch(url("/v1/me/export"), { headers: as(owner.uid) })).json()) as {
+      chats: { chat_id: string; messages: { message_id: string; alternate?: number; alternates?: { text: string }[] }[] }[];
+    };
 
     // Assess
     assert.equal(again.status, 200);
@@ -147,6 +152,30 @@ describe("regenerate and alternates", () => {
     assert.equal(chosen.status, 200);
     assert.deepEqual([afterChoice.at(-1)!.text, afterChoice.at(-1)!.alternate, afterChoice.at(-1)!.alternates], ["Cats purr.", 0, 2]);
     assert.equal(missing.status, 404);
+    const inExport = exported.chats.find((c) => c.chat_id === chatId)!.messages.at(-1)!;
+    assert.deepEqual(
+      [inExport.alternate, inExport.alternates?.map((a) => a.text)],
+      [0, ["Cats purr.", "Dogs bark."]],
+      "the export carries every alternate",
+    );
+  });
+
+  test("a reply keeps at most 25 alternates: the next regenerate is 409 too_many_alternates", async () => {
+    // Prepare: a reply regenerated until it has 25 alternates.
+    const chatId = await newChat();
+    const first = await turn(chatId, "Again and again", ["Once."]);
+    for (let n = 1; n < 25; n++) {
+      gemini.enqueue({ kind: "text", chunks: [`Take ${n}.`], delayMs: 0 });
+      assert.equal((await regenerate(chatId, first.reply.message_id)).status, 200);
+    }
+
+    // Act
+    const refused = await regenerate(chatId, first.reply.message_id);
+
+    // Assess
+    assert.deepEqual([refused.status, await codeOf(refused)], [409, "too_many_alternates"]);
+    const reply = (await history(chatId)).at(-1)!;
+    assert.deepEqual([reply.text, reply.alternate, reply.alternates], ["Take 24.", 24, 25]);
   });
 
   test("a regenerated alternate streams like a reply, its ids prefixed 1.; a client that left resumes it with Last-Event-ID 1.5", async () => {
@@ -282,6 +311,45 @@ describe("regenerate and alternates", () => {
       messages: MessageView[];
     };
     assert.equal(page.messages.at(-1)!.alternates, undefined, "no alternate was begun");
+  });
+});
+
+/** A reply whose client stays connected to the end, as the stream handler listens to it. */
+async function connected(run: ReplyRun): Promise<void> {
+  const listener = run.attach();
+  let delivered = 0;
+  for await (const event of listener.events) if (event.type === "token") delivered = event.end;
+  listener.leave(delivered);
+  await run.finished;
+}
+
+describe("the write budget", () => {
+  test("a connected regenerate sends no more DynamoDB writes than a connected send", async () => {
+    // Prepare
+    const { chats } = stack.domains;
+    const chat = await chats.get(owner.uid, await newChat());
+    gemini.enqueue(
+      { kind: "text", chunks: ["One", " two", " three."], delayMs: 0 },
+      { kind: "text", chunks: ["Four", " five", " six."], delayMs: 0 },
+    );
+
+    // Act
+    let replyId = "";
+    const sent = await measureCapacity(async () => {
+      const turn = await chats.prepareTurn(chat, "Count for me");
+      replyId = turn.reply.messageId;
+      await connected(chats.startReply(turn));
+    });
+    const fresh = await chats.get(owner.uid, chat.chatId);
+    const regenerated = await measureCapacity(async () => connected(chats.startReply(await chats.regenerate(fresh, replyId))));
+
+    // Assess
+    assert.ok(sent.capacity.writes > 0);
+    assert.ok(
+      regenerated.capacity.writes <= sent.capacity.writes,
+      `regenerate: ${regenerated.capacity.writes} writes, send: ${sent.capacity.writes}`,
+    );
+    assert.equal((await history(chat.chatId)).at(-1)!.alternates, 2);
   });
 });
 

@@ -21,7 +21,7 @@ export const chatRetakes = {
     auth: "owner",
     params: z.object({ chat_id: ChatId, message_id: MessageId }),
     responses: { 200: turnReply },
-    errors: ["not_last_turn", ...turnErrors.filter((c) => c !== "empty_message" && c !== "message_too_long")],
+    errors: ["not_last_turn", "too_many_alternates", ...turnErrors.filter((c) => c !== "empty_message" && c !== "message_too_long")],
   }),
   edit: operation({
     operationId: "editMessage",

@@ -22,6 +22,9 @@ export interface RetakeDeps {
   leaseMs: number;
 }
 
+/** Alternates a reply keeps at most: they share its item's 400 KB (docs/data-model.md). */
+export const MAX_ALTERNATES = 25;
+
 const notLast = () => new ConflictError("Only the chat's last turn can be regenerated or edited", "not_last_turn");
 const busy = () => new ConflictError("A reply is already being generated in this chat", "reply_in_progress");
 
@@ -52,6 +55,8 @@ export function retakesOf(deps: RetakeDeps) {
     /** A new alternate of the chat's last reply, generated like a reply (startReply). */
     async regenerate(chat: Chat, replyId: string): Promise<Turn> {
       const reply = await lastReply(chat, replyId);
+      if ((reply.alternates?.length ?? 1) >= MAX_ALTERNATES)
+        throw new ConflictError(`A reply keeps at most ${MAX_ALTERNATES} alternates`, "too_many_alternates");
       const persona = await deps.admit(chat);
       const user = reply.inReplyTo ? await store.message(chat.chatId, reply.inReplyTo) : (await lastTwo(chat)).at(-2);
       if (user?.role !== "user") throw notLast();
