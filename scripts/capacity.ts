@@ -128,6 +128,7 @@ try {
   const personaId = (await personas.view("g_1")).persona_id!;
   await measure("GET /v1/personas/:id/card", "GetItem PERSONA#id/OWNER + GetItem PERSONA", () => social.publicCard(personaId));
   let chatId = "";
+  let [lastUserId, lastReplyId] = ["", ""];
   await measure(
     "POST /v1/chats",
     "GetItem PERSONA + TransactWrite: Put CHAT + Put USER#personaUid/PERSONA_CHAT#id + Put MSG (the greeting) + Update RATE (chats this hour)",
@@ -141,6 +142,23 @@ try {
     async () => {
       const turn = await chats.prepareTurn(await chats.get("g_1", chatId), "What do you like to do on weekends?");
       await chats.startReply(turn).finished;
+      [lastUserId, lastReplyId] = [turn.user.messageId, turn.reply.messageId];
+    },
+  );
+  await measure(
+    "regenerate the last reply (POST …/messages/:id/regenerate, offline model)",
+    "GetItem CHAT + GetItem MSG + Query last 2 + rate UpdateItem + budget GetItem + GetItem PERSONA + GetItem user MSG + TransactWrite (lock, reply: a new alternate) + Query history + TransactWrite (reply + its alternate, unlock) + budget UpdateItem",
+    async () => {
+      const chat = await chats.get("g_1", chatId);
+      await chats.startReply(await chats.regenerate(chat, lastReplyId)).finished;
+    },
+  );
+  await measure(
+    "edit the last user message (PUT …/messages/:id, offline model)",
+    "GetItem CHAT + GetItem MSG + Query last 2 + rate UpdateItem + budget GetItem + GetItem PERSONA + TransactWrite (lock, user msg, delete the old reply, put the new) + Query history + TransactWrite (reply, unlock) + budget UpdateItem",
+    async () => {
+      const chat = await chats.get("g_1", chatId);
+      await chats.startReply(await chats.edit(chat, lastUserId, "What do you like to do on holidays?")).finished;
     },
   );
   const paced = pacedChats(config, new OfflineImageModel());

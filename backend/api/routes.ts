@@ -48,5 +48,8 @@ export function routes({ health, auth, surveys, personas, social, chats, lifecyc
     route("POST", "/v1/chats/:chat_id/messages/:message_id/stop", chats.stop),
     route("GET", "/v1/chats/:chat_id/messages/:message_id/stream", chats.resume),
     route("PUT", "/v1/chats/:chat_id/messages/:message_id/feedback", chats.feedback),
+    route("PUT", "/v1/chats/:chat_id/messages/:message_id", chats.edit),
+    route("POST", "/v1/chats/:chat_id/messages/:message_id/regenerate", chats.regenerate),
+    route("PUT", "/v1/chats/:chat_id/messages/:message_id/alternate", chats.selectAlternate),
   ];
 }

@@ -24,6 +24,8 @@ import { chatLimits } from "./limits.ts";
 import { chatLifecycleStore } from "./lifecycle-store.ts";
 import { manageStore, type Rating } from "./manage/store.ts";
 import { progressStore } from "./progress/store.ts";
+import { alternatesStore } from "./alternates/store.ts";
+import { retakesOf } from "./alternates/retake.ts";
 import { chatStore, type Chat, type HistoryPosition, type Message, type Page } from "./store.ts";
 import { releaseWhenBack, ReplyRun, stopLocally, type Turn, type TurnDeps } from "./turn.ts";
 
@@ -106,6 +108,56 @@ export function chatsOn(
     return chat;
   }
 
+  /** A message's text as stored: trimmed, not empty, within CHAT_MESSAGE_MAX_CHARS. */
+  function checkedText(text: string): string {
+    const trimmed = text.trim();
+    if (trimmed === "") throw new InvalidInputError("The message is empty", "empty_message");
+    if (trimmed.length > settings.chatMessageMaxChars)
+      throw new InvalidInputError(`Messages are limited to ${settings.chatMessageMaxChars} characters`, "message_too_long");
+    return trimmed;
+  }
+
+  /** A chat that may take a turn now (its persona is there, the user within the limits): its persona. */
+  async function admit(chat: Chat): Promise<ReadyPersona> {
+    if (chat.closed || chat.personaId === undefined)
+      throw new ConflictError("This chat's persona was deleted; its history stays readable", "persona_deleted");
+    await budget.admit(chat.uid);
+    return chattable(chat.uid, chat.personaId);
+  }
+
+  /** What the model is asked for a begun reply: the persona, the summary, the history up to the reply. */
+  async function turnOf(chat: Chat, persona: ReadyPersona, user: Message, reply: Message): Promise<Turn> {
+    try {
+      // History after the summary, oldest first; the reply itself (placeholder, or the one regenerated) is not history.
+      const recent = await store.messages(
+        chat.chatId,
+        200,
+        chat.summaryThrough ? { direction: "newer", cursor: chat.summaryThrough } : { direction: "older" },
+      );
+      const history = recent.items.filter((m: Message) => m.messageId !== reply.messageId);
+      const window = fitHistory(history, settings.chatContextTokens);
+      let summary = chat.summary;
+      if (window.overflow.length > 0) {
+        const folded = await foldSummary(llm, chat.summary, window.overflow);
+        summary = folded.summary;
+        await store.saveSummary(chat, summary, window.overflow.at(-1)!.messageId);
+        // The summary's model call is the user's, like the reply's.
+        await budget.charge(chat.uid, folded.usage.inputTokens + folded.usage.outputTokens);
+      }
+      const system = systemWithSummary(persona.current.systemPrompt, summary);
+      return { chat, user, reply, system, turns: window.turns, alternate: reply.alternate ?? 0 };
+    } catch (error) {
+      // The turn began (the user's message is kept) but cannot go on: its reply is marked
+      // failed and the chat unlocked, now or once the table is back, not after the lock expires.
+      withLogContext({ chat_id: chat.chatId, reply_id: reply.messageId }, () =>
+        releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" })),
+      );
+      throw error;
+    }
+  }
+
+  const retakes = retakesOf({ store, alternates: alternatesStore(table), checkedText, admit, turnOf, leaseMs: connectedLeaseMs });
+
   return {
     /** A new chat with any persona the caller may use (their own when none is named). */
     open,
@@ -179,44 +231,15 @@ export function chatsOn(
 
     /** Checks and stores the user's message, with the reply's placeholder; the model is not called yet. */
     async prepareTurn(chat: Chat, text: string): Promise<Turn> {
-      const trimmed = text.trim();
-      if (trimmed === "") throw new InvalidInputError("The message is empty", "empty_message");
-      if (trimmed.length > settings.chatMessageMaxChars)
-        throw new InvalidInputError(`Messages are limited to ${settings.chatMessageMaxChars} characters`, "message_too_long");
-      if (chat.closed || chat.personaId === undefined)
-        throw new ConflictError("This chat's persona was deleted; its history stays readable", "persona_deleted");
-      await budget.admit(chat.uid);
-      const persona = await chattable(chat.uid, chat.personaId);
+      const trimmed = checkedText(text);
+      const persona = await admit(chat);
       const begun = await store.beginTurn(chat, trimmed, connectedLeaseMs);
       if (!begun) throw new ConflictError("A reply is already being generated in this chat", "reply_in_progress");
-      const { user, reply } = begun;
-      try {
-        // History after the summary, oldest first; the reply placeholder is not history.
-        const recent = await store.messages(
-          chat.chatId,
-          200,
-          chat.summaryThrough ? { direction: "newer", cursor: chat.summaryThrough } : { direction: "older" },
-        );
-        const history = recent.items.filter((m: Message) => m.messageId !== reply.messageId);
-        const window = fitHistory(history, settings.chatContextTokens);
-        let summary = chat.summary;
-        if (window.overflow.length > 0) {
-          const folded = await foldSummary(llm, chat.summary, window.overflow);
-          summary = folded.summary;
-          await store.saveSummary(chat, summary, window.overflow.at(-1)!.messageId);
-          // The summary's model call is the user's, like the reply's.
-          await budget.charge(chat.uid, folded.usage.inputTokens + folded.usage.outputTokens);
-        }
-        return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns, alternate: 0 };
-      } catch (error) {
-        // The turn began (the user's message is kept) but cannot go on: its reply is marked
-        // failed and the chat unlocked, now or once the table is back, not after the lock expires.
-        withLogContext({ chat_id: chat.chatId, reply_id: reply.messageId }, () =>
-          releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" })),
-        );
-        throw error;
-      }
+      return turnOf(chat, persona, begun.user, begun.reply);
     },
+
+    /** Regenerate the last reply, edit the last user message, show another alternate (alternates/retake.ts). */
+    ...retakes,
 
     /** Starts generating the reply; listeners attach to the run (turn.ts). */
     startReply: (turn: Turn): ReplyRun => new ReplyRun(turns, turn),

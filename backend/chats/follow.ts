@@ -92,7 +92,7 @@ async function* follow(deps: FollowDeps, chat: Chat, first: Message, after: Even
     }
     if (Date.now() > Math.max(reply.leaseUntil ?? 0, itemLease)) {
       // Its generator died (process killed, function timed out): end it with what it persisted.
-      await deps.progress.closeAbandoned(chat, replyId, persisted);
+      await deps.progress.closeAbandoned(chat, replyId, persisted, alternate);
       reply = await deps.store.message(chat.chatId, replyId);
       break;
     }
@@ -124,6 +124,7 @@ const message = (reply: Message, alternate: number, userMessageId: string): Chat
   id: eventId(alternate, 0),
   userMessageId,
   replyId: reply.messageId,
+  alternate,
 });
 
 /** The user message a reply answers: recorded on it since resumption exists, else the message before it. */

@@ -15,6 +15,15 @@ export interface Chat {
   summaryThrough?: string;
   /** The reply being generated, if any: one at a time per chat. */
   generating?: { replyId: string; expiresAt: string };
+  /** The chat's last turn (set when it begins): only it may be regenerated or edited. */
+  lastTurn?: { userId: string; replyId: string };
+}
+
+/** One answer to a regenerated reply, as it ended (the reply item keeps them all, in order). */
+export interface Alternate {
+  text: string;
+  status: MessageStatus;
+  usage?: { inputTokens: number; outputTokens: number };
 }
 
 export type MessageStatus = "complete" | "generating" | "interrupted" | "failed";
@@ -44,6 +53,10 @@ export interface Message {
   inReplyTo?: string;
   /** Which alternate is being generated or shown (0: the first answer). */
   alternate?: number;
+  /** Once regenerated: every alternate that ended, index = its number; `text` is the shown one's. */
+  alternates?: Alternate[];
+  /** A user message whose text was edited (the last turn's). */
+  editedAt?: string;
 }
 
 export interface Page<T> {

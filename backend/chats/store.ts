@@ -16,7 +16,7 @@ import type { Chat, HistoryPosition, Message, MessageStatus, Page, StopOutcome }
 export type { Chat, HistoryPosition, Message, MessageStatus, Page, StopOutcome } from "./model.ts";
 
 /** A reply lock older than this is abandoned (its process died) and may be taken over. */
-const LOCK_MS = 5 * 60_000;
+export const LOCK_MS = 5 * 60_000;
 
 export function chatStore(table: Table) {
   return {
@@ -156,11 +156,12 @@ export function chatStore(table: Table) {
           {
             Update: {
               Key: keys.chat(chat.uid, chat.chatId),
-              UpdateExpression: "SET generating = :lock, updatedAt = :now",
+              UpdateExpression: "SET generating = :lock, updatedAt = :now, lastTurn = :turn",
               ConditionExpression: "attribute_exists(PK) AND (attribute_not_exists(generating) OR generating.expiresAt < :now)",
               ExpressionAttributeValues: {
                 ":lock": { replyId: reply.messageId, expiresAt: new Date(now.getTime() + LOCK_MS).toISOString() },
                 ":now": at,
+                ":turn": { userId: user.messageId, replyId: reply.messageId },
               },
             },
           },
@@ -197,19 +198,23 @@ export function chatStore(table: Table) {
     },
 
     async endReply(chat: Chat, reply: Message, end: { text: string; status: MessageStatus; usage?: Message["usage"] }, now: string) {
+      const usage = end.usage ?? { inputTokens: 0, outputTokens: 0 };
+      const regenerated = (reply.alternate ?? 0) > 0;
       await table.transact([
         {
           Update: {
             Key: keys.message(chat.chatId, reply.messageId),
-            UpdateExpression: "SET #text = :text, #status = :status, #usage = :usage, updatedAt = :now REMOVE leaseUntil, followed",
+            // A regenerated alternate is also kept in the reply's list of alternates (alternates/store.ts).
+            UpdateExpression: `SET #text = :text, #status = :status, #usage = :usage, updatedAt = :now${regenerated ? ", alternates = list_append(alternates, :entry)" : ""} REMOVE leaseUntil, followed`,
             ConditionExpression: "#status = :generating",
             ExpressionAttributeNames: { "#text": "text", "#status": "status", "#usage": "usage" },
             ExpressionAttributeValues: {
               ":text": end.text,
               ":status": end.status,
-              ":usage": end.usage ?? { inputTokens: 0, outputTokens: 0 },
+              ":usage": usage,
               ":now": now,
               ":generating": "generating",
+              ...(regenerated ? { ":entry": [{ text: end.text, status: end.status, usage }] } : {}),
             },
           },
         },

@@ -29,7 +29,7 @@ import type { ChatStore } from "./store.ts";
 export { releaseWhenBack } from "./reply-ending.ts";
 
 export type ChatEvent =
-  | { type: "message"; id: string; userMessageId: string; replyId: string }
+  | { type: "message"; id: string; userMessageId: string; replyId: string; alternate: number }
   | { type: "token"; id: string; text: string; end: number }
   | { type: "stored"; id: string; replyId: string; status: MessageStatus }
   | { type: "done"; id: string; usage: { input_tokens: number; output_tokens: number } }
@@ -229,7 +229,7 @@ export class ReplyRun {
     let status: MessageStatus = "complete";
     let failure: { code: string; message: string } | undefined;
     const model = deps.llm.streamText({ system: turn.system, turns: turn.turns, maxOutputTokens: deps.maxOutputTokens, signal });
-    this.push({ type: "message", id: eventId(alternate, 0), userMessageId: turn.user.messageId, replyId: reply.messageId });
+    this.push({ type: "message", id: eventId(alternate, 0), userMessageId: turn.user.messageId, replyId: reply.messageId, alternate });
     try {
       for await (const chunk of model) {
         if (signal.aborted) break;

@@ -31,6 +31,14 @@ export const Message = named(
     usage: Usage.optional(),
     feedback: z.enum(["up", "down"]).optional().describe("The owner's thumbs up or down on a reply."),
     greeting: z.literal(true).optional().describe("The persona's greeting that opens the chat (the model did not write it)."),
+    alternate: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("On a regenerated reply: which alternate is shown (0: the first answer); `text`, `status`, `usage` are its."),
+    alternates: z.number().int().min(2).optional().describe("On a regenerated reply: how many alternates it has (one may be generating)."),
+    edited: z.literal(true).optional().describe("A user message whose text was edited (`PUT …/messages/{message_id}`)."),
   }),
 );
 export type Message = z.infer<typeof Message>;
@@ -73,7 +81,15 @@ export const Stopping = named("Stopping", z.strictObject({ reply_id: MessageId, 
 
 /** The chat events of DESIGN §5, in order: message, token…, stored, done; `error` replaces stored/done. */
 export const CHAT_EVENTS = {
-  message: named("TurnBegun", z.strictObject({ user_message_id: MessageId, reply_id: MessageId }), "Both ids, before any token."),
+  message: named(
+    "TurnBegun",
+    z.strictObject({
+      user_message_id: MessageId,
+      reply_id: MessageId,
+      alternate: z.number().int().min(1).optional().describe("A regenerated alternate's number (absent for a reply's first answer)."),
+    }),
+    "Both ids, before any token.",
+  ),
   token: named("Token", z.strictObject({ text: z.string() })),
   stored: named(
     "ReplyStored",
@@ -87,13 +103,13 @@ const CHAT_EVENTS_DESCRIPTION =
   "`message`, then `token`s, then `stored` and `done`; on failure `error` replaces `stored` and `done`. Event ids are the same on every connection: the length of the reply's text the event brings the client to (`message` 0, a token the text up to and including it, `stored` length + 1, `done` length + 2), prefixed `<n>.` for the n-th regenerated alternate. The reply keeps generating if the client leaves; resume it with `GET /v1/chats/{chat_id}/messages/{message_id}/stream`.";
 
 const ChatParams = z.object({ chat_id: ChatId });
-const turnReply = {
+export const turnReply = {
   description: "`Accept: text/event-stream`: the reply as it is made (SSE). Otherwise the finished turn as JSON.",
   body: TurnResult,
   events: CHAT_EVENTS,
   eventsDescription: CHAT_EVENTS_DESCRIPTION,
 };
-const turnErrors = [
+export const turnErrors = [
   "empty_message",
   "message_too_long",
   "reply_in_progress",

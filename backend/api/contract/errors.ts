@@ -67,6 +67,11 @@ export const ERRORS = {
   saga_running: { status: 409, description: "A persona is already being generated." },
   reply_in_progress: { status: 409, description: "A reply is already being generated in this chat." },
   reply_not_generating: { status: 409, description: "That reply is not being generated (any more)." },
+  too_many_alternates: { status: 409, description: "The reply has as many alternates as it can keep (25); choose one of them." },
+  not_last_turn: {
+    status: 409,
+    description: "Only the chat's last turn can be regenerated, edited or given another alternate: its last user message and its reply.",
+  },
   persona_deleted: { status: 409, description: "The chat's persona was deleted: its history stays readable, it takes no new messages." },
   survey_closed: { status: 409, description: "The survey is closed and takes no more answers." },
   survey_not_closed: { status: 409, description: "Close the survey before opening a new round of asking after it." },

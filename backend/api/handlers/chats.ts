@@ -43,7 +43,15 @@ const messageView = (m: StoredMessage): Message => ({
   ...(m.usage ? { usage: usageView(m.usage) } : {}),
   ...(m.feedback ? { feedback: m.feedback.rating } : {}),
   ...(m.greeting ? { greeting: true as const } : {}),
+  ...alternatesView(m),
+  ...(m.editedAt ? { edited: true as const } : {}),
 });
+
+/** Which alternate a regenerated reply shows, and how many it has (the one generating counts). */
+function alternatesView(m: StoredMessage): { alternate?: number; alternates?: number } {
+  const count = Math.max(m.alternates?.length ?? 0, (m.alternate ?? 0) + 1);
+  return count > 1 ? { alternate: m.alternate ?? 0, alternates: count } : {};
+}
 
 /** A chat event as SSE: its name, its stable id (chats/event-ids.ts), its data as the contract says. */
 function sseEvent(event: ChatEvent) {
@@ -53,7 +61,11 @@ function sseEvent(event: ChatEvent) {
 function sseData(event: ChatEvent) {
   switch (event.type) {
     case "message":
-      return { user_message_id: event.userMessageId, reply_id: event.replyId };
+      return {
+        user_message_id: event.userMessageId,
+        reply_id: event.replyId,
+        ...(event.alternate > 0 ? { alternate: event.alternate } : {}),
+      };
     case "token":
       return { text: event.text };
     case "stored":
@@ -193,6 +205,29 @@ export function chatHandlers({ chats, config }: Pick<Domains, "chats" | "config"
     });
   };
 
+  /** A new alternate of the chat's last reply, streamed or whole like a sent message's reply. */
+  const regenerate: Handler = async (ctx) => {
+    const { uid } = await callers.required(ctx.req);
+    const { params } = await input(ctx, api.chats.regenerate);
+    const chat = await chats.get(uid, params.chat_id);
+    return replyTo(ctx, chats.startReply(await chats.regenerate(chat, params.message_id)));
+  };
+
+  /** The last user message with a new text; its new reply streamed or whole. */
+  const edit: Handler = async (ctx) => {
+    const { uid } = await callers.required(ctx.req);
+    const { params, body } = await input(ctx, api.chats.edit);
+    const chat = await chats.get(uid, params.chat_id);
+    return replyTo(ctx, chats.startReply(await chats.edit(chat, params.message_id, body.text)));
+  };
+
+  const selectAlternate: Handler = async (ctx) => {
+    const { uid } = await callers.required(ctx.req);
+    const { params, body } = await input(ctx, api.chats.selectAlternate);
+    const chat = await chats.get(uid, params.chat_id);
+    return respond(messageView(await chats.selectAlternate(chat, params.message_id, body.alternate)));
+  };
+
   const rename: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);
     const { params, body } = await input(ctx, api.chats.rename);
@@ -213,5 +248,5 @@ export function chatHandlers({ chats, config }: Pick<Domains, "chats" | "config"
     return respond({ reply_id: params.message_id, rating: body.rating } satisfies z.output<typeof FeedbackGiven>);
   };
 
-  return { open, list, get, history, send, stop, oneShot, resume, rename, remove, feedback };
+  return { open, list, get, history, send, stop, oneShot, resume, rename, remove, feedback, regenerate, edit, selectAlternate };
 }

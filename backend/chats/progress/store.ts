@@ -72,20 +72,23 @@ export function progressStore(table: Table) {
      * persisted, and frees the chat for the next message. False when it was no longer
      * generating (its generator finished after all, or another reader closed it).
      */
-    async closeAbandoned(chat: Chat, replyId: string, text: string): Promise<boolean> {
+    async closeAbandoned(chat: Chat, replyId: string, text: string, alternate = 0): Promise<boolean> {
       const now = new Date().toISOString();
+      const usage = { inputTokens: 0, outputTokens: 0 };
       try {
         await table.update({
           Key: keys.message(chat.chatId, replyId),
-          UpdateExpression: "SET #text = :text, #status = :interrupted, #usage = :usage, updatedAt = :now REMOVE leaseUntil, followed",
-          ConditionExpression: "#status = :generating",
+          // A regenerated alternate also joins the reply's list of alternates, as it ended.
+          UpdateExpression: `SET #text = :text, #status = :interrupted, #usage = :usage, updatedAt = :now${alternate > 0 ? ", alternates = list_append(alternates, :entry)" : ""} REMOVE leaseUntil, followed`,
+          ConditionExpression: `#status = :generating${alternate > 0 ? " AND alternate = :alternate" : ""}`,
           ExpressionAttributeNames: { "#text": "text", "#status": "status", "#usage": "usage" },
           ExpressionAttributeValues: {
             ":text": text,
             ":interrupted": "interrupted",
             ":generating": "generating",
-            ":usage": { inputTokens: 0, outputTokens: 0 },
+            ":usage": usage,
             ":now": now,
+            ...(alternate > 0 ? { ":entry": [{ text, status: "interrupted", usage }], ":alternate": alternate } : {}),
           },
         });
       } catch (error) {
