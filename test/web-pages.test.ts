@@ -182,7 +182,7 @@ describe("every page", () => {
     });
 
     // Assess
-    assert.equal(visited.length, 11, `every page visited: ${visited.join(", ")}`);
+    assert.equal(visited.length, 13, `every page visited: ${visited.join(", ")}`);
     assert.deepEqual(found, {});
     assert.deepEqual(sideways, []);
   });
