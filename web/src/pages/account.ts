@@ -44,7 +44,7 @@ export async function accountPage({ main }: PageContext): Promise<void> {
   replace(
     main,
     h("h1", { tabindex: -1 }, "Your data"),
-    h("p", {}, "What we keep and for how long is in our privacy notes (docs/privacy.md). Here you can take it with you or delete it."),
+    h("p", {}, "Everything Re:MirAI keeps about you: take it with you, or delete it."),
     exportSection(),
     surveySection(survey),
     personaSection(hasPersona),
