@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import type { Page } from "puppeteer-core";
 import { eventually } from "./support/lifecycle.ts";
 import { as, ownerWithAnswers, ownerWithReadyPersona } from "./support/saga.ts";
-import { fillSurvey, h1, signInLocally, submitSurvey } from "./support/web-pages.ts";
+import { fillSurvey, h1, seriousViolations, signInLocally, submitSurvey } from "./support/web-pages.ts";
 import { devicePage, webStack, type WebStack } from "./support/web-stack.ts";
 
 let web: WebStack;
@@ -95,7 +95,7 @@ describe("your data", () => {
     assert.match(second, /^You have exported your data many times today\. Please try again in \d+ (seconds|minutes) \(at [^)]+\)\.$/);
   });
 
-  test("closing the survey shows friends it is closed; a new round gives a new link that takes answers; a stale page's second new round is told why not", async () => {
+  test("closing the survey shows friends (and the owner's home) it is closed; a new round gives a new link that takes answers; a stale page's second new round is told why not", async () => {
     // Prepare: the owner's data page open on two devices.
     const { uid, surveyId } = await ownerWithAnswers(web.stack.target, 0);
     const oldLink = `${web.url}/s/${surveyId}`;
@@ -106,6 +106,10 @@ describe("your data", () => {
     await page.locator("button::-p-text(Close the survey)").click();
     const closed = await told(page, "survey-h");
     const friendSees = await surveyTitle(oldLink);
+    const { page: home } = await device();
+    await signInLocally(home, web.url, uid, "Mira Example");
+    const homeSays = await home.$eval("[data-testid=survey-closed]", (el) => el.textContent);
+    const homeViolations = await seriousViolations(home);
     const stale = await accountPage(uid);
     await page.$eval("section[aria-labelledby=survey-h] p.status", (el) => (el.textContent = ""));
     await page.locator("button::-p-text(Start a new round)").click();
@@ -117,6 +121,8 @@ describe("your data", () => {
     // Assess
     assert.equal(closed, "Closed: your link now tells friends it takes no more answers. Your totals stay.");
     assert.equal(friendSees, `${who}'s survey is closed`);
+    assert.equal(homeSays, "This survey is closed: the link takes no more answers. Start a new round for a new link.");
+    assert.deepEqual(homeViolations, [], "axe-core: nothing serious or critical on the home page with its note");
     assert.match(newLink, new RegExp(`^${web.url}/s/[\\w-]{22}$`));
     assert.notEqual(newLink, oldLink);
     assert.equal(reopened, `A new round is open with a new link: ${newLink}`);
