@@ -43,7 +43,7 @@ const nextReply = async (seen: number): Promise<RecordedRequest> =>
 const lastReplyText = (page: Page) => page.$eval(".message[data-role=persona]:last-child .text", (el) => el.textContent ?? "");
 
 describe("a survey, answered by friends", () => {
-  test("three friends answer through the UI on three devices; the third device's second try is told it already answered", async () => {
+  test("three friends answer through the UI on three devices; the third device's return shows its answer is in, and a try without the receipt is told it already answered", async () => {
     // Prepare: the owner signs in and finds their link.
     ({ page: ownerPage } = await device());
     await signInLocally(ownerPage, web.url, owner.uid, owner.name);
@@ -60,11 +60,18 @@ describe("a survey, answered by friends", () => {
       titles.push(await submitSurvey(page));
       third = page;
     }
+    await third!.goto(surveyLink);
+    await third!.waitForSelector("::-p-text(Withdraw my answer)");
+    const returned = await h1(third!);
+    await third!.evaluate(() => {
+      for (const key of Object.keys(localStorage)) if (key.startsWith("remirai.receipt.")) localStorage.removeItem(key);
+    });
     await fillSurvey(third!, surveyLink);
     const again = await submitSurvey(third!);
 
     // Assess
     assert.deepEqual(titles, ["Thank you!", "Thank you!", "Thank you!"]);
+    assert.equal(returned, "You have answered");
     assert.equal(again, "You have already answered");
   });
 

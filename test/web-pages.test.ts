@@ -152,6 +152,34 @@ describe("signing in with Google", () => {
     assert.match(await page.$eval("nav button", (b) => b.textContent ?? ""), /Sign out Gia Google/);
     assert.deepEqual(errors, []);
   });
+
+  test("deleting the account signs out onto the 'deleted' page, and the old Google session's token is refused (401 account_deleted)", async () => {
+    // Prepare: signed in with Google; the token the tab holds.
+    const idToken = await google.idToken({ sub: "google-user-leaving", name: "Lee Leaving" });
+    const { page, errors } = await devicePage(web.browser);
+    await fakeGoogle(page, idToken);
+    await page.goto(`${web.url}/sign-in`);
+    await page.locator("::-p-text(Sign in with Google)").click();
+    await page.waitForSelector(".link-field");
+    const token: string = await page.evaluate(() => JSON.parse(sessionStorage.getItem("remirai.session")!).token);
+    const bearer = { authorization: `Bearer ${token}` };
+    const before = await fetch(`${web.url}/api/v1/personas/me`, { headers: bearer });
+
+    // Act
+    await page.goto(`${web.url}/account`);
+    await page.locator("button::-p-text(Delete my account)").click();
+    await page.locator("button::-p-text(Yes, delete my account)").click();
+    await page.waitForSelector("[data-testid=deleted]");
+    const after = await fetch(`${web.url}/api/v1/personas/me`, { headers: bearer });
+
+    // Assess
+    assert.equal(before.status, 200);
+    assert.equal(new URL(page.url()).pathname, "/deleted");
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("remirai.session")), null, "signed out");
+    assert.equal(after.status, 401);
+    assert.equal(((await after.json()) as any).error.code, "account_deleted");
+    assert.deepEqual(errors, []);
+  });
 });
 
 describe("every page", () => {
@@ -182,7 +210,7 @@ describe("every page", () => {
     });
 
     // Assess
-    assert.equal(visited.length, 11, `every page visited: ${visited.join(", ")}`);
+    assert.equal(visited.length, 13, `every page visited: ${visited.join(", ")}`);
     assert.deepEqual(found, {});
     assert.deepEqual(sideways, []);
   });

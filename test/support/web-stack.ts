@@ -105,8 +105,14 @@ export const DESKTOP = { width: 1280, height: 900 };
 export const PHONE = { width: 360, height: 740 };
 
 /** A page in a fresh context (its own storage: another device), failing the test on any page error. */
-export async function devicePage(browser: Browser, viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.createBrowserContext();
+export async function devicePage(
+  browser: Browser,
+  viewport = DESKTOP,
+  options: { downloadPath?: string } = {},
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.createBrowserContext(
+    options.downloadPath ? { downloadBehavior: { policy: "allow", downloadPath: options.downloadPath } } : {},
+  );
   const page = await context.newPage();
   await page.setViewport(viewport);
   const errors: string[] = [];

@@ -72,11 +72,21 @@ export async function tour(web: WebStack, browser: Browser, visit: Visit): Promi
   await ownerPage.waitForSelector(".message[data-role=persona]");
   await visit("chat", ownerPage);
 
+  await ownerPage.goto(`${web.url}/account`);
+  await ownerPage.waitForSelector("[data-testid=survey-state]");
+  await ownerPage.locator("button::-p-text(Delete my account)").click();
+  await ownerPage.waitForSelector(".confirm:not([hidden])");
+  await visit("account", ownerPage);
+
   await ownerPage.goto(`${web.url}/p/${other.personaId}`);
   await ownerPage.waitForSelector("img.portrait");
   await ownerPage.locator("::-p-text(Our chemistry)").click();
   await ownerPage.waitForSelector("[data-testid=chemistry-score]");
   await visit("public-card-chemistry", ownerPage);
+
+  await anonymous.goto(`${web.url}/deleted`);
+  await anonymous.waitForSelector("[data-testid=deleted]");
+  await visit("account-deleted", anonymous);
 
   await anonymous.goto(`${web.url}/nowhere/at/all`);
   await anonymous.waitForSelector("[data-testid=not-found]");

@@ -71,6 +71,8 @@ export const isRateLimited = (error: unknown): error is ApiError => error instan
 export const isPersonaNotReady = (error: unknown) => isCode(error, "persona_not_ready");
 /** A persona is already being made (starting another is refused). */
 export const isSagaRunning = (error: unknown) => isCode(error, "saga_running");
+/** The chat's persona was deleted: the chat is read-only. */
+export const isPersonaDeleted = (error: unknown) => isCode(error, "persona_deleted");
 
 async function send(method: string, path: string, options: { body?: unknown; stream?: boolean; signal?: AbortSignal } = {}) {
   // The API negotiates: a stream only when asked for with `Accept: text/event-stream`.
@@ -159,10 +161,23 @@ export async function getSurvey(surveyId: string): Promise<Survey> {
   };
 }
 
-/** One anonymous answer; a repeat from the same device is `ApiError` 409 `duplicate_answer`. */
-export async function answerSurvey(surveyId: string, fingerprint: string, answers: Answer): Promise<void> {
+/**
+ * One anonymous answer; a repeat from the same device is `ApiError` 409 `duplicate_answer`.
+ * Answers with the one-time receipt, the only way to withdraw it (shown once, never again).
+ */
+export async function answerSurvey(surveyId: string, fingerprint: string, answers: Answer): Promise<{ receipt: string }> {
   // The words and items are the survey's own (its question set); the API checks them again.
-  await json("POST", `/surveys/${id(surveyId)}/responses`, { fingerprint, answers } as Send<typeof C.FriendAnswer>);
+  const r = await json<Wire<typeof C.AnswerAccepted>>("POST", `/surveys/${id(surveyId)}/responses`, { fingerprint, answers } as Send<
+    typeof C.FriendAnswer
+  >);
+  return { receipt: r.receipt };
+}
+
+/** Withdraws an answer with its receipt (in the body, never the path); a spent or unknown one is `ApiError` 404. */
+export async function withdrawAnswer(surveyId: string, receipt: string): Promise<void> {
+  await json<Wire<typeof C.AnswerWithdrawn>>("POST", `/surveys/${id(surveyId)}/responses/withdraw`, { receipt } satisfies Send<
+    typeof C.Withdrawal
+  >);
 }
 
 /** The owner's own adjectives (for the Johari window); answers with what was stored. */
@@ -403,6 +418,8 @@ export interface Chat {
   chatId: string;
   /** Null once the persona was deleted (the chat is then read-only). */
   personaId: string | null;
+  /** The persona was deleted: the history stays readable, sending is 409 `persona_deleted`. */
+  readOnly: boolean;
   title: string;
   updatedAt: string;
   generating: boolean;
@@ -411,6 +428,7 @@ export interface Chat {
 const chatOf = (c: Wire<typeof C.Chat>): Chat => ({
   chatId: c.chat_id,
   personaId: c.persona_id,
+  readOnly: c.read_only,
   title: c.title,
   updatedAt: c.updated_at,
   generating: c.generating,
@@ -419,6 +437,11 @@ const chatOf = (c: Wire<typeof C.Chat>): Chat => ({
 /** A new chat with the caller's own persona (`me`), or with a public one. */
 export async function openChat(personaId = "me"): Promise<Chat> {
   return chatOf(await json<Wire<typeof C.Chat>>("POST", "/chats", { persona_id: personaId } satisfies Send<typeof C.OpenChat>));
+}
+
+/** One of the caller's chats (someone else's is 404). */
+export async function getChat(chatId: string): Promise<Chat> {
+  return chatOf(await json<Wire<typeof C.Chat>>("GET", `/chats/${id(chatId)}`));
 }
 
 /** A page of the caller's chats, newest first; `next` continues it (null: no more). */
@@ -499,4 +522,48 @@ export async function sendMessage(chatId: string, text: string, on: ReplyEvents,
 /** Asks the API to stop a reply still being written; the stream then ends with `stored: interrupted`. */
 export async function stopReply(chatId: string, replyId: string): Promise<void> {
   await json<Wire<typeof C.Stopping>>("POST", `/chats/${id(chatId)}/messages/${id(replyId)}/stop`);
+}
+
+// ---------------------------------------------------------------- the data's life (issue 14)
+
+/** 200 `deleted` (all of it, inside the request) or 202 `deleting` (gone from every view; the rest in the background). */
+type Deleted = Wire<(typeof C.api.lifecycle.deleteAccount.responses)[200]["body"]>;
+type Deleting = Wire<(typeof C.api.lifecycle.deleteAccount.responses)[202]["body"]>;
+export type Deletion = (Deleted | Deleting)["status"];
+
+/** Deletes the account: every token issued so far is refused afterwards (401 `account_deleted`). */
+export async function deleteAccount(): Promise<Deletion> {
+  return (await json<Deleted | Deleting>("DELETE", "/me")).status;
+}
+
+/** Deletes the caller's persona (404 without one); chats with it become read-only. */
+export async function deletePersona(): Promise<Deletion> {
+  return (await json<Deleted | Deleting>("DELETE", "/personas/me")).status;
+}
+
+export async function deleteSurvey(surveyId: string): Promise<Deletion> {
+  return (await json<Deleted | Deleting>("DELETE", `/surveys/${id(surveyId)}`)).status;
+}
+
+/** Closes the survey to new answers (closing a closed one changes nothing). */
+export async function closeSurvey(surveyId: string): Promise<void> {
+  await json<Wire<typeof C.SurveyClosed>>("POST", `/surveys/${id(surveyId)}/close`);
+}
+
+/** A new round after the closed current survey: a new open survey with a new link (409 `survey_not_closed` / `survey_not_current`). */
+export async function reopenSurvey(surveyId: string): Promise<{ surveyId: string; surveyUrl: string; previousSurveyId: string }> {
+  const r = await json<Wire<typeof C.SurveyReopened>>("POST", `/surveys/${id(surveyId)}/reopen`);
+  return { surveyId: r.survey_id, surveyUrl: r.survey_url, previousSurveyId: r.previous_survey_id };
+}
+
+/**
+ * Everything about the caller as the API's JSON document, for a download. Fetched with the
+ * caller's credentials (a plain link cannot send them) into a Blob; the file name is the
+ * API's `Content-Disposition` one when it gives one.
+ */
+export async function exportAccount(): Promise<{ file: Blob; name: string }> {
+  const res = await send("GET", "/me/export");
+  const named = /filename="?([^";]+)"?/.exec(res.headers.get("content-disposition") ?? "");
+  // Read as text, not `res.blob()`: a body piped straight into a Blob is one DevTools cannot read back (the browser tests check it).
+  return { file: new Blob([await res.text()], { type: "application/json" }), name: named?.[1] ?? "remirai-export.json" };
 }

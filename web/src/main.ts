@@ -5,6 +5,7 @@
  */
 import "./styles.css";
 import { h, replace } from "./dom.ts";
+import { accountPage, deletedPage } from "./pages/account.ts";
 import { chatPage, chatsPage } from "./pages/chats.ts";
 import { homePage } from "./pages/home.ts";
 import { notFoundPage } from "./pages/not-found.ts";
@@ -45,6 +46,8 @@ const routes = [
   route("/persona", signedIn(personaPage)),
   route("/chats", signedIn(chatsPage)),
   route("/chats/:id", signedIn(chatPage)),
+  route("/account", signedIn(accountPage)),
+  route("/deleted", deletedPage),
 ];
 
 function header(): void {
@@ -59,6 +62,7 @@ function header(): void {
         h("a", { href: "/" }, "Home"),
         h("a", { href: "/persona" }, "Persona"),
         h("a", { href: "/chats" }, "Chats"),
+        h("a", { href: "/account" }, "Your data"),
         h(
           "button",
           {

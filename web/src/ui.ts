@@ -30,6 +30,16 @@ const LIMIT_TEXT: Record<RateLimit, string> = {
   deletions_per_day: "You have deleted many things today.",
 };
 
+/** The data-lifecycle refusals (409s) in a person's words; other codes keep the API's message. */
+const CODE_TEXT: Partial<Record<ApiError["code"], string>> = {
+  persona_deleted: "This chat's persona was deleted: you can read the chat, but it takes no new messages.",
+  survey_closed: "This survey is closed: it takes no more answers.",
+  survey_not_closed: "Close the survey before you start a new round.",
+  survey_not_current: "Only your current survey can start a new round.",
+  account_deletion_in_progress: "This account is being deleted. Please try again in a few minutes.",
+  account_deleted: "This account was deleted. Sign in again to start a new one.",
+};
+
 /** One sentence a person can act on, for any failure. */
 export function problem(error: unknown): string {
   if (error instanceof OfflineError) return "You seem to be offline. Nothing was lost: try again once you are connected.";
@@ -41,7 +51,7 @@ export function problem(error: unknown): string {
     if (error.status === 503)
       return `The service is busy or briefly unavailable. Please try again ${retryText(error.retryAfterSeconds ?? 5)}.`;
     if (error.status >= 500) return "Something went wrong on our side. Please try again.";
-    return error.message;
+    return CODE_TEXT[error.code] ?? error.message;
   }
   return "Something went wrong. Please reload the page.";
 }

@@ -4,7 +4,18 @@
  * marked interrupted, and after a reload the history shows what was stored (a reply still
  * being written is followed until it is stored).
  */
-import { history, listChats, openChat, sendMessage, stopReply, type Chat, type Message, type MessageStatus } from "../api.ts";
+import {
+  getChat,
+  history,
+  isPersonaDeleted,
+  listChats,
+  openChat,
+  sendMessage,
+  stopReply,
+  type Chat,
+  type Message,
+  type MessageStatus,
+} from "../api.ts";
 import { append, h, replace, statusLine, uid } from "../dom.ts";
 import { go, type PageContext } from "../router.ts";
 import { alertBox, problem } from "../ui.ts";
@@ -52,6 +63,7 @@ const chatLink = (c: Chat) =>
     h("a", { href: `/chats/${encodeURIComponent(c.chatId)}` }, c.title),
     ` · ${new Date(c.updatedAt).toLocaleString()}`,
     c.generating ? " · replying…" : "",
+    c.readOnly ? " · read-only (persona deleted)" : "",
   );
 
 const BADGES: Partial<Record<MessageStatus, string>> = {
@@ -101,13 +113,24 @@ export async function chatPage({ main, params, signal }: PageContext): Promise<v
   let loadingOlder = false;
 
   let page: Awaited<ReturnType<typeof history>>;
+  let chat: Chat;
   try {
-    page = await history(chatId);
+    [chat, page] = await Promise.all([getChat(chatId), history(chatId)]);
   } catch (error) {
     replace(main, h("h1", { tabindex: -1 }, "Chat"), alertBox(problem(error)));
     return;
   }
-  replace(main, h("h1", { tabindex: -1 }, "Chat"), log, form, status);
+  const readOnlyNote = h("p", { class: "note", "data-testid": "read-only", hidden: true });
+  /** The persona is gone (the chat says so, or a send was refused with 409 `persona_deleted`): reading only. */
+  const makeReadOnly = () => {
+    readOnlyNote.textContent = "This persona was deleted. You can still read this chat, but it takes no new messages.";
+    readOnlyNote.hidden = false;
+    input.disabled = sendButton.disabled = true;
+    input.setAttribute("aria-describedby", "read-only-note");
+  };
+  readOnlyNote.id = "read-only-note";
+  replace(main, h("h1", { tabindex: -1 }, chat.title || "Chat"), readOnlyNote, log, form, status);
+  if (chat.readOnly) makeReadOnly();
   append(messages, page.messages.map(render));
   olderCursor = page.older;
   older.hidden = olderCursor === null;
@@ -215,10 +238,11 @@ export async function chatPage({ main, params, signal }: PageContext): Promise<v
       } else {
         reply.set("interrupted");
       }
+      if (isPersonaDeleted(error)) makeReadOnly();
       status.say(started ? "The connection dropped; reload to see what was stored." : problem(error), "error");
     } finally {
       reply.el.removeAttribute("aria-busy");
-      sendButton.disabled = false;
+      sendButton.disabled = input.disabled;
       stopButton.hidden = true;
     }
   });

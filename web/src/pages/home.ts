@@ -36,12 +36,13 @@ export async function homePage({ main, signal }: PageContext): Promise<void> {
   let summary: Summary;
   let persona: Persona;
   let options: string[];
+  let open: boolean;
   try {
     survey = await openSurvey();
-    [summary, persona, options] = await Promise.all([
+    [summary, persona, [options, open]] = await Promise.all([
       surveySummary(survey.surveyId),
       myPersona(),
-      getSurvey(survey.surveyId).then((s) => s.questions.adjectives.options),
+      getSurvey(survey.surveyId).then((s) => [s.questions.adjectives.options, s.open] as const),
     ]);
   } catch (error) {
     replace(main, h("h1", { tabindex: -1 }, "Home"), alertBox(problem(error)));
@@ -57,13 +58,13 @@ export async function homePage({ main, signal }: PageContext): Promise<void> {
   replace(
     main,
     h("h1", { tabindex: -1 }, "Your mirror"),
-    linkSection(survey.surveyUrl),
+    linkSection(survey.surveyUrl, open),
     summaryHolder,
     personaSection(persona, summary, signal),
   );
 }
 
-function linkSection(url: string): HTMLElement {
+function linkSection(url: string, open: boolean): HTMLElement {
   const fieldId = uid("link");
   const status = statusLine();
   const field = h("input", { id: fieldId, readonly: true, value: url, class: "link-field" });
@@ -81,6 +82,14 @@ function linkSection(url: string): HTMLElement {
     { "aria-labelledby": "share-h" },
     h("h2", { id: "share-h" }, "1. Share your survey"),
     h("p", {}, "Send this link to friends. Their answers are anonymous; you see only totals."),
+    !open &&
+      h(
+        "p",
+        { class: "alert", "data-testid": "survey-closed" },
+        "This survey is closed: the link takes no more answers. ",
+        h("a", { href: "/account" }, "Start a new round"),
+        " for a new link.",
+      ),
     h("label", { for: fieldId }, "Your survey link"),
     h("div", { class: "copy-row" }, field, h("button", { type: "button", onclick: () => void copy() }, "Copy link")),
     status,

@@ -2,10 +2,11 @@
  * A friend's survey (`/s/:id`), no sign-in: whose survey it is, 5–6 adjectives, ten 1–7
  * ratings, three optional texts with live counts, then thanks. Every refusal (already
  * answered from this device, too many answers, closed or unknown survey, offline) is told in
- * words, and the answers stay in the form.
+ * words, and the answers stay in the form. The answer's one-time receipt is kept on this
+ * device, so the friend can withdraw the answer later from the same page.
  */
-import { answerSurvey, getSurvey, isDuplicateAnswer, isNotFound, OfflineError, type Survey } from "../api.ts";
-import { h, replace, uid } from "../dom.ts";
+import { answerSurvey, getSurvey, isDuplicateAnswer, isNotFound, OfflineError, withdrawAnswer, type Survey } from "../api.ts";
+import { h, replace, statusLine, uid } from "../dom.ts";
 import type { PageContext } from "../router.ts";
 import { adjectivePicker, alertBox, problem } from "../ui.ts";
 
@@ -17,6 +18,17 @@ function deviceFingerprint(): string {
   if (!value) localStorage.setItem(DEVICE_KEY, (value = crypto.randomUUID()));
   return value;
 }
+
+/**
+ * The receipt of this device's answer to one survey: shown by the API once, never again, and
+ * the only way to withdraw the answer. In `localStorage` (it must outlive the tab), per survey.
+ */
+const receipts = {
+  key: (surveyId: string) => `remirai.receipt.${surveyId}`,
+  get: (surveyId: string) => localStorage.getItem(receipts.key(surveyId)),
+  set: (surveyId: string, receipt: string) => localStorage.setItem(receipts.key(surveyId), receipt),
+  forget: (surveyId: string) => localStorage.removeItem(receipts.key(surveyId)),
+};
 
 export async function surveyPage({ main, params }: PageContext): Promise<void> {
   let survey: Survey;
@@ -39,9 +51,13 @@ export async function surveyPage({ main, params }: PageContext): Promise<void> {
       main,
       h("h1", { tabindex: -1 }, `${who}'s survey is closed`),
       h("p", {}, "It no longer takes answers. Thank you for stopping by."),
+      withdrawal(survey.surveyId, who),
     );
     return;
   }
+  // This device answered already and kept the receipt: the answer, not the form.
+  if (receipts.get(survey.surveyId) !== null)
+    return thanks(main, "You have answered", `Your answer to ${who}'s survey is in. Thank you!`, survey.surveyId, who);
   replace(main, surveyForm(survey, who, main));
 }
 
@@ -121,12 +137,13 @@ function surveyForm(survey: Survey, who: string, main: HTMLElement): HTMLElement
     submit.disabled = true;
     replace(errors);
     try {
-      await answerSurvey(survey.surveyId, deviceFingerprint(), {
+      const { receipt } = await answerSurvey(survey.surveyId, deviceFingerprint(), {
         adjectives: adjectives.picked(),
         ratings: Object.fromEntries(ratings.map((r) => [r.item.id, r.value()])),
         texts: Object.fromEntries(texts.filter((t) => t.area.value.trim() !== "").map((t) => [t.t.id, t.area.value])),
       });
-      thanks(main, "Thank you!", `Your answer is in. ${who} will see it only as part of the totals.`);
+      receipts.set(survey.surveyId, receipt);
+      thanks(main, "Thank you!", `Your answer is in. ${who} will see it only as part of the totals.`, survey.surveyId, who);
     } catch (error) {
       submit.disabled = false;
       if (isDuplicateAnswer(error))
@@ -134,6 +151,8 @@ function surveyForm(survey: Survey, who: string, main: HTMLElement): HTMLElement
           main,
           "You have already answered",
           `This device already sent an answer to ${who}'s survey; one per friend. Thank you!`,
+          survey.surveyId,
+          who,
         );
       const text = isNotFound(error)
         ? "This survey no longer takes answers."
@@ -146,13 +165,47 @@ function surveyForm(survey: Survey, who: string, main: HTMLElement): HTMLElement
   return form;
 }
 
-function thanks(main: HTMLElement, title: string, text: string): void {
+function thanks(main: HTMLElement, title: string, text: string, surveyId: string, who: string): void {
   document.title = `${title} · Re:MirAI`;
   replace(
     main,
     h("h1", { tabindex: -1 }, title),
     h("p", {}, text),
+    withdrawal(surveyId, who),
     h("p", {}, "Curious what your friends see in you? ", h("a", { href: "/" }, "Make your own survey")),
   );
   (main.querySelector("h1") as HTMLElement).focus();
+}
+
+/** "Withdraw my answer", when this device holds the answer's receipt; nothing otherwise. */
+function withdrawal(surveyId: string, who: string): HTMLElement | null {
+  const receipt = receipts.get(surveyId);
+  if (receipt === null) return null;
+  const status = statusLine();
+  const button = h("button", { type: "button" }, "Withdraw my answer");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await withdrawAnswer(surveyId, receipt);
+      receipts.forget(surveyId);
+      button.remove();
+      status.say(`Your answer is withdrawn: its content is deleted, and ${who}'s totals drop it with their next update.`, "ok");
+    } catch (error) {
+      if (isNotFound(error)) {
+        // Spent (withdrawn already, perhaps from another tab) or the survey was deleted: the receipt is of no more use.
+        receipts.forget(surveyId);
+        button.remove();
+        return status.say("That answer is gone already: it was withdrawn, or the survey was deleted.", "error");
+      }
+      button.disabled = false;
+      status.say(problem(error), "error");
+    }
+  });
+  return h(
+    "section",
+    { class: "withdraw", "aria-label": "Your answer" },
+    h("p", {}, "Changed your mind? This device kept a receipt for your answer, so you can take it back."),
+    button,
+    status,
+  );
 }
