@@ -310,7 +310,9 @@ describe("fauxqs lost", () => {
 });
 
 describe("DynamoDB frozen mid-reply", () => {
-  test("the stream ends with a service_unavailable error event; the user's message and the partial reply are kept", async () => {
+  test("the stream ends with a service_unavailable error event; the user's message and the partial reply are kept", async (t) => {
+    // A failed assertion must not leave the table frozen for the tests after this one.
+    t.after(() => process.kill(dynamodb.pid, "SIGCONT"));
     // Prepare: no saga is running (the queue behaviours below are the chat's alone).
     await until(
       () => call("GET", "/v1/personas/me", carol.uid).then(json),
@@ -339,12 +341,15 @@ describe("DynamoDB frozen mid-reply", () => {
       }
     }
 
-    // Assess: the stream ended cleanly with the error event as its last.
-    assert.deepEqual(
-      events.map((e) => e.event),
-      ["message", "token", "token", "error"],
-    );
+    // Assess: the stream ended cleanly with the error event as its last. A check of the stop
+    // flag already answered before the freeze may let a token or two more through: the reply
+    // stops at the first look at the frozen table, or at its final write if the model ended.
+    const names = events.map((e) => e.event);
+    const tokens = events.filter((e) => e.event === "token").map((e) => e.data.text as string);
+    assert.deepEqual(names, ["message", ...tokens.map(() => "token"), "error"]);
+    assert.ok(tokens.length >= 2, `${tokens.length} tokens before the error`);
     assert.deepEqual(events.at(-1)!.data, { code: "service_unavailable", message: PUBLIC_MESSAGE });
+    const received = tokens.join("");
 
     // Act: the table comes back.
     process.kill(dynamodb.pid, "SIGCONT");
@@ -354,12 +359,12 @@ describe("DynamoDB frozen mid-reply", () => {
       "the reply's ending",
     );
 
-    // Assess: the user's message, and the reply as far as it was handed out.
+    // Assess: the user's message, and the reply exactly as far as it was handed out.
     assert.deepEqual(
       messages.map((m) => [m.role, m.text, m.status]),
       [
         ["user", "Tell me a story", "complete"],
-        ["model", "One two", "interrupted"],
+        ["model", received, received === "One two three four" ? "complete" : "interrupted"],
       ],
     );
     const next = await call("POST", `/v1/chats/${chatId}/messages`, alice.uid, { text: "Go on" }, { accept: "text/event-stream" });
