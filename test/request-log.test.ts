@@ -76,6 +76,8 @@ function printed(work: () => void): string[] {
 }
 
 const ISO_TIME = /"timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"/;
+/** The line's clocks (its timestamp, the EMF document's): the two lines are made a moment apart. */
+const withoutClocks = (line: string) => line.replace(ISO_TIME, "").replace(/"Timestamp":\d+/, "");
 
 test("the request line our formatter writes is, byte for byte, the line Powertools writes (context, empty route, EMF, trace id)", () => {
   // Prepare: the lines the API writes (a 404 has no route), in a request's context and a worker's, with metrics riding along
@@ -105,15 +107,11 @@ test("the request line our formatter writes is, byte for byte, the line Powertoo
         // Act: the same line through our formatter, then through Powertools'
         const ours = printed(() => withLogContext(context, () => requestLogger.request(make())));
         const theirs = printed(() => withLogContext(context, () => requestLogger.info("request", make() as LogAttributes)));
-        // Assess: one line each, equal but for the millisecond they were made in
+        // Assess: one line each, equal but for the clocks
         assert.equal(ours.length, 1, name);
         assert.equal(theirs.length, 1, name);
         assert.match(ours[0]!, ISO_TIME, name);
-        assert.equal(
-          ours[0]!.replace(ISO_TIME, ""),
-          theirs[0]!.replace(ISO_TIME, ""),
-          `${name}, ${JSON.stringify(context)}, trace ${trace}`,
-        );
+        assert.equal(withoutClocks(ours[0]!), withoutClocks(theirs[0]!), `${name}, ${JSON.stringify(context)}, trace ${trace}`);
       }
   delete process.env._X_AMZN_TRACE_ID;
   requestLogger.setLogLevel(level);
