@@ -1,10 +1,14 @@
 /**
  * Added latency of the chat stream: for each token, the time from the fake Gemini server
  * writing it to the bytes arriving on `curl -N`'s stdout, over 1,000 tokens through the
- * whole path (real @google/genai SDK → our stream → node:http → curl). Also what one chat
- * turn costs in DynamoDB capacity is measured by `npm run capacity`.
+ * whole path (real @google/genai SDK → our stream → node:http → curl), and the same for a
+ * raw relay (plain `fetch` stream → raw node:http SSE writer → curl, scripts/raw-relay.ts)
+ * in interleaved runs, so the added latency is also a ratio. Each run also counts the tail
+ * tokens (over 2 ms) that overlapped a GC pause of this process (which runs the fake model,
+ * the API and the reader of curl's output alike). Also what one chat turn costs in DynamoDB
+ * capacity is measured by `npm run capacity`.
  *
- *   npm run chat-latency            (prints median and p99)
+ *   npm run chat-latency            (one JSON line per run: median, p99, max, ratios; RUNS=3)
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -18,9 +22,11 @@ import { provision } from "../backend/local/provision.ts";
 import { freePort, localAwsEnv, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../backend/local/services.ts";
 import { compose } from "../backend/compose.ts";
 import { clock, startFakeGemini } from "../fixtures/fake-gemini.ts";
+import { startRawRelay } from "./raw-relay.ts";
 
 const TOKENS = Number(process.env.TOKENS ?? 1000);
 const GAP_MS = Number(process.env.GAP_MS ?? 10);
+const RUNS = Number(process.env.RUNS ?? 3);
 const quiet = { info() {}, warn() {}, error() {} };
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
@@ -103,41 +109,70 @@ try {
   await domains.saga.illustration({ uid, sagaId }, { receiveCount: 1, maxReceiveCount: 5 });
   const { chat_id: chatId } = (await (await post("/v1/chats", {})).json()) as { chat_id: string };
 
-  // One reply of TOKENS chunks, GAP_MS apart, read by curl -N.
-  gemini.enqueue({ kind: "text", chunks: Array.from({ length: TOKENS }, (_, i) => ` t${i}`), delayMs: GAP_MS });
-  const seen = gemini.requests.length;
-  const arrivals: number[] = [];
-  const parser = createParser({ onEvent: (e) => e.event === "token" && arrivals.push(clock()) });
-  const curl = spawn("curl", [
-    "-N",
-    "-s",
-    "-X",
-    "POST",
-    `${server.url}/v1/chats/${chatId}/messages`,
-    "-H",
-    `x-user-uid: ${uid}`,
-    "-H",
-    "content-type: application/json",
-    "-H",
-    "accept: text/event-stream",
-    "-d",
-    '{"text":"talk"}',
-  ]);
-  curl.stdout.on("data", (chunk: Buffer) => parser.feed(chunk.toString()));
-  await new Promise((resolve) => curl.on("close", resolve));
-  const sent = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.sentAt;
-  const latencies = arrivals.map((at, i) => at - sent[i]!).sort((a, b) => a - b);
-  console.log(
-    JSON.stringify({
-      tokens: latencies.length,
-      gap_ms: GAP_MS,
-      added_latency_ms: {
-        median: +percentile(latencies, 50).toFixed(3),
-        p99: +percentile(latencies, 99).toFixed(3),
-        max: +latencies.at(-1)!.toFixed(3),
-      },
-    }),
-  );
+  // The baseline: the same fake reply through plain fetch and a raw node:http SSE writer (raw-relay.ts).
+  const raw = await startRawRelay(gemini.url);
+
+  /** One reply of TOKENS chunks, GAP_MS apart, read by curl -N from `url`: each token's added latency, sorted. */
+  async function measure(url: string, headers: string[]): Promise<{ latencies: number[]; gcOverlapping: (ms: number) => number }> {
+    gemini.enqueue({ kind: "text", chunks: Array.from({ length: TOKENS }, (_, i) => ` t${i}`), delayMs: GAP_MS });
+    const seen = gemini.requests.length;
+    const arrivals: number[] = [];
+    const parser = createParser({ onEvent: (e) => e.event === "token" && arrivals.push(clock()) });
+    const pauses: { start: number; end: number }[] = [];
+    const gc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        const start = performance.timeOrigin + entry.startTime;
+        pauses.push({ start, end: start + entry.duration });
+      }
+    });
+    gc.observe({ entryTypes: ["gc"] });
+    const curl = spawn("curl", ["-N", "-s", "-X", "POST", url, ...headers, "-H", "accept: text/event-stream", "-d", '{"text":"talk"}']);
+    curl.stdout.on("data", (chunk: Buffer) => parser.feed(chunk.toString()));
+    await new Promise((resolve) => curl.on("close", resolve));
+    gc.disconnect();
+    const sent = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.sentAt;
+    const spans = arrivals.map((at, i) => ({ sent: sent[i]!, at, latency: at - sent[i]! }));
+    return {
+      latencies: spans.map((x) => x.latency).sort((a, b) => a - b),
+      // Of the tokens slower than `ms`, how many had a GC pause of this process between their write and their arrival.
+      gcOverlapping: (ms) => spans.filter((x) => x.latency > ms && pauses.some((p) => p.start < x.at && p.end > x.sent)).length,
+    };
+  }
+
+  const summary = (latencies: number[]) => ({
+    median: +percentile(latencies, 50).toFixed(3),
+    p99: +percentile(latencies, 99).toFixed(3),
+    max: +latencies.at(-1)!.toFixed(3),
+  });
+  // Interleaved runs, ours then the raw relay, so both see the same machine.
+  for (let run = 1; run <= RUNS; run++) {
+    const ours = await measure(`${server.url}/v1/chats/${chatId}/messages`, [
+      "-H",
+      `x-user-uid: ${uid}`,
+      "-H",
+      "content-type: application/json",
+    ]);
+    const base = await measure(raw.url, []);
+    const o = summary(ours.latencies);
+    const r = summary(base.latencies);
+    const slow = (m: typeof ours, threshold: number) => ({
+      over: m.latencies.filter((x) => x > threshold).length,
+      with_gc: m.gcOverlapping(threshold),
+    });
+    console.log(
+      JSON.stringify({
+        run,
+        tokens: ours.latencies.length,
+        gap_ms: GAP_MS,
+        added_latency_ms: o,
+        raw_relay_ms: r,
+        ratio: { median: +(o.median / r.median).toFixed(2), p99: +(o.p99 / r.p99).toFixed(2), max: +(o.max / r.max).toFixed(2) },
+        // Where the tail comes from: tokens over 2 ms, and how many of them overlapped a GC pause of this process.
+        tail_over_2ms: { ours: slow(ours, 2), raw_relay: slow(base, 2) },
+      }),
+    );
+  }
+  await raw.close();
   await server.close(0);
 } finally {
   await gemini.close();

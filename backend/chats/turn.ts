@@ -8,6 +8,7 @@ import { logContextRunner, logger } from "../log.ts";
 import { DependencyUnavailableError } from "../ports/dependency.ts";
 import type { Metrics } from "../ports/metrics.ts";
 import type { ChatLimits } from "./limits.ts";
+import { watchStop } from "./stop-watch.ts";
 import type { Chat, ChatStore, Message, MessageStatus } from "./store.ts";
 
 export type ChatEvent =
@@ -30,7 +31,7 @@ export interface TurnDeps {
   budget: ChatLimits;
   llm: LLM;
   maxOutputTokens: number;
-  /** How often a streaming reply reads its stop flag (never per token). */
+  /** How often a streaming reply reads its stop flag, beside its tokens (0: before every token). */
   stopPollMs: number;
   metrics: Pick<Metrics, "record">;
 }
@@ -116,8 +117,8 @@ export async function* streamTurn(deps: TurnDeps, turn: Turn, signal: AbortSigna
 
 /**
  * One reply's events. Aborting `signal` (the client left) aborts the model call. The stop
- * flag is read from the table at most every `stopPollMs`, never per token; a stop sent to
- * this process also aborts at once.
+ * flag is read from the table every `stopPollMs`, beside the tokens (stop-watch.ts); a stop
+ * sent to this process also aborts at once.
  */
 async function* replyEvents(deps: TurnDeps, turn: Turn, signal: AbortSignal): AsyncGenerator<ChatEvent> {
   const started = performance.now();
@@ -130,17 +131,21 @@ async function* replyEvents(deps: TurnDeps, turn: Turn, signal: AbortSignal): As
   let failure: ChatEvent | undefined;
   let usage = { inputTokens: 0, outputTokens: 0 };
   const reply = deps.llm.streamText({ system: turn.system, turns: turn.turns, maxOutputTokens: deps.maxOutputTokens, signal: halt });
+  const watch = watchStop(
+    deps.stopPollMs,
+    () => deps.store.stopRequested(turn.chat.chatId, turn.reply.messageId),
+    () => controller.abort(new Error("stopped")),
+  );
   let iterated = false;
   let ended = false;
   try {
     yield { type: "message", userMessageId: turn.user.messageId, replyId: turn.reply.messageId };
-    let checkedAt = Date.now();
     iterated = true;
     for await (const chunk of reply) {
       if (halt.aborted) break;
-      if (Date.now() - checkedAt >= deps.stopPollMs) {
-        checkedAt = Date.now();
-        if (await deps.store.stopRequested(turn.chat.chatId, turn.reply.messageId)) controller.abort(new Error("stopped"));
+      const allowed = watch.beforeToken();
+      if (allowed) {
+        await allowed;
         if (halt.aborted) break;
       }
       firstTokenMs ??= performance.now() - started;
@@ -156,6 +161,7 @@ async function* replyEvents(deps: TurnDeps, turn: Turn, signal: AbortSignal): As
     if (!halt.aborted) failure = errorEvent(error, deps.metrics);
     if (error instanceof DependencyUnavailableError) logger.warn("reply cut short", { error: error.message });
   } finally {
+    watch.close();
     generating.delete(turn.reply.messageId);
     if (!ended) {
       // The consumer stopped asking (its client left) while we were handing out events.
