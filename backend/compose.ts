@@ -3,13 +3,15 @@
  * the ports it uses. The HTTP app, the workers, the local stack, the scripts and the bench
  * all start here, so "which table, which queue, which model" is decided in one place.
  *
- *   ports      table ─ limits ─ queues ─ media ─ llm ─ images ─ metrics (to every domain and the models)
- *                │        │        │       │      │       │
- *   domains   identity  surveys ──┬┴── personas   │       │
- *                │        │       │      │    └── saga (writer ← llm, illustrator ← images)
- *                │        │       │      ├── chats ← llm
- *                │        │       │      └── social ← llm
+ *   ports      table ─ limits ─ queues ─ jobs ─ media ─ llm ─ images ─ metrics (to every domain and the models)
+ *                │        │        │       │      │      │       │
+ *   domains   identity  surveys ──┬┴──────────── personas │       │
+ *                │        │       │       │      │    └── saga (writer ← llm, illustrator ← images)
+ *                │        │       │       │      ├── chats ← llm
+ *                │        │       │       │      └── social ← llm
+ *                │        │       │       └── lifecycle (deletion, export) ← identity, surveys, personas, chats
  *                └─ onRenamed ─> surveys.renameOwner
+ *                └─ accountDeleting ─> lifecycle.accountDeleting (no sign-up while a deletion runs)
  *                         └─ afterAnswer ─> personas.autoStartFor   (AUTO_GENERATE=1)
  *
  * Tests swap a port (`compose(config, { llm })`) or point `config.tableName` at a private
@@ -21,6 +23,7 @@ import type { Config } from "./config.ts";
 import { rateLimits, type RateLimits } from "./data/rate-limit.ts";
 import { Table } from "./data/table.ts";
 import { chatsOn } from "./chats/chats.ts";
+import { lifecycleOn, type LifecycleJob } from "./lifecycle/lifecycle.ts";
 import { identityOn } from "./identity/users.ts";
 import { logger } from "./log.ts";
 import { personasOn, sagaOn } from "./personas/personas.ts";
@@ -29,7 +32,7 @@ import type { SagaStep } from "./personas/status.ts";
 import { modelWriter, offlineWriter } from "./personas/writer.ts";
 import { mediaBucket, type Media } from "./ports/media.ts";
 import { emfMetrics, type Metrics } from "./ports/metrics.ts";
-import { stepQueues, type StepQueues } from "./ports/queue.ts";
+import { messageQueue, stepQueues, type MessageQueue, type StepQueues } from "./ports/queue.ts";
 import { socialOn } from "./social/social.ts";
 import { surveysOn } from "./surveys/surveys.ts";
 
@@ -37,6 +40,8 @@ export interface Ports {
   table: Table;
   limits: RateLimits;
   queues: StepQueues<SagaStep>;
+  /** Deletion jobs too large to finish inside their request. */
+  jobs: MessageQueue<LifecycleJob>;
   media: Media;
   llm: LLM;
   images: ImageModel;
@@ -52,7 +57,9 @@ export function portsFor(config: Config, overrides: Partial<Ports> = {}, env: No
     table,
     limits: overrides.limits ?? rateLimits(table),
     queues: overrides.queues ?? stepQueues<SagaStep>({ synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl }),
-    media: overrides.media ?? mediaBucket(config.mediaBucket, config.mediaBaseUrl),
+    jobs: overrides.jobs ?? messageQueue<LifecycleJob>(config.lifecycleQueueUrl),
+    media:
+      overrides.media ?? mediaBucket(config.mediaBucket, config.mediaBaseUrl, { publicMaxAgeSeconds: config.mediaPublicMaxAgeSeconds }),
     llm: overrides.llm ?? providers!.llm,
     images: overrides.images ?? providers!.images,
     metrics,
@@ -65,7 +72,7 @@ export function portsFor(config: Config, overrides: Partial<Ports> = {}, env: No
  */
 export function compose(config: Config, overrides: Partial<Ports> = {}, env: NodeJS.ProcessEnv = process.env) {
   const ports = portsFor(config, overrides, env);
-  const { table, limits, queues, media, llm, images, metrics } = ports;
+  const { table, limits, queues, jobs, media, llm, images, metrics } = ports;
   const surveys = surveysOn(
     table,
     limits,
@@ -76,8 +83,11 @@ export function compose(config: Config, overrides: Partial<Ports> = {}, env: Nod
     },
     metrics,
   );
-  const identity = identityOn(table, config, { onRenamed: surveys.renameOwner });
-  const personas = personasOn(table, queues, media, surveys, config, metrics);
+  const identity = identityOn(table, limits, config, {
+    onRenamed: surveys.renameOwner,
+    accountDeleting: (uid) => lifecycle.accountDeleting(uid),
+  });
+  const personas = personasOn(table, queues, media, surveys, limits, config, metrics);
   const saga = sagaOn(
     table,
     queues,
@@ -93,7 +103,8 @@ export function compose(config: Config, overrides: Partial<Ports> = {}, env: Nod
   );
   const chats = chatsOn(table, limits, llm, personas, config, metrics);
   const social = socialOn(personas, limits, llm, config);
-  return { config, ports, identity, surveys, personas, saga, chats, social };
+  const lifecycle = lifecycleOn(table, limits, jobs, { identity, surveys, personas, chats }, config);
+  return { config, ports, identity, surveys, personas, saga, chats, social, lifecycle };
 }
 
 export type Domains = ReturnType<typeof compose>;

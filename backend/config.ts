@@ -56,6 +56,19 @@ export interface Config {
   /** Survey answer rate limits. */
   answersPerIpPerHour: number;
   answersPerSurveyPerMinute: number;
+  /** Costly actions per user (0 = no limit): persona starts per UTC day, new chats per hour, exports and deletions per UTC day. */
+  personaStartsPerDay: number;
+  chatsPerHour: number;
+  exportsPerDay: number;
+  deletionsPerDay: number;
+  /** Sign-in attempts per client IP per hour (0 = no limit). */
+  signInsPerIpPerHour: number;
+  /** How long browsers and CloudFront may keep a public portrait (also how long one may outlive a switch to private in caches). */
+  mediaPublicMaxAgeSeconds: number;
+  /** Deletions: the queue that carries large ones, items deleted inside the request before handing over, and the second pass's delay. */
+  lifecycleQueueUrl: string;
+  deletionInlineItems: number;
+  deletionRecheckSeconds: number;
   tableName: string;
   synthesisQueueUrl: string;
   imageQueueUrl: string;
@@ -128,6 +141,13 @@ function positive(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+/** A setting with a hard ceiling (e.g. SQS's longest message delay, 900 s). */
+function atMost(env: Env, name: string, fallback: number, ceiling: number): number {
+  const value = int(env, name, fallback);
+  if (value > ceiling) throw new Error(`${name} must be at most ${ceiling}, got ${value}`);
+  return value;
+}
+
 function authMode(raw: string | undefined): AuthMode {
   const mode = raw || "edge";
   if (mode !== "local" && mode !== "edge" && mode !== "apigw") {
@@ -189,6 +209,15 @@ function readConfig(env: Env): Config {
     chemistryBlurbTimeoutMs: int(env, "CHEMISTRY_BLURB_TIMEOUT_MS", 10_000),
     answersPerIpPerHour: int(env, "ANSWERS_PER_IP_PER_HOUR", 5),
     answersPerSurveyPerMinute: int(env, "ANSWERS_PER_SURVEY_PER_MINUTE", 30),
+    personaStartsPerDay: int(env, "PERSONA_STARTS_PER_DAY", 5),
+    chatsPerHour: int(env, "CHATS_PER_HOUR", 30),
+    exportsPerDay: int(env, "EXPORTS_PER_DAY", 5),
+    deletionsPerDay: int(env, "DELETIONS_PER_DAY", 20),
+    signInsPerIpPerHour: int(env, "SIGN_INS_PER_IP_PER_HOUR", 30),
+    mediaPublicMaxAgeSeconds: int(env, "MEDIA_PUBLIC_MAX_AGE_SECONDS", 3_600),
+    lifecycleQueueUrl: env.LIFECYCLE_QUEUE_URL || "",
+    deletionInlineItems: int(env, "DELETION_INLINE_ITEMS", 200),
+    deletionRecheckSeconds: atMost(env, "DELETION_RECHECK_SECONDS", 300, 900),
     tableName: env.TABLE_NAME || "remirai",
     synthesisQueueUrl: env.SYNTHESIS_QUEUE_URL || "",
     imageQueueUrl: env.IMAGE_QUEUE_URL || "",
@@ -242,6 +271,8 @@ export const REQUIRED_IN_AWS: Readonly<Record<string, readonly string[]>> = {
   TABLE_NAME: ["backend/compose.ts"],
   SYNTHESIS_QUEUE_URL: ["backend/compose.ts", "backend/ports/readiness.ts"],
   IMAGE_QUEUE_URL: ["backend/compose.ts", "backend/ports/readiness.ts"],
+  // Large deletions continue on it (and the sweeper re-sends lost ones).
+  LIFECYCLE_QUEUE_URL: ["backend/compose.ts"],
   MEDIA_BUCKET: ["backend/compose.ts"],
   // Survey links and portrait URLs (MEDIA_BASE_URL defaults to it).
   PUBLIC_BASE_URL: ["backend/api/handlers/surveys.ts", "backend/social/cards.ts"],

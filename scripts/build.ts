@@ -6,6 +6,7 @@
  *   dist/synthesis/    index.mjs (+ .map)          — handler `index.handler`
  *   dist/image/        index.mjs (+ .map)
  *   dist/sweeper/      index.mjs (+ .map)
+ *   dist/lifecycle/    index.mjs (+ .map)          — deletion jobs
  *   dist/edge-auth/    index.mjs (+ .map)          — viewer-request function (us-east-1 stack)
  *   dist/generated/edge-auth-config.mjs            — what was baked into the edge bundle
  *   dist/web/          index.html, assets/, config.json — the web client for the SPA bucket (scripts/build-web.ts)
@@ -43,6 +44,7 @@ export const BUNDLES: readonly Bundle[] = [
   { name: "synthesis", entry: "backend/workers/synthesis.ts", target: "node24" },
   { name: "image", entry: "backend/workers/image.ts", target: "node24" },
   { name: "sweeper", entry: "backend/workers/sweeper.ts", target: "node24" },
+  { name: "lifecycle", entry: "backend/workers/lifecycle.ts", target: "node24" },
   { name: "edge-auth", entry: "infrastructure/edge-auth/handler.ts", target: EDGE_TARGET },
 ];
 /** Lambda@Edge's limit for viewer-request functions: 1 MB, zipped. */

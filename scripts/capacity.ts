@@ -44,13 +44,14 @@ try {
     TABLE_NAME: tableName,
     SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl,
     IMAGE_QUEUE_URL: queues.imageQueueUrl,
+    LIFECYCLE_QUEUE_URL: queues.lifecycleQueueUrl,
     MEDIA_BUCKET: "capacity-media",
     ANSWERS_PER_IP_PER_HOUR: "1000",
     ANSWERS_PER_SURVEY_PER_MINUTE: "1000",
     CHAT_MESSAGES_PER_MINUTE: "1000",
     CHAT_DAILY_TOKEN_BUDGET: "1000000",
   });
-  const { identity, surveys, personas, saga, social, chats, ports } = compose(config, {
+  const { identity, surveys, personas, saga, social, chats, lifecycle, ports } = compose(config, {
     llm: new OfflineLLM(),
     images: new OfflineImageModel(),
   });
@@ -61,10 +62,17 @@ try {
     users.signedIn({ uid: "g_1", email: "a@example.com", name: "Aki" }),
   );
   await measure("GET /v1/me", "GetItem USER#uid/PROFILE", () => identity.profileOf(caller));
+  await measure("deleted-account check (every identified request)", "GetItem REVOKED#pseudonym/ACCOUNT (eventually consistent)", () =>
+    lifecycle.deletedAt("g_1"),
+  );
   let surveyId = "";
-  await measure("POST /v1/surveys (new)", "TransactWrite: Put USER#uid/OPEN_SURVEY + Put SURVEY#id/META", async () => {
-    surveyId = (await surveys.open({ uid: "g_1", name: "Aki" })).surveyId;
-  });
+  await measure(
+    "POST /v1/surveys (new)",
+    "TransactWrite: Put USER#uid/OPEN_SURVEY + Put SURVEY#id/META + Put USER#uid/SURVEY#id",
+    async () => {
+      surveyId = (await surveys.open({ uid: "g_1", name: "Aki" })).surveyId;
+    },
+  );
   await measure("POST /v1/surveys (existing)", "same, cancelled; old pointer returned (ALL_OLD)", () =>
     surveys.open({ uid: "g_1", name: "Aki" }),
   );
@@ -93,7 +101,7 @@ try {
   let sagaId = "";
   await measure(
     "POST /v1/personas/me (start saga)",
-    "GetItem PERSONA + 2× GetItem survey + TransactWrite: Put PERSONA + Put PERSONA_EVENT",
+    "GetItem PERSONA + 2× GetItem survey + TransactWrite: Put PERSONA + Put PERSONA_EVENT + Put PERSONA#id/OWNER + Update RATE#USER#uid (starts today)",
     async () => {
       sagaId = (await personas.start("g_1")).sagaId;
     },
@@ -104,18 +112,28 @@ try {
     "GetItem PERSONA + GetItem META + GetItem ROUND#n + GetItem SELF + Query SURVEY#id (the round's quotes) + TransactWrite: Update PERSONA + Put PERSONA_EVENT",
     () => saga.synthesis({ uid: "g_1", sagaId }, delivery),
   );
-  await measure("saga step 2 (image worker, offline portrait)", "GetItem PERSONA + TransactWrite: Update PERSONA + Put PERSONA_EVENT", () =>
-    saga.illustration({ uid: "g_1", sagaId }, delivery),
+  await measure(
+    "saga step 2 (image worker, offline portrait)",
+    "GetItem PERSONA + TransactWrite: Update PERSONA + Put PERSONA_EVENT + GetItem PERSONA (publication)",
+    () => saga.illustration({ uid: "g_1", sagaId }, delivery),
   );
   await measure("GET /v1/personas/me", "GetItem PERSONA + 2× GetItem survey", () => personas.view("g_1"));
   await measure("status feed, one poll", "Query USER#uid, SK > PERSONA_EVENT#n", () => personas.statusEventsAfter("g_1", 0));
-  await measure("PUT /v1/personas/me/visibility", "UpdateItem PERSONA (conditional)", () => personas.setVisibility("g_1", true));
+  await measure(
+    "PUT /v1/personas/me/visibility",
+    "UpdateItem PERSONA + GetItem PERSONA + UpdateItem PERSONA (public portrait, conditional)",
+    () => personas.setVisibility("g_1", true),
+  );
   const personaId = (await personas.view("g_1")).persona_id!;
   await measure("GET /v1/personas/:id/card", "GetItem PERSONA#id/OWNER + GetItem PERSONA", () => social.publicCard(personaId));
   let chatId = "";
-  await measure("POST /v1/chats", "GetItem PERSONA + UpdateItem CHAT (conditional create)", async () => {
-    chatId = (await chats.open("g_1")).chatId;
-  });
+  await measure(
+    "POST /v1/chats",
+    "GetItem PERSONA + TransactWrite: Put CHAT + Put USER#personaUid/PERSONA_CHAT#id + Update RATE (chats this hour)",
+    async () => {
+      chatId = (await chats.open("g_1")).chatId;
+    },
+  );
   await measure(
     "one chat turn (POST /v1/chats/:id/messages, offline model)",
     "GetItem CHAT + rate UpdateItem + budget GetItem + GetItem PERSONA + TransactWrite (lock, user msg, reply) + Query history + TransactWrite (reply, unlock) + budget UpdateItem",
@@ -131,6 +149,20 @@ try {
     "POST /v1/surveys/:id/responses/withdraw",
     "GetItem ANSWER#hmac + TransactWrite: Update ANSWER (tombstone, receipt unspent) + Update META; GetItem META (a round due?)",
     () => surveys.withdraw(surveyId, receipt),
+  );
+
+  await measure("POST /v1/surveys/:id/close", "UpdateItem SURVEY#id/META (owner, open or closed)", () => surveys.close(surveyId, "g_1"));
+  await measure(
+    "GET /v1/me/export (this account)",
+    "Update RATE + GetItem PROFILE + Query USER#uid/SURVEY# + GetItem OPEN_SURVEY + per survey: GetItem META, ROUND#n, SELF (its summary) and SELF + GetItem PERSONA + Query events + Query USER#uid/CHAT# + Query CHAT#id per page",
+    async () => {
+      for await (const _chunk of await lifecycle.exportOf("g_1"));
+    },
+  );
+  await measure(
+    "DELETE /v1/me (this account, inside the request)",
+    "every item found by key or Query from USER#uid (never Scan), deleted by BatchWriteItem; a second pass queued for later (DELETION_RECHECK_SECONDS)",
+    () => lifecycle.deleteAccount("g_1"),
   );
 
   const table = [

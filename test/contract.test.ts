@@ -80,7 +80,9 @@ describe("docs/openapi.json", () => {
         const at = `/paths/${esc(path)}/${method}`;
         for (const i of (op.parameters ?? []).keys()) compile(`${at}/parameters/${i}/schema`);
         for (const [status, response] of Object.entries<any>(op.responses)) {
-          for (const type of Object.keys(response.content ?? {})) compile(`${at}/responses/${status}/content/${esc(type)}/schema`);
+          // A media type without a schema is bytes (an image): nothing to compile.
+          for (const [type, media] of Object.entries<any>(response.content ?? {}))
+            if (media.schema) compile(`${at}/responses/${status}/content/${esc(type)}/schema`);
         }
       }
     }
@@ -159,6 +161,7 @@ describe("the response check catches a planted violation", () => {
   const chat = {
     chat_id: "0000000000000abcdefgh",
     persona_id: "AAAAAAAAAAAAAAAA",
+    read_only: false,
     title: "Chat with Mirai",
     created_at: "2026-01-01T00:00:00.000Z",
     updated_at: "2026-01-01T00:00:00.000Z",
@@ -202,6 +205,15 @@ describe("the response check catches a planted violation", () => {
   test("a content type the route does not document", () => {
     const sse = { "content-type": "text/event-stream; charset=utf-8" };
     assert.throws(() => contract.begin({ method: "GET", path: "/v1/chats", status: 200, headers: sse }), /content type/);
+  });
+
+  test("an image: its documented media types are bytes, never decoded or parsed; any other type is a violation", () => {
+    const head = (type: string) => ({ method: "GET", path: "/v1/personas/me/portrait", status: 200, headers: { "content-type": type } });
+    const png = contract.begin(head("image/png"))!;
+    assert.equal(png.bytes, true);
+    assert.doesNotThrow(() => png.body("\u0089PNG not JSON at all"));
+    assert.throws(() => contract.begin(head("image/gif")), /content type image\/gif is not documented/);
+    assert.equal(contract.begin({ method: "GET", path: "/v1/chats", status: 200, headers: json })!.bytes, false);
   });
 
   test("an undocumented path: a violation from the API, skipped from a test app", () => {

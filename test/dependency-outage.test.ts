@@ -75,6 +75,7 @@ before(async () => {
     MEDIA_BUCKET: names.mediaBucket,
     SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl,
     IMAGE_QUEUE_URL: queues.imageQueueUrl,
+    LIFECYCLE_QUEUE_URL: queues.lifecycleQueueUrl,
     GEMINI_API_KEY: "test-key",
     GEMINI_BASE_URL: gemini.url,
     ANSWERS_PER_IP_PER_HOUR: "0",

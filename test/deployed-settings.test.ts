@@ -95,7 +95,7 @@ describe("the check catches", () => {
     // Assess
     assert.deepEqual(
       missing,
-      ["ApiFunction", "SynthesisFunction", "ImageFunction", "SweeperFunction"].map(
+      ["ApiFunction", "SynthesisFunction", "ImageFunction", "SweeperFunction", "LifecycleFunction"].map(
         (f) => `${f}: SYNTHESIS_QUEUE_URL (needed by backend/compose.ts)`,
       ),
     );
@@ -118,7 +118,7 @@ describe("the check catches", () => {
         "ApiFunction: FINGERPRINT_SECRET (needed by backend/data/pseudonym.ts)",
       ],
     );
-    for (const worker of ["SynthesisFunction", "ImageFunction", "SweeperFunction"]) {
+    for (const worker of ["SynthesisFunction", "ImageFunction", "SweeperFunction", "LifecycleFunction"]) {
       assert.ok(missing.includes(`${worker}: APP_SECRET_ARN (needed by backend/ports/secrets.ts)`));
     }
   });
@@ -133,7 +133,7 @@ describe("the check catches", () => {
     // Assess
     assert.deepEqual(
       missing,
-      ["ApiFunction", "SynthesisFunction", "ImageFunction", "SweeperFunction"].map(
+      ["ApiFunction", "SynthesisFunction", "ImageFunction", "SweeperFunction", "LifecycleFunction"].map(
         (id) => `${id}: SURVEY_WEBHOOK_URL (needed by backend/config.ts)`,
       ),
     );

@@ -22,11 +22,17 @@ let deployed: DeployedStack;
 before(async () => (deployed = await startDeployedStack()));
 after(() => deployed?.close());
 
-/** A scheduled event for the sweeper; a step message for a saga that does not exist (nothing to do) for the others. */
-const eventFor = (bundle: string) =>
-  bundle === "sweeper"
-    ? { "detail-type": "Scheduled Event", source: "aws.events", detail: {} }
-    : { Records: [sqsRecord({ uid: `nobody-${randomUUID()}`, sagaId: randomUUID() })] };
+/**
+ * A scheduled event for the sweeper; for the others a message about nothing that exists
+ * (nothing to do): a step of an unknown saga, a deletion job nobody recorded.
+ */
+const eventFor = (bundle: string) => {
+  if (bundle === "sweeper") return { "detail-type": "Scheduled Event", source: "aws.events", detail: {} };
+  const nobody = `nobody-${randomUUID()}`;
+  return {
+    Records: [sqsRecord(bundle === "lifecycle" ? { kind: "account", id: nobody, uid: nobody } : { uid: nobody, sagaId: randomUUID() })],
+  };
+};
 
 describe("each worker bundle with its function's template environment", () => {
   for (const [functionId, bundle] of WORKERS) {
@@ -39,7 +45,10 @@ describe("each worker bundle with its function's template environment", () => {
 
       // Assess
       assert.equal(invocation.code, 0, invocation.lines.join("\n"));
-      assert.deepEqual(invocation.result, bundle === "sweeper" ? { redriven: 0, postponed: 0, failed: 0 } : { batchItemFailures: [] });
+      assert.deepEqual(
+        invocation.result,
+        bundle === "sweeper" ? { redriven: 0, postponed: 0, failed: 0, deletionsResent: 0 } : { batchItemFailures: [] },
+      );
       assert.equal(deployed.asksFor(SECRET_ARN), asked + 1, "one GetSecretValue per cold start");
       assert.ok(
         invocation.lines.some((l) => l.includes('"message":"AI providers: Gemini"')),

@@ -348,6 +348,25 @@ for (const adapter of adapters) {
       });
     });
 
+    describe("a streamed document (not SSE)", () => {
+      test("arrives whole, with its own content type and no length announced", async () => {
+        const res = await target.request("/v1/document?count=3");
+        assert.equal(res.status, 200);
+        assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
+        assert.equal(res.headers["cache-control"], "no-store");
+        assert.deepEqual(JSON.parse(res.body), { parts: [{ n: 1 }, { n: 2 }, { n: 3 }] });
+      });
+
+      test("a failure after the first chunk ends the body early (it does not parse) and is logged, its detail never sent", async () => {
+        const res = await target.request("/v1/document/fail");
+        assert.equal(res.status, 200);
+        assert.equal(res.body, '{"parts":[{"n":1}');
+        assert.throws(() => JSON.parse(res.body));
+        const failures = logs.filter((l) => l.message === "stream failed").map((l) => JSON.stringify(l.attributes));
+        assert.ok(failures.some((line) => line.includes("secret internal detail")));
+      });
+    });
+
     describe("a stream's maximum life", () => {
       let short: Target;
       before(async () => (short = await adapter.make(behaviourApp({ maxLifeMs: 50 }).app)));
@@ -418,6 +437,30 @@ for (const adapter of adapters) {
           hooks.gate.resolve();
           const rest = await readUntil(chunks, () => false);
           assert.match(rest, /id: 2\n/);
+        });
+
+        test("a document's first chunk reaches the client before the producer makes the next", HANG, async () => {
+          const hooks = hooksFor(`${adapter.name}-document`);
+          const res = await target.open(`/v1/document?count=2&key=${adapter.name}-document`);
+          const chunks = res.chunks[Symbol.asyncIterator]();
+          const first = await readUntil(chunks, (t) => t.includes('{"n":1}'));
+          assert.doesNotMatch(first, /"n":2/);
+          hooks.gate.resolve();
+          const rest = await readUntil(chunks, () => false);
+          assert.match(rest, /\{"n":2\}\]\}$/);
+        });
+
+        test("a client that leaves a document stops and closes its producer", HANG, async () => {
+          // Prepare: after part 1 the producer waits at a gate the test never opens: only the
+          // signal of the client's departure lets it go on.
+          const hooks = hooksFor(`${adapter.name}-document-gone`);
+          const res = await target.open(`/v1/document?count=5&key=${adapter.name}-document-gone`);
+          await readUntil(res.chunks[Symbol.asyncIterator](), (t) => t.includes('{"n":1}'));
+          // Act
+          res.cancel();
+          // Assess: the signal aborted, and the producer was closed at part 2 instead of making 3 to 5.
+          await hooks.aborted.promise;
+          assert.equal(await hooks.finished.promise, 1);
         });
 
         test("a client that goes away aborts the producer's signal", HANG, async () => {

@@ -80,6 +80,9 @@ const api = (r: Record<string, Json>) => r.ApiFunction.Properties;
 const apiBehavior = (r: Record<string, Json>) =>
   r.Distribution.Properties.DistributionConfig.CacheBehaviors.find((b: Json) => b.PathPattern === "/api/*");
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not a JavaScript template
+const WHOLE_MEDIA_BUCKET = { "Fn::Sub": "${MediaBucket.Arn}/*" };
+
 const MUTATIONS: Mutation[] = [
   ["the InvokeFunction permission is missing", checks.checkInvokePermissions, (r) => delete r.ApiFunctionInvokePermission],
   ["the InvokeFunctionUrl permission is missing", checks.checkInvokePermissions, (r) => delete r.ApiUrlInvokePermission],
@@ -215,6 +218,34 @@ const MUTATIONS: Mutation[] = [
     (r) => (r.SweeperRole.Properties.Policies[0].PolicyDocument.Statement.at(-1).Resource = "*"),
   ],
   ["a log group without retention", checks.checkLogsAndIam, (r) => delete r.ImageLogGroup.Properties.RetentionInDays],
+  [
+    "DeleteItem for the synthesis worker",
+    checks.checkDataLifecycle,
+    (r) => r.SynthesisRole.Properties.Policies[0].PolicyDocument.Statement[1].Action.push("dynamodb:DeleteItem"),
+  ],
+  [
+    "BatchWriteItem for the sweeper",
+    checks.checkDataLifecycle,
+    (r) => r.SweeperRole.Properties.Policies[0].PolicyDocument.Statement[1].Action.push("dynamodb:BatchWriteItem"),
+  ],
+  [
+    "s3:DeleteObject on the whole bucket",
+    checks.checkDataLifecycle,
+    (r) =>
+      r.LifecycleRole.Properties.Policies[0].PolicyDocument.Statement.find((s: Json) => s.Action === "s3:DeleteObject").Resource.push(
+        WHOLE_MEDIA_BUCKET,
+      ),
+  ],
+  [
+    "listing the whole media bucket",
+    checks.checkDataLifecycle,
+    (r) => delete r.ApiRole.Properties.Policies[0].PolicyDocument.Statement.find((s: Json) => s.Action === "s3:ListBucket").Condition,
+  ],
+  [
+    "CloudFront reading private portraits",
+    checks.checkDataLifecycle,
+    (r) => (r.MediaBucketPolicy.Properties.PolicyDocument.Statement[0].Resource = WHOLE_MEDIA_BUCKET),
+  ],
   [
     "a default for the secret's ARN",
     checks.checkLogsAndIam,

@@ -91,7 +91,7 @@ test("a DynamoDB Local or fauxqs that dies under run.sh is restarted on the same
 
   // Assess: the queues exist again and carry a saga to its end.
   assert.equal(started.status, 202);
-  assert.equal((await fetch(persona.illustration_url)).status, 200);
+  assert.equal((await ownPortrait(stack.apiUrl, owner, persona)).status, 200);
 
   // Act: Ctrl-C.
   const exit = await stack.stop("SIGINT");
@@ -139,7 +139,7 @@ test("after a restart, ready portraits are still served and a saga whose message
   const alice = await ownerWithAnswers(first.apiUrl, "alice");
   assert.equal((await post(first.apiUrl, "/v1/personas/me", alice)).status, 202);
   const aliceReady = await personaWhen(first.apiUrl, alice, "ready");
-  assert.equal((await fetch(aliceReady.illustration_url)).status, 200);
+  assert.equal((await ownPortrait(first.apiUrl, alice, aliceReady)).status, 200);
   await first.stop("SIGINT");
 
   const idle = await startRunSh({ dataDir, env: { LOCAL_WORKERS: "0", SAGA_STEP_TIMEOUT_MS: "1" } });
@@ -155,11 +155,11 @@ test("after a restart, ready portraits are still served and a saga whose message
   const bobReady = await personaWhen(restarted.apiUrl, bob, "ready");
 
   // Assess
-  const portrait = await fetch(aliceAgain.illustration_url);
+  const portrait = await ownPortrait(restarted.apiUrl, alice, aliceAgain);
   assert.equal(portrait.status, 200);
   assert.match(await portrait.text(), /^<svg /);
   assert.equal(bobReady.status, "ready");
-  assert.equal((await fetch(bobReady.illustration_url)).status, 200);
+  assert.equal((await ownPortrait(restarted.apiUrl, bob, bobReady)).status, 200);
 });
 
 /** Polls /readyz until it answers `status`; the last response. */
@@ -193,6 +193,11 @@ function killOnCleanUp(t: TestContext, pid: number): void {
   t.after(() => {
     if (processExists(pid)) process.kill(pid, "SIGKILL");
   });
+}
+
+/** A private persona's portrait, served by the API to its owner only (PUBLIC_BASE_URL is not this stack's). */
+function ownPortrait(apiUrl: string, uid: string, view: { illustration_url: string }): Promise<Response> {
+  return fetch(`${apiUrl}${new URL(view.illustration_url).pathname}`, { headers: { "x-user-uid": uid } });
 }
 
 function post(apiUrl: string, path: string, uid: string, body?: unknown): Promise<Response> {

@@ -18,7 +18,7 @@ import { Table } from "../backend/data/table.ts";
 import { provision } from "../backend/local/provision.ts";
 import { friendAnswer, quiet } from "./support/saga.ts";
 import { apiGatewayTarget, functionUrlTarget, nodeTarget, type Target } from "./support/targets.ts";
-import { chatStore } from "../backend/chats/store.ts";
+import { chatStore, type Chat } from "../backend/chats/store.ts";
 
 const uid = `caller-${randomUUID()}`;
 const signedIn = { "x-user-uid": uid, "content-type": "application/json" };
@@ -65,6 +65,9 @@ const probes = (chatId: string): Probe[] => [
   },
   { route: "PUT /v1/surveys/:id/self", path: (id) => `/v1/surveys/${id}/self`, fresh: unknown.survey, method: "PUT", body: selfAnswer },
   { route: "GET /v1/surveys/:id/summary", path: (id) => `/v1/surveys/${id}/summary`, fresh: unknown.survey },
+  { route: "POST /v1/surveys/:id/close", path: (id) => `/v1/surveys/${id}/close`, fresh: unknown.survey, method: "POST" },
+  { route: "POST /v1/surveys/:id/reopen", path: (id) => `/v1/surveys/${id}/reopen`, fresh: unknown.survey, method: "POST" },
+  { route: "DELETE /v1/surveys/:id", path: (id) => `/v1/surveys/${id}`, fresh: unknown.survey, method: "DELETE" },
   { route: "GET /v1/personas/:id/card", path: (id) => `/v1/personas/${id}/card`, fresh: unknown.persona },
   {
     route: "GET /v1/personas/:id/card?format=chara_card_v3",
@@ -134,6 +137,7 @@ before(async () => {
     TABLE_NAME: `remirai-${name}`,
     SYNTHESIS_QUEUE_URL: queues.synthesisQueueUrl,
     IMAGE_QUEUE_URL: queues.imageQueueUrl,
+    LIFECYCLE_QUEUE_URL: queues.lifecycleQueueUrl,
     GEMINI_API_KEY: "",
   };
   config = loadConfig(env);
@@ -147,7 +151,7 @@ after(async () => {
 describe("malformed path ids are unknown ids", () => {
   test("every route, every adapter: 404 with the unknown id's code and message; nothing written", async () => {
     // Prepare
-    const chat = await chatStore(new Table(config.tableName)).create(uid, { personaId: unknown.persona(), uid, name: "Mirai" });
+    const chat = (await chatStore(new Table(config.tableName)).create(uid, { personaId: unknown.persona(), uid, name: "Mirai" })) as Chat;
     const before = await itemCount();
 
     for (const target of targets) {
@@ -199,7 +203,7 @@ describe("keys", () => {
   test("refuse a part that could reach into another key, or is empty, too long or has control characters", () => {
     for (const bad of ["x#y", "#", "", "a".repeat(401), "a\u0000b", "line\nbreak"]) {
       assert.throws(() => keys.survey(bad), InvalidKeyPartError, JSON.stringify(bad.slice(0, 20)));
-      assert.throws(() => keys.rateWindow("answer-survey", bad, 0), InvalidKeyPartError);
+      assert.throws(() => keys.rateWindow({ survey: bad }, "answer-survey", 0), InvalidKeyPartError);
     }
     assert.deepEqual(keys.chat("g_42", unknown.chat()).PK, "USER#g_42");
   });

@@ -9,7 +9,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { keys } from "../backend/data/keys.ts";
 import { documentClient } from "../backend/data/documents.ts";
-import { as, friendAnswer, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
+import { as, friendAnswer, ownerWithAnswers, ownPortrait, sagaStack, type SagaStack } from "./support/saga.ts";
 
 let stack: SagaStack;
 before(async () => (stack = await sagaStack()));
@@ -79,7 +79,7 @@ describe("persona saga", () => {
     assert.equal(view.saga_id, sagaId);
     assert.ok(view.card.name.length > 0);
     assert.deepEqual(view.generated_by, { writer: "offline", illustrator: "offline-svg" });
-    const portrait = await fetch(view.illustration_url);
+    const portrait = await ownPortrait(stack.target, uid, view);
     assert.equal(portrait.status, 200);
     assert.match(await portrait.text(), /^<svg /);
   });

@@ -101,10 +101,9 @@ describe("saga steps", () => {
     const { uid } = await startedSaga();
     await synthesis()(await receive(stack.config.synthesisQueueUrl));
     await illustration()(await receive(stack.config.imageQueueUrl));
-    const v1 = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
-
     const shared = await stack.target.request("/v1/personas/me/visibility", { method: "PUT", headers: as(uid), body: '{"public":true}' });
     assert.equal(shared.status, 200);
+    const v1 = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(uid) })).body);
     const restart = await stack.target.request("/v1/personas/me", { method: "POST", headers: as(uid) });
     assert.equal(restart.status, 202);
     assert.equal((await stack.domains.personas.get(uid))?.public, true, "starting a saga keeps the owner's visibility");

@@ -49,6 +49,7 @@ const persona: ReadyPersona = {
   redrives: 0,
   updatedAt: "2025-01-02T03:04:05.000Z",
   public: true,
+  publicPortrait: { key: "public/portraits/p1/xyz.PNG", of: "private/portraits/p1/abc.PNG" },
   current: {
     card: {
       name: dirty("Aki"),
@@ -65,7 +66,7 @@ const persona: ReadyPersona = {
     answerCount: 4,
     writer: "gemini:gemini-2.5-flash",
     version: 2,
-    illustrationKey: "portraits/abc.PNG",
+    illustrationKey: "private/portraits/p1/abc.PNG",
     illustrator: "gemini:gemini-2.5-flash-image",
     readyAt: "2025-01-02T03:04:05.000Z",
   },
@@ -84,7 +85,7 @@ describe("cards made plain at output", () => {
     const card = cardOf(persona, "https://cdn.example/media/");
     assert.equal(card.name, "Aki click");
     assert.equal(card.tagline, "Quietly brave click");
-    assert.equal(card.illustration_url, "https://cdn.example/media/portraits/abc.PNG");
+    assert.equal(card.illustration_url, "https://cdn.example/media/public/portraits/p1/xyz.PNG");
     for (const [path, text] of strings(card)) if (path !== ".illustration_url") assert.equal(hasMarkup(text), false, path);
   });
 
@@ -95,7 +96,7 @@ describe("cards made plain at output", () => {
     assert.doesNotMatch(exported.data.system_prompt, /t\.example|x\.example/);
     assert.match(exported.data.description, /Interests: tea click\n/);
     assert.deepEqual(exported.data.assets, [
-      { type: "icon", uri: "https://cdn.example/media/portraits/abc.PNG", name: "main", ext: "png" },
+      { type: "icon", uri: "https://cdn.example/media/public/portraits/p1/xyz.PNG", name: "main", ext: "png" },
     ]);
     assert.equal(exported.data.modification_date, Date.parse("2025-01-02T03:04:05.000Z") / 1000);
     assert.match(exported.data.personality, /openness 2\.8/);

@@ -94,20 +94,21 @@ async function storedAnswers(surveyId: string): Promise<{ items: number; count: 
 
 /** The answer counters of the current windows (as the node target's loopback client). */
 async function rateCounts(surveyId: string): Promise<{ perIp: number; perSurvey: number }> {
-  const count = async (pk: string) => {
+  // A survey's counters live in its own counter partition (data/keys.ts), per IP pseudonym in the sort key.
+  const count = async (skPrefix: string) => {
     const { Items = [] } = await documentClient().send(
       new QueryCommand({
         TableName: tableName(),
-        KeyConditionExpression: "PK = :pk",
-        ExpressionAttributeValues: { ":pk": pk },
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues: { ":pk": `RATE#SURVEY#${surveyId}`, ":prefix": skPrefix },
         ConsistentRead: true,
       }),
     );
     return Items.reduce((sum, item) => sum + Number(item.count ?? 0), 0);
   };
   return {
-    perIp: await count(`RATE#answer-ip#${surveyId}:${ipPseudonym("127.0.0.1")}`),
-    perSurvey: await count(`RATE#answer-survey#${surveyId}`),
+    perIp: await count(`WINDOW#answer-ip#${ipPseudonym("127.0.0.1")}#`),
+    perSurvey: await count("WINDOW#answer-survey#"),
   };
 }
 

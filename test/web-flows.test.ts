@@ -252,6 +252,33 @@ describe("chatting with the persona", () => {
 });
 
 describe("sharing", () => {
+  test("the owner sees their private persona's portrait: the page fetches it with their credentials", async () => {
+    // Prepare: watch what the page asks the portrait route for.
+    const portrait = `${web.url}/api/v1/personas/me/portrait`;
+    const asked: { status: number; signedIn: boolean }[] = [];
+    const watch = (response: any) => {
+      const headers = response.request().headers();
+      if (response.url() === portrait)
+        asked.push({ status: response.status(), signedIn: "authorization" in headers || "x-user-uid" in headers });
+    };
+    ownerPage.on("response", watch);
+
+    // Act
+    await ownerPage.goto(`${web.url}/persona`);
+    await ownerPage.waitForSelector("button[role=switch][aria-checked=false]");
+    await ownerPage.waitForSelector("img.portrait:not([data-loading])");
+    ownerPage.off("response", watch);
+
+    // Assess: one signed-in request answered 200, shown from its bytes; an <img> alone sends no token.
+    const shown = await ownerPage.$eval("img.portrait", (img: any) => ({
+      scheme: new URL(img.src).protocol,
+      failed: img.dataset.failed ?? null,
+    }));
+    assert.deepEqual(shown, { scheme: "blob:", failed: null });
+    assert.deepEqual(asked, [{ status: 200, signedIn: true }]);
+    assert.equal((await fetch(portrait)).status, 401);
+  });
+
   test("the public card of a private persona is the not-found page; made public with the switch, it shows", async () => {
     // Prepare
     const { persona_id: personaId }: any = await (await fetch(`${web.url}/api/v1/personas/me`, { headers: as(owner.uid) })).json();

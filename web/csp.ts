@@ -24,7 +24,7 @@ export function contentSecurityPolicy({ google, imageOrigins = [] }: CspOptions)
     "default-src 'none'",
     `script-src 'self'${gsi("client")}`,
     `style-src 'self'${gsi("style")}`,
-    `img-src 'self' data:${imageOrigins.map((o) => ` ${o}`).join("")}`,
+    `img-src 'self' data: blob:${imageOrigins.map((o) => ` ${o}`).join("")}`,
     `connect-src 'self'${gsi("")}`,
     ...(google ? [`frame-src ${GOOGLE_SIGN_IN}`] : []),
     "manifest-src 'self'",

@@ -262,6 +262,7 @@ export class GeminiLLM extends GeminiPort implements LLM {
     schema: S;
     attempts?: number;
     signal?: AbortSignal;
+    onUsage?: (usage: Usage) => void;
   }): Promise<z.infer<S>> {
     return this.model.meter.timed("generateJson", req.signal, () => this.#json(req));
   }
@@ -291,7 +292,9 @@ export class GeminiLLM extends GeminiPort implements LLM {
           },
         }),
       );
-      model.meter.used(usageOf(response));
+      const used = usageOf(response);
+      model.meter.used(used);
+      if (used) req.onUsage?.(used);
       const refusal = refusalOf(response);
       if (refusal) throw refusal;
       const checked = checkJson(textOf(response), req.schema);

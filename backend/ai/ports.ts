@@ -38,6 +38,7 @@ export interface LLM {
   /**
    * JSON output that must match `schema`. Invalid or non-JSON output is rejected and asked
    * again, up to `attempts` (default 3) times in all; then throws InvalidModelOutputError.
+   * `onUsage` hears the tokens of every call made (rejected attempts too: they are billed).
    */
   generateJson<S extends z.ZodType>(req: {
     system: string;
@@ -45,6 +46,7 @@ export interface LLM {
     schema: S;
     attempts?: number;
     signal?: AbortSignal;
+    onUsage?: (usage: Usage) => void;
   }): Promise<z.infer<S>>;
 }
 

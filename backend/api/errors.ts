@@ -73,8 +73,8 @@ export class IncorrectSignature extends HttpError {
 
 export class Unauthorized extends HttpError {
   override name = "Unauthorized";
-  constructor(message = "Authentication required") {
-    super(401, "unauthorized", message, undefined, { "www-authenticate": "Bearer" });
+  constructor(message = "Authentication required", code = "unauthorized") {
+    super(401, code, message, undefined, { "www-authenticate": "Bearer" });
   }
 }
 

@@ -1,12 +1,13 @@
 /**
  * The small framework on top of the router: what a route handler sees (`Context`) and the
- * helpers it answers with (`respond`, `noContent`, `stream`, `jsonBody`). `createApp` (in
+ * helpers it answers with (`respond`, `noContent`, `stream`, `streamBody`, `jsonBody`). `createApp` (in
  * app.ts) wires them to the adapters.
  */
 import { BadRequest, UnsupportedMediaType } from "./errors.ts";
 import type { BodyReply, Reply, Request, ResponseHeaders } from "./http.ts";
 
 export type { App, Reply, Request, ResponseWriter } from "./http.ts";
+export { streamBody } from "./body-stream.ts";
 export { stream, StreamExpired } from "./sse.ts";
 export type { EventSink, ServerSentEvent } from "./sse.ts";
 

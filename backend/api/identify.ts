@@ -8,7 +8,9 @@
  *   apigw  `sub`/`email` of the API Gateway authorizer's claims; headers are never read
  *
  * No credentials at all is an anonymous caller (`undefined`); credentials that do not hold
- * up are a 401, never a silent fall-back to anonymous.
+ * up are a 401, never a silent fall-back to anonymous. Nor do those of a deleted account:
+ * a token issued before the deletion, and in the other modes any request, for as long as
+ * the account's revocation record lives (JWT_TTL_SECONDS, the longest a token lives).
  */
 import { isIP } from "node:net";
 import { z } from "zod";
@@ -33,6 +35,14 @@ export interface Caller {
   name: string | undefined;
   /** How we know: our own JWT (minted at sign-in), a local dev header, a platform authorizer. */
   via: "app_token" | "local_header" | "authorizer";
+  /** When our own token was issued (Unix seconds); only for `app_token`. */
+  issuedAt?: number;
+}
+
+/** Deleted accounts, as the lifecycle domain records them. */
+export interface Revocations {
+  /** When `uid`'s account was deleted (ms since the epoch), while its tokens are still refused. */
+  deletedAt(uid: string): Promise<number | undefined>;
 }
 
 const Email = z.email().max(320);
@@ -80,12 +90,33 @@ export interface Callers {
   ip(req: Request): string;
 }
 
-export function callersFor(settings: IdentitySettings): Callers {
+/**
+ * `revocations` costs one GetItem (half a read unit) per identified request; anonymous
+ * requests pay nothing (docs/decisions.md, "Data lifecycle (issue 14)").
+ */
+export function callersFor(settings: IdentitySettings, revocations?: Revocations): Callers {
+  const optional = async (req: Request) => {
+    const caller = await identify(req, settings);
+    if (caller && revocations) await refuseDeleted(caller, revocations);
+    return caller;
+  };
   return {
-    optional: (req) => identify(req, settings),
-    required: (req) => requireCaller(req, settings),
+    optional,
+    async required(req) {
+      const caller = await optional(req);
+      if (!caller) throw new Unauthorized();
+      return caller;
+    },
     ip: (req) => clientIp(req, settings) ?? "unknown",
   };
+}
+
+async function refuseDeleted(caller: Caller, revocations: Revocations): Promise<void> {
+  const deletedAt = await revocations.deletedAt(caller.uid);
+  if (deletedAt === undefined) return;
+  // A token minted after the deletion (a new sign-up) is a new account's.
+  if (caller.via === "app_token" && caller.issuedAt !== undefined && caller.issuedAt * 1000 > deletedAt) return;
+  throw new Unauthorized("This account was deleted", "account_deleted");
 }
 
 /** @example const { uid } = await requireCaller(ctx.req, config); */
@@ -142,7 +173,7 @@ function fromAuthorizer(req: Request): Caller | undefined {
 async function fromAppToken(token: string, settings: IdentitySettings): Promise<Caller> {
   try {
     const claims = await verifyAppToken(token, settings);
-    return { uid: claims.sub, email: claims.email, name: undefined, via: "app_token" };
+    return { uid: claims.sub, email: claims.email, name: undefined, via: "app_token", issuedAt: claims.iat };
   } catch (error) {
     if (error instanceof InvalidTokenError) throw new Unauthorized(`Invalid token: ${error.message}`);
     throw httpErrorFor(error) ?? error;

@@ -6,7 +6,7 @@
 import { route, type Route } from "./framework.ts";
 import type { Handlers } from "./handlers/index.ts";
 
-export function routes({ health, auth, surveys, personas, social, chats }: Handlers): Route[] {
+export function routes({ health, auth, surveys, personas, social, chats, lifecycle }: Handlers): Route[] {
   return [
     route("GET", "/healthz", health.live),
     route("GET", "/readyz", health.ready),
@@ -15,6 +15,8 @@ export function routes({ health, auth, surveys, personas, social, chats }: Handl
     route("POST", "/v1/auth/google", auth.signInWithGoogle),
     route("GET", "/v1/me", auth.me),
     route("PUT", "/v1/me", auth.updateMe),
+    route("DELETE", "/v1/me", lifecycle.deleteAccount),
+    route("GET", "/v1/me/export", lifecycle.exportAccount),
 
     route("POST", "/v1/surveys", surveys.create),
     route("GET", "/v1/surveys/:survey_id", surveys.get),
@@ -22,9 +24,14 @@ export function routes({ health, auth, surveys, personas, social, chats }: Handl
     route("POST", "/v1/surveys/:survey_id/responses/withdraw", surveys.withdraw),
     route("PUT", "/v1/surveys/:survey_id/self", surveys.self),
     route("GET", "/v1/surveys/:survey_id/summary", surveys.summary),
+    route("POST", "/v1/surveys/:survey_id/close", lifecycle.closeSurvey),
+    route("POST", "/v1/surveys/:survey_id/reopen", lifecycle.reopenSurvey),
+    route("DELETE", "/v1/surveys/:survey_id", lifecycle.deleteSurvey),
 
     route("GET", "/v1/personas/me", personas.get),
     route("POST", "/v1/personas/me", personas.start),
+    route("DELETE", "/v1/personas/me", lifecycle.deletePersona),
+    route("GET", "/v1/personas/me/portrait", lifecycle.ownPortrait),
     route("GET", "/v1/personas/me/events", personas.events),
     route("POST", "/v1/personas/me/chat", chats.oneShot),
     route("PUT", "/v1/personas/me/visibility", social.visibility),

@@ -20,6 +20,7 @@ import type { ReadyPersona } from "../personas/model.ts";
 import type { Personas } from "../personas/personas.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
 import { chatLimits } from "./limits.ts";
+import { chatLifecycleStore } from "./lifecycle-store.ts";
 import { chatStore, type Chat, type HistoryPosition, type Message, type Page } from "./store.ts";
 import { releaseWhenBack, stopLocally, streamTurn, type ChatEvent, type Turn, type TurnDeps } from "./turn.ts";
 
@@ -31,7 +32,13 @@ export const NO_SUCH_REPLY = "No such reply";
 
 export type ChatSettings = Pick<
   Config,
-  "chatMessagesPerMinute" | "chatDailyTokenBudget" | "chatMessageMaxChars" | "chatContextTokens" | "chatMaxOutputTokens" | "chatStopPollMs"
+  | "chatMessagesPerMinute"
+  | "chatDailyTokenBudget"
+  | "chatMessageMaxChars"
+  | "chatContextTokens"
+  | "chatMaxOutputTokens"
+  | "chatStopPollMs"
+  | "chatsPerHour"
 >;
 
 /** @example const chats = chatsOn(table, limits, llm, personas, config, metrics); */
@@ -44,6 +51,7 @@ export function chatsOn(
   metrics: Metrics = noMetrics,
 ) {
   const store = chatStore(table);
+  const life = chatLifecycleStore(table);
   const budget = chatLimits(limits, { messagesPerMinute: settings.chatMessagesPerMinute, dailyTokenBudget: settings.chatDailyTokenBudget });
   const turns: TurnDeps = {
     store,
@@ -63,7 +71,13 @@ export function chatsOn(
 
   async function open(uid: string, personaId?: string): Promise<Chat> {
     const persona = await chattable(uid, personaId);
-    return store.create(uid, { personaId: persona.personaId, uid: persona.uid, name: persona.current.card.name });
+    const limit = limits.increment(
+      { scope: "chat-create", name: "chats_per_hour", limit: settings.chatsPerHour, windowSeconds: 3600 },
+      { user: uid },
+    );
+    const chat = await store.create(uid, { personaId: persona.personaId, uid: persona.uid, name: persona.current.card.name }, limit);
+    if (chat === "limited") throw limit!.refused();
+    return chat;
   }
 
   return {
@@ -108,6 +122,8 @@ export function chatsOn(
       if (trimmed === "") throw new InvalidInputError("The message is empty", "empty_message");
       if (trimmed.length > settings.chatMessageMaxChars)
         throw new InvalidInputError(`Messages are limited to ${settings.chatMessageMaxChars} characters`, "message_too_long");
+      if (chat.closed || chat.personaId === undefined)
+        throw new ConflictError("This chat's persona was deleted; its history stays readable", "persona_deleted");
       await budget.admit(chat.uid);
       const persona = await chattable(chat.uid, chat.personaId);
       const begun = await store.beginTurn(chat, trimmed);
@@ -124,8 +140,11 @@ export function chatsOn(
         const window = fitHistory(history, settings.chatContextTokens);
         let summary = chat.summary;
         if (window.overflow.length > 0) {
-          summary = await foldSummary(llm, chat.summary, window.overflow);
+          const folded = await foldSummary(llm, chat.summary, window.overflow);
+          summary = folded.summary;
           await store.saveSummary(chat, summary, window.overflow.at(-1)!.messageId);
+          // The summary's model call is the user's, like the reply's.
+          await budget.charge(chat.uid, folded.usage.inputTokens + folded.usage.outputTokens);
         }
         return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns };
       } catch (error) {
@@ -140,6 +159,29 @@ export function chatsOn(
 
     /** The reply as it is made, ending with how it was stored (turn.ts). */
     streamTurn: (turn: Turn, signal: AbortSignal): AsyncGenerator<ChatEvent> => streamTurn(turns, turn, signal),
+
+    /** Every chat of `uid` with its messages, page by page, oldest first (an export). */
+    async *exportOf(uid: string): AsyncGenerator<{ chat: Chat; messages: AsyncGenerator<Message[]> }> {
+      for (const chat of await life.all(uid)) {
+        yield {
+          chat,
+          messages: (async function* () {
+            let cursor: string | undefined;
+            do {
+              const page = await life.messagesAfter(chat.chatId, 100, cursor);
+              if (page.items.length > 0) yield page.items;
+              cursor = page.next;
+            } while (cursor !== undefined);
+          })(),
+        };
+      }
+    },
+
+    /** Up to `limit` items of the user's own chats removed (lifecycle); `done` when none is left. */
+    forgetChatsOf: (uid: string, limit: number) => life.forgetChatsOf(uid, limit),
+
+    /** The persona of `personaUid` (`personaId` only, when given) was deleted: chats with it become read-only (lifecycle). */
+    closeChatsWith: (personaUid: string, limit: number, personaId?: string) => life.closeChatsWith(personaUid, limit, personaId),
 
     /** Asks a generating reply to stop, from any process; this process halts it at once. */
     async stop(chat: Chat, replyId: string): Promise<void> {

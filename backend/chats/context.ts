@@ -3,7 +3,7 @@
  * summary), then as much recent history as fits the token budget. Turns that no longer fit
  * are folded into the summary instead of being silently dropped.
  */
-import type { ChatTurn, LLM } from "../ai/ports.ts";
+import type { ChatTurn, LLM, Usage } from "../ai/ports.ts";
 import type { Message } from "./store.ts";
 import { z } from "zod";
 
@@ -45,9 +45,18 @@ export function systemWithSummary(systemPrompt: string, summary: string | undefi
 
 const Summary = z.strictObject({ summary: z.string().trim().min(1).max(2000) });
 
-/** Folds `overflow` into the running summary: by the model when online, else by excerpt. */
-export async function foldSummary(llm: LLM, previous: string | undefined, overflow: Message[], signal?: AbortSignal): Promise<string> {
+/**
+ * Folds `overflow` into the running summary: by the model when online, else by excerpt;
+ * with the tokens the model reported for it (charged to the user's daily budget).
+ */
+export async function foldSummary(
+  llm: LLM,
+  previous: string | undefined,
+  overflow: Message[],
+  signal?: AbortSignal,
+): Promise<{ summary: string; usage: Usage }> {
   const transcript = overflow.map((m) => `${m.role === "user" ? "User" : "Persona"}: ${m.text}`).join("\n");
+  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   if (!llm.offline) {
     try {
       const { summary } = await llm.generateJson({
@@ -56,12 +65,16 @@ export async function foldSummary(llm: LLM, previous: string | undefined, overfl
         prompt: `Summary so far:\n${previous ?? "(none)"}\n\nNew turns to fold in:\n${transcript}\n\nAnswer with JSON {"summary": "..."}.`,
         schema: Summary,
         signal,
+        onUsage: (used) => {
+          usage.inputTokens += used.inputTokens;
+          usage.outputTokens += used.outputTokens;
+        },
       });
-      return summary;
+      return { summary, usage };
     } catch {
       // A summary is an optimisation: fall back to the excerpt rather than fail the turn.
     }
   }
   const excerpt = overflow.map((m) => `${m.role === "user" ? "User" : "Persona"}: ${m.text.slice(0, 120)}`).join(" / ");
-  return `${previous ? `${previous} / ` : ""}${excerpt}`.slice(-2000);
+  return { summary: `${previous ? `${previous} / ` : ""}${excerpt}`.slice(-2000), usage };
 }

@@ -20,9 +20,9 @@ export function chatLimits(limits: RateLimits, settings: ChatLimitSettings) {
   return {
     /** One more message from `uid`, within the per-minute limit and today's token budget. */
     async admit(uid: string, now = Date.now()): Promise<void> {
-      await limits.consume({ ...MESSAGES, limit: settings.messagesPerMinute }, uid, now);
+      await limits.consume({ ...MESSAGES, limit: settings.messagesPerMinute }, { user: uid }, now);
       if (settings.dailyTokenBudget === 0) return;
-      const today = await limits.used(TOKENS, uid, now);
+      const today = await limits.used(TOKENS, { user: uid }, now);
       if (today.count >= settings.dailyTokenBudget) {
         throw new RateLimitedError("Today's chat token budget is used up", "daily_token_budget", today.secondsLeft);
       }
@@ -30,7 +30,7 @@ export function chatLimits(limits: RateLimits, settings: ChatLimitSettings) {
 
     /** What a turn used, against today's budget. */
     async charge(uid: string, tokens: number, now = Date.now()): Promise<void> {
-      if (tokens > 0) await limits.add(TOKENS, uid, tokens, now);
+      if (tokens > 0) await limits.add(TOKENS, { user: uid }, tokens, now);
     },
   };
 }

@@ -2,17 +2,23 @@
  * Chats and their messages on the single table. Every DynamoDB expression of the chat
  * domain lives here. A chat lives under its creator (`USER#uid/CHAT#id`), so reading it is
  * also the ownership check; its messages live under `CHAT#id` with time-ordered ids, so
- * history is a Query in key order, either direction.
+ * history is a Query in key order, either direction. The persona's owner keeps a pointer to
+ * every chat with their persona (`USER#personaUid/PERSONA_CHAT#id`), so deleting the persona
+ * finds the chats to close, and deleting the chat finds the pointer, without a Scan
+ * (lifecycle-store.ts: export, deletion, closing).
  */
 import { keys } from "../data/keys.ts";
+import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, isConditionFailed, withoutKeys, type Table } from "../data/table.ts";
 import { timeOrderedId } from "./ids.ts";
 
 export interface Chat {
   chatId: string;
   uid: string;
-  personaId: string;
-  personaUid: string;
+  /** Gone once the persona is deleted: the chat then stays readable, and takes no more messages. */
+  personaId?: string;
+  personaUid?: string;
+  closed?: "persona_deleted";
   title: string;
   createdAt: string;
   updatedAt: string;
@@ -56,7 +62,16 @@ const LOCK_MS = 5 * 60_000;
 
 export function chatStore(table: Table) {
   return {
-    async create(uid: string, persona: { personaId: string; uid: string; name: string }, now = new Date()): Promise<Chat> {
+    /**
+     * A new chat and the persona owner's pointer to it, with the caller's chat counter, in one
+     * transaction; `limited` (nothing written) when the counter is full.
+     */
+    async create(
+      uid: string,
+      persona: { personaId: string; uid: string; name: string },
+      limit?: Increment,
+      now = new Date(),
+    ): Promise<Chat | "limited"> {
       const at = now.toISOString();
       const chat: Chat = {
         chatId: timeOrderedId(),
@@ -67,21 +82,16 @@ export function chatStore(table: Table) {
         createdAt: at,
         updatedAt: at,
       };
-      await table.update({
-        Key: keys.chat(uid, chat.chatId),
-        UpdateExpression:
-          "SET chatId = :id, #uid = :uid, personaId = :pid, personaUid = :puid, title = :title, createdAt = :now, updatedAt = :now",
-        ConditionExpression: "attribute_not_exists(PK)",
-        ExpressionAttributeNames: { "#uid": "uid" },
-        ExpressionAttributeValues: {
-          ":id": chat.chatId,
-          ":uid": uid,
-          ":pid": chat.personaId,
-          ":puid": chat.personaUid,
-          ":title": chat.title,
-          ":now": at,
-        },
-      });
+      try {
+        await table.transact([
+          { Put: { Item: { ...keys.chat(uid, chat.chatId), ...chat }, ConditionExpression: "attribute_not_exists(PK)" } },
+          { Put: { Item: { ...keys.guestChat(persona.uid, chat.chatId), uid, chatId: chat.chatId, personaId: persona.personaId } } },
+          ...(limit ? [limit.write] : []),
+        ]);
+      } catch (error) {
+        if (limit && cancellationReasons(error)?.at(-1)?.code === "ConditionalCheckFailed") return "limited";
+        throw error;
+      }
       return chat;
     },
 

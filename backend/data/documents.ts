@@ -8,7 +8,15 @@
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { dynamoClient } from "../ports/aws.ts";
 
-export { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+export {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 export { unmarshall } from "@aws-sdk/util-dynamodb";
 
 let documents: DynamoDBDocumentClient | undefined;

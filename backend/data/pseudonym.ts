@@ -23,3 +23,8 @@ export function fingerprintHash(surveyId: string, fingerprint: string): string {
 export function ipPseudonym(ip: string): string {
   return createHmac("sha256", secret()).update(`ip:${ip}`).digest("base64url").slice(0, 22);
 }
+
+/** A stable pseudonym for a uid, for what must outlive the account a while (a deleted account's token refusal). */
+export function accountPseudonym(uid: string): string {
+  return createHmac("sha256", secret()).update(`account:${uid}`).digest("base64url").slice(0, 32);
+}

@@ -1,16 +1,20 @@
 /**
  * Fixed-window counters kept in the table, for rate limits and budgets: one item per
- * (scope, subject, window), incremented with a conditional update and expired by TTL. One
+ * (owner, scope, window), incremented with a conditional update and expired by TTL. Each
+ * counter lives in its owner's partition (a user, a survey, an IP pseudonym: data/keys.ts
+ * `RateOwner`), so deleting a user or a survey finds every counter by Query (`forget`). One
  * round trip per check, no read-modify-write race: the condition refuses the increment past
  * the limit. An increment can also ride inside a write transaction (`increment`), so it
  * counts only if everything else in the transaction holds.
  *
  * @example
  * const limits = rateLimits(table);
- * await limits.consume({ scope: "chat-user", name: "chat_messages_per_minute", limit: 20, windowSeconds: 60 }, uid);
+ * await limits.consume({ scope: "chat-user", name: "chat_messages_per_minute", limit: 20, windowSeconds: 60 }, { user: uid });
  */
 import { RateLimitedError } from "../errors.ts";
-import { keys } from "./keys.ts";
+import { keys, type RateOwner } from "./keys.ts";
+
+export type { RateOwner } from "./keys.ts";
 import { isConditionFailed, type Table, type TableWrite } from "./table.ts";
 
 export interface RateLimit {
@@ -42,14 +46,14 @@ function windowOf(rule: Pick<RateLimit, "windowSeconds">, now: number) {
 }
 
 export function rateLimits(table: Table) {
-  /** The increment of `rule`'s counter for `subject`; `undefined` when the rule is off. */
-  function increment(rule: RateLimit, subject: string, now = Date.now()): Increment | undefined {
+  /** The increment of `rule`'s counter for `owner`; `undefined` when the rule is off. */
+  function increment(rule: RateLimit, owner: RateOwner, now = Date.now()): Increment | undefined {
     if (rule.limit === 0) return undefined;
     const window = windowOf(rule, now);
     return {
       write: {
         Update: {
-          Key: keys.rateWindow(rule.scope, subject, window.start),
+          Key: keys.rateWindow(owner, rule.scope, window.start),
           UpdateExpression: "ADD #count :one SET expiresAt = if_not_exists(expiresAt, :expires)",
           ConditionExpression: "attribute_not_exists(#count) OR #count < :limit",
           ExpressionAttributeNames: { "#count": "count" },
@@ -64,11 +68,11 @@ export function rateLimits(table: Table) {
     increment,
 
     /**
-     * Counts one event for `subject`; throws `RateLimitedError` (with the seconds until the
+     * Counts one event for `owner`; throws `RateLimitedError` (with the seconds until the
      * window ends) when the limit is already reached.
      */
-    async consume(rule: RateLimit, subject: string, now = Date.now()): Promise<void> {
-      const count = increment(rule, subject, now);
+    async consume(rule: RateLimit, owner: RateOwner, now = Date.now()): Promise<void> {
+      const count = increment(rule, owner, now);
       if (!count) return;
       try {
         await table.update(count.write.Update);
@@ -81,23 +85,34 @@ export function rateLimits(table: Table) {
     /** How much of the current window's allowance is used, and how long until it resets. */
     async used(
       rule: Pick<RateLimit, "scope" | "windowSeconds">,
-      subject: string,
+      owner: RateOwner,
       now = Date.now(),
     ): Promise<{ count: number; secondsLeft: number }> {
       const window = windowOf(rule, now);
-      const item = await table.get<{ count?: number }>(keys.rateWindow(rule.scope, subject, window.start));
+      const item = await table.get<{ count?: number }>(keys.rateWindow(owner, rule.scope, window.start));
       return { count: Number(item?.count ?? 0), secondsLeft: window.secondsLeft };
     },
 
     /** Adds `amount` to the current window's count, unconditionally (a budget charged after use). */
-    async add(rule: Pick<RateLimit, "scope" | "windowSeconds">, subject: string, amount: number, now = Date.now()): Promise<void> {
+    async add(rule: Pick<RateLimit, "scope" | "windowSeconds">, owner: RateOwner, amount: number, now = Date.now()): Promise<void> {
       const window = windowOf(rule, now);
       await table.update({
-        Key: keys.rateWindow(rule.scope, subject, window.start),
+        Key: keys.rateWindow(owner, rule.scope, window.start),
         UpdateExpression: "ADD #count :amount SET expiresAt = if_not_exists(expiresAt, :expires)",
         ExpressionAttributeNames: { "#count": "count" },
         ExpressionAttributeValues: { ":amount": amount, ":expires": window.expiresAt },
       });
+    },
+
+    /** Deletes every counter of `owner` (a deleted user or survey); returns how many there were. */
+    async forget(owner: RateOwner): Promise<number> {
+      const found = await table.queryAll<{ PK: string; SK: string }>({
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": keys.ratesOf(owner).PK },
+        ProjectionExpression: "PK, SK",
+      });
+      await table.deleteKeys(found);
+      return found.length;
     },
   };
 }

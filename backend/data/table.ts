@@ -82,6 +82,46 @@ export class Table {
     await docs.send(new sdk.DeleteCommand({ ...input, TableName: this.name }));
   }
 
+  /**
+   * Deletes every item named, 25 to a BatchWriteItem, sending again whatever DynamoDB left
+   * unprocessed (throttling) after a short backoff. Deleting an item that is gone already is
+   * no error, so a deletion cut short can simply be run again.
+   */
+  async deleteKeys(keys: Key[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: { PK: key.PK, SK: key.SK } } }));
+      for (let attempt = 1; requests.length > 0; attempt++) {
+        const { docs, sdk } = await this.sdk();
+        const { UnprocessedItems } = await docs.send(new sdk.BatchWriteCommand({ RequestItems: { [this.name]: requests } }));
+        requests = (UnprocessedItems?.[this.name] ?? []) as typeof requests;
+        if (requests.length > 0) {
+          if (attempt >= 8) throw new Error(`${requests.length} deletions left unprocessed after ${attempt} attempts`);
+          await delay(Math.random() * 25 * 2 ** attempt);
+        }
+      }
+    }
+  }
+
+  /**
+   * Deletes up to `limit` items of partition `pk` (those whose sort key starts with
+   * `skPrefix`, if given): one Query for their keys, then `deleteKeys`. `done` once nothing
+   * of them is left, so a large partition is emptied by calling again.
+   */
+  async deleteItemsOf(pk: string, options: { skPrefix?: string; limit: number }): Promise<{ deleted: number; done: boolean }> {
+    if (options.limit < 1) return { deleted: 0, done: false };
+    const prefix = options.skPrefix;
+    const page = await this.query({
+      KeyConditionExpression: prefix === undefined ? "PK = :pk" : "PK = :pk AND begins_with(SK, :prefix)",
+      ExpressionAttributeValues: prefix === undefined ? { ":pk": pk } : { ":pk": pk, ":prefix": prefix },
+      ProjectionExpression: "PK, SK",
+      ConsistentRead: true,
+      Limit: options.limit,
+    });
+    const found = (page.Items ?? []) as Key[];
+    await this.deleteKeys(found);
+    return { deleted: found.length, done: page.LastEvaluatedKey === undefined };
+  }
+
   /** One page of a Query. */
   async query(input: Unnamed<QueryCommandInput>): Promise<QueryCommandOutput> {
     const { docs, sdk } = await this.sdk();

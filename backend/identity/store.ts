@@ -70,6 +70,9 @@ export function userStore(table: Table) {
       });
     },
 
+    /** Deletes up to `limit` items left in the user's partition (the last step of an account's deletion). */
+    forgetAll: (uid: string, limit: number) => table.deleteItemsOf(keys.userItems(uid).PK, { limit }),
+
     /** The name the user chose; it wins over the provider's from then on. */
     chooseName(uid: string, name: string, now = new Date()): Promise<User> {
       return returned({

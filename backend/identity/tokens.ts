@@ -44,7 +44,7 @@ export function toInvalidToken(error: unknown): unknown {
 }
 
 /** What our verified token says about its holder. */
-const AppTokenClaims = z.object({ sub: UserId, email: z.string().max(320), jti: z.string().min(1) });
+const AppTokenClaims = z.object({ sub: UserId, email: z.string().max(320), jti: z.string().min(1), iat: z.number() });
 export type AppTokenClaims = z.infer<typeof AppTokenClaims>;
 
 /** One import per PEM: the promise is kept, and a changed variable (tests) is re-read. */

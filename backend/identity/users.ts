@@ -9,7 +9,10 @@ import { z } from "zod";
 import type { Config } from "../config.ts";
 
 export { UserId } from "../data/ids.ts";
+import { ipPseudonym } from "../data/pseudonym.ts";
+import type { RateLimits } from "../data/rate-limit.ts";
 import type { Table } from "../data/table.ts";
+import { ConflictError } from "../errors.ts";
 import { verifyGoogleIdToken } from "./google.ts";
 import { userStore } from "./store.ts";
 import { issueAppToken } from "./tokens.ts";
@@ -63,19 +66,22 @@ export interface CallerIdentity {
 
 export type IdentitySettings = Pick<
   Config,
-  "googleClientId" | "googleIssuers" | "googleJwksUrl" | "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds"
+  "googleClientId" | "googleIssuers" | "googleJwksUrl" | "jwtIssuer" | "jwtAudience" | "jwtTtlSeconds" | "signInsPerIpPerHour"
 >;
 
+export interface IdentityHooks {
+  /** A new display name (the open survey shows it). */
+  onRenamed?: (uid: string, name: string) => Promise<void>;
+  /** Whether the account's deletion is still running (then it cannot sign up again yet). */
+  accountDeleting?: (uid: string) => Promise<boolean>;
+}
+
 /**
- * The identity domain bound to its table: sign-in, profiles and display names.
+ * The identity domain bound to its table and limits: sign-in, profiles and display names.
  * `onRenamed` is the cross-domain part of a new display name (the open survey shows it).
- * @example const identity = identityOn(table, config, { onRenamed: surveys.renameOwner });
+ * @example const identity = identityOn(table, limits, config, { onRenamed: surveys.renameOwner });
  */
-export function identityOn(
-  table: Table,
-  settings: IdentitySettings,
-  hooks: { onRenamed?: (uid: string, name: string) => Promise<void> } = {},
-) {
+export function identityOn(table: Table, limits: RateLimits, settings: IdentitySettings, hooks: IdentityHooks = {}) {
   const users = userStore(table);
 
   /**
@@ -88,15 +94,30 @@ export function identityOn(
   return {
     profileOf,
 
-    /** A Google ID token for our own token and the user, created or refreshed. */
-    async signInWithGoogle(idToken: string): Promise<{ token: string; expiresIn: number; user: User }> {
+    /**
+     * A Google ID token for our own token and the user, created or refreshed. Attempts are
+     * counted per client IP (before the token is even looked at: guessing costs the guesser).
+     */
+    async signInWithGoogle(idToken: string, from: { ip: string }): Promise<{ token: string; expiresIn: number; user: User }> {
+      await limits.consume(
+        { scope: "sign-in", name: "sign_ins_per_ip", limit: settings.signInsPerIpPerHour, windowSeconds: 3600 },
+        { ip: ipPseudonym(from.ip) },
+      );
       const google = await verifyGoogleIdToken(idToken, settings);
       const uid = googleUserId(google.sub);
+      if (await hooks.accountDeleting?.(uid))
+        throw new ConflictError("This account is still being deleted; sign up again in a few minutes", "account_deletion_in_progress");
       // Signed before the write: a missing key fails the sign-in without touching the table.
       const { token, expiresIn } = await issueAppToken({ uid, email: google.email }, settings);
       const user = await users.signedIn({ uid, email: google.email, name: google.name, picture: google.picture });
       return { token, expiresIn, user };
     },
+
+    /** The stored profile, never created (an export). */
+    profile: (uid: string): Promise<User | undefined> => users.find(uid),
+
+    /** Deletes up to `limit` items left in the user's partition; `done` when it is empty (lifecycle). */
+    forget: (uid: string, limit: number) => users.forgetAll(uid, limit),
 
     /** The caller's display name from now on; `undefined` when the caller has no profile. */
     async chooseDisplayName(caller: CallerIdentity, name: string): Promise<User | undefined> {

@@ -23,6 +23,8 @@ export interface ProvisionedResources {
   imageQueueUrl: string;
   synthesisDlqUrl: string;
   imageDlqUrl: string;
+  lifecycleQueueUrl: string;
+  lifecycleDlqUrl: string;
 }
 
 /** Worker functions time out after 30 s; SQS advises a visibility of at least 6× that. */
@@ -41,6 +43,8 @@ export async function provision(opts: {
   tableName: string;
   synthesisQueue: string;
   imageQueue: string;
+  /** Deletion jobs; `<imageQueue without -image>-lifecycle` when not named. */
+  lifecycleQueue?: string;
   mediaBucket: string;
 }): Promise<ProvisionedResources> {
   // Control-plane calls (CreateTable on a JVM that just started) may take seconds: a longer
@@ -52,10 +56,11 @@ export async function provision(opts: {
   // (With an IP endpoint such as 127.0.0.1 the SDK chooses path style by itself.)
   const s3 = new S3Client({ ...options, forcePathStyle: true });
   try {
-    const [, synthesis, image] = await Promise.all([
+    const [, synthesis, image, lifecycle] = await Promise.all([
       provisionTable(dynamodb, opts.tableName),
       provisionQueue(sqs, opts.synthesisQueue),
       provisionQueue(sqs, opts.imageQueue),
+      provisionQueue(sqs, opts.lifecycleQueue ?? `${opts.imageQueue.replace(/-image$/, "")}-lifecycle`),
       provisionBucket(s3, opts.mediaBucket),
     ]);
     return {
@@ -63,6 +68,8 @@ export async function provision(opts: {
       synthesisDlqUrl: synthesis.dlqUrl,
       imageQueueUrl: image.queueUrl,
       imageDlqUrl: image.dlqUrl,
+      lifecycleQueueUrl: lifecycle.queueUrl,
+      lifecycleDlqUrl: lifecycle.dlqUrl,
     };
   } finally {
     dynamodb.destroy();

@@ -81,6 +81,7 @@ async function start(): Promise<void> {
     tableName: env.TABLE_NAME,
     synthesisQueue: "remirai-synthesis",
     imageQueue: "remirai-image",
+    lifecycleQueue: "remirai-lifecycle",
     mediaBucket: env.MEDIA_BUCKET,
   };
   const queues = await provision(resources);
@@ -88,6 +89,8 @@ async function start(): Promise<void> {
   env.IMAGE_QUEUE_URL = queues.imageQueueUrl;
   env.SYNTHESIS_DLQ_URL = queues.synthesisDlqUrl;
   env.IMAGE_DLQ_URL = queues.imageDlqUrl;
+  env.LIFECYCLE_QUEUE_URL = queues.lifecycleQueueUrl;
+  env.LIFECYCLE_DLQ_URL = queues.lifecycleDlqUrl;
   // Portraits are fetched straight from the local S3 (path-style), as from CloudFront in AWS.
   env.MEDIA_BASE_URL ||= `http://localhost:${new URL(fauxqs.endpoint).port}/${env.MEDIA_BUCKET}`;
   log.info("provisioned", { tableName: env.TABLE_NAME, ...queues, mediaBucket: env.MEDIA_BUCKET });
@@ -122,6 +125,8 @@ async function start(): Promise<void> {
     "SYNTHESIS_DLQ_URL",
     "IMAGE_QUEUE_URL",
     "IMAGE_DLQ_URL",
+    "LIFECYCLE_QUEUE_URL",
+    "LIFECYCLE_DLQ_URL",
     "MEDIA_BUCKET",
   ];
   await writeFile(join(dataDir, "local-env.json"), JSON.stringify(Object.fromEntries(shared.map((n) => [n, env[n]])), null, 2));

@@ -1,10 +1,10 @@
 /**
- * The saga's workers inside the local stack: long-polls both queues and hands the same
- * step handlers the Lambda functions run real SQS-shaped events, then does what the Lambda
+ * The saga's workers (and the deletion worker) inside the local stack: long-polls the queues
+ * and hands the same handlers the Lambda functions run real SQS-shaped events, then does what the Lambda
  * SQS integration does with the answer: deletes the records that succeeded, leaves the
  * failures for redelivery (after `retryDelaySeconds` instead of the full visibility timeout,
  * so a local retry takes seconds), and lets SQS move them to the DLQ after maxReceiveCount.
- * A timer runs the sweeper as the schedule does in AWS.
+ * A timer runs the sweeper as the schedule does in AWS (sagas, then lost deletion jobs).
  */
 import {
   ChangeMessageVisibilityCommand,
@@ -16,10 +16,12 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
 import { logger } from "../log.ts";
 import type { Domains } from "../compose.ts";
+import type { Lifecycle } from "../lifecycle/lifecycle.ts";
 import type { Saga } from "../personas/personas.ts";
 import { sqsClient, sqsPollingClient } from "../ports/aws.ts";
 import type { Metrics } from "../ports/metrics.ts";
 import type { StepRunner } from "../workers/step-handler.ts";
+import { jobHandler } from "../workers/job-handler.ts";
 import { stepHandler } from "../workers/step-handler.ts";
 import { sweepHandler } from "../workers/sweep-handler.ts";
 
@@ -141,23 +143,31 @@ async function pollOnce(
 
 export interface LocalSaga {
   saga: Saga;
-  queueUrls: { synthesis: string; image: string };
+  queueUrls: { synthesis: string; image: string; lifecycle?: string };
   maxReceiveCount: number;
   metrics: Metrics;
+  /** Deletion jobs, when the composition has a lifecycle queue. */
+  lifecycle?: Pick<Lifecycle, "continueJob" | "sweep">;
 }
 
-/** The saga of a composition, with the queues its workers poll. */
-export function localSaga({ saga, config, ports }: Pick<Domains, "saga" | "config" | "ports">): LocalSaga {
+/** The saga of a composition (and its deletion jobs), with the queues its workers poll. */
+export function localSaga({
+  saga,
+  lifecycle,
+  config,
+  ports,
+}: Pick<Domains, "saga" | "config" | "ports"> & Partial<Pick<Domains, "lifecycle">>): LocalSaga {
   return {
     saga,
-    queueUrls: { synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl },
+    lifecycle,
+    queueUrls: { synthesis: config.synthesisQueueUrl, image: config.imageQueueUrl, lifecycle: config.lifecycleQueueUrl || undefined },
     maxReceiveCount: config.maxReceiveCount,
     metrics: ports.metrics,
   };
 }
 
 export function startLocalWorkers(
-  { saga, queueUrls, maxReceiveCount, metrics }: LocalSaga,
+  { saga, lifecycle, queueUrls, maxReceiveCount, metrics }: LocalSaga,
   opts: LocalWorkerOptions = {},
 ): { stop(): Promise<void> } {
   const { maxInFlight, ...rest } = opts;
@@ -169,8 +179,10 @@ export function startLocalWorkers(
       pollQueue(queueUrl, stepHandler(step, run, maxReceiveCount, metrics), options, controller.signal),
     );
   const loops = [...pollers(queueUrls.synthesis, "synthesis", saga.synthesis), ...pollers(queueUrls.image, "image", saga.illustration)];
+  if (lifecycle && queueUrls.lifecycle)
+    loops.push(pollQueue(queueUrls.lifecycle, jobHandler(lifecycle.continueJob), { ...options, batchSize: 10 }, controller.signal));
   // As the schedule runs the sweeper's Lambda; an idle sweep says nothing here.
-  const sweep = sweepHandler(saga, metrics, { logIdle: false });
+  const sweep = sweepHandler(saga, metrics, { logIdle: false, lifecycle });
   const sweeper = setInterval(() => {
     sweep().catch((error: Error) => logger.warn("sweep failed", { error: error.name }));
   }, options.sweepIntervalMs);

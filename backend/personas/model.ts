@@ -2,7 +2,7 @@
  * A user's persona as stored: one item per user (`USER#<uid>/PERSONA`) holding the saga in
  * flight and the last ready version, so a regeneration never hides the old card until the
  * new one is ready. Status changes are also kept as events (`PERSONA_EVENT#<seq>`) for the
- * live status feed. Types only: personas/store.ts reads and writes them.
+ * live status feed. Types (and one reading of them): personas/store.ts reads and writes them.
  */
 import type { Trait } from "../surveys/questions.ts";
 import type { PersonaStatus, SagaStep } from "./status.ts";
@@ -62,7 +62,20 @@ export interface Persona {
   draft?: PersonaDraft;
   current?: PersonaVersion;
   public?: boolean;
+  /**
+   * The public copy of the current portrait (`of`: the private key it copies), present only
+   * while the persona is public: its key is new at every publication (ports/media.ts).
+   */
+  publicPortrait?: { key: string; of: string };
   updatedAt: string;
+}
+
+/** The public portrait's key, when the persona is public and its current portrait is published. */
+export function publishedPortrait(persona: Persona): string | undefined {
+  const published = persona.publicPortrait;
+  return persona.public === true && published !== undefined && published.of === persona.current?.illustrationKey
+    ? published.key
+    : undefined;
 }
 
 export interface StatusEvent {

@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config.ts";
 import { PersonaId } from "../data/ids.ts";
+import type { RateLimits } from "../data/rate-limit.ts";
 import type { Table } from "../data/table.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { logContext, logger, withLogContext } from "../log.ts";
@@ -13,16 +14,20 @@ import { noMetrics, type Metrics } from "../ports/metrics.ts";
 import type { StepMessage, StepQueues } from "../ports/queue.ts";
 import { MIN_ANSWERS_FOR_AGGREGATES } from "../surveys/aggregate.ts";
 import type { Survey, Surveys } from "../surveys/surveys.ts";
-import type { Persona, PersonaVersion, StatusEvent } from "./model.ts";
-import type { Illustrator } from "./portrait.ts";
+import { publishedPortrait, type Persona, type PersonaDraft, type PersonaVersion, type StatusEvent } from "./model.ts";
+import { portraitPublisher, type Illustrator } from "./portrait.ts";
 import { sagaLogContext, startSaga, stepTrace } from "./saga.ts";
 import type { SagaStep } from "./status.ts";
 import { runIllustration, runSynthesis, type Delivery, type StepOutcome } from "./steps.ts";
+import { personaLifecycleStore } from "./lifecycle-store.ts";
 import { personaStore } from "./store.ts";
 import { sweep, type SweepReport } from "./sweeper.ts";
 import type { PersonaWriter } from "./writer.ts";
 
-export type PersonaSettings = Pick<Config, "stepTimeoutMs" | "sagaTimeoutMs" | "maxRedrives">;
+export type PersonaSettings = Pick<Config, "stepTimeoutMs" | "sagaTimeoutMs" | "maxRedrives" | "personaStartsPerDay" | "publicBaseUrl">;
+
+/** The owner's own portrait while it is private: served to them only, through the API. */
+export const OWN_PORTRAIT_PATH = "/api/v1/personas/me/portrait";
 
 export interface PersonaView {
   persona_id: string | null;
@@ -49,16 +54,25 @@ function visible(persona: Persona, viewerUid: string | undefined): boolean {
   return persona.uid === viewerUid || (persona.public === true && persona.current !== undefined);
 }
 
-/** @example const personas = personasOn(table, queues, media, surveys, config, metrics); */
+/** @example const personas = personasOn(table, queues, media, surveys, limits, config, metrics); */
 export function personasOn(
   table: Table,
   queues: StepQueues<SagaStep>,
-  media: Pick<Media, "url">,
+  media: Media,
   surveys: Pick<Surveys, "openOf">,
+  limits: RateLimits,
   settings: PersonaSettings,
   metrics: Metrics = noMetrics,
 ) {
   const store = personaStore(table);
+  const life = personaLifecycleStore(table);
+  const portraits = portraitPublisher({ find: store.find, setPublicPortrait: life.setPublicPortrait }, media);
+  const startsPerDay = {
+    scope: "persona-start",
+    name: "persona_starts_per_day",
+    limit: settings.personaStartsPerDay,
+    windowSeconds: 86_400,
+  };
 
   /**
    * Starts the saga and sends step 1. If the send fails the saga is still recorded, and the
@@ -76,7 +90,7 @@ export function personasOn(
       { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0, publishedCount: survey?.publishedCount ?? 0 },
       existing,
       // The request that starts the saga is its origin: its id goes with every message.
-      { ...options, correlationId: logContext()?.correlation_id },
+      { ...options, correlationId: logContext()?.correlation_id, limit: limits.increment(startsPerDay, { user: uid }) },
     );
     metrics.record("SagaStarted");
     const message: StepMessage = { uid, sagaId: started.sagaId };
@@ -107,7 +121,7 @@ export function personasOn(
         answers,
         answers_needed: Math.max(0, MIN_ANSWERS_FOR_AGGREGATES - answers),
         card: current ? { ...current.card, version: current.version } : null,
-        illustration_url: current ? media.url(current.illustrationKey) : null,
+        illustration_url: current ? portraitUrl(persona!) : null,
         saga_id: persona?.sagaId ?? null,
         version: current?.version ?? 0,
         updated_at: persona?.updatedAt ?? null,
@@ -152,13 +166,99 @@ export function personasOn(
       return persona;
     },
 
-    /** Makes the owner's persona public or private; it need not be ready (its card shows once it is). */
+    /**
+     * Makes the owner's persona public or private; it need not be ready (its card shows once
+     * it is). Going private deletes the portrait's public copy before answering, so its URL
+     * is dead from then on; going public publishes a copy under a new key.
+     */
     async setVisibility(uid: string, isPublic: boolean): Promise<{ personaId: string; public: boolean }> {
       const persona = await store.setPublic(uid, isPublic);
       if (!persona) throw new NotFoundError("You have no persona yet: start one with POST /v1/personas/me");
+      await portraits.reconcile(uid);
       return { personaId: persona.personaId, public: isPublic };
     },
+
+    /**
+     * For a deletion, at once: the card is 404 from now on and the portrait's public copy is
+     * gone (its URL answers 404; caches may hold it up to MEDIA_PUBLIC_MAX_AGE_SECONDS).
+     */
+    async hide(uid: string): Promise<void> {
+      const persona = await store.find(uid);
+      if (!persona) return;
+      await life.hide(persona);
+      await portraits.reconcile(uid);
+    },
+
+    /** The owner's persona for their export: state, the ready version and any draft, recent status events. */
+    async exportOf(uid: string) {
+      const persona = await store.find(uid);
+      if (!persona) return null;
+      const version = (v: PersonaDraft & Partial<PersonaVersion>) => ({
+        version: v.version ?? persona.version,
+        card: v.card,
+        chat_system_prompt: v.systemPrompt,
+        traits: v.traits,
+        johari_arena: v.arena,
+        answer_count: v.answerCount,
+        written_by: v.writer,
+        drawn_by: v.illustrator ?? null,
+        ready_at: v.readyAt ?? null,
+      });
+      return {
+        persona_id: persona.personaId,
+        status: persona.status,
+        public: persona.public === true,
+        reason: persona.reason ?? null,
+        updated_at: persona.updatedAt,
+        // Only the latest ready version is kept: a regeneration replaces it once the new one is ready.
+        versions: [persona.current, persona.draft].filter((v) => v !== undefined).map(version),
+        status_events: (await store.eventsAfter(uid, 0)).map((e) => ({
+          event_id: e.seq,
+          status: e.status,
+          saga_id: e.sagaId,
+          version: e.version,
+          reason: e.reason ?? null,
+          at: e.at,
+        })),
+      };
+    },
+
+    /** The owner's own portrait (public or not), for the authenticated route. */
+    async ownPortrait(uid: string): Promise<{ bytes: Uint8Array; contentType: string }> {
+      const key = (await store.find(uid))?.current?.illustrationKey;
+      const portrait = key === undefined ? undefined : await media.read(key);
+      if (!portrait) throw new NotFoundError("Your persona has no portrait yet");
+      return portrait;
+    },
+
+    /**
+     * Deletes up to `limit` items of the owner's persona (only if it is still `personaId`,
+     * when given): at once its public id and public portrait (cards 404), then every portrait
+     * object, its status events, the persona last. `done` once it is all gone. Chats with it
+     * are the chat domain's (lifecycle closes them).
+     */
+    async forget(uid: string, limit: number, personaId?: string): Promise<{ deleted: number; done: boolean }> {
+      const persona = await store.find(uid);
+      if (!persona || (personaId !== undefined && persona.personaId !== personaId)) return { deleted: 0, done: true };
+      await life.hide(persona);
+      const objects = await media.removePersona(persona.personaId);
+      // A portrait made before keys carried the persona id (content-addressed at the bucket root).
+      const legacy = [persona.current?.illustrationKey].filter(
+        (key): key is string => key !== undefined && !key.includes(persona.personaId),
+      );
+      await media.remove(legacy);
+      const events = await life.forgetEvents(uid, limit);
+      if (!events.done) return { deleted: objects + events.deleted, done: false };
+      await life.forget(persona);
+      return { deleted: objects + legacy.length + events.deleted + 2, done: true };
+    },
   };
+
+  /** The owner's view of their portrait: the public copy when published, else the authenticated route. */
+  function portraitUrl(persona: Persona): string {
+    const published = publishedPortrait(persona);
+    return published === undefined ? `${settings.publicBaseUrl}${OWN_PORTRAIT_PATH}` : media.url(published);
+  }
 }
 
 export type Personas = ReturnType<typeof personasOn>;
@@ -170,14 +270,16 @@ export type Personas = ReturnType<typeof personasOn>;
 export function sagaOn(
   table: Table,
   queues: StepQueues<SagaStep>,
-  media: Pick<Media, "putPortrait">,
+  media: Pick<Media, "putPortrait" | "publish" | "remove">,
   surveys: Pick<Surveys, "material">,
   models: { writer: PersonaWriter; illustrator: Illustrator },
   settings: PersonaSettings,
   metrics: Metrics = noMetrics,
 ) {
   const store = personaStore(table);
-  const steps = { store, surveys, queues, media, ...models, settings, metrics };
+  const life = personaLifecycleStore(table);
+  const portraits = portraitPublisher({ find: store.find, setPublicPortrait: life.setPublicPortrait }, media);
+  const steps = { store, surveys, queues, media, portraits, ...models, settings, metrics };
   return {
     synthesis: (message: StepMessage, delivery: Delivery): Promise<StepOutcome> => runSynthesis(steps, message, delivery),
     illustration: (message: StepMessage, delivery: Delivery): Promise<StepOutcome> => runIllustration(steps, message, delivery),

@@ -1,11 +1,15 @@
 /**
  * Step 2's illustrator: a portrait from the card and the trait scores. The model-backed one
- * asks the image model; the offline one draws an SVG from the traits (deterministic, so the
- * same persona always gets the same picture and the same content-addressed key).
+ * asks the image model; the offline one draws an SVG from the traits (deterministic: the
+ * same persona always gets the same picture). And the portrait's publication: only a public
+ * persona's current portrait has a public copy (ports/media.ts explains the keys).
  */
 import type { ImageModel } from "../ai/ports.ts";
+import type { Media } from "../ports/media.ts";
 import type { Trait } from "../surveys/questions.ts";
 import type { PersonaCard } from "./model.ts";
+import type { PersonaLifecycleStore } from "./lifecycle-store.ts";
+import type { PersonaStore } from "./store.ts";
 
 export interface Portrait {
   bytes: Uint8Array;
@@ -53,3 +57,35 @@ export const offlineIllustrator: Illustrator = {
     return { bytes: new TextEncoder().encode(svg), contentType: "image/svg+xml" };
   },
 };
+
+/**
+ * Makes the public copy of a persona's portrait match the persona: a public persona with a
+ * portrait has one copy of its current portrait, any other has none. The old copy is deleted
+ * before anything is recorded, so a failure half-way never leaves a withdrawn portrait
+ * served; the new state is recorded only if the persona is still as read (else it is read
+ * again, and a copy made for the stale state is deleted).
+ * @example await portraitPublisher(store, media).reconcile(uid); // after a visibility switch
+ */
+export function portraitPublisher(
+  store: Pick<PersonaStore, "find"> & Pick<PersonaLifecycleStore, "setPublicPortrait">,
+  media: Pick<Media, "publish" | "remove">,
+) {
+  return {
+    async reconcile(uid: string): Promise<void> {
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        const persona = await store.find(uid);
+        if (!persona) return;
+        const wanted = persona.public === true ? persona.current?.illustrationKey : undefined;
+        const have = persona.publicPortrait;
+        if (have === undefined ? wanted === undefined : have.of === wanted) return;
+        if (have) await media.remove([have.key]);
+        const next = wanted === undefined ? undefined : { key: await media.publish(wanted), of: wanted };
+        if (await store.setPublicPortrait(persona, next)) return;
+        if (next) await media.remove([next.key]);
+      }
+      throw new Error("the persona kept changing while its portrait was being published");
+    },
+  };
+}
+
+export type PortraitPublisher = ReturnType<typeof portraitPublisher>;

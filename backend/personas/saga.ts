@@ -10,6 +10,7 @@
  *   ready / failed ──start (regenerate: new saga id, version + 1; old card stays)┘
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import type { Increment } from "../data/rate-limit.ts";
 import { ConflictError, NotReadyError } from "../errors.ts";
 import type { LogContext } from "../log.ts";
 import type { StepTrace } from "../ports/queue.ts";
@@ -28,13 +29,14 @@ export interface SagaSettings {
 /**
  * Starts (or restarts) the saga: status `synthesizing`, a new saga id, version + 1.
  * `onlyIfNew` (the automatic start on the 3rd answer) never restarts an existing persona.
+ * `limit` (the owner's daily starts) counts in the same transaction: a refused start costs none.
  */
 export async function startSaga(
   store: PersonaStore,
   settings: SagaSettings,
   owner: { uid: string; surveyId: string; answerCount: number; publishedCount?: number },
   existing: Persona | undefined,
-  options: { onlyIfNew?: boolean; now?: Date; correlationId?: string } = {},
+  options: { onlyIfNew?: boolean; now?: Date; correlationId?: string; limit?: Increment } = {},
 ): Promise<Persona> {
   // Written from a published round only (docs/privacy.md): its answers are what count.
   if ((owner.publishedCount ?? owner.answerCount) < MIN_ANSWERS_FOR_AGGREGATES) {
@@ -68,7 +70,9 @@ export async function startSaga(
     failedStep: undefined,
     draft: undefined,
   };
-  if (!(await store.beginSaga(persona, existing, at))) throw new ConflictError("A persona is already being generated", "saga_running");
+  const begun = await store.beginSaga(persona, existing, at, options.limit);
+  if (begun === "limited") throw options.limit!.refused();
+  if (begun === "conflict") throw new ConflictError("A persona is already being generated", "saga_running");
   return persona;
 }
 

@@ -12,7 +12,7 @@ import type { StepMessage, StepQueues } from "../ports/queue.ts";
 import type { Surveys } from "../surveys/surveys.ts";
 import { writeCheckedCard } from "./card-check.ts";
 import type { Persona } from "./model.ts";
-import type { Illustrator } from "./portrait.ts";
+import type { Illustrator, PortraitPublisher } from "./portrait.ts";
 import { failSaga, stepTrace, transition, type SagaSettings } from "./saga.ts";
 import { STEP_STATUS, type SagaStep } from "./status.ts";
 import type { PersonaStore } from "./store.ts";
@@ -22,7 +22,8 @@ export interface StepDeps {
   store: PersonaStore;
   surveys: Pick<Surveys, "material">;
   queues: StepQueues<SagaStep>;
-  media: Pick<Media, "putPortrait">;
+  media: Pick<Media, "putPortrait" | "remove">;
+  portraits: PortraitPublisher;
   writer: PersonaWriter;
   illustrator: Illustrator;
   settings: SagaSettings;
@@ -132,7 +133,8 @@ export async function runIllustration(deps: StepDeps, message: StepMessage, deli
   const draft = persona.draft;
   return guarded(deps, "image", persona, delivery, async () => {
     const portrait = await deps.illustrator.draw(draft.card, draft.traits);
-    const illustrationKey = await deps.media.putPortrait(portrait.bytes, portrait.contentType);
+    const illustrationKey = await deps.media.putPortrait(persona.personaId, portrait.bytes, portrait.contentType);
+    const previous = persona.current?.illustrationKey;
     const moved = await transition(deps.store, persona, {
       to: "ready",
       set: {
@@ -146,11 +148,23 @@ export async function runIllustration(deps: StepDeps, message: StepMessage, deli
       },
       remove: ["draft", "reason", "failedStep"],
     });
-    if (!moved) return "skipped";
+    if (!moved) {
+      // The saga moved on (a duplicate delivery, a deletion): this portrait belongs to nothing.
+      await deps.media.remove([illustrationKey]);
+      return "skipped";
+    }
     deps.metrics.record("SagaReady");
     const timeToReady = persona.sagaStartedAt ? Date.now() - Date.parse(persona.sagaStartedAt) : undefined;
     if (timeToReady !== undefined) deps.metrics.record("SagaTimeToReady", timeToReady);
     logger.info("saga ready", { time_to_ready_ms: timeToReady });
+    try {
+      // A public persona shows its new portrait; the previous version's portrait goes.
+      await deps.portraits.reconcile(persona.uid);
+      if (previous !== undefined && previous !== illustrationKey) await deps.media.remove([previous]);
+    } catch (error) {
+      // The persona is ready; its publication is set right again at the next visibility switch.
+      logger.warn("portrait publication not updated", { saga_id: persona.sagaId, error: (error as Error).name });
+    }
     return "done";
   });
 }

@@ -6,8 +6,11 @@
  *   USER#uid / PERSONA_EVENT#<seq>  one status change, for the live feed (TTL'd)
  *   PERSONA#<id> / OWNER            public persona id → owner uid
  *   GSI1: SAGA#ACTIVE / <step deadline>#<uid>   running sagas, for the sweeper (keys only)
+ *
+ * The portrait's publication and the persona's deletion: lifecycle-store.ts.
  */
 import { keys } from "../data/keys.ts";
+import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, isConditionFailed, type Table } from "../data/table.ts";
 import type { Persona, StatusEvent } from "./model.ts";
 import { isRunning, type PersonaStatus } from "./status.ts";
@@ -72,10 +75,16 @@ export function personaStore(table: Table) {
     /**
      * Writes a new saga's start: the saga's own fields only (attributes other requests own,
      * such as visibility or the ready version, are never written back from our read), its
-     * first event, and, for a first persona, the public id's pointer. False when another
-     * saga started since `existing` was read.
+     * first event, and, for a first persona, the public id's pointer, with the owner's
+     * start counter (`limit`) in the same transaction, so a refused start counts nothing.
+     * `conflict` when another saga started since `existing` was read.
      */
-    async beginSaga(persona: Persona, existing: Persona | undefined, at: string): Promise<boolean> {
+    async beginSaga(
+      persona: Persona,
+      existing: Persona | undefined,
+      at: string,
+      limit?: Increment,
+    ): Promise<"started" | "conflict" | "limited"> {
       const seq = persona.eventSeq;
       const active = keys.activeSaga(persona.stepDeadlineAt!, persona.uid);
       try {
@@ -122,11 +131,16 @@ export function personaStore(table: Table) {
                   },
                 },
               ]),
+          ...(limit ? [limit.write] : []),
         ]);
-        return true;
+        return "started";
       } catch (error) {
-        if (cancellationReasons(error)?.some((r) => r.code === "ConditionalCheckFailed")) return false;
-        throw error;
+        const reasons = cancellationReasons(error);
+        if (!reasons?.some((r) => r.code === "ConditionalCheckFailed")) throw error;
+        // A conflict first: a running saga is what the owner should hear about.
+        if (limit && reasons.at(-1)?.code === "ConditionalCheckFailed" && reasons.slice(0, -1).every((r) => r.code === "None"))
+          return "limited";
+        return "conflict";
       }
     },
 

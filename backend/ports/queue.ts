@@ -76,6 +76,24 @@ export function stepQueues<Step extends string>(urls: Record<Step, string>): Ste
   };
 }
 
+/** A queue of JSON messages of one kind (the lifecycle's deletion jobs). */
+export interface MessageQueue<T> {
+  /** `delaySeconds` (at most 900, SQS's limit) holds the message back before anyone receives it. */
+  send(message: T, options?: { delaySeconds?: number }): Promise<void>;
+}
+
+/** @example const jobs = messageQueue<LifecycleJob>(config.lifecycleQueueUrl); */
+export function messageQueue<T>(url: string): MessageQueue<T> {
+  return {
+    async send(message, options = {}) {
+      const { client, sdk } = await loadSqs();
+      await client.send(
+        new sdk.SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(message), DelaySeconds: options.delaySeconds }),
+      );
+    },
+  };
+}
+
 /**
  * Moves messages from a dead-letter queue back to its source queue (a redrive), each one
  * sent before it is deleted, so a crash in between duplicates a message rather than losing

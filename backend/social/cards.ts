@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { mediaUrl } from "../ports/media.ts";
 import { chatSystemPrompt } from "../personas/writer.ts";
-import type { PersonaCard, ReadyPersona } from "../personas/model.ts";
+import { publishedPortrait, type PersonaCard, type ReadyPersona } from "../personas/model.ts";
 import { TRAITS, type Trait } from "../surveys/questions.ts";
 
 const MARKDOWN_IMAGE = /!\[[^\]\n]*\]\([^)\n]*\)?/g;
@@ -87,7 +87,8 @@ export interface PublicCard {
   traits: Record<Trait, number>;
   /** Johari arena: adjectives both the person and their friends chose. */
   arena: string[];
-  illustration_url: string;
+  /** Null while the portrait's public copy is not there (it is made when the persona goes public). */
+  illustration_url: string | null;
   answer_count: number;
 }
 
@@ -102,9 +103,15 @@ export function cardOf(persona: ReadyPersona, mediaBaseUrl: string): PublicCard 
     tagline: card.tagline,
     traits: Object.fromEntries(TRAITS.map((t) => [t, current.traits[t]])) as Record<Trait, number>,
     arena: [...current.arena],
-    illustration_url: mediaUrl(mediaBaseUrl, current.illustrationKey),
+    illustration_url: portraitUrl(persona, mediaBaseUrl) ?? null,
     answer_count: current.answerCount,
   };
+}
+
+/** Only the public copy of a portrait is ever shown to others: its private original is never served. */
+function portraitUrl(persona: ReadyPersona, mediaBaseUrl: string): string | undefined {
+  const key = publishedPortrait(persona);
+  return key === undefined ? undefined : mediaUrl(mediaBaseUrl, key);
 }
 
 /** Our application's key in `data.extensions` (CCv2: "namespace any key"). */
@@ -153,6 +160,7 @@ function extensionOf(key: string): string {
 export function charaCardOf(persona: ReadyPersona, mediaBaseUrl: string): CharaCardV3 {
   const { current } = persona;
   const card = plainCard(current.card);
+  const portrait = portraitUrl(persona, mediaBaseUrl);
   const scores = TRAITS.map((t) => `${t.replace("_", " ")} ${current.traits[t].toFixed(1)}`).join(", ");
   const arena = current.arena.length ? ` Both they and their friends would call them ${current.arena.join(", ")}.` : "";
   const description = [
@@ -189,9 +197,7 @@ export function charaCardOf(persona: ReadyPersona, mediaBaseUrl: string): CharaC
       scenario:
         "{{char}} is an AI persona from Re:MirAI: a mirror of a real person, written from what their friends said about them in an anonymous survey. {{user}} is chatting with {{char}}.",
       creator_notes: `A Re:MirAI persona (version ${current.version}), written by ${current.writer} from the aggregated answers of ${current.answerCount} friends; no friend's own words are included. Portrait by ${current.illustrator}.`,
-      assets: [
-        { type: "icon", uri: mediaUrl(mediaBaseUrl, current.illustrationKey), name: "main", ext: extensionOf(current.illustrationKey) },
-      ],
+      assets: portrait === undefined ? [] : [{ type: "icon", uri: portrait, name: "main", ext: extensionOf(portrait) }],
       group_only_greetings: [],
       modification_date: Math.floor(Date.parse(current.readyAt) / 1000),
     },

@@ -61,7 +61,7 @@ export function socialOn(personas: Pick<Personas, "visibleTo">, limits: RateLimi
           try {
             await limits.consume(
               { scope: "chemistry-blurb", name: "chemistry_blurbs_per_hour", limit: settings.chemistryBlurbsPerHour, windowSeconds: 3600 },
-              viewerUid,
+              { user: viewerUid },
             );
           } catch (error) {
             // The allowance guards the model bill; if it cannot be checked, skip the model rather than the score.

@@ -2,12 +2,15 @@
  * Surveys and their answers on the single table. Every DynamoDB expression of the survey
  * domain lives here; the rules (surveys.ts) call these methods in the product's words.
  *
- *   USER#uid / OPEN_SURVEY   pointer to the owner's one open survey
+ *   USER#uid / OPEN_SURVEY   pointer to the owner's current survey (open, or closed until reopened)
+ *   USER#uid / SURVEY#id     pointer to every survey the owner made (deletion finds them all)
  *   SURVEY#id / META         owner, name, status, answer count, changes, the published round
  *   SURVEY#id / ANSWER#hmac  one friend's answer (hmac of survey id + fingerprint); after a
  *                            withdrawal a tombstone without content (the device answered)
  *   SURVEY#id / SELF         the owner's own picks
  *   SURVEY#id / ROUND#n      a published round: the aggregates of exactly its answers
+ *
+ * Closing, reopening and deleting a survey: lifecycle-store.ts.
  */
 import { keys } from "../data/keys.ts";
 import type { Increment } from "../data/rate-limit.ts";
@@ -18,7 +21,20 @@ import type { PublishedRound } from "./rounds.ts";
 
 export type { PublishedRound } from "./rounds.ts";
 
-const OPEN = "open";
+export const OPEN = "open";
+
+/** What a new survey is made of; `previousSurveyId`: the survey it opens a new round of asking after (reopen). */
+type NewSurvey = Pick<Survey, "surveyId" | "questionSet" | "createdAt" | "previousSurveyId">;
+
+/** The new survey's items: its META, and the owner's pointer to it (one transaction's writes). */
+export function newSurveyItems(owner: { uid: string; name?: string }, survey: NewSurvey) {
+  const { surveyId, createdAt } = survey;
+  const meta = { ...keys.survey(surveyId), ...survey, ownerUid: owner.uid, ownerName: owner.name, status: OPEN, answerCount: 0 };
+  return [
+    { Put: { Item: meta, ConditionExpression: "attribute_not_exists(PK)" } },
+    { Put: { Item: { ...keys.ownSurvey(owner.uid, surveyId), surveyId, createdAt } } },
+  ];
+}
 
 /** False when a condition cancelled the transaction (the caller's "not now"); anything else is thrown. */
 function refusedByCondition(error: unknown): false {
@@ -48,21 +64,7 @@ export function surveyStore(table: Table) {
               ReturnValuesOnConditionCheckFailure: "ALL_OLD",
             },
           },
-          {
-            Put: {
-              Item: {
-                ...keys.survey(surveyId),
-                surveyId,
-                ownerUid: owner.uid,
-                ownerName: owner.name,
-                questionSet,
-                status: OPEN,
-                answerCount: 0,
-                createdAt,
-              },
-              ConditionExpression: "attribute_not_exists(PK)",
-            },
-          },
+          ...newSurveyItems(owner, { surveyId, questionSet, createdAt }),
         ]);
         return { surveyId, created: true };
       } catch (error) {
@@ -121,8 +123,11 @@ export function surveyStore(table: Table) {
         const reasons = cancellationReasons(error);
         if (!reasons) throw error;
         const failed = (i: number) => reasons[i]?.code === "ConditionalCheckFailed";
-        if (failed(0))
-          return callerUid !== undefined && reasons[0]!.item?.ownerUid === callerUid ? { refused: "own_survey" } : { refused: "no_survey" };
+        if (failed(0)) {
+          const meta = reasons[0]!.item;
+          if (callerUid !== undefined && meta?.ownerUid === callerUid) return { refused: "own_survey" };
+          return meta?.status === "closed" ? { refused: "closed" } : { refused: "no_survey" };
+        }
         // A breached limit before a duplicate: past the limit a client learns nothing more.
         const breached = limits.findIndex((_, i) => failed(2 + i));
         if (breached !== -1) return { refused: "limit", limit: limits[breached]! };
@@ -146,8 +151,10 @@ export function surveyStore(table: Table) {
           {
             ConditionCheck: {
               Key: keys.survey(surveyId),
-              ConditionExpression: "ownerUid = :uid",
-              ExpressionAttributeValues: { ":uid": ownerUid },
+              // Never into a survey being deleted: the deletion may have passed this partition already.
+              ConditionExpression: "ownerUid = :uid AND #status <> :deleted",
+              ExpressionAttributeNames: { "#status": "status" },
+              ExpressionAttributeValues: { ":uid": ownerUid, ":deleted": "deleted" },
               ReturnValuesOnConditionCheckFailure: "ALL_OLD",
             },
           },
@@ -161,7 +168,7 @@ export function surveyStore(table: Table) {
       } catch (error) {
         const [check] = cancellationReasons(error) ?? [];
         if (check?.code !== "ConditionalCheckFailed") throw error;
-        return check.item ? "not_owner" : "no_survey";
+        return check.item && check.item.status !== "deleted" ? "not_owner" : "no_survey";
       }
     },
 
@@ -204,8 +211,10 @@ export function surveyStore(table: Table) {
             Update: {
               Key: keys.survey(surveyId),
               UpdateExpression: "ADD answerCount :minus, changes :one",
-              ConditionExpression: "attribute_exists(PK)",
-              ExpressionAttributeValues: { ":minus": -1, ":one": 1 },
+              // Open or closed alike (a friend's answer stays theirs); a survey being deleted takes its answers with it.
+              ConditionExpression: "attribute_exists(PK) AND #status <> :deleted",
+              ExpressionAttributeNames: { "#status": "status" },
+              ExpressionAttributeValues: { ":minus": -1, ":one": 1, ":deleted": "deleted" },
             },
           },
         ]);

@@ -8,6 +8,10 @@
  *   friend ─ withdraw ──> ANSWER#hmac content removed (tombstone) + META.answerCount −= 1
  *   owner ── saveSelf ──> SURVEY#id/SELF        (guarded by a ConditionCheck on META)
  *   owner ── summary ───> the latest published round (ROUND#n) only
+ *   owner ── close ─────> META.status = closed (no more answers; withdrawals, rounds, the summary stay)
+ *   owner ── reopen ────> a new open survey (new round of asking, new link) after the closed one
+ *   owner ── delete ────> META.status = deleted at once; `forget` removes every item
+ *                         (the lifecycle domain drives it, in the background when large)
  *
  *   Rounds: every answer or withdrawal is a change; the flow that makes a change publishes a
  *   new round (ROUND#n+1, the aggregates of exactly the answers stored then) once 3 or more
@@ -24,9 +28,10 @@ import { logger } from "../log.ts";
 import { noMetrics, type Metrics } from "../ports/metrics.ts";
 import { aggregate, johariWindow, MIN_ANSWERS_FOR_AGGREGATES, quotedTexts, type Aggregates } from "./aggregate.ts";
 import { QUESTION_SET_VERSION, type FriendAnswerInput, type SelfAnswerInput } from "./questions.ts";
+import { surveyLifeOn } from "./lifecycle.ts";
 import { newReceipt, readReceipt, sameHash } from "./receipts.ts";
 import { mayPublish, ROUND_CHANGES } from "./rounds.ts";
-import type { Survey } from "./model.ts";
+import { NO_SUCH_ANSWER, NO_SUCH_SURVEY, type Survey } from "./model.ts";
 import { surveyStore, type PublishedRound } from "./store.ts";
 
 export type { Survey } from "./model.ts";
@@ -45,10 +50,7 @@ export interface SurveySummary {
   aggregates: Aggregates | null;
 }
 
-/** What a request naming a survey that does not exist (or cannot exist) is told. */
-export const NO_SUCH_SURVEY = "No such survey";
-/** A wrong, spent or malformed receipt, and an unknown answer, alike. */
-export const NO_SUCH_ANSWER = "No such answer";
+export { NO_SUCH_ANSWER, NO_SUCH_SURVEY } from "./model.ts";
 
 /** Changes since the latest round; a survey from before rounds with answers has one due. */
 const waiting = (s: Survey) => (s.changes ?? 0) - (s.publishedAtChange ?? 0);
@@ -127,20 +129,37 @@ export function surveysOn(
     return { round, aggregates };
   }
 
+  /** What the owner sees of `survey`: its latest published round (one due is published first). */
+  async function summaryOf(known: Survey): Promise<SurveySummary> {
+    const survey = roundDue(known) ? ((await publishIfDue(known.surveyId, known)) ?? known) : known;
+    const { round, aggregates } = await shownRound(survey.surveyId, survey);
+    return {
+      answer_count: round?.answerCount ?? 0,
+      answers_needed: aggregates ? 0 : Math.max(0, MIN_ANSWERS_FOR_AGGREGATES - survey.answerCount),
+      round: survey.publishedRound ?? 0,
+      changes_waiting: waiting(survey),
+      aggregates,
+    };
+  }
+
   return {
     /** The owner's open survey: created on first call, the same one on every later call. */
     open(owner: { uid: string; name?: string }): Promise<{ surveyId: string; created: boolean }> {
       return store.openFor(owner, randomBytes(16).toString("base64url"), QUESTION_SET_VERSION);
     },
 
-    async get(surveyId: string): Promise<Survey> {
+    /** A survey as friends may see it: open or closed; one being deleted is gone already. */
+    async get(surveyId: string): Promise<Survey & { status: "open" | "closed" }> {
       const survey = await store.find(surveyId);
-      if (!survey) throw new NotFoundError(NO_SUCH_SURVEY);
-      return survey;
+      if (!survey || survey.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
+      return { ...survey, status: survey.status };
     },
 
-    /** The user's open survey and its answer count, or undefined when they have none. */
-    openOf: (uid: string): Promise<Survey | undefined> => store.openOf(uid),
+    /** The user's current survey (open, or closed until reopened) and its answer count, or undefined when they have none. */
+    async openOf(uid: string): Promise<Survey | undefined> {
+      const survey = await store.openOf(uid);
+      return survey?.status === "deleted" ? undefined : survey;
+    },
 
     /**
      * Stores one friend's answer: one transaction of the answer, the survey's count and both
@@ -157,12 +176,12 @@ export function surveysOn(
       const increments = [
         limits.increment(
           { scope: "answer-ip", name: "answers_per_ip", limit: settings.answersPerIpPerHour, windowSeconds: 3600 },
-          `${surveyId}:${ipPseudonym(from.ip)}`,
+          { survey: surveyId, ip: ipPseudonym(from.ip) },
           now,
         ),
         limits.increment(
           { scope: "answer-survey", name: "answers_per_survey", limit: settings.answersPerSurveyPerMinute, windowSeconds: 60 },
-          surveyId,
+          { survey: surveyId },
           now,
         ),
       ].filter((increment) => increment !== undefined);
@@ -184,6 +203,8 @@ export function surveysOn(
           throw new NotFoundError(NO_SUCH_SURVEY);
         case "own_survey":
           throw new ForbiddenError("You cannot answer your own survey here; use PUT /v1/surveys/:id/self");
+        case "closed":
+          throw new ConflictError("This survey is closed and takes no more answers", "survey_closed");
         case "limit":
           metrics.record("SurveyAnswers", 1, { outcome: "rate_limited" });
           throw refusal.limit.refused();
@@ -220,18 +241,10 @@ export function surveysOn(
 
     /** The latest published round only, and how many changes wait for the next. Owner only. */
     async summary(surveyId: string, callerUid: string): Promise<SurveySummary> {
-      let survey = await store.find(surveyId, { consistent: true });
+      const survey = await store.find(surveyId, { consistent: true });
       // Someone else's survey is private to them: it does not exist for the caller (404, never a 403).
-      if (!survey || survey.ownerUid !== callerUid) throw new NotFoundError(NO_SUCH_SURVEY);
-      if (roundDue(survey)) survey = (await publishIfDue(surveyId, survey)) ?? survey;
-      const { round, aggregates } = await shownRound(surveyId, survey);
-      return {
-        answer_count: round?.answerCount ?? 0,
-        answers_needed: aggregates ? 0 : Math.max(0, MIN_ANSWERS_FOR_AGGREGATES - survey.answerCount),
-        round: survey.publishedRound ?? 0,
-        changes_waiting: waiting(survey),
-        aggregates,
-      };
+      if (!survey || survey.ownerUid !== callerUid || survey.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
+      return summaryOf(survey);
     },
 
     /**
@@ -240,7 +253,7 @@ export function surveysOn(
      */
     async material(surveyId: string) {
       let survey = await store.find(surveyId, { consistent: true });
-      if (!survey) throw new NotFoundError(NO_SUCH_SURVEY);
+      if (!survey || survey.status === "deleted") throw new NotFoundError(NO_SUCH_SURVEY);
       if (roundDue(survey)) survey = (await publishIfDue(surveyId, survey)) ?? survey;
       const { round, aggregates } = await shownRound(surveyId, survey);
       if (!round || !aggregates) throw new NotReadyError("No round of answers is published yet", "not_enough_answers");
@@ -249,6 +262,8 @@ export function surveysOn(
       const texts = answers.filter((a) => members.has(a.id)).map((a) => a.answers);
       return { ownerName: survey.ownerName, aggregates, quotes: quotedTexts(texts, survey.ownerName ? [survey.ownerName] : []) };
     },
+
+    ...surveyLifeOn(table, limits, summaryOf),
 
     /** The owner's new display name, on their open survey (friends see it there). */
     renameOwner: (ownerUid: string, name: string): Promise<void> => store.renameOwner(ownerUid, name),

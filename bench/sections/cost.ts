@@ -116,11 +116,11 @@ export async function costSection(): Promise<SectionResult> {
       backlog: real.queues.backlog,
     },
     media: {
-      putPortrait: (bytes, type) => {
+      ...real.media,
+      putPortrait: (personaId, bytes, type) => {
         counts.s3++;
-        return real.media.putPortrait(bytes, type);
+        return real.media.putPortrait(personaId, bytes, type);
       },
-      url: real.media.url,
     },
   });
   const answers: Answers = {

@@ -63,6 +63,8 @@ export async function loadLevellingSection(): Promise<SectionResult> {
     GEMINI_BASE_URL: gemini.url,
     ANSWERS_PER_IP_PER_HOUR: "0",
     ANSWERS_PER_SURVEY_PER_MINUTE: "0",
+    // Idle owners start three times (warm-up, baseline, while draining): never a limit here.
+    PERSONA_STARTS_PER_DAY: "0",
     BENCH_MAX_IN_FLIGHT: String(IN_FLIGHT),
   };
   const commands: string[] = [];

@@ -77,6 +77,18 @@ export const EXPECTED_ALARMS: ExpectedAlarm[] = [
   { what: "image errors", metrics: [lambda("Errors", "ImageFunction")], threshold: 3, comparison: "GreaterThanOrEqualToThreshold" },
   { what: "sweeper errors", metrics: [lambda("Errors", "SweeperFunction")], threshold: 1, comparison: "GreaterThanOrEqualToThreshold" },
   {
+    what: "lifecycle DLQ",
+    metrics: [queueMetric("ApproximateNumberOfMessagesVisible", "LifecycleDeadLetterQueue")],
+    threshold: 0,
+    comparison: "GreaterThanThreshold",
+  },
+  {
+    what: "deletion worker errors",
+    metrics: [lambda("Errors", "LifecycleFunction")],
+    threshold: 3,
+    comparison: "GreaterThanOrEqualToThreshold",
+  },
+  {
     what: "DynamoDB throttling",
     metrics: [
       table("ReadThrottleEvents"),

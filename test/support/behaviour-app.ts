@@ -5,7 +5,7 @@
  */
 import { createApp, type AppLogger } from "../../backend/api/app.ts";
 import { Conflict, EmptyResponse, NotFound, ServiceUnavailable, TooManyRequests } from "../../backend/api/errors.ts";
-import { jsonBody, noContent, respond, route, stream } from "../../backend/api/framework.ts";
+import { jsonBody, noContent, respond, route, stream, streamBody } from "../../backend/api/framework.ts";
 import type { App } from "../../backend/api/http.ts";
 import { StreamExpired } from "../../backend/api/sse.ts";
 import { loadConfig } from "../../backend/config.ts";
@@ -175,6 +175,35 @@ export function behaviourApp(options: BehaviourOptions = {}): { app: App; logs: 
           await sse.send({ event: "late", data: "never seen" });
           hooks?.finished.resolve(0); // it sends no ticks
         });
+      }),
+      // A JSON document in `count` chunks (not SSE); with `key`, held at the gate after the first part.
+      route("GET", "/v1/document", (ctx) => {
+        const count = Number(ctx.query.get("count") ?? "3");
+        const hooks = streamHooks.get(ctx.query.get("key") ?? "");
+        async function* parts(clientGone: AbortSignal) {
+          clientGone.addEventListener("abort", () => hooks?.aborted.resolve());
+          let sent = 0;
+          try {
+            yield '{"parts":[';
+            for (let i = 1; i <= count; i++) {
+              yield `${i > 1 ? "," : ""}{"n":${i}}`;
+              sent = i;
+              if (i === 1 && hooks) await Promise.race([hooks.gate.promise, hooks.aborted.promise]);
+            }
+            yield "]}";
+          } finally {
+            // Runs when the consumer stops early too: the producer is closed, not left hanging.
+            hooks?.finished.resolve(sent);
+          }
+        }
+        return streamBody(parts, { "content-type": "application/json; charset=utf-8" });
+      }),
+      route("GET", "/v1/document/fail", () => {
+        async function* parts() {
+          yield '{"parts":[{"n":1}';
+          throw new Error("secret internal detail");
+        }
+        return streamBody(parts(), { "content-type": "application/json; charset=utf-8" });
       }),
       route("GET", "/v1/events/idle", (ctx) => {
         const hooks = streamHooks.get(ctx.query.get("key") ?? "");

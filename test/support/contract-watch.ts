@@ -38,8 +38,10 @@ function installFetchCheck(): void {
       mode,
     );
     if (!check) return response;
-    let body: ReadableStream<Uint8Array> | string | null;
-    if (check.streaming && response.body) {
+    let body: ReadableStream<Uint8Array> | ArrayBuffer | string | null;
+    if (check.bytes) {
+      body = await response.arrayBuffer();
+    } else if (check.streaming && response.body) {
       const decoder = new TextDecoder();
       const feed = eventChecker(check);
       body = response.body.pipeThrough(

@@ -58,6 +58,8 @@ export interface SentEvent {
 /** The checks left once the head passed: the body, or each event of a stream. */
 export interface ResponseCheck {
   readonly streaming: boolean;
+  /** Bytes the document gives only a media type (an image): nothing of the body to check, and it must not be decoded as text. */
+  readonly bytes: boolean;
   body(text: string): void;
   event(event: SentEvent): void;
 }
@@ -174,6 +176,8 @@ export class Contract {
     }
     const schemaAt = (t: string) => (pointer.startsWith("/components") ? pointer : `${pointer}/content/${pointerPart(t)}/schema`);
     const counts = this.counts;
+    // A documented media type without a schema is bytes (OpenAPI 3.1's way to say binary).
+    const bytes = !bodyless && !pointer.startsWith("/components") && response.content[type]?.schema === undefined;
     const validate = (at: string, value: unknown, what: string) => {
       try {
         this.#validate(at, value, what);
@@ -183,7 +187,9 @@ export class Contract {
     };
     return {
       streaming: !bodyless && type === "text/event-stream",
+      bytes,
       body(text) {
+        if (bytes) return;
         if (bodyless) {
           if (text !== "") throw new ContractViolation(`${where}: a body where the document has none`);
           return;

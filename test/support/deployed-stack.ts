@@ -41,6 +41,7 @@ export const WORKERS = [
   ["SynthesisFunction", "synthesis"],
   ["ImageFunction", "image"],
   ["SweeperFunction", "sweeper"],
+  ["LifecycleFunction", "lifecycle"],
 ] as const;
 /** What the fake Gemini writes into a streamed chat reply. */
 export const CHAT_REPLY = "Hi from Gemini.";
@@ -103,6 +104,7 @@ export async function startDeployedStack(): Promise<DeployedStack> {
       ImageQueue: provisioned.imageQueueUrl,
       SynthesisDeadLetterQueue: provisioned.synthesisDlqUrl,
       ImageDeadLetterQueue: provisioned.imageDlqUrl,
+      LifecycleQueue: provisioned.lifecycleQueueUrl,
       MediaBucket: mediaBucket,
     },
   };

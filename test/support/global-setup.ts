@@ -46,6 +46,7 @@ export async function globalSetup(): Promise<void> {
     process.env.IMAGE_QUEUE_URL = queues.imageQueueUrl;
     process.env.TEST_SYNTHESIS_DLQ_URL = queues.synthesisDlqUrl;
     process.env.TEST_IMAGE_DLQ_URL = queues.imageDlqUrl;
+    process.env.LIFECYCLE_QUEUE_URL = queues.lifecycleQueueUrl;
     // Unpacks Chromium (test/support/web-stack.ts) once, before test files that launch it run side by side.
     await (await import("@sparticuz/chromium")).default.executablePath();
   } catch (error) {

@@ -9,6 +9,7 @@ import { authHandlers } from "../../backend/api/handlers/auth.ts";
 import type { App } from "../../backend/api/http.ts";
 import { httpErrorFor } from "../../backend/api/domain-errors.ts";
 import { callersFor } from "../../backend/api/identify.ts";
+import { rateLimits } from "../../backend/data/rate-limit.ts";
 import { Table } from "../../backend/data/table.ts";
 import { identityOn } from "../../backend/identity/users.ts";
 import { loadConfig, type AuthMode, type Config } from "../../backend/config.ts";
@@ -23,13 +24,16 @@ export function identityConfig(mode: AuthMode, issuer: GoogleIssuer, env: Record
     GOOGLE_CLIENT_ID: TEST_CLIENT_ID,
     GOOGLE_ISSUERS: issuer.issuer,
     GOOGLE_JWKS_URL: issuer.jwksUrl,
+    // Every suite signs in from 127.0.0.1 on the shared table: the per-IP limit has its own test (limits.test.ts).
+    SIGN_INS_PER_IP_PER_HOUR: "0",
     ...env,
   });
 }
 
 /** The two identity routes, wired as routes.ts wires them. */
 export function identityApp(config: Config, logger: AppLogger = quiet): App {
-  const auth = authHandlers({ identity: identityOn(new Table(config.tableName), config) }, callersFor(config));
+  const table = new Table(config.tableName);
+  const auth = authHandlers({ identity: identityOn(table, rateLimits(table), config) }, callersFor(config));
   return createApp({
     routes: [route("POST", "/v1/auth/google", auth.signInWithGoogle), route("GET", "/v1/me", auth.me)],
     corsOrigins: ["*"],

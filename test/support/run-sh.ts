@@ -126,7 +126,7 @@ export function processExists(pid: number): boolean {
 function environmentOfDeveloper(): NodeJS.ProcessEnv {
   // POWERTOOLS_LOG_LEVEL too: the stack's INFO lines are how these tests find its children.
   const setByTestRun =
-    /^(AWS_|TEST_|NODE_TEST_|POWERTOOLS_)|^(TABLE_NAME|MEDIA_BUCKET|AUTH_MODE|SYNTHESIS_QUEUE_URL|IMAGE_QUEUE_URL|SYNTHESIS_DLQ_URL|IMAGE_DLQ_URL|FINGERPRINT_SECRET|JWT_PRIVATE_KEY|JWT_PUBLIC_KEY)$/;
+    /^(AWS_|TEST_|NODE_TEST_|POWERTOOLS_)|^(TABLE_NAME|MEDIA_BUCKET|AUTH_MODE|SYNTHESIS_QUEUE_URL|IMAGE_QUEUE_URL|SYNTHESIS_DLQ_URL|IMAGE_DLQ_URL|LIFECYCLE_QUEUE_URL|FINGERPRINT_SECRET|JWT_PRIVATE_KEY|JWT_PUBLIC_KEY)$/;
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !setByTestRun.test(name)));
 }
 

@@ -26,14 +26,15 @@ export interface SagaStack {
   app: App;
   /** The stack's own composition: the app and its workers share it. */
   domains: Domains;
-  dlqs: { synthesis: string; image: string };
+  dlqs: { synthesis: string; image: string; lifecycle: string };
   workers?: { stop(): Promise<void> };
   close(): Promise<void>;
 }
 
 /**
  * `workers: false` leaves the queues alone, for tests that run steps by hand; `logger` writes
- * the app's request lines (default: none).
+ * the app's request lines (default: none); `env.MEDIA_BUCKET` gives the stack a bucket of its
+ * own (for a test that lists the whole bucket).
  */
 export async function sagaStack(
   env: Record<string, string> = {},
@@ -41,11 +42,12 @@ export async function sagaStack(
 ): Promise<SagaStack> {
   const name = `saga-${randomUUID().slice(0, 8)}`;
   const tableName = `remirai-${name}`;
+  const mediaBucket = env.MEDIA_BUCKET ?? process.env.MEDIA_BUCKET!;
   const queues = await provision({
     tableName,
     synthesisQueue: `${name}-synthesis`,
     imageQueue: `${name}-image`,
-    mediaBucket: process.env.MEDIA_BUCKET!,
+    mediaBucket,
   });
   const fullEnv = {
     ...process.env,
@@ -55,7 +57,9 @@ export async function sagaStack(
     IMAGE_QUEUE_URL: queues.imageQueueUrl,
     SYNTHESIS_DLQ_URL: queues.synthesisDlqUrl,
     IMAGE_DLQ_URL: queues.imageDlqUrl,
-    MEDIA_BASE_URL: `${process.env.AWS_ENDPOINT_URL_S3}/${process.env.MEDIA_BUCKET}`,
+    LIFECYCLE_QUEUE_URL: queues.lifecycleQueueUrl,
+    MEDIA_BUCKET: mediaBucket,
+    MEDIA_BASE_URL: `${process.env.AWS_ENDPOINT_URL_S3}/${mediaBucket}`,
     PERSONA_EVENTS_POLL_MS: "50",
     GEMINI_API_KEY: "",
     ...env,
@@ -73,7 +77,7 @@ export async function sagaStack(
     target,
     app,
     domains,
-    dlqs: { synthesis: queues.synthesisDlqUrl, image: queues.imageDlqUrl },
+    dlqs: { synthesis: queues.synthesisDlqUrl, image: queues.imageDlqUrl, lifecycle: queues.lifecycleDlqUrl },
     workers,
     async close() {
       await workers?.stop();
@@ -126,6 +130,17 @@ export async function ownerWithReadyPersona(target: Target): Promise<{ uid: stri
     if (view.status === "failed" || deadline.aborted) throw new Error(`persona not ready: ${view.status} ${view.reason}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * The owner's portrait as their client fetches it: a public persona's from its media URL, a
+ * private one's through the API's own-portrait route (PUBLIC_BASE_URL names another host in
+ * tests, so only the path is kept), with the owner's identity.
+ */
+export function ownPortrait(target: Target, uid: string, view: { illustration_url: string }): Promise<Response> {
+  const url = new URL(view.illustration_url);
+  if (!url.pathname.endsWith("/v1/personas/me/portrait")) return fetch(url);
+  return fetch(`${target.url}${url.pathname}`, { headers: { "x-user-uid": uid } });
 }
 
 /** Server-sent events of a response body, parsed by eventsource-parser. */

@@ -218,7 +218,7 @@ export function checkQueues(t: Template): void {
 
 export function checkWorkers(t: Template): void {
   const queueWorkers = workerIds(t).filter((id) => sqsEvents(fn(t, id)).length > 0);
-  assert.equal(queueWorkers.length, 2, "a synthesis and an image worker");
+  assert.equal(queueWorkers.length, 3, "a synthesis, an image and a lifecycle (deletion) worker");
   for (const id of workerIds(t)) {
     const worker = fn(t, id);
     assert.equal(worker.FunctionUrlConfig, undefined, `${id}: no Function URL (no streaming invoke mode)`);
@@ -264,6 +264,55 @@ export function checkLogsAndIam(t: Template): void {
   }
 }
 
+/** Every IAM statement of a function's role, with its actions as a list. */
+function statementsOf(t: Template, id: string): { actions: string[]; resources: Json[]; condition?: Json }[] {
+  const role = t.Resources[getAttOf(fn(t, id).Role) ?? ""];
+  return role.Properties.Policies.flatMap((p: Json) =>
+    p.PolicyDocument.Statement.map((s: Json) => ({ actions: [s.Action].flat(), resources: [s.Resource].flat(), condition: s.Condition })),
+  );
+}
+
+const functionsGranting = (t: Template, action: string) =>
+  ofType(t, "AWS::Serverless::Function")
+    .map(([id]) => id)
+    .filter((id) => statementsOf(t, id).some((s) => s.actions.includes(action)))
+    .sort();
+
+/**
+ * Issue 14: deleting is granted only where deletions run: DynamoDB deletes to the API
+ * (small deletions inside the request) and the lifecycle worker; S3 deletes also to the
+ * image worker (a replaced or orphaned portrait), only under the portrait prefixes; listing
+ * only those prefixes; CloudFront reads public copies only, never a private portrait.
+ */
+export function checkDataLifecycle(t: Template): void {
+  for (const action of ["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"])
+    assert.deepEqual(functionsGranting(t, action), ["ApiFunction", "LifecycleFunction"], action);
+  assert.deepEqual(functionsGranting(t, "s3:DeleteObject"), ["ApiFunction", "ImageFunction", "LifecycleFunction"], "s3:DeleteObject");
+  for (const [id] of ofType(t, "AWS::Serverless::Function")) {
+    for (const s of statementsOf(t, id)) {
+      const objects = s.resources.map((r) => String(r?.["Fn::Sub"] ?? ""));
+      if (s.actions.includes("s3:DeleteObject"))
+        for (const r of objects)
+          assert.match(r, /^\$\{MediaBucket\.Arn\}\/(private|public)\/portraits\/\*$/, `${id}: deletes only portraits`);
+      if (s.actions.includes("s3:ListBucket"))
+        assert.deepEqual(
+          s.condition?.StringLike?.["s3:prefix"],
+          ["private/portraits/*", "public/portraits/*"],
+          `${id}: lists only portraits`,
+        );
+    }
+  }
+  const [, policy] = ofType(t, "AWS::S3::BucketPolicy").find(([, p]) => isRef(p.Properties.Bucket, "MediaBucket")) ?? [];
+  const reads = policy.Properties.PolicyDocument.Statement.filter((s: Json) => s.Effect === "Allow");
+  assert.deepEqual(
+    reads.map((s: Json) => s.Resource["Fn::Sub"]),
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not a JavaScript template
+    ["${MediaBucket.Arn}/public/*"],
+    "CloudFront reads public copies only",
+  );
+  assert.ok(fn(t, "LifecycleFunction").Environment.Variables.LIFECYCLE_QUEUE_URL, "every function knows the lifecycle queue");
+}
+
 export const TEMPLATE_CHECKS = {
   checkApiFunction,
   checkInvokePermissions,
@@ -275,4 +324,5 @@ export const TEMPLATE_CHECKS = {
   checkQueues,
   checkWorkers,
   checkLogsAndIam,
+  checkDataLifecycle,
 } as const;

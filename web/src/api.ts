@@ -150,7 +150,6 @@ export async function getSurvey(surveyId: string): Promise<Survey> {
   return {
     surveyId: r.survey_id,
     ownerName: r.owner_name,
-    // Only open surveys are served today; a closed one would be its own status.
     open: r.status === "open",
     questions: {
       adjectives: q.adjectives,
@@ -250,6 +249,25 @@ export async function myPersona(): Promise<Persona> {
   };
 }
 
+/**
+ * Where an `<img>` can load a portrait from. A public portrait's URL is a plain, cacheable
+ * address; a private persona's is the API's own route, which wants the owner's credentials
+ * that an `<img>` cannot send: it is fetched with them and shown from a `blob:` URL (revoke
+ * it once the image has loaded).
+ */
+export async function portraitSource(url: string): Promise<{ src: string; owned: boolean }> {
+  const address = new URL(url, location.href);
+  if (address.origin !== location.origin || address.pathname !== `${BASE}/personas/me/portrait`) return { src: url, owned: false };
+  let res: Response;
+  try {
+    res = await fetch(address, { headers: { ...credentials(), accept: "image/*" }, cache: "no-store" });
+  } catch {
+    throw new OfflineError("No connection");
+  }
+  if (!res.ok) throw await errorOf(res);
+  return { src: URL.createObjectURL(await res.blob()), owned: true };
+}
+
 /** Starts (or regenerates) the persona: 409 `saga_running` while one is being made, 422 `not_enough_answers` before enough answers. */
 export async function startPersona(): Promise<void> {
   await json<Wire<typeof C.SagaStarted>>("POST", "/personas/me");
@@ -323,7 +341,8 @@ export interface PublicCard {
   tagline: string;
   traits: Record<Trait, number>;
   arena: string[];
-  portraitUrl: string;
+  /** Null while the portrait has no public copy yet. */
+  portraitUrl: string | null;
   answers: number;
 }
 
@@ -382,7 +401,8 @@ export async function chemistryWith(personaId: string): Promise<Chemistry> {
 
 export interface Chat {
   chatId: string;
-  personaId: string;
+  /** Null once the persona was deleted (the chat is then read-only). */
+  personaId: string | null;
   title: string;
   updatedAt: string;
   generating: boolean;

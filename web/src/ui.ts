@@ -1,5 +1,5 @@
 /** Pieces several pages share: how a failure is told, the adjective picker, trait names. */
-import { ApiError, OfflineError, type RateLimit, type Trait } from "./api.ts";
+import { ApiError, OfflineError, portraitSource, type RateLimit, type Trait } from "./api.ts";
 import { h, uid } from "./dom.ts";
 
 export const TRAIT_NAMES: Record<Trait, string> = {
@@ -23,6 +23,11 @@ const LIMIT_TEXT: Record<RateLimit, string> = {
   answers_per_survey: "This survey has had too many answers in a short time.",
   chat_messages_per_minute: "You are sending messages faster than your persona can keep up.",
   daily_token_budget: "You have used today's chat allowance.",
+  chats_per_hour: "You have started many chats this hour.",
+  persona_starts_per_day: "You have made your persona many times today.",
+  sign_ins_per_ip: "Too many sign-in attempts from your network right now.",
+  exports_per_day: "You have exported your data many times today.",
+  deletions_per_day: "You have deleted many things today.",
 };
 
 /** One sentence a person can act on, for any failure. */
@@ -82,4 +87,25 @@ export function adjectivePicker(opts: { legend: string; options: string[]; min: 
     picked: () => opts.options.filter((word) => picked.has(word)),
     valid: () => picked.size >= opts.min && picked.size <= opts.max,
   };
+}
+
+/**
+ * A persona's portrait as an `<img>`, public or private alike (see `portraitSource`): the
+ * element is there at once, its picture once loaded; a portrait that cannot be loaded leaves
+ * the image empty and marked, not a broken-image icon.
+ */
+export function portraitImage(url: string, attrs: { alt: string; class: string; width: number; height: number }): HTMLImageElement {
+  const img = h("img", { ...attrs, "data-loading": "true" });
+  portraitSource(url).then(
+    ({ src, owned }) => {
+      if (owned) img.addEventListener("load", () => URL.revokeObjectURL(src), { once: true });
+      img.src = src;
+      img.removeAttribute("data-loading");
+    },
+    () => {
+      img.removeAttribute("data-loading");
+      img.dataset.failed = "true";
+    },
+  );
+  return img;
 }

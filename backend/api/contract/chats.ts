@@ -8,7 +8,8 @@ export const Chat = named(
   "Chat",
   z.strictObject({
     chat_id: ChatId,
-    persona_id: PersonaId,
+    persona_id: PersonaId.nullable().describe("Null once the persona was deleted."),
+    read_only: z.boolean().describe("The persona was deleted: the history stays readable, new messages are 409 `persona_deleted`."),
     title: z.string(),
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -82,6 +83,7 @@ const turnErrors = [
   "empty_message",
   "message_too_long",
   "reply_in_progress",
+  "persona_deleted",
   "persona_not_ready",
   "rate_limited",
   "model_refused",
@@ -98,7 +100,7 @@ export const chats = {
     auth: "user",
     body: OpenChat,
     responses: { 201: { description: "Created.", body: Chat, headers: ["location"] } },
-    errors: ["not_found", "persona_not_ready"],
+    errors: ["not_found", "persona_not_ready", "rate_limited"],
   }),
   list: operation({
     operationId: "listChats",

@@ -8,7 +8,17 @@ import { z } from "zod";
 import { FieldError, named } from "./schemas.ts";
 
 /** Which limit a 429 ran into. */
-export const RATE_LIMITS = ["answers_per_ip", "answers_per_survey", "chat_messages_per_minute", "daily_token_budget"] as const;
+export const RATE_LIMITS = [
+  "answers_per_ip",
+  "answers_per_survey",
+  "chat_messages_per_minute",
+  "daily_token_budget",
+  "chats_per_hour",
+  "persona_starts_per_day",
+  "sign_ins_per_ip",
+  "exports_per_day",
+  "deletions_per_day",
+] as const;
 
 interface ErrorSpec {
   status: number;
@@ -36,6 +46,11 @@ export const ERRORS = {
   empty_message: { status: 400, description: "The message is empty after trimming." },
   message_too_long: { status: 400, description: "The message is longer than CHAT_MESSAGE_MAX_CHARS." },
   unauthorized: { status: 401, headers: ["www-authenticate"], description: "No credentials, or credentials that do not hold up." },
+  account_deleted: {
+    status: 401,
+    headers: ["www-authenticate"],
+    description: "The account these credentials belong to was deleted (`DELETE /v1/me`); signing in again makes a new account.",
+  },
   forbidden: {
     status: 403,
     description: "Not for the caller, on a thing they already know exists (their own survey's anonymous answer form).",
@@ -50,6 +65,14 @@ export const ERRORS = {
   saga_running: { status: 409, description: "A persona is already being generated." },
   reply_in_progress: { status: 409, description: "A reply is already being generated in this chat." },
   reply_not_generating: { status: 409, description: "That reply is not being generated (any more)." },
+  persona_deleted: { status: 409, description: "The chat's persona was deleted: its history stays readable, it takes no new messages." },
+  survey_closed: { status: 409, description: "The survey is closed and takes no more answers." },
+  survey_not_closed: { status: 409, description: "Close the survey before opening a new round of asking after it." },
+  survey_not_current: { status: 409, description: "A newer round of asking after this survey exists already." },
+  account_deletion_in_progress: {
+    status: 409,
+    description: "This account's deletion is still running; signing up again works once it is done (minutes).",
+  },
   payload_too_large: { status: 413, description: "The body is larger than BODY_LIMIT_BYTES." },
   unsupported_media_type: { status: 415, description: "The body is not `application/json` (UTF-8)." },
   not_enough_answers: {

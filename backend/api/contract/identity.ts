@@ -97,8 +97,8 @@ export const identity = {
     auth: "anyone",
     body: GoogleSignIn,
     responses: { 200: { description: "Our token and the user.", body: SignedIn } },
-    // A Google ID token that does not verify.
-    errors: ["unauthorized"],
+    // A Google ID token that does not verify; too many attempts from one IP; the same account's deletion still running.
+    errors: ["unauthorized", "rate_limited", "account_deletion_in_progress"],
   }),
   me: operation({
     operationId: "getMe",

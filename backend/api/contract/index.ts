@@ -6,6 +6,7 @@
  */
 import { chats } from "./chats.ts";
 import { health, identity } from "./identity.ts";
+import { lifecycle } from "./lifecycle.ts";
 import type { Operation } from "./operation.ts";
 import { personas } from "./personas.ts";
 import { social } from "./social.ts";
@@ -16,6 +17,7 @@ export { errorCodes, HEADERS, type Auth, type Input, type Operation, type Reply 
 export * from "./schemas.ts";
 export { CHAT_EVENTS, Chat, ChatPage, Message, MessagePage, OpenChat, SendMessage, Stopping, TurnResult } from "./chats.ts";
 export { GoogleSignIn, Profile, ProfileChange, SignedIn } from "./identity.ts";
+export { AccountExport, SurveyClosed, SurveyReopened } from "./lifecycle.ts";
 export {
   PersonaCard,
   PersonaStatus,
@@ -40,7 +42,7 @@ export {
 } from "./surveys.ts";
 
 /** Every operation, grouped as the handlers are. */
-export const api = { health, identity, surveys, personas, social, chats };
+export const api = { health, identity, surveys, personas, social, chats, lifecycle };
 
 /** Every operation, in the order the document lists them. */
 export const operations: readonly Operation[] = Object.values(api).flatMap((group) => Object.values(group) as Operation[]);

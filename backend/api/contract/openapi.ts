@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { ERRORS, errorBody, type ErrorCode } from "./errors.ts";
-import { api, operations } from "./index.ts";
+import { operations } from "./index.ts";
 import { errorCodes, HEADERS, type HeaderName, type Operation, type Reply } from "./operation.ts";
 import { componentIds, components, named } from "./schemas.ts";
 
@@ -96,6 +96,8 @@ function success(reply: Reply): Json {
   const content: Json = {};
   if (reply.body) content["application/json"] = { schema: schemaOf(reply.body, "output") };
   if (reply.events) content["text/event-stream"] = { schema: eventStream(reply.events, reply.eventsDescription) };
+  // Bytes (an image): OpenAPI 3.1 describes binary content by its media type alone.
+  for (const type of reply.media ?? []) content[type] = {};
   const headers = headersOf(reply.headers ?? []);
   return { description: reply.description, ...(headers ? { headers } : {}), ...(Object.keys(content).length ? { content } : {}) };
 }
@@ -180,7 +182,7 @@ export function openApiDocument(): Json {
     openapi: "3.1.1",
     info: { title: "Re:MirAI API", version: "v1", description: DESCRIPTION },
     servers: [{ url: "/api", description: "The API behind PUBLIC_BASE_URL (the prefix is optional)." }],
-    tags: Object.keys(api).map((name) => ({ name })),
+    tags: [...new Set(operations.map((op) => op.tag))].map((name) => ({ name })),
     paths,
     components: {
       schemas: componentSchemas(),

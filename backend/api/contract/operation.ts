@@ -23,8 +23,10 @@ export type HeaderName = keyof typeof HEADERS;
 
 export interface Reply {
   description: string;
-  /** The JSON body; absent: no body. */
+  /** The JSON body; absent: no body (or one of `media`). */
   body?: z.ZodType;
+  /** A body that is not JSON (an image), in any of these media types. */
+  media?: readonly string[];
   /** Server-sent events by name, in the order they come; a route with both negotiates (`Accept`). */
   events?: Record<string, z.ZodType>;
   /** What `events` says about their order and end. */
@@ -56,14 +58,18 @@ export interface Operation {
 /**
  * Every code an operation can answer with: its own, plus what its shape implies (a body:
  * invalid JSON, validation, size, media type; a query: `invalid_query`; path ids:
- * `not_found`; a signed-in caller: `unauthorized`; storage: `service_unavailable`).
+ * `not_found`; a signed-in caller: `unauthorized`, `account_deleted`; storage: `service_unavailable`).
  */
 export function errorCodes(op: Operation): ErrorCode[] {
   const codes = new Set<ErrorCode>(op.errors ?? []);
   if (op.body) for (const c of ["invalid_json", "validation_failed", "payload_too_large", "unsupported_media_type"] as const) codes.add(c);
   if (op.query) codes.add("invalid_query");
   if (op.params) codes.add("not_found");
-  if (op.auth !== "anyone" || op.optionalAuth) codes.add("unauthorized");
+  if (op.auth !== "anyone" || op.optionalAuth) {
+    codes.add("unauthorized");
+    // Credentials of a deleted account are refused wherever credentials are read.
+    codes.add("account_deleted");
+  }
   if (!op.offline) codes.add("service_unavailable");
   codes.add("internal_error");
   return [...codes];

@@ -34,7 +34,9 @@ export const PersonaView = named(
     answers: z.number().int().min(0).describe("Answers to the open survey so far."),
     answers_needed: z.number().int().min(0),
     card: PersonaCard.nullable().describe("The last ready version; kept while a new one is generated."),
-    illustration_url: AbsoluteUrl.nullable(),
+    illustration_url: AbsoluteUrl.nullable().describe(
+      "Public persona: its portrait's public, cacheable copy. Private: `GET /v1/personas/me/portrait`, for the signed-in owner only.",
+    ),
     saga_id: z.string().nullable(),
     version: z.number().int().min(0),
     updated_at: Timestamp.nullable(),
@@ -105,7 +107,7 @@ export const personas = {
     summary: "Start (or regenerate) the persona from the open survey",
     auth: "user",
     responses: { 202: { description: "The saga has begun.", body: SagaStarted, headers: ["location"] } },
-    errors: ["saga_running", "not_enough_answers"],
+    errors: ["saga_running", "not_enough_answers", "rate_limited"],
   }),
   events: operation({
     operationId: "followMyPersona",

@@ -15,7 +15,9 @@ export const PublicCard = named(
     tagline: z.string(),
     traits: TraitMeans.describe("Big Five means (1–7) as friends rated the person."),
     arena: z.array(z.string()).describe("Johari arena: adjectives both the person and their friends chose."),
-    illustration_url: AbsoluteUrl,
+    illustration_url: AbsoluteUrl.nullable().describe(
+      "The portrait's public, cacheable copy. Null on the owner's own card (`me`) while private: it has no public copy; the owner reads it at `GET /v1/personas/me/portrait`.",
+    ),
     answer_count: z.number().int().min(0),
   }),
   "A persona's card as anyone may see it.",

@@ -13,7 +13,7 @@ import {
 import { operation } from "./operation.ts";
 import { AbsoluteUrl, named, SurveyId } from "./schemas.ts";
 
-const Adjective = named("Adjective", z.enum(ADJECTIVES), "One of the Johari window's 56 adjectives.");
+export const Adjective = named("Adjective", z.enum(ADJECTIVES), "One of the Johari window's 56 adjectives.");
 const RatingId = z.enum(RATING_ITEMS.map((item) => item.id) as [string, ...string[]]);
 
 export const FriendAnswer = named("FriendAnswer", FriendAnswerInput, "A friend's anonymous answer.");
@@ -50,7 +50,12 @@ export const QuestionSet = named(
 
 export const Survey = named(
   "Survey",
-  z.strictObject({ survey_id: SurveyId, owner_name: z.string().nullable(), status: z.literal("open"), question_set: QuestionSet }),
+  z.strictObject({
+    survey_id: SurveyId,
+    owner_name: z.string().nullable(),
+    status: z.enum(["open", "closed"]).describe("`closed`: it takes no more answers (409 `survey_closed`)."),
+    question_set: QuestionSet,
+  }),
   "What a friend sees: whose survey it is and the questions.",
 );
 
@@ -156,7 +161,7 @@ export const surveys = {
     params: SurveyParams,
     body: FriendAnswer,
     responses: { 201: { description: "Accepted, with the one-time receipt to withdraw it.", body: AnswerAccepted } },
-    errors: ["forbidden", "duplicate_answer", "rate_limited"],
+    errors: ["forbidden", "duplicate_answer", "survey_closed", "rate_limited"],
   }),
   withdraw: operation({
     operationId: "withdrawAnswer",

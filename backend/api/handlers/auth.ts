@@ -28,9 +28,11 @@ function signInError(error: unknown): unknown {
 export function authHandlers({ identity }: Pick<Domains, "identity">, callers: Callers) {
   const signInWithGoogle: Handler = async (ctx) => {
     const { body } = await input(ctx, api.identity.signIn);
-    const { token, expiresIn, user } = await identity.signInWithGoogle(body.id_token).catch((error: unknown) => {
-      throw signInError(error);
-    });
+    const { token, expiresIn, user } = await identity
+      .signInWithGoogle(body.id_token, { ip: callers.ip(ctx.req) })
+      .catch((error: unknown) => {
+        throw signInError(error);
+      });
     return respond({ token, token_type: "Bearer", expires_in: expiresIn, user: profileView(user) } satisfies SignedIn);
   };
 

@@ -13,7 +13,9 @@ import type { Links } from "./links.ts";
 
 const chatView = (c: StoredChat): Chat => ({
   chat_id: c.chatId,
-  persona_id: c.personaId,
+  // Null once the persona was deleted: the chat is then read-only.
+  persona_id: c.personaId ?? null,
+  read_only: c.closed !== undefined,
   title: c.title,
   created_at: c.createdAt,
   updated_at: c.updatedAt,

@@ -5,6 +5,7 @@ import { callersFor } from "../identify.ts";
 import { authHandlers } from "./auth.ts";
 import { chatHandlers } from "./chats.ts";
 import * as health from "./health.ts";
+import { lifecycleHandlers } from "./lifecycle.ts";
 import { linksFor } from "./links.ts";
 import { document } from "./openapi.ts";
 import { personaHandlers } from "./personas.ts";
@@ -12,7 +13,8 @@ import { socialHandlers } from "./social.ts";
 import { surveyHandlers } from "./surveys.ts";
 
 export function handlersFor(domains: Domains) {
-  const callers = callersFor(domains.config);
+  // A deleted account's tokens are refused everywhere a caller is recognised.
+  const callers = callersFor(domains.config, domains.lifecycle);
   const links = linksFor(domains.config.publicBaseUrl);
   return {
     health: { live: health.live, ready: health.ready(readinessProbe(domains.config)), document },
@@ -21,6 +23,7 @@ export function handlersFor(domains: Domains) {
     personas: personaHandlers(domains, callers, links),
     social: socialHandlers(domains, callers, links),
     chats: chatHandlers(domains, callers, links),
+    lifecycle: lifecycleHandlers(domains, callers, links),
   };
 }
 

@@ -20,7 +20,7 @@ import {
 import { johariWindow, traitBars } from "../charts.ts";
 import { h, replace, statusLine, uid } from "../dom.ts";
 import type { PageContext } from "../router.ts";
-import { adjectivePicker, alertBox, problem } from "../ui.ts";
+import { adjectivePicker, alertBox, portraitImage, problem } from "../ui.ts";
 
 export const STATUS_TEXT: Record<PersonaStatus, string> = {
   pending: "Not started yet",
@@ -226,7 +226,7 @@ function readyLink(p: Persona): HTMLElement | null {
   return h(
     "p",
     { class: "ready" },
-    p.portraitUrl && h("img", { src: p.portraitUrl, alt: "", width: 64, height: 64, class: "thumb" }),
+    p.portraitUrl && portraitImage(p.portraitUrl, { alt: "", width: 64, height: 64, class: "thumb" }),
     h("a", { href: "/persona" }, `Meet ${p.card.name}`),
     " · ",
     h("a", { href: "/chats" }, "Chat"),

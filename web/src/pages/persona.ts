@@ -6,7 +6,7 @@
 import { charaCardUrl, isPublic, myPersona, openChat, setVisibility, type Card, type Persona } from "../api.ts";
 import { h, replace, statusLine } from "../dom.ts";
 import { go, type PageContext } from "../router.ts";
-import { alertBox, problem } from "../ui.ts";
+import { alertBox, portraitImage, problem } from "../ui.ts";
 import { STATUS_TEXT } from "./home.ts";
 
 export async function personaPage({ main }: PageContext): Promise<void> {
@@ -36,8 +36,7 @@ export async function personaPage({ main }: PageContext): Promise<void> {
       "div",
       { class: "card-layout" },
       persona.portraitUrl &&
-        h("img", {
-          src: persona.portraitUrl,
+        portraitImage(persona.portraitUrl, {
           alt: `Portrait of ${card.name}: ${card.visualDescription}`,
           class: "portrait",
           width: 320,

@@ -30,7 +30,7 @@ export async function publicCardPage(ctx: PageContext): Promise<void> {
     h(
       "div",
       { class: "card-layout" },
-      h("img", { src: card.portraitUrl, alt: `Portrait of ${card.name}`, class: "portrait", width: 320, height: 320 }),
+      card.portraitUrl && h("img", { src: card.portraitUrl, alt: `Portrait of ${card.name}`, class: "portrait", width: 320, height: 320 }),
       h(
         "div",
         {},
