@@ -50,6 +50,16 @@ export interface Config {
   chatMaxOutputTokens: number;
   /** How often a streaming reply checks its stop flag in the table (never once per token). */
   chatStopPollMs: number;
+  /** A reply keeps generating when its client leaves (resumable); off: it stops, stored `interrupted`. */
+  chatContinueAfterDisconnect: boolean;
+  /** How long a generator persisting its progress stays "alive" without writing (it renews at a third of it). */
+  chatLeaseMs: number;
+  /** Shortest time between two progress writes of a reply (the write budget: ≤ 1 per this). */
+  chatProgressIntervalMs: number;
+  /** How often a resumed reader looks for new progress. */
+  chatResumePollMs: number;
+  /** How long deleting a chat removes its messages before it answers; the rest goes on in the background. */
+  chatDeleteInlineMs: number;
   /** Model-written chemistry blurbs per caller per hour (past it: offline blurbs; 0 = no limit), and their time limit. */
   chemistryBlurbsPerHour: number;
   chemistryBlurbTimeoutMs: number;
@@ -205,6 +215,11 @@ function readConfig(env: Env): Config {
     chatContextTokens: int(env, "CHAT_CONTEXT_TOKENS", 6_000),
     chatMaxOutputTokens: int(env, "CHAT_MAX_OUTPUT_TOKENS", 1_024),
     chatStopPollMs: int(env, "CHAT_STOP_POLL_MS", 300),
+    chatContinueAfterDisconnect: !["0", "false"].includes(env.CHAT_CONTINUE_AFTER_DISCONNECT ?? ""),
+    chatLeaseMs: positive(env, "CHAT_LEASE_MS", 15_000),
+    chatProgressIntervalMs: positive(env, "CHAT_PROGRESS_INTERVAL_MS", 1_000),
+    chatResumePollMs: positive(env, "CHAT_RESUME_POLL_MS", 500),
+    chatDeleteInlineMs: int(env, "CHAT_DELETE_INLINE_MS", 1_000),
     chemistryBlurbsPerHour: int(env, "CHEMISTRY_BLURBS_PER_HOUR", 60),
     chemistryBlurbTimeoutMs: int(env, "CHEMISTRY_BLURB_TIMEOUT_MS", 10_000),
     answersPerIpPerHour: int(env, "ANSWERS_PER_IP_PER_HOUR", 5),

@@ -15,6 +15,7 @@ import { loadConfig } from "../backend/config.ts";
 import { compose } from "../backend/compose.ts";
 import { userStore } from "../backend/identity/store.ts";
 import { OfflineImageModel, OfflineLLM } from "../backend/ai/offline.ts";
+import { pacedChats, pacedReply } from "./paced-reply.ts";
 
 const tableName = "remirai-capacity";
 const answers: Answers = {
@@ -127,9 +128,10 @@ try {
   const personaId = (await personas.view("g_1")).persona_id!;
   await measure("GET /v1/personas/:id/card", "GetItem PERSONA#id/OWNER + GetItem PERSONA", () => social.publicCard(personaId));
   let chatId = "";
+  let [lastUserId, lastReplyId] = ["", ""];
   await measure(
     "POST /v1/chats",
-    "GetItem PERSONA + TransactWrite: Put CHAT + Put USER#personaUid/PERSONA_CHAT#id + Update RATE (chats this hour)",
+    "GetItem PERSONA + TransactWrite: Put CHAT + Put USER#personaUid/PERSONA_CHAT#id + Put MSG (the greeting) + Update RATE (chats this hour)",
     async () => {
       chatId = (await chats.open("g_1")).chatId;
     },
@@ -139,8 +141,36 @@ try {
     "GetItem CHAT + rate UpdateItem + budget GetItem + GetItem PERSONA + TransactWrite (lock, user msg, reply) + Query history + TransactWrite (reply, unlock) + budget UpdateItem",
     async () => {
       const turn = await chats.prepareTurn(await chats.get("g_1", chatId), "What do you like to do on weekends?");
-      for await (const _event of chats.streamTurn(turn, new AbortController().signal));
+      await chats.startReply(turn).finished;
+      [lastUserId, lastReplyId] = [turn.user.messageId, turn.reply.messageId];
     },
+  );
+  await measure(
+    "regenerate the last reply (POST …/messages/:id/regenerate, offline model)",
+    "GetItem CHAT + GetItem MSG + Query last 2 + rate UpdateItem + budget GetItem + GetItem PERSONA + GetItem user MSG + TransactWrite (lock, reply: a new alternate) + Query history + TransactWrite (reply + its alternate, unlock) + budget UpdateItem",
+    async () => {
+      const chat = await chats.get("g_1", chatId);
+      await chats.startReply(await chats.regenerate(chat, lastReplyId)).finished;
+    },
+  );
+  await measure(
+    "edit the last user message (PUT …/messages/:id, offline model)",
+    "GetItem CHAT + GetItem MSG + Query last 2 + rate UpdateItem + budget GetItem + GetItem PERSONA + TransactWrite (lock, user msg, delete the old reply, put the new) + Query history + TransactWrite (reply, unlock) + budget UpdateItem",
+    async () => {
+      const chat = await chats.get("g_1", chatId);
+      await chats.startReply(await chats.edit(chat, lastUserId, "What do you like to do on holidays?")).finished;
+    },
+  );
+  const paced = pacedChats(config, new OfflineImageModel());
+  await measure(
+    "a 30-second reply, its client connected (time scaled 10×)",
+    "one chat turn as above; the stop/follow flag GetItem every CHAT_STOP_POLL_MS; no progress written",
+    () => pacedReply(paced, "g_1", chatId, true),
+  );
+  await measure(
+    "a 30-second reply, nobody connected (time scaled 10×)",
+    "one chat turn as above + a PutItem PROG#reply#alt#seq at most every CHAT_PROGRESS_INTERVAL_MS (chunks since the last, lease)",
+    () => pacedReply(paced, "g_1", chatId, false),
   );
   await measure("GET /v1/chats/:id/messages (one page)", "GetItem CHAT + Query CHAT#id", async () => {
     await chats.history(await chats.get("g_1", chatId), 50, { direction: "older" });

@@ -114,7 +114,7 @@ describe("deleting an account", () => {
     const closed = bobChats.find((c: { chat_id: string }) => c.chat_id === bobWithAlice);
     assert.deepEqual([closed.persona_id, closed.read_only], [null, true]);
     const history = await api.request(`/v1/chats/${bobWithAlice}/messages`, { headers: as(bob.uid) });
-    assert.equal(JSON.parse(history.body).messages.length, 6);
+    assert.equal(JSON.parse(history.body).messages.length, 7, "the greeting and three turns");
     const send = await api.request(`/v1/chats/${bobWithAlice}/messages`, { method: "POST", headers: as(bob.uid), body: '{"text":"hi?"}' });
     assert.equal(send.status, 409);
     assert.equal(JSON.parse(send.body).error.code, "persona_deleted");

@@ -85,7 +85,7 @@ describe("GET /v1/me/export", () => {
     assert.equal(doc.persona.versions[0].card.name.length > 0, true);
     assert.deepEqual(doc.chats.map((c: { chat_id: string }) => c.chat_id).sort(), [long, short].sort());
     const messages = Object.fromEntries(doc.chats.map((c: { chat_id: string; messages: unknown[] }) => [c.chat_id, c.messages.length]));
-    assert.deepEqual(messages, { [long]: 102, [short]: 2 }, "every message, across pages");
+    assert.deepEqual(messages, { [long]: 103, [short]: 3 }, "every message (the greeting first), across pages");
     assert.ok(!exported.body.includes(bobsChat), "Bob's chat with Alice's persona is Bob's");
     assert.deepEqual(doc.feedback, []);
     const friends = JSON.parse(friendsView.body);

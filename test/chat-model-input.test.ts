@@ -70,7 +70,9 @@ async function turn(target: Target, chatId: string, text: string): Promise<Recor
 
 async function history(chatId: string): Promise<{ role: string; text: string; status: string }[]> {
   const res = await fetch(`${stack.target.url}/v1/chats/${chatId}/messages?limit=100`, { headers: as(owner.uid) });
-  return ((await res.json()) as { messages: { role: string; text: string; status: string }[] }).messages;
+  // The persona's greeting opens every chat; these tests are about the turns after it.
+  const { messages } = (await res.json()) as { messages: { role: string; text: string; status: string; greeting?: true }[] };
+  return messages.filter((m) => !m.greeting);
 }
 
 const systemOf = (r: RecordedRequest) => (r.body.systemInstruction?.parts ?? []).map((p) => p.text).join("");

@@ -48,7 +48,11 @@ const sendUrl = (chatId: string) => `${stack.target.url}/v1/chats/${chatId}/mess
 
 async function history(chatId: string) {
   const res = await fetch(`${stack.target.url}/v1/chats/${chatId}/messages`, { headers: as(owner.uid) });
-  return ((await res.json()) as { messages: { message_id: string; role: string; text: string; status: string }[] }).messages;
+  // The persona's greeting opens every chat; these tests are about the turns after it.
+  const { messages } = (await res.json()) as {
+    messages: { message_id: string; role: string; text: string; status: string; greeting?: true }[];
+  };
+  return messages.filter((m) => !m.greeting);
 }
 
 /** The history once the reply is no longer generating (stored as it ended). */
@@ -63,6 +67,22 @@ async function settledHistory(chatId: string) {
 }
 
 const CHUNKS = ["Hello", " there", ", friend", ". Tea", " time", "?"];
+
+/** Reads token texts from a streamed reply until `count` arrived, then drops the connection. */
+async function tokensUntilLeaving(res: Response, controller: AbortController, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  const parser = createParser({ onEvent: (e) => e.event === "token" && tokens.push(JSON.parse(e.data).text) });
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of res.body!) {
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      if (tokens.length >= count) controller.abort();
+    }
+  } catch (error) {
+    assert.equal((error as Error).name, "AbortError");
+  }
+  return tokens;
+}
 
 describe("streaming a reply", () => {
   test("curl -N prints the first token before the model has sent the second; the transcript is exact", async () => {
@@ -126,8 +146,8 @@ describe("streaming a reply", () => {
     assert.match(output, /^event: message\n/);
   });
 
-  test("a client that leaves after 3 tokens aborts the model call; the reply keeps exactly what was sent", async () => {
-    // Prepare: the model writes exactly three chunks, then waits (for a release that never comes).
+  test("a client that leaves after 3 tokens does not stop the reply: it is generated to the end and stored complete", async () => {
+    // Prepare: the model writes one chunk per release.
     const chatId = await newChat();
     gemini.enqueue({ kind: "text", chunks: CHUNKS, stepwise: true });
     const seen = gemini.requests.length;
@@ -141,23 +161,52 @@ describe("streaming a reply", () => {
     const model = (await gemini.arrived(seen + 1))[seen]!;
     model.release();
     model.release();
-    const tokens: string[] = [];
-    const parser = createParser({ onEvent: (e) => e.event === "token" && tokens.push(JSON.parse(e.data).text) });
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of res.body!) {
-        parser.feed(decoder.decode(chunk, { stream: true }));
-        if (tokens.length >= 3) controller.abort();
-      }
-    } catch (error) {
-      assert.equal((error as Error).name, "AbortError");
-    }
-    await model.aborted;
+
+    // Act: leave after 3 tokens, then let the model finish.
+    const tokens = await tokensUntilLeaving(res, controller, 3);
+    for (let i = 3; i < CHUNKS.length; i++) model.release();
+
+    // Assess
+    assert.equal(await model.settled, "completed");
     const [user, reply] = await settledHistory(chatId);
     assert.deepEqual([user!.role, user!.text], ["user", "tell me more"]);
-    assert.equal(reply!.status, "interrupted");
     assert.deepEqual(tokens, CHUNKS.slice(0, 3));
-    assert.equal(reply!.text, tokens.join(""));
+    assert.deepEqual([reply!.status, reply!.text], ["complete", CHUNKS.join("")]);
+  });
+
+  test("with CHAT_CONTINUE_AFTER_DISCONNECT=0, a client leaving after 3 tokens aborts the model call; the reply keeps exactly what was sent", async () => {
+    // Prepare: the same table, served by an app that stops a reply its client left.
+    const env = { ...process.env, GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url };
+    const stopping = await nodeTarget(
+      createApi({ ...stack.config, chatContinueAfterDisconnect: false }, { logger: quiet, ports: createProviders(env, quiet) }),
+    );
+    try {
+      const chatId = await newChat();
+      gemini.enqueue({ kind: "text", chunks: CHUNKS, stepwise: true });
+      const seen = gemini.requests.length;
+      const controller = new AbortController();
+      const res = await fetch(`${stopping.url}/v1/chats/${chatId}/messages`, {
+        method: "POST",
+        headers: streamingAs(owner.uid),
+        body: '{"text":"tell me more"}',
+        signal: controller.signal,
+      });
+      const model = (await gemini.arrived(seen + 1))[seen]!;
+      model.release();
+      model.release();
+
+      // Act
+      const tokens = await tokensUntilLeaving(res, controller, 3);
+
+      // Assess
+      await model.aborted;
+      const [, reply] = await settledHistory(chatId);
+      assert.equal(reply!.status, "interrupted");
+      assert.deepEqual(tokens, CHUNKS.slice(0, 3));
+      assert.equal(reply!.text, tokens.join(""));
+    } finally {
+      await stopping.close();
+    }
   });
 
   test("stop from a second connection halts the stream within one chunk and stores interrupted", async () => {

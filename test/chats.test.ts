@@ -26,7 +26,10 @@ async function send(uid: string, chatId: string, text: string) {
   return fetch(url(`/v1/chats/${chatId}/messages`), { method: "POST", headers: streamingAs(uid), body: JSON.stringify({ text }) });
 }
 
-type Page = { messages: { message_id: string; role: string; text: string; status: string }[]; next_cursor: string | null };
+type Page = {
+  messages: { message_id: string; role: string; text: string; status: string; greeting?: true }[];
+  next_cursor: string | null;
+};
 const messages = async (uid: string, chatId: string, query = "") =>
   (await (await fetch(url(`/v1/chats/${chatId}/messages${query}`), { headers: as(uid) })).json()) as Page;
 
@@ -46,27 +49,32 @@ describe("chats", () => {
     assert.equal(kinds[0], "message");
     assert.deepEqual(kinds.slice(-2), ["stored", "done"]);
     assert.ok(kinds.slice(1, -2).length > 0 && kinds.slice(1, -2).every((k) => k === "token"));
-    assert.deepEqual(
-      events.map((e) => Number(e.id)),
-      events.map((_, i) => i + 1),
-    );
     const { user_message_id, reply_id } = events[0]!.data;
     const text = events
       .filter((e) => e.event === "token")
       .map((e) => e.data.text)
       .join("");
+    // Ids are positions in the reply's text: 0, each token's end, then length + 1 and + 2.
+    let end = 0;
+    const positions = events.slice(1, -2).map((e) => String((end += e.data.text.length)));
+    assert.deepEqual(
+      events.map((e) => e.id),
+      ["0", ...positions, String(text.length + 1), String(text.length + 2)],
+    );
     assert.deepEqual(events.at(-2)!.data, { reply_id, status: "complete" });
     assert.deepEqual(
       history.messages.map((m) => [m.message_id, m.role, m.status]),
       [
+        [history.messages[0]!.message_id, "model", "complete"],
         [user_message_id, "user", "complete"],
         [reply_id, "model", "complete"],
       ],
     );
-    assert.equal(history.messages[1]!.text, text);
+    assert.equal(history.messages[0]!.greeting, true, "the persona's greeting opens the chat");
+    assert.equal(history.messages[2]!.text, text);
   });
 
-  test("chats are listed newest first, with a cursor", async () => {
+  test("chats are listed newest first (by last activity), with a cursor", async () => {
     const { uid } = await ownerWithReadyPersona(stack.target);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(((await (await openChat(uid)).json()) as { chat_id: string }).chat_id);
@@ -107,7 +115,7 @@ describe("chats", () => {
     }
 
     // Assess
-    assert.equal(all.messages.length, 12);
+    assert.equal(all.messages.length, 13, "the greeting and six turns");
     assert.equal(all.next_cursor, null);
     assert.deepEqual(ids(all), [...ids(all)].sort(), "chronological (time-ordered ids)");
     assert.deepEqual(backwards, ids(all));
@@ -227,11 +235,12 @@ describe("content negotiation", () => {
     assert.equal(res.status, 200);
     assert.match(String(res.headers.get("content-type")), /^application\/json/);
     assert.equal(turn.chat_id, chat.chat_id);
+    const turns = history.messages.filter((m) => !m.greeting);
     assert.deepEqual(
-      history.messages.map((m) => m.message_id),
+      turns.map((m) => m.message_id),
       [turn.user_message_id, turn.reply.message_id],
     );
-    assert.deepEqual(turn.reply, history.messages[1]);
+    assert.deepEqual(turn.reply, turns[1]);
     assert.equal(turn.reply.status, "complete");
   });
 });
@@ -247,7 +256,12 @@ describe("chat limits", () => {
       assert.equal(res.status, 400);
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, code);
     }
-    assert.equal((await messages(owner.uid, chat.chat_id)).messages.length, 0);
+    const stored = (await messages(owner.uid, chat.chat_id)).messages;
+    assert.deepEqual(
+      stored.map((m) => m.greeting),
+      [true],
+      "only the greeting",
+    );
   });
 
   test("messages per minute and the daily token budget answer 429 with Retry-After (for the budget: until UTC midnight)", async () => {

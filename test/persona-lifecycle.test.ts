@@ -114,9 +114,10 @@ describe("DELETE /v1/personas/me", () => {
     assert.deepEqual(naming.map(keyOf), [], "nothing names the persona any more");
     const view = JSON.parse((await stack.target.request("/v1/personas/me", { headers: as(alice.uid) })).body);
     assert.deepEqual([view.status, view.persona_id, view.answers], ["pending", null, 3], "the survey stays");
+    // Each chat opened with the persona's greeting, then its turns.
     for (const [uid, chatId, messages] of [
-      [bob.uid, bobWithAlice, 4],
-      [alice.uid, aliceOwn, 2],
+      [bob.uid, bobWithAlice, 5],
+      [alice.uid, aliceOwn, 3],
     ] as const) {
       const history = JSON.parse((await stack.target.request(`/v1/chats/${chatId}/messages`, { headers: as(uid) })).body);
       assert.equal(history.messages.length, messages, "history stays readable");

@@ -204,7 +204,7 @@ describe("chatting with the persona", () => {
   });
 
   test("older messages load when the history is scrolled to the top, keeping the reader's place", async () => {
-    // Prepare: a chat with 11 turns (22 messages; a page holds 20).
+    // Prepare: a chat with its greeting and 11 turns (23 messages; a page holds 20).
     const chat: any = await (await fetch(`${web.url}/api/v1/chats`, { method: "POST", headers: as(owner.uid), body: "{}" })).json();
     for (let i = 0; i < 11; i++) {
       const res = await fetch(`${web.url}/api/v1/chats/${chat.chat_id}/messages`, {
@@ -220,11 +220,13 @@ describe("chatting with the persona", () => {
 
     // Act
     await ownerPage.$eval(".log", (log) => log.scrollTo({ top: 0 }));
-    await ownerPage.waitForFunction(`document.querySelectorAll(".message").length === 22`);
+    await ownerPage.waitForFunction(`document.querySelectorAll(".message").length === 23`);
 
     // Assess
     assert.equal(before, 20);
-    assert.equal(await ownerPage.$eval(".message .text", (el) => el.textContent), "message 0");
+    const texts = await ownerPage.$$eval(".message .text", (els) => els.map((el) => el.textContent));
+    assert.equal(await ownerPage.$eval(".message", (el) => el.getAttribute("data-role")), "persona", "the greeting comes first");
+    assert.equal(texts[1], "message 0");
     assert.equal(await ownerPage.$eval("button.older", (el) => (el as any).hidden), true, "nothing older is left");
     assert.ok(await ownerPage.$eval(".log", (log) => log.scrollTop > 0), "the view stays on what the reader was looking at");
   });

@@ -72,7 +72,7 @@ describe("one origin, as CloudFront serves it", () => {
       assert.equal(res.headers["cache-control"], "no-cache");
       assert.match(
         String(res.headers["content-security-policy"]),
-        /^default-src 'none'; script-src 'self'; .*img-src 'self' data: http:\/\/localhost:4566;/,
+        /^default-src 'none'; script-src 'self'; .*img-src 'self' data: blob: http:\/\/localhost:4566;/,
       );
       assert.equal(res.headers["x-content-type-options"], "nosniff");
     }

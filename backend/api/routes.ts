@@ -41,8 +41,15 @@ export function routes({ health, auth, surveys, personas, social, chats, lifecyc
     route("POST", "/v1/chats", chats.open),
     route("GET", "/v1/chats", chats.list),
     route("GET", "/v1/chats/:chat_id", chats.get),
+    route("PUT", "/v1/chats/:chat_id", chats.rename),
+    route("DELETE", "/v1/chats/:chat_id", chats.remove),
     route("GET", "/v1/chats/:chat_id/messages", chats.history),
     route("POST", "/v1/chats/:chat_id/messages", chats.send),
     route("POST", "/v1/chats/:chat_id/messages/:message_id/stop", chats.stop),
+    route("GET", "/v1/chats/:chat_id/messages/:message_id/stream", chats.resume),
+    route("PUT", "/v1/chats/:chat_id/messages/:message_id/feedback", chats.feedback),
+    route("PUT", "/v1/chats/:chat_id/messages/:message_id", chats.edit),
+    route("POST", "/v1/chats/:chat_id/messages/:message_id/regenerate", chats.regenerate),
+    route("PUT", "/v1/chats/:chat_id/messages/:message_id/alternate", chats.selectAlternate),
   ];
 }

@@ -4,10 +4,10 @@
  *
  * A turn happens in two phases so that refusals are plain HTTP errors and everything after
  * is a stream: `prepareTurn` checks limits and stores the user's message with a `generating`
- * reply (before any model call); `streamTurn` (turn.ts) yields the reply as it is made and
- * always stores how it ended — `complete`, or `interrupted` with exactly the text handed out
- * when the client leaves, the user presses stop or the model breaks mid-way, or `failed`
- * when the model produced nothing.
+ * reply (before any model call); `startReply` (turn.ts) generates it, on its own, and always
+ * stores how it ended — `complete`, or `interrupted` when the user presses stop, time runs
+ * out or the model breaks mid-way, or `failed` when the model produced nothing. Its client
+ * may leave and come back: `follow` (follow.ts) resumes it from the table, anywhere.
  */
 import type { LLM } from "../ai/ports.ts";
 import type { Config } from "../config.ts";
@@ -19,16 +19,22 @@ import { noMetrics, type Metrics } from "../ports/metrics.ts";
 import type { ReadyPersona } from "../personas/model.ts";
 import type { Personas } from "../personas/personas.ts";
 import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
+import { NO_SUCH_REPLY, openFollow, type Follow, type FollowDeps } from "./follow.ts";
 import { chatLimits } from "./limits.ts";
 import { chatLifecycleStore } from "./lifecycle-store.ts";
+import { manageStore, type Rating } from "./manage/store.ts";
+import { progressStore } from "./progress/store.ts";
+import { alternatesStore } from "./alternates/store.ts";
+import { retakesOf } from "./alternates/retake.ts";
 import { chatStore, type Chat, type HistoryPosition, type Message, type Page } from "./store.ts";
-import { releaseWhenBack, stopLocally, streamTurn, type ChatEvent, type Turn, type TurnDeps } from "./turn.ts";
+import { releaseWhenBack, ReplyRun, stopLocally, type Turn, type TurnDeps } from "./turn.ts";
 
-export type { ChatEvent, Turn } from "./turn.ts";
+export type { ChatEvent, Listener, ReplyRun, Turn } from "./turn.ts";
+export type { Follow } from "./follow.ts";
+export { NO_SUCH_REPLY } from "./follow.ts";
 
-/** What a request naming a chat (or reply) that does not exist, or not for this caller, is told. */
+/** What a request naming a chat that does not exist, or not for this caller, is told. */
 export const NO_SUCH_CHAT = "No such chat";
-export const NO_SUCH_REPLY = "No such reply";
 
 export type ChatSettings = Pick<
   Config,
@@ -38,8 +44,17 @@ export type ChatSettings = Pick<
   | "chatContextTokens"
   | "chatMaxOutputTokens"
   | "chatStopPollMs"
+  | "chatContinueAfterDisconnect"
+  | "chatLeaseMs"
+  | "chatProgressIntervalMs"
+  | "chatResumePollMs"
+  | "sseMaxLifeMs"
+  | "chatDeleteInlineMs"
   | "chatsPerHour"
 >;
+
+/** A connected stream ends by its maximum life; its run's lease covers that and the time to store the ending. */
+const STORE_GRACE_MS = 15_000;
 
 /** @example const chats = chatsOn(table, limits, llm, personas, config, metrics); */
 export function chatsOn(
@@ -53,14 +68,23 @@ export function chatsOn(
   const store = chatStore(table);
   const life = chatLifecycleStore(table);
   const budget = chatLimits(limits, { messagesPerMinute: settings.chatMessagesPerMinute, dailyTokenBudget: settings.chatDailyTokenBudget });
+  const progress = progressStore(table);
+  const manage = manageStore(table);
   const turns: TurnDeps = {
     store,
+    progress,
     budget,
     llm,
     maxOutputTokens: settings.chatMaxOutputTokens,
     stopPollMs: settings.chatStopPollMs,
+    maxLifeMs: settings.sseMaxLifeMs,
+    continueAfterDisconnect: settings.chatContinueAfterDisconnect,
+    leaseMs: settings.chatLeaseMs,
+    progressIntervalMs: settings.chatProgressIntervalMs,
     metrics,
   };
+  const followers: FollowDeps = { store, progress, leaseMs: settings.chatLeaseMs, pollMs: settings.chatResumePollMs };
+  const connectedLeaseMs = settings.sseMaxLifeMs + STORE_GRACE_MS + settings.chatLeaseMs;
 
   /** A persona the caller may chat with: their own once ready, or someone's public one. Else 404. */
   async function chattable(callerUid: string, personaId = "me"): Promise<ReadyPersona> {
@@ -75,10 +99,64 @@ export function chatsOn(
       { scope: "chat-create", name: "chats_per_hour", limit: settings.chatsPerHour, windowSeconds: 3600 },
       { user: uid },
     );
-    const chat = await store.create(uid, { personaId: persona.personaId, uid: persona.uid, name: persona.current.card.name }, limit);
+    const chat = await store.create(
+      uid,
+      { personaId: persona.personaId, uid: persona.uid, name: persona.current.card.name, greeting: persona.current.card.greeting },
+      limit,
+    );
     if (chat === "limited") throw limit!.refused();
     return chat;
   }
+
+  /** A message's text as stored: trimmed, not empty, within CHAT_MESSAGE_MAX_CHARS. */
+  function checkedText(text: string): string {
+    const trimmed = text.trim();
+    if (trimmed === "") throw new InvalidInputError("The message is empty", "empty_message");
+    if (trimmed.length > settings.chatMessageMaxChars)
+      throw new InvalidInputError(`Messages are limited to ${settings.chatMessageMaxChars} characters`, "message_too_long");
+    return trimmed;
+  }
+
+  /** A chat that may take a turn now (its persona is there, the user within the limits): its persona. */
+  async function admit(chat: Chat): Promise<ReadyPersona> {
+    if (chat.closed || chat.personaId === undefined)
+      throw new ConflictError("This chat's persona was deleted; its history stays readable", "persona_deleted");
+    await budget.admit(chat.uid);
+    return chattable(chat.uid, chat.personaId);
+  }
+
+  /** What the model is asked for a begun reply: the persona, the summary, the history up to the reply. */
+  async function turnOf(chat: Chat, persona: ReadyPersona, user: Message, reply: Message): Promise<Turn> {
+    try {
+      // History after the summary, oldest first; the reply itself (placeholder, or the one regenerated) is not history.
+      const recent = await store.messages(
+        chat.chatId,
+        200,
+        chat.summaryThrough ? { direction: "newer", cursor: chat.summaryThrough } : { direction: "older" },
+      );
+      const history = recent.items.filter((m: Message) => m.messageId !== reply.messageId);
+      const window = fitHistory(history, settings.chatContextTokens);
+      let summary = chat.summary;
+      if (window.overflow.length > 0) {
+        const folded = await foldSummary(llm, chat.summary, window.overflow);
+        summary = folded.summary;
+        await store.saveSummary(chat, summary, window.overflow.at(-1)!.messageId);
+        // The summary's model call is the user's, like the reply's.
+        await budget.charge(chat.uid, folded.usage.inputTokens + folded.usage.outputTokens);
+      }
+      const system = systemWithSummary(persona.current.systemPrompt, summary);
+      return { chat, user, reply, system, turns: window.turns, alternate: reply.alternate ?? 0 };
+    } catch (error) {
+      // The turn began (the user's message is kept) but cannot go on: its reply is marked
+      // failed and the chat unlocked, now or once the table is back, not after the lock expires.
+      withLogContext({ chat_id: chat.chatId, reply_id: reply.messageId }, () =>
+        releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" })),
+      );
+      throw error;
+    }
+  }
+
+  const retakes = retakesOf({ store, alternates: alternatesStore(table), checkedText, admit, turnOf, leaseMs: connectedLeaseMs });
 
   return {
     /** A new chat with any persona the caller may use (their own when none is named). */
@@ -103,8 +181,43 @@ export function chatsOn(
       return chat;
     },
 
-    /** Newest first. */
-    list: (uid: string, limit: number, cursor?: string): Promise<Page<Chat>> => store.list(uid, limit, cursor),
+    /**
+     * By last activity, newest first. A user's chats are read whole and sorted here: an index
+     * on activity would be rewritten by every turn (docs/decisions.md). `cursor`: the last
+     * chat id of the page before.
+     */
+    async list(uid: string, limit: number, cursor?: string): Promise<Page<Chat>> {
+      const all = (await manage.allChats(uid)).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || b.chatId.localeCompare(a.chatId));
+      const start = cursor === undefined ? 0 : all.findIndex((c) => c.chatId === cursor) + 1;
+      const items = all.slice(start, start + limit);
+      return { items, next: start + limit < all.length && items.length ? items.at(-1)!.chatId : undefined };
+    },
+
+    /** A new title for the caller's chat. */
+    async rename(uid: string, chatId: string, title: string): Promise<Chat> {
+      const chat = await manage.rename(uid, chatId, title.trim());
+      if (!chat) throw new NotFoundError(NO_SUCH_CHAT);
+      return chat;
+    },
+
+    /**
+     * Deletes the caller's chat: gone from its list at once; its messages are removed now for
+     * a short chat, in the background past `CHAT_DELETE_INLINE_MS`. Refused while a reply is
+     * being generated in it (stop it first).
+     */
+    async remove(chat: Chat): Promise<void> {
+      const outcome = await manage.removeChat(chat);
+      if (outcome === "gone") throw new NotFoundError(NO_SUCH_CHAT);
+      if (outcome === "generating") throw new ConflictError("A reply is being generated in this chat; stop it first", "reply_in_progress");
+      const deadline = Date.now() + settings.chatDeleteInlineMs;
+      if (await manage.purge(chat.chatId, () => Date.now() > deadline)) return;
+      withLogContext({ chat_id: chat.chatId }, () => releaseWhenBack(() => manage.purge(chat.chatId)));
+    },
+
+    /** Thumbs up or down (or `null`: none) on a reply of the caller's chat. */
+    async rate(chat: Chat, replyId: string, rating: Rating | null): Promise<void> {
+      if (!(await manage.setFeedback(chat.chatId, replyId, rating))) throw new NotFoundError(NO_SUCH_REPLY);
+    },
 
     /**
      * A page of history in chronological order, walking `older` or `newer` from the cursor
@@ -118,47 +231,22 @@ export function chatsOn(
 
     /** Checks and stores the user's message, with the reply's placeholder; the model is not called yet. */
     async prepareTurn(chat: Chat, text: string): Promise<Turn> {
-      const trimmed = text.trim();
-      if (trimmed === "") throw new InvalidInputError("The message is empty", "empty_message");
-      if (trimmed.length > settings.chatMessageMaxChars)
-        throw new InvalidInputError(`Messages are limited to ${settings.chatMessageMaxChars} characters`, "message_too_long");
-      if (chat.closed || chat.personaId === undefined)
-        throw new ConflictError("This chat's persona was deleted; its history stays readable", "persona_deleted");
-      await budget.admit(chat.uid);
-      const persona = await chattable(chat.uid, chat.personaId);
-      const begun = await store.beginTurn(chat, trimmed);
+      const trimmed = checkedText(text);
+      const persona = await admit(chat);
+      const begun = await store.beginTurn(chat, trimmed, connectedLeaseMs);
       if (!begun) throw new ConflictError("A reply is already being generated in this chat", "reply_in_progress");
-      const { user, reply } = begun;
-      try {
-        // History after the summary, oldest first; the reply placeholder is not history.
-        const recent = await store.messages(
-          chat.chatId,
-          200,
-          chat.summaryThrough ? { direction: "newer", cursor: chat.summaryThrough } : { direction: "older" },
-        );
-        const history = recent.items.filter((m: Message) => m.messageId !== reply.messageId);
-        const window = fitHistory(history, settings.chatContextTokens);
-        let summary = chat.summary;
-        if (window.overflow.length > 0) {
-          const folded = await foldSummary(llm, chat.summary, window.overflow);
-          summary = folded.summary;
-          await store.saveSummary(chat, summary, window.overflow.at(-1)!.messageId);
-          // The summary's model call is the user's, like the reply's.
-          await budget.charge(chat.uid, folded.usage.inputTokens + folded.usage.outputTokens);
-        }
-        return { chat, user, reply, system: systemWithSummary(persona.current.systemPrompt, summary), turns: window.turns };
-      } catch (error) {
-        // The turn began (the user's message is kept) but cannot go on: its reply is marked
-        // failed and the chat unlocked, now or once the table is back, not after the lock expires.
-        withLogContext({ chat_id: chat.chatId, reply_id: reply.messageId }, () =>
-          releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" })),
-        );
-        throw error;
-      }
+      return turnOf(chat, persona, begun.user, begun.reply);
     },
 
-    /** The reply as it is made, ending with how it was stored (turn.ts). */
-    streamTurn: (turn: Turn, signal: AbortSignal): AsyncGenerator<ChatEvent> => streamTurn(turns, turn, signal),
+    /** Regenerate the last reply, edit the last user message, show another alternate (alternates/retake.ts). */
+    ...retakes,
+
+    /** Starts generating the reply; listeners attach to the run (turn.ts). */
+    startReply: (turn: Turn): ReplyRun => new ReplyRun(turns, turn),
+
+    /** A reply of the caller's chat to resume after `lastEventId` (NotFound, or InvalidInput for a bad id). */
+    follow: (chat: Chat, replyId: string, lastEventId: string | undefined): Promise<Follow> =>
+      openFollow(followers, chat, replyId, lastEventId),
 
     /** Every chat of `uid` with its messages, page by page, oldest first (an export). */
     async *exportOf(uid: string): AsyncGenerator<{ chat: Chat; messages: AsyncGenerator<Message[]> }> {

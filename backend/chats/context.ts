@@ -24,7 +24,8 @@ export interface Window {
  * `history` is oldest first and excludes messages already folded into the summary.
  */
 export function fitHistory(history: Message[], budget: number): Window {
-  const usable = history.filter((m) => m.text !== "" && (m.role === "user" || m.status !== "failed"));
+  // The greeting opens the chat for the user; the model knows the persona from its system prompt.
+  const usable = history.filter((m) => m.text !== "" && !m.greeting && (m.role === "user" || m.status !== "failed"));
   let used = 0;
   let start = usable.length;
   while (start > 0) {

@@ -11,64 +11,23 @@ import { keys } from "../data/keys.ts";
 import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, isConditionFailed, withoutKeys, type Table } from "../data/table.ts";
 import { timeOrderedId } from "./ids.ts";
+import type { Chat, HistoryPosition, Message, MessageStatus, Page, StopOutcome } from "./model.ts";
 
-export interface Chat {
-  chatId: string;
-  uid: string;
-  /** Gone once the persona is deleted: the chat then stays readable, and takes no more messages. */
-  personaId?: string;
-  personaUid?: string;
-  closed?: "persona_deleted";
-  title: string;
-  createdAt: string;
-  updatedAt: string;
-  /** Older turns folded into prose, and the last message id folded in. */
-  summary?: string;
-  summaryThrough?: string;
-  /** The reply being generated, if any: one at a time per chat. */
-  generating?: { replyId: string; expiresAt: string };
-}
-
-export type MessageStatus = "complete" | "generating" | "interrupted" | "failed";
-
-export interface Message {
-  messageId: string;
-  chatId: string;
-  role: "user" | "model";
-  text: string;
-  status: MessageStatus;
-  createdAt: string;
-  usage?: { inputTokens: number; outputTokens: number };
-  stopRequested?: boolean;
-}
-
-export interface Page<T> {
-  items: T[];
-  /** Key to continue from, when there may be more. */
-  next?: string;
-}
-
-/** Where a page of history starts: before (`older`) or after (`newer`) a message id. */
-export interface HistoryPosition {
-  direction: "older" | "newer";
-  cursor?: string;
-}
-
-/** What a reply request names: nothing (or a user message), a finished reply, or one generating. */
-export type StopOutcome = "stopping" | "not_generating" | "no_such_reply";
+export type { Chat, HistoryPosition, Message, MessageStatus, Page, StopOutcome } from "./model.ts";
 
 /** A reply lock older than this is abandoned (its process died) and may be taken over. */
-const LOCK_MS = 5 * 60_000;
+export const LOCK_MS = 5 * 60_000;
 
 export function chatStore(table: Table) {
   return {
     /**
-     * A new chat and the persona owner's pointer to it, with the caller's chat counter, in one
-     * transaction; `limited` (nothing written) when the counter is full.
+     * A new chat, the persona's greeting as its first message (no model call), the persona
+     * owner's pointer to it and the caller's chat counter, in one transaction; `limited`
+     * (nothing written) when the counter is full.
      */
     async create(
       uid: string,
-      persona: { personaId: string; uid: string; name: string },
+      persona: { personaId: string; uid: string; name: string; greeting?: string },
       limit?: Increment,
       now = new Date(),
     ): Promise<Chat | "limited"> {
@@ -82,10 +41,21 @@ export function chatStore(table: Table) {
         createdAt: at,
         updatedAt: at,
       };
+      const greeting: Message = {
+        messageId: timeOrderedId(now.getTime()),
+        chatId: chat.chatId,
+        role: "model",
+        text: persona.greeting ?? "",
+        status: "complete",
+        createdAt: at,
+        greeting: true,
+      };
       try {
         await table.transact([
           { Put: { Item: { ...keys.chat(uid, chat.chatId), ...chat }, ConditionExpression: "attribute_not_exists(PK)" } },
           { Put: { Item: { ...keys.guestChat(persona.uid, chat.chatId), uid, chatId: chat.chatId, personaId: persona.personaId } } },
+          ...(persona.greeting ? [{ Put: { Item: { ...keys.message(chat.chatId, greeting.messageId), ...greeting } } }] : []),
+          // Last: a full counter is the last cancellation reason.
           ...(limit ? [limit.write] : []),
         ]);
       } catch (error) {
@@ -161,7 +131,7 @@ export function chatStore(table: Table) {
      * reply lock, in one transaction: the message is stored before any model call. `undefined`
      * when another reply holds the lock.
      */
-    async beginTurn(chat: Chat, text: string, now = new Date()): Promise<{ user: Message; reply: Message } | undefined> {
+    async beginTurn(chat: Chat, text: string, leaseMs: number, now = new Date()): Promise<{ user: Message; reply: Message } | undefined> {
       const at = now.toISOString();
       const user: Message = {
         messageId: timeOrderedId(now.getTime()),
@@ -178,17 +148,20 @@ export function chatStore(table: Table) {
         text: "",
         status: "generating",
         createdAt: at,
+        leaseUntil: now.getTime() + leaseMs,
+        inReplyTo: user.messageId,
       };
       try {
         await table.transact([
           {
             Update: {
               Key: keys.chat(chat.uid, chat.chatId),
-              UpdateExpression: "SET generating = :lock, updatedAt = :now",
+              UpdateExpression: "SET generating = :lock, updatedAt = :now, lastTurn = :turn",
               ConditionExpression: "attribute_exists(PK) AND (attribute_not_exists(generating) OR generating.expiresAt < :now)",
               ExpressionAttributeValues: {
                 ":lock": { replyId: reply.messageId, expiresAt: new Date(now.getTime() + LOCK_MS).toISOString() },
                 ":now": at,
+                ":turn": { userId: user.messageId, replyId: reply.messageId },
               },
             },
           },
@@ -202,20 +175,46 @@ export function chatStore(table: Table) {
       return { user, reply };
     },
 
-    /** Stores the reply as it ended and releases the chat's lock, together. */
-    async finishTurn(chat: Chat, reply: Message, end: { text: string; status: MessageStatus; usage?: Message["usage"] }): Promise<void> {
+    /** One message of a chat, read consistently. */
+    async message(chatId: string, messageId: string): Promise<Message | undefined> {
+      const item = await table.get(keys.message(chatId, messageId), { consistent: true });
+      return item ? withoutKeys<Message>(item) : undefined;
+    },
+
+    /**
+     * Stores the reply as it ended and releases the chat's lock, together; only while it is
+     * still generating (a reader may have found it abandoned and closed it: then nothing is
+     * written, and false says so).
+     */
+    async finishTurn(chat: Chat, reply: Message, end: { text: string; status: MessageStatus; usage?: Message["usage"] }): Promise<boolean> {
       const now = new Date().toISOString();
+      try {
+        await this.endReply(chat, reply, end, now);
+        return true;
+      } catch (error) {
+        if (cancellationReasons(error)?.[0]?.code === "ConditionalCheckFailed") return false;
+        throw error;
+      }
+    },
+
+    async endReply(chat: Chat, reply: Message, end: { text: string; status: MessageStatus; usage?: Message["usage"] }, now: string) {
+      const usage = end.usage ?? { inputTokens: 0, outputTokens: 0 };
+      const regenerated = (reply.alternate ?? 0) > 0;
       await table.transact([
         {
           Update: {
             Key: keys.message(chat.chatId, reply.messageId),
-            UpdateExpression: "SET #text = :text, #status = :status, #usage = :usage, updatedAt = :now",
+            // A regenerated alternate is also kept in the reply's list of alternates (alternates/store.ts).
+            UpdateExpression: `SET #text = :text, #status = :status, #usage = :usage, updatedAt = :now${regenerated ? ", alternates = list_append(alternates, :entry)" : ""} REMOVE leaseUntil, followed`,
+            ConditionExpression: "#status = :generating",
             ExpressionAttributeNames: { "#text": "text", "#status": "status", "#usage": "usage" },
             ExpressionAttributeValues: {
               ":text": end.text,
               ":status": end.status,
-              ":usage": end.usage ?? { inputTokens: 0, outputTokens: 0 },
+              ":usage": usage,
               ":now": now,
+              ":generating": "generating",
+              ...(regenerated ? { ":entry": [{ text: end.text, status: end.status, usage }] } : {}),
             },
           },
         },
@@ -249,12 +248,13 @@ export function chatStore(table: Table) {
       }
     },
 
-    async stopRequested(chatId: string, replyId: string): Promise<boolean> {
-      const item = await table.get<{ stopRequested?: boolean }>(keys.message(chatId, replyId), {
+    /** What others asked of a generating reply: to stop, or to persist its progress for a reader. */
+    async requests(chatId: string, replyId: string): Promise<{ stop: boolean; follow: boolean }> {
+      const item = await table.get<{ stopRequested?: boolean; followed?: boolean }>(keys.message(chatId, replyId), {
         consistent: true,
-        projection: "stopRequested",
+        projection: "stopRequested, followed",
       });
-      return item?.stopRequested === true;
+      return { stop: item?.stopRequested === true, follow: item?.followed === true };
     },
 
     async saveSummary(chat: Chat, summary: string, through: string): Promise<void> {

@@ -20,6 +20,7 @@
  *   USER#<personaUid>       PERSONA_CHAT#<chatId>      pointer to a chat someone has with the user's persona
  *   USER#<uid>              SELF_CHAT                  which chat the one-shot endpoint continues
  *   CHAT#<chatId>           MSG#<messageId>            one message (ids sort by creation time)
+ *   CHAT#<chatId>           PROG#<replyId>#<alt>#<seq> a reply's progress while it generates, TTL'd
  *   RATE#USER#<uid>         WINDOW#<scope>#<start>     TTL'd rate-limit counter of a user
  *   RATE#SURVEY#<id>        WINDOW#<scope>[#<ip>]#<start>  TTL'd counter of a survey (per IP pseudonym)
  *   RATE#IP#<pseudonym>     WINDOW#<scope>#<start>     TTL'd counter of a client IP (sign-in)
@@ -80,6 +81,19 @@ export const keys = {
   message: (chatId: string, messageId: string): Key => ({ PK: `CHAT#${part(chatId)}`, SK: `MSG#${part(messageId)}` }),
   /** A chat's messages: its partition, and the sort-key prefix all of them share. */
   messagesOf: (chatId: string) => ({ PK: `CHAT#${part(chatId)}`, SKPrefix: "MSG#" }),
+  /** One write of a generating reply's progress (its chunks since the last one and its lease); zero-padded. */
+  replyProgress: (chatId: string, replyId: string, alternate: number, seq: number): Key => ({
+    PK: `CHAT#${part(chatId)}`,
+    SK: `PROG#${part(replyId)}#${String(alternate).padStart(3, "0")}#${String(seq).padStart(6, "0")}`,
+  }),
+  /** The progress of one alternate of a reply: after `seq` (0: all), up to the last. */
+  replyProgressAfter: (chatId: string, replyId: string, alternate: number, seq: number) => ({
+    PK: `CHAT#${part(chatId)}`,
+    after: `PROG#${part(replyId)}#${String(alternate).padStart(3, "0")}#${String(seq).padStart(6, "0")}`,
+    upTo: `PROG#${part(replyId)}#${String(alternate).padStart(3, "0")}#~`,
+  }),
+  /** Everything of a chat (messages, progress): its partition. */
+  chatItems: (chatId: string) => ({ PK: `CHAT#${part(chatId)}` }),
   personaOwner: (personaId: string): Key => ({ PK: `PERSONA#${part(personaId)}`, SK: "OWNER" }),
   /** A chat someone (`chat.uid`) has with this user's persona, pointed to from the persona's owner. */
   guestChat: (personaUid: string, chatId: string): Key => ({ PK: `USER#${part(personaUid)}`, SK: `PERSONA_CHAT#${part(chatId)}` }),

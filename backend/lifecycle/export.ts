@@ -56,6 +56,21 @@ const messageView = (m: Message) => ({
   status: m.status,
   created_at: m.createdAt,
   ...(m.usage ? { usage: { input_tokens: m.usage.inputTokens, output_tokens: m.usage.outputTokens } } : {}),
+  // The owner's feedback on a reply is theirs too (issue 17).
+  ...(m.feedback ? { feedback: m.feedback.rating } : {}),
+  ...(m.greeting ? { greeting: true as const } : {}),
+  ...(m.editedAt ? { edited_at: m.editedAt } : {}),
+  // A regenerated reply: every alternate it has, and which one it shows (issue 17).
+  ...(m.alternates
+    ? {
+        alternate: m.alternate ?? 0,
+        alternates: m.alternates.map((a) => ({
+          text: a.text,
+          status: a.status,
+          ...(a.usage ? { usage: { input_tokens: a.usage.inputTokens, output_tokens: a.usage.outputTokens } } : {}),
+        })),
+      }
+    : {}),
 });
 
 /** `{"a":1,"b":2}` without its closing brace, so more members can follow. */

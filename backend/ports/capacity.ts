@@ -10,6 +10,8 @@ import type { ConsumedCapacity, DynamoDBClient } from "@aws-sdk/client-dynamodb"
 export interface CapacityUsed {
   /** DynamoDB requests sent. */
   requests: number;
+  /** Of them, writes (anything but Get, BatchGet, TransactGet, Query, Scan). */
+  writes: number;
   readUnits: number;
   writeUnits: number;
 }
@@ -17,7 +19,7 @@ export interface CapacityUsed {
 const meter = new AsyncLocalStorage<CapacityUsed>();
 
 export async function measureCapacity<T>(work: () => Promise<T>): Promise<{ result: T; capacity: CapacityUsed }> {
-  const capacity: CapacityUsed = { requests: 0, readUnits: 0, writeUnits: 0 };
+  const capacity: CapacityUsed = { requests: 0, writes: 0, readUnits: 0, writeUnits: 0 };
   const result = await meter.run(capacity, work);
   return { result, capacity };
 }
@@ -45,6 +47,7 @@ export function installCapacityMeter(client: DynamoDBClient): void {
       if (!used) return next(args);
       (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = "TOTAL";
       used.requests += 1;
+      if (!READS.test(String(context.commandName))) used.writes += 1;
       const out = await next(args);
       add(used, String(context.commandName), (out.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity);
       return out;

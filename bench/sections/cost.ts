@@ -13,6 +13,7 @@ import { exportSecrets, generateSecrets } from "../../backend/local/secrets.ts";
 import { dynamoClient } from "../../backend/ports/aws.ts";
 import { measureCapacity } from "../../backend/ports/capacity.ts";
 import { RATING_ITEMS, type Answers } from "../../backend/surveys/questions.ts";
+import { pacedChats, pacedReply } from "../../scripts/paced-reply.ts";
 import { localStack } from "../lib/stack.ts";
 import type { SectionResult, SummaryRow } from "../lib/report.ts";
 import { num, ratio, table } from "../lib/stats.ts";
@@ -174,10 +175,21 @@ export async function costSection(): Promise<SectionResult> {
       "the chat, limits, persona, message + reply placeholder + lock, history, reply stored, budget (offline model)",
       async () => {
         const turn = await chats.prepareTurn(await chats.get(uid, chat.chatId), "What do you like to do on weekends?");
-        for await (const _event of chats.streamTurn(turn, new AbortController().signal));
+        await chats.startReply(turn).finished;
       },
     ),
   );
+  const paced = pacedChats(config, new OfflineImageModel());
+  for (const connected of [true, false])
+    flows.push(
+      await measure(
+        `a 30-second reply, ${connected ? "its client connected" : "nobody connected"} (time scaled 10×)`,
+        connected
+          ? "the chat turn above with a reply generated for 30 s; no progress is written while its client listens"
+          : "the same reply with its client gone at once: its progress (chunks since the last write, and the lease) is written at most once per CHAT_PROGRESS_INTERVAL_MS (1 s)",
+        () => pacedReply(paced, uid, chat.chatId, connected),
+      ),
+    );
   flows.push(
     await measure(
       "persona read (`GET /v1/personas/me`)",

@@ -45,6 +45,8 @@ export const ERRORS = {
   invalid_path: { status: 400, description: "The path has an invalid percent-encoding." },
   empty_message: { status: 400, description: "The message is empty after trimming." },
   message_too_long: { status: 400, description: "The message is longer than CHAT_MESSAGE_MAX_CHARS." },
+  invalid_event_id: { status: 400, description: "`Last-Event-ID` or `after` is not an event id this API gives out." },
+  unknown_event_id: { status: 400, description: "The event id is not one of this reply's (a later alternate, or past its end)." },
   unauthorized: { status: 401, headers: ["www-authenticate"], description: "No credentials, or credentials that do not hold up." },
   account_deleted: {
     status: 401,
@@ -65,6 +67,11 @@ export const ERRORS = {
   saga_running: { status: 409, description: "A persona is already being generated." },
   reply_in_progress: { status: 409, description: "A reply is already being generated in this chat." },
   reply_not_generating: { status: 409, description: "That reply is not being generated (any more)." },
+  too_many_alternates: { status: 409, description: "The reply has as many alternates as it can keep (25); choose one of them." },
+  not_last_turn: {
+    status: 409,
+    description: "Only the chat's last turn can be regenerated, edited or given another alternate: its last user message and its reply.",
+  },
   persona_deleted: { status: 409, description: "The chat's persona was deleted: its history stays readable, it takes no new messages." },
   survey_closed: { status: 409, description: "The survey is closed and takes no more answers." },
   survey_not_closed: { status: 409, description: "Close the survey before opening a new round of asking after it." },

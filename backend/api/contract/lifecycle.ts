@@ -8,7 +8,7 @@ import { TRAITS } from "../../surveys/questions.ts";
 import { Chat, Message } from "./chats.ts";
 import { operation } from "./operation.ts";
 import { PersonaCard, PersonaStatus, StatusChange } from "./personas.ts";
-import { AbsoluteUrl, named, PersonaId, SurveyId, Timestamp } from "./schemas.ts";
+import { AbsoluteUrl, named, PersonaId, SurveyId, Timestamp, Usage } from "./schemas.ts";
 import { Adjective, SelfAnswers, SurveySummary } from "./surveys.ts";
 
 const deleted = { description: "Deleted, all of it, inside the request.", body: z.strictObject({ status: z.literal("deleted") }) };
@@ -73,9 +73,17 @@ const ExportedPersona = z.strictObject({
   status_events: z.array(z.strictObject({ event_id: z.number().int().min(1), ...StatusChange.shape })),
 });
 
+const ExportedMessage = Message.omit({ alternates: true, edited: true }).extend({
+  alternates: z
+    .array(z.strictObject({ text: z.string(), status: Message.shape.status, usage: Usage.optional() }))
+    .optional()
+    .describe("A regenerated reply: every alternate it has, in order (`alternate` is the one shown)."),
+  edited_at: Timestamp.optional().describe("A user message whose text was edited: when."),
+});
+
 const ExportedChat = Chat.omit({ generating: true }).extend({
   summary: z.string().nullable().describe("The running summary of older turns the model is given."),
-  messages: z.array(Message).describe("Every message, oldest first."),
+  messages: z.array(ExportedMessage).describe("Every message, oldest first."),
 });
 
 export const AccountExport = named(
