@@ -21,12 +21,14 @@ import { exportSecrets, generateSecrets } from "../backend/local/secrets.ts";
 import { provision } from "../backend/local/provision.ts";
 import { freePort, localAwsEnv, startDynamoDbLocal, startFauxqs, stopLocalServices } from "../backend/local/services.ts";
 import { compose } from "../backend/compose.ts";
+import { dynamoClient } from "../backend/ports/aws.ts";
 import { clock, startFakeGemini } from "../fixtures/fake-gemini.ts";
 import { startRawRelay } from "./raw-relay.ts";
 
 const TOKENS = Number(process.env.TOKENS ?? 1000);
 const GAP_MS = Number(process.env.GAP_MS ?? 10);
 const RUNS = Number(process.env.RUNS ?? 3);
+const TURNS = Number(process.env.TURNS ?? 50);
 const quiet = { info() {}, warn() {}, error() {} };
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
@@ -172,6 +174,71 @@ try {
       }),
     );
   }
+
+  // Time to ask the model (target 3): TURNS short turns one after another, request sent → the
+  // fake model's request arrived, ours against the raw relay's; and the DynamoDB requests our
+  // server made before the model was asked, with the longest chain of them (sequential round trips).
+  const calls: { name: string; start: number; end: number }[] = [];
+  dynamoClient().middlewareStack.add(
+    (next, context) => async (args) => {
+      const call = { name: String(context.commandName ?? "?").replace(/Command$/, ""), start: clock(), end: Number.POSITIVE_INFINITY };
+      calls.push(call);
+      try {
+        return await next(args);
+      } finally {
+        call.end = clock();
+      }
+    },
+    { step: "initialize", name: "chatLatencyRoundTrips" },
+  );
+  const asks = async (url: string, headers: Record<string, string>) => {
+    const waits: number[] = [];
+    const depths: number[] = [];
+    const counts: number[] = [];
+    let names = "";
+    for (let i = 0; i < TURNS; i++) {
+      gemini.enqueue({ kind: "text", chunks: ["ok"] });
+      const seen = gemini.requests.length;
+      calls.length = 0;
+      const sent = clock();
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json", accept: "text/event-stream" },
+        body: '{"text":"hi"}',
+      });
+      await res.text();
+      const asked = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!.receivedAt;
+      waits.push(asked - sent);
+      const before = calls.filter((c) => c.end <= asked);
+      counts.push(before.length);
+      names = before
+        .sort((a, b) => a.start - b.start)
+        .map((c) => c.name)
+        .join(", ");
+      // The longest chain: each call after the last one that had ended when it was sent.
+      const depth = new Map<(typeof before)[number], number>();
+      for (const c of [...before].sort((a, b) => a.start - b.start))
+        depth.set(c, 1 + Math.max(0, ...before.filter((d) => d.end <= c.start).map((d) => depth.get(d) ?? 0)));
+      depths.push(Math.max(0, ...depth.values()));
+    }
+    const sorted = waits.sort((a, b) => a - b);
+    return {
+      p50: +percentile(sorted, 50).toFixed(3),
+      p99: +percentile(sorted, 99).toFixed(3),
+      calls: Math.max(...counts),
+      sequential: Math.max(...depths),
+      names,
+    };
+  };
+  const oursAsk = await asks(`${server.url}/v1/chats/${chatId}/messages`, { "x-user-uid": uid });
+  const rawAsk = await asks(raw.url, {});
+  console.log(
+    JSON.stringify({
+      model_asked_after_ms: { turns: TURNS, ours: { p50: oursAsk.p50, p99: oursAsk.p99 }, raw_relay: { p50: rawAsk.p50, p99: rawAsk.p99 } },
+      overhead_ms: { p50: +(oursAsk.p50 - rawAsk.p50).toFixed(3), p99: +(oursAsk.p99 - rawAsk.p99).toFixed(3) },
+      dynamodb_before_the_model: { requests: oursAsk.calls, sequential_round_trips: oursAsk.sequential, last_turn: oursAsk.names },
+    }),
+  );
   await raw.close();
   await server.close(0);
 } finally {
