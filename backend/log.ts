@@ -92,8 +92,15 @@ export const logger = new Logger({ serviceName: PROCESS_SERVICE, logFormatter: n
  * response and handed it to Lambda, which is later than our same-turn flush; were it frozen
  * first, the line would go out on thaw, or at the SIGTERM Lambda sends before shutdown
  * (docs/decisions.md, "Performance round two (issue 18)").
+ *
+ * `request(line)` formats the request line itself, byte for byte as Powertools would (test/
+ * request-log.test.ts holds them equal): Powertools reads the environment three times per
+ * line, deep-merges and stringifies through a replacer, which was a fifth of the busy CPU.
  */
 class TurnBatchedLogger extends Logger {
+  /** The level threshold, read once: Powertools' `level` getter reads the environment each time. */
+  private cachedLevel: number | undefined;
+
   protected override printLog(logLevel: number, log: LogItem): void {
     if (logLevel >= LogLevelThreshold.WARN) {
       flushRequestLines();
@@ -102,13 +109,115 @@ class TurnBatchedLogger extends Logger {
     }
     // As Powertools prints a line (Logger.printLog), minus the console: the same JSON text.
     log.prepareForPrint();
-    const indentation = (this as unknown as { logIndentation: number }).logIndentation;
-    pending.push(JSON.stringify(log.getAttributes(), this.getJsonReplacer(), indentation));
-    if (pending.length === 1) setImmediate(flushRequestLines);
+    queue(JSON.stringify(log.getAttributes(), this.getJsonReplacer(), this.internals().logIndentation));
+  }
+
+  override setLogLevel(logLevel: Parameters<Logger["setLogLevel"]>[0]): void {
+    super.setLogLevel(logLevel);
+    this.cachedLevel = undefined;
+  }
+
+  /** Whether an INFO line is printed (the request line and its metrics are). */
+  printsInfo(): boolean {
+    if (PER_INVOCATION_LEVEL) return this.level <= LogLevelThreshold.INFO;
+    this.cachedLevel ??= this.level;
+    return this.cachedLevel <= LogLevelThreshold.INFO;
+  }
+
+  /** `info("request", line)`, formatted here when the line holds only what this formatter knows to print as Powertools does. */
+  request(line: object): void {
+    if (!this.printsInfo()) return;
+    if (ZONED) {
+      this.info("request", line as LogAttributes);
+      return;
+    }
+    const { powertoolsLogData, logIndentation } = this.internals();
+    const item: Record<string, unknown> = {
+      level: "INFO",
+      message: "request",
+      timestamp: timestamp(),
+      service: powertoolsLogData.serviceName,
+      sampling_rate: powertoolsLogData.sampleRateValue,
+      xray_trace_id: traceId(),
+    };
+    const context = contexts.getStore();
+    if ((context && !merge(item, context, false)) || !merge(item, line, true)) {
+      this.info("request", line as LogAttributes);
+      return;
+    }
+    queue(JSON.stringify(item, null, logIndentation));
+  }
+
+  private internals(): { logIndentation: number; powertoolsLogData: { serviceName: string; sampleRateValue?: number } } {
+    return this as unknown as ReturnType<TurnBatchedLogger["internals"]>;
   }
 }
 
+/** Under Lambda's InvokeStore (several invocations at once) the level is per invocation: read each time. */
+const PER_INVOCATION_LEVEL = (process.env.AWS_LAMBDA_MAX_CONCURRENCY ?? "").trim() !== "";
+/** A time zone other than UTC (TZ, read once at start): Powertools formats those timestamps, not us. */
+const ZONED = ((tz) => tz !== "" && !tz.includes("UTC"))((process.env.TZ ?? "").trim());
+const RESERVED = new Set(["level", "message", "sampling_rate", "service", "timestamp", "__proto__", "constructor"]);
+
+/**
+ * Adds `from`'s keys to `item` as Powertools' deep merge and empty-key removal would leave
+ * them (a key keeps its first place; null and "" print as absent, like undefined). Returns
+ * false, having stopped, on anything whose printing only Powertools knows: a reserved key of
+ * the call's own attributes (dropped with a warning), an Error or bigint (its replacer), an
+ * object merged into another.
+ */
+function merge(item: Record<string, unknown>, from: object, checkReserved: boolean): boolean {
+  for (const key in from) {
+    if (!Object.hasOwn(from, key)) continue;
+    const value = (from as Record<string, unknown>)[key];
+    if (checkReserved && RESERVED.has(key)) return false;
+    if (typeof value === "bigint" || value instanceof Error) return false;
+    const existing = item[key];
+    if (typeof value === "object" && value !== null && typeof existing === "object" && existing !== null) return false;
+    if (value !== undefined || existing === undefined) item[key] = value === null || value === "" ? undefined : value;
+  }
+  return true;
+}
+
+let stampMs = -1;
+let stamp = "";
+/** `new Date().toISOString()`, made once per millisecond. */
+function timestamp(): string {
+  const now = Date.now();
+  if (now !== stampMs) {
+    stampMs = now;
+    stamp = new Date(now).toISOString();
+  }
+  return stamp;
+}
+
+let traceRaw = "";
+let traceRoot: string | undefined;
+/** The X-Ray trace id as Powertools reads it (Lambda's InvokeStore, else `_X_AMZN_TRACE_ID`), parsed when it changes. */
+function traceId(): string | undefined {
+  const store = (globalThis as { awslambda?: { InvokeStore?: { getXRayTraceId(): string | undefined } } }).awslambda?.InvokeStore;
+  const raw = store?.getXRayTraceId() ?? (process.env._X_AMZN_TRACE_ID ?? "").trim();
+  if (raw === traceRaw) return traceRoot;
+  traceRaw = raw;
+  if (raw === "") traceRoot = undefined;
+  else if (!raw.includes("=")) traceRoot = raw;
+  else {
+    // As Powertools parses it: the last `Root=` field wins, its value up to the next `=`.
+    traceRoot = undefined;
+    for (const field of raw.split(";")) {
+      const [key, value] = field.split("=");
+      if (key === "Root") traceRoot = value;
+    }
+  }
+  return traceRoot;
+}
+
 const pending: string[] = [];
+
+function queue(text: string): void {
+  pending.push(text);
+  if (pending.length === 1) setImmediate(flushRequestLines);
+}
 
 /** Writes the request lines not yet written, in one write. */
 export function flushRequestLines(): void {

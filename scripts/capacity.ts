@@ -102,7 +102,7 @@ try {
   let sagaId = "";
   await measure(
     "POST /v1/personas/me (start saga)",
-    "GetItem PERSONA + 2× GetItem survey + TransactWrite: Put PERSONA + Put PERSONA_EVENT + Put PERSONA#id/OWNER + Update RATE#USER#uid (starts today)",
+    "BatchGetItem PERSONA + OPEN_SURVEY + TransactWrite: Put PERSONA + Put PERSONA_EVENT + Put PERSONA#id/OWNER + Update RATE#USER#uid (starts today) + ConditionCheck SURVEY#id/META (published answers)",
     async () => {
       sagaId = (await personas.start("g_1")).sagaId;
     },
@@ -118,7 +118,7 @@ try {
     "GetItem PERSONA + TransactWrite: Update PERSONA + Put PERSONA_EVENT + GetItem PERSONA (publication)",
     () => saga.illustration({ uid: "g_1", sagaId }, delivery),
   );
-  await measure("GET /v1/personas/me", "GetItem PERSONA + 2× GetItem survey", () => personas.view("g_1"));
+  await measure("GET /v1/personas/me", "BatchGetItem PERSONA + OPEN_SURVEY, then GetItem SURVEY#id/META", () => personas.view("g_1"));
   await measure("status feed, one poll", "Query USER#uid, SK > PERSONA_EVENT#n", () => personas.statusEventsAfter("g_1", 0));
   await measure(
     "PUT /v1/personas/me/visibility",

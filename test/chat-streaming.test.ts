@@ -281,6 +281,47 @@ describe("streaming a reply", () => {
   });
 });
 
+describe("the stop flag read beside the tokens", () => {
+  test("a stop flag set by another process ends a reply whose model has gone quiet, without a token to carry the read", async () => {
+    // Prepare: an app reading the flag every 20 ms on its own timer; a model that holds after two chunks
+    const env = { ...process.env, GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url };
+    const watching = await nodeTarget(
+      createApi({ ...stack.config, chatStopPollMs: 20 }, { logger: quiet, ports: createProviders(env, quiet) }),
+    );
+    try {
+      const chatId = await newChat();
+      gemini.enqueue({ kind: "text", chunks: CHUNKS, delayMs: 0, heldBeforeChunk: 2 });
+      const seen = gemini.requests.length;
+      const res = await fetch(`${watching.url}/v1/chats/${chatId}/messages`, {
+        method: "POST",
+        headers: streamingAs(owner.uid),
+        body: '{"text":"and?"}',
+      });
+      const events: { event?: string; data: string }[] = [];
+      const parser = createParser({ onEvent: (e) => events.push(e) });
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      while (events.filter((e) => e.event === "token").length < 2)
+        parser.feed(decoder.decode((await reader.read()).value, { stream: true }));
+
+      // Act: only the table knows (a stop another instance handled); the model is never released
+      assert.equal(
+        await chatStore(new Table(stack.config.tableName)).requestStop(chatId, JSON.parse(events[0]!.data).reply_id),
+        "stopping",
+      );
+      for (let r = await reader.read(); !r.done; r = await reader.read()) parser.feed(decoder.decode(r.value, { stream: true }));
+
+      // Assess: the reply ended as stopped, with what was handed out, and the model call was given up
+      assert.equal(JSON.parse(events.at(-2)!.data).status, "interrupted");
+      assert.equal(events.filter((e) => e.event === "token").length, 2);
+      const call = gemini.requests.slice(seen).find((r) => r.method === "streamGenerateContent")!;
+      assert.equal(await call.settled, "aborted");
+    } finally {
+      await watching.close();
+    }
+  });
+});
+
 describe("a reply still generating at the stream's maximum life", () => {
   test("is cut off like a stop: the client gets stored (interrupted) and done; the reply keeps what was sent", async () => {
     // Prepare: an app whose streams live 300 ms, a model that holds after two chunks

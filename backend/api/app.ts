@@ -78,18 +78,29 @@ export function createApp(options: AppOptions): App {
     headers["access-control-expose-headers"] = EXPOSED;
   }
 
-  /** Runs the matched handler; `outcome.route` is set as soon as a route matches. */
-  async function dispatch(req: Request, requestId: string, outcome: Outcome): Promise<void> {
+  /**
+   * Runs the matched handler; `outcome.route` is set as soon as a route matches. Not `async`:
+   * a reply the handler returns at once is written in the same turn (a stream's head goes out
+   * as soon as a raw writer's would), and only a handler's own promise is waited for.
+   */
+  function dispatch(req: Request, requestId: string, outcome: Outcome): Promise<void> | undefined {
     const match = router.match(req.method, req.path);
     if (match.kind === "none") throw new NotFound(`No route for ${req.path}`);
     outcome.route = match.pattern;
     if (match.kind === "method") {
       if (req.method !== "OPTIONS") throw new MethodNotAllowed(match.allow);
       outcome.reply = options_(req, match.allow);
-      return;
+      return undefined;
     }
     const ctx = new RequestContext(req, match.params, requestId, match.pattern, options.bodyLimitBytes);
-    outcome.reply = await match.value(ctx);
+    const reply = match.value(ctx);
+    if (!(reply instanceof Promise)) {
+      outcome.reply = reply;
+      return undefined;
+    }
+    return reply.then((value) => {
+      outcome.reply = value;
+    });
   }
 
   return function app(req, writer) {
@@ -98,15 +109,24 @@ export function createApp(options: AppOptions): App {
     return scope ? scope(requestId, () => handle(req, writer, requestId)) : handle(req, writer, requestId);
   };
 
-  async function handle(req: Request, writer: ResponseWriter, requestId: string): Promise<void> {
+  function handle(req: Request, writer: ResponseWriter, requestId: string): Promise<void> {
     const started = performance.now();
     const outcome: Outcome = { route: null, reply: NO_REPLY };
-    try {
-      await dispatch(req, requestId, outcome);
-    } catch (error) {
+    const failed = (error: unknown) => {
       const mapped = error instanceof HttpError ? error : (options.mapError?.(error) ?? error);
       outcome.reply = errorReply(mapped, requestId, logger);
+    };
+    let handled: Promise<void> | undefined;
+    try {
+      handled = dispatch(req, requestId, outcome);
+    } catch (error) {
+      failed(error);
     }
+    if (handled) return handled.then(undefined, failed).then(() => write(req, writer, requestId, outcome, started));
+    return write(req, writer, requestId, outcome, started);
+  }
+
+  async function write(req: Request, writer: ResponseWriter, requestId: string, outcome: Outcome, started: number): Promise<void> {
     // A copy: the handler's reply may be a shared constant, and is never written into.
     const headers: ResponseHeaders = { ...outcome.reply.headers, "x-request-id": requestId };
     corsHeaders(req, headers);

@@ -1,5 +1,4 @@
 /** The production app: the domains (from the composition root) behind every route. */
-import { LogLevelThreshold } from "@aws-lambda-powertools/logger";
 import { compose, type Domains, type Ports } from "../compose.ts";
 import type { Config } from "../config.ts";
 import { logger, requestLogger, withLogContext } from "../log.ts";
@@ -28,16 +27,18 @@ export interface ApiOptions {
  * metrics wait for the next flush.
  */
 function requestLog(log: AppLogger, metrics: Metrics): (line: RequestLine) => void {
-  // The process's own log: request lines are written once per event-loop turn (log.ts says why that loses none).
-  const lines = log === logger ? requestLogger : log;
-  if (!metrics.enabled) return (line) => lines.info("request", line);
-  return (line) => {
-    if (lines === requestLogger && requestLogger.level <= LogLevelThreshold.INFO) {
-      requestLogger.info("request", metrics.requestLine(line.status, line));
-    } else {
+  if (log !== logger) {
+    if (!metrics.enabled) return (line) => log.info("request", line);
+    return (line) => {
       metrics.request(line.status);
-      lines.info("request", line);
-    }
+      log.info("request", line);
+    };
+  }
+  // The process's own log: request lines are written once per event-loop turn (log.ts says why that loses none).
+  if (!metrics.enabled) return (line) => requestLogger.request(line);
+  return (line) => {
+    if (requestLogger.printsInfo()) requestLogger.request(metrics.requestLine(line.status, line));
+    else metrics.request(line.status);
   };
 }
 

@@ -121,8 +121,12 @@ export function chatsOn(
   async function admit(chat: Chat): Promise<ReadyPersona> {
     if (chat.closed || chat.personaId === undefined)
       throw new ConflictError("This chat's persona was deleted; its history stays readable", "persona_deleted");
-    await budget.admit(chat.uid);
-    return chattable(chat.uid, chat.personaId);
+    // Both are reads: side by side, one round trip before the model instead of two. A spent
+    // budget is still the refusal the user hears first.
+    const [admitted, persona] = await Promise.allSettled([budget.admit(chat.uid), chattable(chat.uid, chat.personaId)]);
+    if (admitted.status === "rejected") throw admitted.reason;
+    if (persona.status === "rejected") throw persona.reason;
+    return persona.value;
   }
 
   /** What the model is asked for a begun reply: the persona, the summary, the history up to the reply. */

@@ -20,9 +20,15 @@ export function chatLimits(limits: RateLimits, settings: ChatLimitSettings) {
   return {
     /** One more message from `uid`, within the per-minute limit and today's token budget. */
     async admit(uid: string, now = Date.now()): Promise<void> {
-      await limits.consume({ ...MESSAGES, limit: settings.messagesPerMinute }, { user: uid }, now);
-      if (settings.dailyTokenBudget === 0) return;
-      const today = await limits.used(TOKENS, { user: uid }, now);
+      // The message counter and today's tokens side by side (one round trip); the counter's refusal comes first.
+      const [consumed, used] = await Promise.allSettled([
+        limits.consume({ ...MESSAGES, limit: settings.messagesPerMinute }, { user: uid }, now),
+        settings.dailyTokenBudget === 0 ? undefined : limits.used(TOKENS, { user: uid }, now),
+      ]);
+      if (consumed.status === "rejected") throw consumed.reason;
+      if (used.status === "rejected") throw used.reason;
+      const today = used.value;
+      if (today === undefined) return;
       if (today.count >= settings.dailyTokenBudget) {
         throw new RateLimitedError("Today's chat token budget is used up", "daily_token_budget", today.secondsLeft);
       }

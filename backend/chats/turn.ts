@@ -99,6 +99,8 @@ export class ReplyRun {
   private writes: Promise<void> = Promise.resolve();
   private checkedAt = Date.now();
   private checking: Promise<void> | undefined;
+  /** When the newest answered read of the flags was sent (the run's start counts as one: nothing asked yet). */
+  private answeredAt = Date.now();
   /** Keep only this much text (a client left with CHAT_CONTINUE_AFTER_DISCONNECT off). */
   private cut: number | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -201,13 +203,29 @@ export class ReplyRun {
     });
   }
 
+  /**
+   * Before a token: a read that is due is started, and the token waits for it only when the
+   * newest answer is older than two periods (the table slow or away) or the period is 0. A
+   * read in every token's way held one token per period for a table round trip: the tail of
+   * `npm run chat-latency` (docs/decisions.md, "Performance round two (issue 18)").
+   */
+  private checkBeforeToken(): Promise<void> | undefined {
+    const period = this.deps.stopPollMs;
+    if (period > 0 && Date.now() - this.answeredAt <= 2 * period) {
+      void this.checkRequests(false);
+      return undefined;
+    }
+    return this.checkRequests(true);
+  }
+
   /** Reads what others asked (stop, follow); `strict`: a table failure ends the reply, else the next check retries. */
   private async checkRequests(strict: boolean): Promise<void> {
     // A check in flight (the timer's) is waited for: no chunk passes a flag set before it.
     if (this.checking) return strict ? this.checking : undefined;
     if (Date.now() - this.checkedAt < this.deps.stopPollMs) return;
-    this.checkedAt = Date.now();
+    const startedAt = (this.checkedAt = Date.now());
     const check = this.deps.store.requests(this.turn.chat.chatId, this.turn.reply.messageId).then((asked) => {
+      this.answeredAt = startedAt;
       if (asked.stop) this.stop();
       if (asked.follow) this.persist();
     });
@@ -233,8 +251,11 @@ export class ReplyRun {
     try {
       for await (const chunk of model) {
         if (signal.aborted) break;
-        await this.checkRequests(true);
-        if (signal.aborted) break;
+        const waiting = this.checkBeforeToken();
+        if (waiting) {
+          await waiting;
+          if (signal.aborted) break;
+        }
         firstTokenMs ??= performance.now() - started;
         this.text += chunk;
         this.chunks.push(chunk);

@@ -9,6 +9,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { dynamoClient } from "../ports/aws.ts";
 
 export {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   GetCommand,

@@ -67,6 +67,26 @@ export class Table {
     return Item as T | undefined;
   }
 
+  /**
+   * Several items by key in one request (BatchGetItem), in the order of `keys`; `undefined`
+   * where there is none. Keys DynamoDB leaves unprocessed (throttling) are asked for again.
+   */
+  async getMany<T = Item>(keys: Key[], options: { consistent?: boolean } = {}): Promise<(T | undefined)[]> {
+    const { docs, sdk } = await this.sdk();
+    const found = new Map<string, Item>();
+    const id = (key: Key | Item) => `${key.PK}\u0000${key.SK}`;
+    let wanted: Key[] = keys;
+    for (let attempt = 1; wanted.length > 0; attempt++) {
+      const out = await docs.send(
+        new sdk.BatchGetCommand({ RequestItems: { [this.name]: { Keys: wanted, ConsistentRead: options.consistent } } }),
+      );
+      for (const item of out.Responses?.[this.name] ?? []) found.set(id(item), item);
+      wanted = (out.UnprocessedKeys?.[this.name]?.Keys ?? []) as Key[];
+      if (wanted.length > 0) await delay(Math.random() * 20 * 2 ** Math.min(attempt, 6));
+    }
+    return keys.map((key) => found.get(id(key)) as T | undefined);
+  }
+
   async put(input: Unnamed<PutCommandInput>): Promise<void> {
     const { docs, sdk } = await this.sdk();
     await docs.send(new sdk.PutCommand({ ...input, TableName: this.name }));

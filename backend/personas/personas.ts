@@ -17,7 +17,7 @@ import type { Survey, Surveys } from "../surveys/surveys.ts";
 import { publishedPortrait, type Persona, type PersonaDraft, type PersonaVersion, type StatusEvent } from "./model.ts";
 import { portraitPublisher, type Illustrator } from "./portrait.ts";
 import { sagaLogContext, startSaga, stepTrace } from "./saga.ts";
-import type { SagaStep } from "./status.ts";
+import { isRunning, type SagaStep } from "./status.ts";
 import { runIllustration, runSynthesis, type Delivery, type StepOutcome } from "./steps.ts";
 import { personaLifecycleStore } from "./lifecycle-store.ts";
 import { personaStore } from "./store.ts";
@@ -59,7 +59,7 @@ export function personasOn(
   table: Table,
   queues: StepQueues<SagaStep>,
   media: Media,
-  surveys: Pick<Surveys, "openOf">,
+  surveys: Pick<Surveys, "openOf" | "currentById">,
   limits: RateLimits,
   settings: PersonaSettings,
   metrics: Metrics = noMetrics,
@@ -80,17 +80,24 @@ export function personasOn(
    */
   async function begin(
     uid: string,
-    survey: Survey | undefined,
+    /** The survey as read, or only its id when the start's transaction checks its answers. */
+    survey: Survey | { surveyId: string } | undefined,
     existing: Persona | undefined,
     options: { onlyIfNew?: boolean } = {},
   ): Promise<Persona> {
+    const read = survey && "answerCount" in survey ? survey : undefined;
     const started = await startSaga(
       store,
       settings,
-      { uid, surveyId: survey?.surveyId ?? "", answerCount: survey?.answerCount ?? 0, publishedCount: survey?.publishedCount ?? 0 },
+      { uid, surveyId: survey?.surveyId ?? "", answerCount: read?.answerCount ?? 0, publishedCount: read?.publishedCount ?? 0 },
       existing,
       // The request that starts the saga is its origin: its id goes with every message.
-      { ...options, correlationId: logContext()?.correlation_id, limit: limits.increment(startsPerDay, { user: uid }) },
+      {
+        ...options,
+        correlationId: logContext()?.correlation_id,
+        limit: limits.increment(startsPerDay, { user: uid }),
+        checkSurvey: survey !== undefined && read === undefined,
+      },
     );
     metrics.record("SagaStarted");
     const message: StepMessage = { uid, sagaId: started.sagaId };
@@ -111,7 +118,8 @@ export function personasOn(
 
     /** Query only: the owner's persona with the answers so far. */
     async view(uid: string): Promise<PersonaView> {
-      const [persona, survey] = await Promise.all([store.find(uid), surveys.openOf(uid)]);
+      const { persona, openSurveyId } = await store.findWithOpenSurvey(uid);
+      const survey = openSurveyId === undefined ? undefined : await surveys.currentById(openSurveyId);
       const answers = survey?.answerCount ?? 0;
       const current = persona?.current;
       return {
@@ -131,8 +139,13 @@ export function personasOn(
 
     /** The command: start (or regenerate) the owner's persona from their open survey. */
     async start(uid: string): Promise<Persona> {
-      const [persona, survey] = await Promise.all([store.find(uid), surveys.openOf(uid)]);
-      return begin(uid, survey, persona);
+      // One read (the persona and which survey is open); the survey's answers are checked by
+      // the start's transaction. A running saga is refused before it, as too few answers were:
+      // that refusal reads the survey, to say which came first.
+      const { persona, openSurveyId } = await store.findWithOpenSurvey(uid);
+      if (openSurveyId === undefined) return begin(uid, undefined, persona);
+      if (persona && isRunning(persona.status)) return begin(uid, await surveys.openOf(uid), persona);
+      return begin(uid, { surveyId: openSurveyId }, persona);
     },
 
     /**

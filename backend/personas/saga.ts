@@ -36,13 +36,17 @@ export async function startSaga(
   settings: SagaSettings,
   owner: { uid: string; surveyId: string; answerCount: number; publishedCount?: number },
   existing: Persona | undefined,
-  options: { onlyIfNew?: boolean; now?: Date; correlationId?: string; limit?: Increment } = {},
+  options: {
+    onlyIfNew?: boolean;
+    now?: Date;
+    correlationId?: string;
+    limit?: Increment;
+    /** The survey was not read: its published count is checked by the start's own transaction. */
+    checkSurvey?: boolean;
+  } = {},
 ): Promise<Persona> {
   // Written from a published round only (docs/privacy.md): its answers are what count.
-  if ((owner.publishedCount ?? owner.answerCount) < MIN_ANSWERS_FOR_AGGREGATES) {
-    const needed = Math.max(1, MIN_ANSWERS_FOR_AGGREGATES - owner.answerCount);
-    throw new NotReadyError(`${needed} more answer(s) needed`, "not_enough_answers", { answers: owner.answerCount, needed });
-  }
+  if (!options.checkSurvey && (owner.publishedCount ?? owner.answerCount) < MIN_ANSWERS_FOR_AGGREGATES) throw notEnough(owner.answerCount);
   if (existing && isRunning(existing.status)) throw new ConflictError("A persona is already being generated", "saga_running");
   if (existing && options.onlyIfNew) throw new ConflictError("The persona already exists", "persona_exists");
   const now = options.now ?? new Date();
@@ -70,10 +74,17 @@ export async function startSaga(
     failedStep: undefined,
     draft: undefined,
   };
-  const begun = await store.beginSaga(persona, existing, at, options.limit);
+  const published = options.checkSurvey ? { surveyId: owner.surveyId, atLeast: MIN_ANSWERS_FOR_AGGREGATES } : undefined;
+  const begun = await store.beginSaga(persona, existing, at, options.limit, published);
+  if (typeof begun === "object") throw notEnough(begun.answers);
   if (begun === "limited") throw options.limit!.refused();
   if (begun === "conflict") throw new ConflictError("A persona is already being generated", "saga_running");
   return persona;
+}
+
+function notEnough(answers: number): NotReadyError {
+  const needed = Math.max(1, MIN_ANSWERS_FOR_AGGREGATES - answers);
+  return new NotReadyError(`${needed} more answer(s) needed`, "not_enough_answers", { answers, needed });
 }
 
 export interface Transition {

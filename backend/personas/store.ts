@@ -53,6 +53,21 @@ export function personaStore(table: Table) {
     /** Strongly consistent: a saga move or a visibility change a moment ago is seen. */
     find: (uid: string): Promise<Persona | undefined> => table.get<Persona>(keys.persona(uid), { consistent: true }),
 
+    /**
+     * The persona and which survey is the owner's open one, in one request (BatchGetItem of
+     * the persona and the surveys' `OPEN_SURVEY` pointer; both strongly consistent): what a
+     * start and a read need before anything else.
+     */
+    async findWithOpenSurvey(uid: string): Promise<{ persona: Persona | undefined; openSurveyId: string | undefined }> {
+      const [persona, pointer] = await table.getMany<Record<string, unknown>>([keys.persona(uid), keys.openSurvey(uid)], {
+        consistent: true,
+      });
+      return {
+        persona: persona as Persona | undefined,
+        openSurveyId: typeof pointer?.surveyId === "string" ? pointer.surveyId : undefined,
+      };
+    },
+
     /** The owner of a public persona id; the pointer never changes, so an eventually consistent read is enough. */
     async ownerOf(personaId: string): Promise<string | undefined> {
       const item = await table.get<{ uid?: unknown }>(keys.personaOwner(personaId));
@@ -84,7 +99,9 @@ export function personaStore(table: Table) {
       existing: Persona | undefined,
       at: string,
       limit?: Increment,
-    ): Promise<"started" | "conflict" | "limited"> {
+      /** Checked in the same transaction instead of read before it: the survey has at least this many published answers. */
+      published?: { surveyId: string; atLeast: number },
+    ): Promise<"started" | "conflict" | "limited" | { answers: number }> {
       const seq = persona.eventSeq;
       const active = keys.activeSaga(persona.stepDeadlineAt!, persona.uid);
       try {
@@ -132,11 +149,32 @@ export function personaStore(table: Table) {
                 },
               ]),
           ...(limit ? [limit.write] : []),
+          ...(published
+            ? [
+                {
+                  ConditionCheck: {
+                    Key: keys.survey(published.surveyId),
+                    ConditionExpression: "publishedCount >= :atLeast AND #status <> :deleted",
+                    ExpressionAttributeNames: { "#status": "status" },
+                    ExpressionAttributeValues: { ":atLeast": published.atLeast, ":deleted": "deleted" },
+                    // The counts for the refusal, without a second read.
+                    ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const,
+                  },
+                },
+              ]
+            : []),
         ]);
         return "started";
       } catch (error) {
-        const reasons = cancellationReasons(error);
+        let reasons = cancellationReasons(error);
         if (!reasons?.some((r) => r.code === "ConditionalCheckFailed")) throw error;
+        if (published) {
+          // Too few answers first, as when the survey was read before the transaction.
+          const survey = reasons.at(-1)!;
+          if (survey.code === "ConditionalCheckFailed")
+            return { answers: survey.item?.status === "deleted" ? 0 : Number(survey.item?.answerCount ?? 0) };
+          reasons = reasons.slice(0, -1);
+        }
         // A conflict first: a running saga is what the owner should hear about.
         if (limit && reasons.at(-1)?.code === "ConditionalCheckFailed" && reasons.slice(0, -1).every((r) => r.code === "None"))
           return "limited";

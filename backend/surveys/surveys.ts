@@ -161,6 +161,12 @@ export function surveysOn(
       return survey?.status === "deleted" ? undefined : survey;
     },
 
+    /** `openOf` when the pointer was read already (with the persona, in one request): the survey it names. */
+    async currentById(surveyId: string): Promise<Survey | undefined> {
+      const survey = await store.find(surveyId, { consistent: true });
+      return survey?.status === "deleted" ? undefined : survey;
+    },
+
     /**
      * Stores one friend's answer: one transaction of the answer, the survey's count and both
      * rate-limit counters (per client IP per survey per hour, per survey per minute), so a

@@ -20,7 +20,7 @@ interface Profile {
 
 export interface ProfileSummary {
   busyMs: number;
-  /** Share of busy time with a Powertools frame on the stack: logging, its stdout write included. */
+  /** Share of busy time with a Powertools or backend/log.ts frame on the stack: logging, its stdout write included. */
   loggingInclusive: number;
   categories: { category: string; share: number }[];
   topSelf: { frame: string; share: number }[];
@@ -79,7 +79,8 @@ export async function summariseProfile(file: string, top = 15): Promise<ProfileS
     let logged = false;
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const node = byId.get(cur)!;
-      logged ||= node.callFrame.url.includes("@aws-lambda-powertools");
+      // Our request-line formatter and its batched write are logging too (backend/log.ts).
+      logged ||= node.callFrame.url.includes("@aws-lambda-powertools") || node.callFrame.url.endsWith("/backend/log.ts");
       if (!node.callFrame.url.includes("/backend/")) continue;
       const name = frameName(node);
       if (!seen.has(name)) {

@@ -40,7 +40,7 @@ export function profileMarkdown(
   if (!summary) return `_${label}: no profile was written._`;
   return [
     `**${label}**: ${num(summary.busyMs / 1000, 1)} s of busy CPU ${scope}; ` +
-      `logging (Powertools and its stdout write) ${pct(summary.loggingInclusive)} of it.`,
+      `logging (backend/log.ts, Powertools, their stdout write) ${pct(summary.loggingInclusive)} of it.`,
     "",
     table(
       ["where the busy time went (self time)", "share"],

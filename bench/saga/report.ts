@@ -165,7 +165,8 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
         ? `, so the API and DynamoDB Local together served only about ${num(served)} starts/s on this machine. Offered faster than they can ` +
           "be served, requests wait in the API's event loop and in DynamoDB Local, and the burst's latency is that wait. "
         : " (the machine kept up with the offered rate). ") +
-      "A start is five AWS calls (two GetItems in parallel, then one more, a TransactWriteItems and an SQS SendMessage). CPU each " +
+      "A start is three AWS calls (one BatchGetItem of the persona and the open survey's pointer, a TransactWriteItems that also " +
+      "checks the survey's answers, and an SQS SendMessage). CPU each " +
       "process used during the burst:",
     "",
     table(
@@ -241,7 +242,7 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
         `the same two cores, so requests queued behind each other: ${num(cpuPerStart, 1)} ms of CPU per start is ${num((users * cpuPerStart) / 2000, 1)} s ` +
         `of both cores for ${users} starts, against the ${num(burstMs / 1000, 0)} s they were offered in. The API's profile in a burst: ${categoryLine(profile)}; our own code ` +
         `${(shareOf(profile, "our code (backend/)") * 100).toFixed(1)}% and the request log ${((profile?.loggingInclusive ?? 0) * 100).toFixed(1)}%. ` +
-        "The cost is the emulated database and the AWS SDK's work for five calls per start, not the HTTP core. The levelling itself " +
+        "The cost is the emulated database and the AWS SDK's work for three calls per start, not the HTTP core. The levelling itself " +
         `holds: while ${backlog} sagas waited in the queue, the same call took p99 ${num(whileDraining.p99)} ms (${ratio(whileDraining.p99, atIdle.p99)} idle), ` +
         "and the backlog drained at the cap's rate with nothing lost. (In AWS the API scales out and DynamoDB is not on the API's cores.)",
     );

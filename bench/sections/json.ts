@@ -43,6 +43,8 @@ const SERVERS: Server[] = [
   },
   { key: "fastify", label: "fastify", script: "bench/servers/fastify.ts" },
   { key: "hono", label: "hono (@hono/node-server)", script: "bench/servers/hono.ts" },
+  { key: "fastify-log", label: "fastify, `logger: true` (pino)", script: "bench/servers/fastify.ts", env: { BENCH_LOGGER: "on" } },
+  { key: "hono-log", label: "hono, logger middleware", script: "bench/servers/hono.ts", env: { BENCH_LOGGER: "on" } },
 ];
 const ROUTES = [
   { key: "static", label: "GET /v1/bench/hello", path: "/v1/bench/hello" },
@@ -152,14 +154,15 @@ export async function jsonSection(): Promise<SectionResult> {
     const o = stat("ours", route.key);
     const unmetered = stat("ours-nomet", route.key);
     const quiet = stat("ours-nolog", route.key);
-    const fastest = Math.max(stat("fastify", route.key).rps, stat("hono", route.key).rps);
+    // Issue 18: ahead of the frameworks with their own request logs on.
+    const fastest = Math.max(stat("fastify-log", route.key).rps, stat("hono-log", route.key).rps);
     summary.push({
       section: TITLE,
       metric: `${route.label}, req/s (p99)`,
       value: `${num(o.rps)} (${num(o.p99)} ms)`,
       ratio: `${ratio(o.rps, base.rps)} node:http (p99 ${ratio(o.p99, base.p99)})`,
-      target: "≥ 0.95× node:http, ahead of fastify and hono",
-      verdict: `${verdict(o.rps / base.rps, 0.95)}; vs best framework ${ratio(o.rps, fastest)}`,
+      target: "≥ 0.90× node:http, ahead of fastify and hono with their request logs on",
+      verdict: `${verdict(o.rps / base.rps, 0.9)}; vs the faster logging framework ${ratio(o.rps, fastest)}`,
     });
     summary.push({
       section: TITLE,
@@ -179,7 +182,8 @@ export async function jsonSection(): Promise<SectionResult> {
     });
     notes.push(
       `- ${route.label}: with the request log on we serve ${ratio(o.rps, base.rps)} of node:http's requests/s ` +
-        `(${ratio(o.rps, stat("fastify", route.key).rps)} fastify, ${ratio(o.rps, stat("hono", route.key).rps)} hono); ` +
+        `(${ratio(o.rps, stat("fastify-log", route.key).rps)} fastify and ${ratio(o.rps, stat("hono-log", route.key).rps)} hono with their ` +
+        `request logs on; ${ratio(o.rps, stat("fastify", route.key).rps)} fastify, ${ratio(o.rps, stat("hono", route.key).rps)} hono without); ` +
         `with a no-op logger ${ratio(quiet.rps, base.rps)} (${ratio(quiet.rps, stat("fastify", route.key).rps)} fastify, ${ratio(quiet.rps, stat("hono", route.key).rps)} hono). ` +
         `Server CPU per request: ${num(o.cpu, 1)} µs with the log and its metrics, ${num(unmetered.cpu, 1)} µs with the log alone, ` +
         `${num(quiet.cpu, 1)} µs without either, ${num(base.cpu, 1)} µs for node:http. The metrics (EMF fields on the request line, ` +
@@ -197,13 +201,16 @@ export async function jsonSection(): Promise<SectionResult> {
     const quiet = stat("ours-nolog", route.key);
     const f = stat("fastify", route.key);
     const h = stat("hono", route.key);
-    if (o.rps / base.rps >= 0.95 && o.rps > f.rps && o.rps > h.rps) continue;
+    const fLog = stat("fastify-log", route.key);
+    const hLog = stat("hono-log", route.key);
+    if (o.rps / base.rps >= 0.9 && o.rps > fLog.rps && o.rps > hLog.rps) continue;
     misses.push(
-      `**1. JSON, ${route.label}: ${ratio(o.rps, base.rps)} node:http with the request log on (target ≥ 0.95×, missed by ` +
-        `${num(Math.max(0, (0.95 - o.rps / base.rps) / 0.95) * 100, 0)}%); ${ratio(o.rps, f.rps)} fastify, ${ratio(o.rps, h.rps)} hono.** ` +
+      `**1. JSON, ${route.label}: ${ratio(o.rps, base.rps)} node:http with the request log on (target ≥ 0.90×, missed by ` +
+        `${num(Math.max(0, (0.9 - o.rps / base.rps) / 0.9) * 100, 0)}%); ${ratio(o.rps, fLog.rps)} fastify and ${ratio(o.rps, hLog.rps)} hono ` +
+        "with their request logs on.** " +
         `The profile (log on, static route): the request log is ${p(profiles.ours?.loggingInclusive ?? 0)} of the server's busy CPU — ` +
-        `Powertools' own work ${p(shareOf(profiles.ours, "Powertools logger"))} and its synchronous write of each line to stdout ` +
-        `(\`writeBuffer\`) ${p(selfShare(profiles.ours, "writeBuffer"))}, a second write syscall per request next to the response's own ` +
+        `Powertools' own work ${p(shareOf(profiles.ours, "Powertools logger"))} and the lines' write to stdout, once per event-loop turn ` +
+        `(\`writeBuffer\`) ${p(selfShare(profiles.ours, "writeBuffer"))}, beside the responses' own writes ` +
         `(\`writeUtf8String\` ${p(selfShare(profiles.ours, "writeUtf8String"))}); our router, framework and adapter are ` +
         `${p(shareOf(profiles.ours, "our code (backend/)"))}. Without the log (no-op logger) the same app serves ` +
         `${ratio(quiet.rps, base.rps)} node:http (${ratio(quiet.rps, f.rps)} fastify, ${ratio(quiet.rps, h.rps)} hono) at ` +
@@ -233,7 +240,7 @@ export async function jsonSection(): Promise<SectionResult> {
     "",
     "Our response carries more than the baseline's: `x-request-id` (a fresh UUID), `cache-control: no-store`, `content-length` " +
       "computed by the framework, and one JSON log line per request (method, route, status, duration, request id, correlation id) " +
-      "written synchronously to stdout, as in production; that line is also the request's CloudWatch EMF document (its `_aws` " +
+      "formatted by backend/log.ts as Powertools would and written to stdout once per event-loop turn, as in production; that line is also the request's CloudWatch EMF document (its `_aws` " +
       "metadata and `ApiRequests`/`ApiResponses5xx`), so metrics add bytes to the line, not a write. Every request runs in its " +
       "log context (AsyncLocalStorage), in all three rows of ours.",
     "",

@@ -1,11 +1,16 @@
-/** hono on @hono/node-server: the same two JSON routes, and `streamSSE` for the relay. */
+/**
+ * hono on @hono/node-server: the same two JSON routes, and `streamSSE` for the relay. With
+ * `BENCH_LOGGER=on`, hono's logger middleware logs every request (to stdout, as ours does).
+ */
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
+import { logger } from "hono/logger";
 import { streamSSE } from "hono/streaming";
 import type { Server } from "node:http";
 import { announce, clock, HOST, sseParams } from "./common.ts";
 
 const app = new Hono();
+if (process.env.BENCH_LOGGER === "on") app.use(logger());
 app.get("/v1/bench/hello", (c) => c.json({ hello: "world" }));
 app.get("/v1/bench/items/:id", (c) => c.json({ id: c.req.param("id") }));
 app.get("/v1/bench/sse", (c) => {
