@@ -18,6 +18,20 @@ export type { Chat, HistoryPosition, Message, MessageStatus, Page, StopOutcome }
 /** A reply lock older than this is abandoned (its process died) and may be taken over. */
 export const LOCK_MS = 5 * 60_000;
 
+/** A new reply to `userMessageId`, empty and `generating` under a lease from `now`. */
+export function generatingReply(chatId: string, userMessageId: string, leaseMs: number, now: Date): Message {
+  return {
+    messageId: timeOrderedId(now.getTime()),
+    chatId,
+    role: "model",
+    text: "",
+    status: "generating",
+    createdAt: now.toISOString(),
+    leaseUntil: now.getTime() + leaseMs,
+    inReplyTo: userMessageId,
+  };
+}
+
 export function chatStore(table: Table) {
   return {
     /**
@@ -141,16 +155,7 @@ export function chatStore(table: Table) {
         status: "complete",
         createdAt: at,
       };
-      const reply: Message = {
-        messageId: timeOrderedId(now.getTime()),
-        chatId: chat.chatId,
-        role: "model",
-        text: "",
-        status: "generating",
-        createdAt: at,
-        leaseUntil: now.getTime() + leaseMs,
-        inReplyTo: user.messageId,
-      };
+      const reply = generatingReply(chat.chatId, user.messageId, leaseMs, now);
       try {
         await table.transact([
           {

@@ -8,9 +8,8 @@
  */
 import { keys } from "../../data/keys.ts";
 import { cancellationReasons, isConditionFailed, withoutKeys, type Table } from "../../data/table.ts";
-import { timeOrderedId } from "../ids.ts";
 import type { Alternate, Chat, Message } from "../model.ts";
-import { LOCK_MS } from "../store.ts";
+import { generatingReply, LOCK_MS } from "../store.ts";
 
 /** Why a retake did not begin: another reply holds the lock, or the turn is no longer the last. */
 export type Refusal = "busy" | "not_last";
@@ -124,16 +123,7 @@ export function alternatesStore(table: Table) {
       now = new Date(),
     ): Promise<{ user: Message; reply: Message } | Refusal> {
       const at = now.toISOString();
-      const reply: Message = {
-        messageId: timeOrderedId(now.getTime()),
-        chatId: chat.chatId,
-        role: "model",
-        text: "",
-        status: "generating",
-        createdAt: at,
-        leaseUntil: now.getTime() + leaseMs,
-        inReplyTo: user.messageId,
-      };
+      const reply = generatingReply(chat.chatId, user.messageId, leaseMs, now);
       const last = { field: "userId" as const, id: user.messageId };
       try {
         await table.transact([
