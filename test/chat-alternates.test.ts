@@ -10,34 +10,26 @@ import { after, before, describe, test } from "node:test";
 import { createParser } from "eventsource-parser";
 import type { ReplyRun } from "../backend/chats/chats.ts";
 import { measureCapacity } from "../backend/ports/capacity.ts";
-import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
-import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
-import { as, ownerWithReadyPersona, sagaStack, sseEvents, streamingAs, type SagaStack } from "./support/saga.ts";
+import type { FakeGemini } from "../fixtures/fake-gemini.ts";
+import { chatStack, type ChatStack } from "./support/chat-stack.ts";
+import { as, ownerWithReadyPersona, sseEvents, streamingAs, type SagaStack } from "./support/saga.ts";
 
 let gemini: FakeGemini;
 let stack: SagaStack;
+let suite: ChatStack;
 let owner: { uid: string; personaId: string };
 const BUDGET = 100_000;
 
 before(async () => {
-  gemini = await startFakeGemini({
-    apiKey: "test-key",
-    fallback: (r): Behaviour =>
-      r.model.includes("image") ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" } : { kind: "json", value: PERSONA_CARD },
-  });
-  stack = await sagaStack({
-    GEMINI_API_KEY: "test-key",
-    GEMINI_BASE_URL: gemini.url,
-    CHAT_MESSAGES_PER_MINUTE: "1000",
+  suite = await chatStack({
     CHAT_DAILY_TOKEN_BUDGET: String(BUDGET),
     CHAT_PROGRESS_INTERVAL_MS: "100",
     CHAT_RESUME_POLL_MS: "50",
   });
-  owner = await ownerWithReadyPersona(stack.target);
+  ({ gemini, stack, owner } = suite);
 });
 after(async () => {
-  await stack.close();
-  await gemini.close();
+  await suite.close();
 });
 
 type Event = { event: string; id: string | undefined; data: any };

@@ -11,29 +11,24 @@ import { createApi } from "../backend/api/index.ts";
 import { chatStore } from "../backend/chats/store.ts";
 import { keys } from "../backend/data/keys.ts";
 import { Table } from "../backend/data/table.ts";
-import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
-import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
-import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, streamingAs, type SagaStack } from "./support/saga.ts";
+import type { FakeGemini } from "../fixtures/fake-gemini.ts";
+import { chatStack, type ChatStack } from "./support/chat-stack.ts";
+import { as, quiet, sseEvents, streamingAs, type SagaStack } from "./support/saga.ts";
 import { nodeTarget } from "./support/targets.ts";
 
 let gemini: FakeGemini;
 let stack: SagaStack;
+let suite: ChatStack;
 let owner: { uid: string; personaId: string };
 let table: Table;
 
 before(async () => {
-  gemini = await startFakeGemini({
-    apiKey: "test-key",
-    fallback: (r): Behaviour =>
-      r.model.includes("image") ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" } : { kind: "json", value: PERSONA_CARD },
-  });
-  stack = await sagaStack({ GEMINI_API_KEY: "test-key", GEMINI_BASE_URL: gemini.url, CHAT_MESSAGES_PER_MINUTE: "1000" });
-  owner = await ownerWithReadyPersona(stack.target);
+  suite = await chatStack();
+  ({ gemini, stack, owner } = suite);
   table = new Table(stack.config.tableName);
 });
 after(async () => {
-  await stack.close();
-  await gemini.close();
+  await suite.close();
 });
 
 const url = (path: string) => `${stack.target.url}${path}`;

@@ -8,36 +8,28 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createParser } from "eventsource-parser";
-import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
-import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
+import type { FakeGemini } from "../fixtures/fake-gemini.ts";
+import { chatStack, type ChatStack } from "./support/chat-stack.ts";
 import { killEntryProcesses, startEntryProcess } from "./support/entry-process.ts";
-import { as, ownerWithReadyPersona, sagaStack, streamingAs, type SagaStack } from "./support/saga.ts";
+import { as, streamingAs, type SagaStack } from "./support/saga.ts";
 
 let gemini: FakeGemini;
 let stack: SagaStack;
+let suite: ChatStack;
 let owner: { uid: string; personaId: string };
 const LEASE_MS = 1_500;
 
 before(async () => {
-  gemini = await startFakeGemini({
-    apiKey: "test-key",
-    fallback: (r): Behaviour =>
-      r.model.includes("image") ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" } : { kind: "json", value: PERSONA_CARD },
-  });
-  stack = await sagaStack({
-    GEMINI_API_KEY: "test-key",
-    GEMINI_BASE_URL: gemini.url,
-    CHAT_MESSAGES_PER_MINUTE: "1000",
+  suite = await chatStack({
     CHAT_LEASE_MS: String(LEASE_MS),
     CHAT_PROGRESS_INTERVAL_MS: "100",
     CHAT_RESUME_POLL_MS: "50",
   });
-  owner = await ownerWithReadyPersona(stack.target);
+  ({ gemini, stack, owner } = suite);
 });
 after(async () => {
   killEntryProcesses();
-  await stack.close();
-  await gemini.close();
+  await suite.close();
 });
 
 type Event = { event: string; id: string | undefined; data: any };

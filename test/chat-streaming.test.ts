@@ -9,34 +9,24 @@ import { after, before, describe, test } from "node:test";
 import { createParser } from "eventsource-parser";
 import { createProviders } from "../backend/ai/providers.ts";
 import { createApi } from "../backend/api/index.ts";
-import { startFakeGemini, type Behaviour, type FakeGemini } from "../fixtures/fake-gemini.ts";
-import { PERSONA_CARD, PORTRAIT_PNG } from "../fixtures/model-fixtures.ts";
-import { as, ownerWithReadyPersona, quiet, sagaStack, sseEvents, streamingAs, type SagaStack } from "./support/saga.ts";
+import type { FakeGemini } from "../fixtures/fake-gemini.ts";
+import { chatStack, type ChatStack } from "./support/chat-stack.ts";
+import { as, quiet, sseEvents, streamingAs, type SagaStack } from "./support/saga.ts";
 import { nodeTarget } from "./support/targets.ts";
 import { chatStore } from "../backend/chats/store.ts";
 import { Table } from "../backend/data/table.ts";
 
 let gemini: FakeGemini;
 let stack: SagaStack;
+let suite: ChatStack;
 let owner: { uid: string; personaId: string };
 
 before(async () => {
-  gemini = await startFakeGemini({
-    apiKey: "test-key",
-    fallback: (r): Behaviour =>
-      r.model.includes("image") ? { kind: "image", bytes: PORTRAIT_PNG, mimeType: "image/png" } : { kind: "json", value: PERSONA_CARD },
-  });
-  stack = await sagaStack({
-    GEMINI_API_KEY: "test-key",
-    GEMINI_BASE_URL: gemini.url,
-    CHAT_MESSAGES_PER_MINUTE: "1000",
-    GEMINI_BREAKER_COOLDOWN_MS: "1",
-  });
-  owner = await ownerWithReadyPersona(stack.target);
+  suite = await chatStack({ GEMINI_BREAKER_COOLDOWN_MS: "1" });
+  ({ gemini, stack, owner } = suite);
 });
 after(async () => {
-  await stack.close();
-  await gemini.close();
+  await suite.close();
 });
 
 async function newChat(): Promise<string> {
