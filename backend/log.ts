@@ -141,11 +141,13 @@ class TurnBatchedLogger extends Logger {
       xray_trace_id: traceId(),
     };
     const context = contexts.getStore();
-    if ((context && !merge(item, context, false)) || !merge(item, line, true)) {
+    const tail = logIndentation === 0 ? tailOf(line, item) : undefined;
+    if ((context && !merge(item, context, false)) || !merge(item, line, true, tail?.keys)) {
       this.info("request", line as LogAttributes);
       return;
     }
-    queue(JSON.stringify(item, null, logIndentation));
+    const text = JSON.stringify(item, null, logIndentation);
+    queue(tail ? `${text.slice(0, -1)},${tail.text}}` : text);
   }
 
   private internals(): { logIndentation: number; powertoolsLogData: { serviceName: string; sampleRateValue?: number } } {
@@ -160,15 +162,35 @@ const ZONED = ((tz) => tz !== "" && !tz.includes("UTC"))((process.env.TZ ?? "").
 const RESERVED = new Set(["level", "message", "sampling_rate", "service", "timestamp", "__proto__", "constructor"]);
 
 /**
+ * A line's last members given as JSON text too (the EMF members `Metrics.requestLine` adds):
+ * printed as they are, so the same directive is not stringified again on every line.
+ * `keys` are the members' names in order, `text` their JSON (`"k":v,…`).
+ */
+export const LINE_TAIL = Symbol("line tail");
+export type LineTail = { keys: readonly string[]; text: string };
+
+/** The line's tail, when it may be printed as given: its keys are the line's last and in no earlier field. */
+function tailOf(line: object, item: Record<string, unknown>): LineTail | undefined {
+  const tail = (line as { [LINE_TAIL]?: LineTail })[LINE_TAIL];
+  if (tail === undefined) return undefined;
+  const keys = Object.keys(line);
+  const last = keys.slice(keys.length - tail.keys.length);
+  if (last.some((key, i) => key !== tail.keys[i])) return undefined;
+  const context = contexts.getStore();
+  if (tail.keys.some((key) => key in item || (context !== undefined && key in context))) return undefined;
+  return tail;
+}
+
+/**
  * Adds `from`'s keys to `item` as Powertools' deep merge and empty-key removal would leave
  * them (a key keeps its first place; null and "" print as absent, like undefined). Returns
  * false, having stopped, on anything whose printing only Powertools knows: a reserved key of
  * the call's own attributes (dropped with a warning), an Error or bigint (its replacer), an
  * object merged into another.
  */
-function merge(item: Record<string, unknown>, from: object, checkReserved: boolean): boolean {
+function merge(item: Record<string, unknown>, from: object, checkReserved: boolean, skip?: readonly string[]): boolean {
   for (const key in from) {
-    if (!Object.hasOwn(from, key)) continue;
+    if (!Object.hasOwn(from, key) || skip?.includes(key)) continue;
     const value = (from as Record<string, unknown>)[key];
     if (checkReserved && RESERVED.has(key)) return false;
     if (typeof value === "bigint" || value instanceof Error) return false;

@@ -13,7 +13,7 @@
  *   - anything else still pending: a second after it was recorded, and at process exit.
  */
 import { Metrics as PowertoolsMetrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logContext, PROCESS_SERVICE } from "../log.ts";
+import { LINE_TAIL, type LineTail, logContext, PROCESS_SERVICE } from "../log.ts";
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 interface MetricSpec {
@@ -119,6 +119,8 @@ function combine(into: Combined, docs: EmfDocument[]): EmfDocument[] {
 }
 
 const FLUSH_AFTER_MS = 1_000;
+/** The members `requestLine` adds, in the order it adds them. */
+const TAIL_KEYS: readonly string[] = ["_aws", "ApiRequests", "ApiResponses5xx"];
 /** Instances with values not yet written: written at exit, so a SIGTERM or an exit loses none. */
 const pendingAtExit = new Set<EmfMetrics>();
 let exitHookSet = false;
@@ -128,6 +130,8 @@ class EmfMetrics implements Metrics {
   readonly #groups = new Map<string, Group>();
   /** The request line's directive, built once by Powertools: per line only the timestamp and values change. */
   readonly #requestDirectives: readonly unknown[];
+  /** The same directive as JSON text, for the request line's printed tail (`LINE_TAIL`). */
+  readonly #requestDirectivesJson: string;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -141,6 +145,7 @@ class EmfMetrics implements Metrics {
     template.addMetric("ApiRequests", METRICS.ApiRequests.unit, 1);
     template.addMetric("ApiResponses5xx", METRICS.ApiResponses5xx.unit, 0);
     this.#requestDirectives = template.serializeMetrics()._aws.CloudWatchMetrics;
+    this.#requestDirectivesJson = JSON.stringify(this.#requestDirectives);
   }
 
   record<N extends MetricName>(name: N, ...[value = 1, dimension]: Rest<N>): void {
@@ -169,9 +174,16 @@ class EmfMetrics implements Metrics {
     const out = line as Record<string, unknown>;
     const pending = this.#drain(this.service);
     if (pending.length === 0) {
-      out._aws = new EmfMetadata(Date.now(), this.#requestDirectives);
+      const now = Date.now();
+      const errors = status >= 500 ? 1 : 0;
+      out._aws = new EmfMetadata(now, this.#requestDirectives);
       out.ApiRequests = 1;
-      out.ApiResponses5xx = status >= 500 ? 1 : 0;
+      out.ApiResponses5xx = errors;
+      // The same three members as JSON text: the request log prints them without stringifying the directive again.
+      (out as { [LINE_TAIL]?: LineTail })[LINE_TAIL] = {
+        keys: TAIL_KEYS,
+        text: `"_aws":{"Timestamp":${now},"CloudWatchMetrics":${this.#requestDirectivesJson}},"ApiRequests":1,"ApiResponses5xx":${errors}`,
+      };
       return line;
     }
     // Pending values ride along while their dimensions agree with the line's; the rest get lines of their own.

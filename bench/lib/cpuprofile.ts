@@ -20,12 +20,15 @@ interface Profile {
 
 export interface ProfileSummary {
   busyMs: number;
-  /** Share of busy time with a Powertools or backend/log.ts frame on the stack: logging, its stdout write included. */
+  /** Share of busy time with a Powertools or backend/log.ts frame on the stack (not the log context's): logging, its stdout write included. */
   loggingInclusive: number;
   categories: { category: string; share: number }[];
   topSelf: { frame: string; share: number }[];
   ourInclusive: { frame: string; share: number }[];
 }
+
+/** backend/log.ts functions that run a request's work inside its log context: the work is not logging. */
+const LOG_CONTEXT_FRAMES = new Set(["withLogContext", "logContextRunner", "logContext", ""]);
 
 const WRITES = new Set(["writeUtf8String", "writeLatin1String", "writeAsciiString", "writeBuffer", "writev"]);
 
@@ -79,8 +82,11 @@ export async function summariseProfile(file: string, top = 15): Promise<ProfileS
     let logged = false;
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const node = byId.get(cur)!;
-      // Our request-line formatter and its batched write are logging too (backend/log.ts).
-      logged ||= node.callFrame.url.includes("@aws-lambda-powertools") || node.callFrame.url.endsWith("/backend/log.ts");
+      // Our request-line formatter and its batched write are logging too (backend/log.ts); not the
+      // log context's frames, which every request runs inside (withLogContext, a runner's closure).
+      logged ||=
+        node.callFrame.url.includes("@aws-lambda-powertools") ||
+        (node.callFrame.url.endsWith("/backend/log.ts") && !LOG_CONTEXT_FRAMES.has(node.callFrame.functionName));
       if (!node.callFrame.url.includes("/backend/")) continue;
       const name = frameName(node);
       if (!seen.has(name)) {

@@ -208,10 +208,10 @@ export async function jsonSection(): Promise<SectionResult> {
       `**1. JSON, ${route.label}: ${ratio(o.rps, base.rps)} node:http with the request log on (target ≥ 0.90×, missed by ` +
         `${num(Math.max(0, (0.9 - o.rps / base.rps) / 0.9) * 100, 0)}%); ${ratio(o.rps, fLog.rps)} fastify and ${ratio(o.rps, hLog.rps)} hono ` +
         "with their request logs on.** " +
-        `The profile (log on, static route): the request log is ${p(profiles.ours?.loggingInclusive ?? 0)} of the server's busy CPU — ` +
-        `Powertools' own work ${p(shareOf(profiles.ours, "Powertools logger"))} and the lines' write to stdout, once per event-loop turn ` +
-        `(\`writeBuffer\`) ${p(selfShare(profiles.ours, "writeBuffer"))}, beside the responses' own writes ` +
-        `(\`writeUtf8String\` ${p(selfShare(profiles.ours, "writeUtf8String"))}); our router, framework and adapter are ` +
+        `The profile (log on, static route): the request log — formatting each line (backend/log.ts, as Powertools would) and ` +
+        `writing a turn's lines to stdout in one write — is ${p(profiles.ours?.loggingInclusive ?? 0)} of the server's busy CPU, ` +
+        `beside the responses' own writes (\`writeUtf8String\` ${p(selfShare(profiles.ours, "writeUtf8String"))}); GC ` +
+        `${p(shareOf(profiles.ours, "GC"))} (${p(shareOf(profiles.noLog, "GC"))} without the log); our router, framework and adapter are ` +
         `${p(shareOf(profiles.ours, "our code (backend/)"))}. Without the log (no-op logger) the same app serves ` +
         `${ratio(quiet.rps, base.rps)} node:http (${ratio(quiet.rps, f.rps)} fastify, ${ratio(quiet.rps, h.rps)} hono) at ` +
         `${num(quiet.cpu, 1)} µs CPU per request against ${num(base.cpu, 1)} µs; what remains is the response's extra headers ` +

@@ -81,7 +81,7 @@ export async function loadLevellingSection(): Promise<SectionResult> {
       const t0 = performance.now();
       return Promise.all(
         uids.map(async (uid, i) => {
-          await sleep(t0 + (i * BURST_MS) / USERS - performance.now());
+          await sleep(Math.max(0, t0 + (i * BURST_MS) / USERS - performance.now()));
           return start(uid);
         }),
       );
@@ -154,7 +154,7 @@ export async function loadLevellingSection(): Promise<SectionResult> {
 
     // The same call while the backlog drains: idle owners start once more, one at a time
     // (their sagas queue behind the burst's and are checked like them).
-    await sleep(DRAIN_PROBE_AFTER_MS - (performance.now() - burstStart));
+    await sleep(Math.max(0, DRAIN_PROBE_AFTER_MS - (performance.now() - burstStart)));
     const drainProbeAt = (performance.now() - burstStart) / 1000;
     const draining: Timed[] = [];
     for (const uid of idleUids.slice(0, DRAIN_SAMPLES)) {
