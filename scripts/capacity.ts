@@ -140,7 +140,7 @@ try {
     "one chat turn (POST /v1/chats/:id/messages, offline model)",
     "GetItem CHAT + rate UpdateItem + budget GetItem + GetItem PERSONA + TransactWrite (lock, user msg, reply) + Query history + TransactWrite (reply, unlock) + budget UpdateItem",
     async () => {
-      const turn = await chats.prepareTurn(await chats.get("g_1", chatId), "What do you like to do on weekends?");
+      const turn = await chats.send("g_1", chatId, "What do you like to do on weekends?");
       await chats.startReply(turn).finished;
       [lastUserId, lastReplyId] = [turn.user.messageId, turn.reply.messageId];
     },

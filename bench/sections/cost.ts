@@ -173,9 +173,9 @@ export async function costSection(): Promise<SectionResult> {
   flows.push(
     await measure(
       "chat turn (`POST /v1/chats/:id/messages`)",
-      "the chat, limits, persona, message + reply placeholder + lock, history, reply stored, budget (offline model)",
+      "the chat and today's tokens; then the persona, the history and one transaction (message + reply placeholder + lock + message counter, the persona checked) side by side; reply stored, budget charged (offline model)",
       async () => {
-        const turn = await chats.prepareTurn(await chats.get(uid, chat.chatId), "What do you like to do on weekends?");
+        const turn = await chats.send(uid, chat.chatId, "What do you like to do on weekends?");
         await chats.startReply(turn).finished;
       },
     ),
