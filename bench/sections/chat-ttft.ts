@@ -29,6 +29,8 @@ export interface ChatTtft {
   requests: number[];
   /** The commands of one (the median) turn before the model request, in the order they began. */
   beforeModel: string[];
+  /** Medians, ms: arrival → first DynamoDB request; first request → last answer before the model; that answer → model request received. */
+  phases: { toFirstRead: number; dynamo: number; toModel: number };
 }
 
 const quiet = { info() {}, warn() {}, error() {} };
@@ -57,8 +59,16 @@ export async function measureChatTtft(env: Record<string, string | undefined>, u
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const trace = traceDynamo(dynamoClient());
-  const result: ChatTtft = { turns, overheadMs: [], roundTrips: [], requests: [], beforeModel: [] };
+  const result: ChatTtft = {
+    turns,
+    overheadMs: [],
+    roundTrips: [],
+    requests: [],
+    beforeModel: [],
+    phases: { toFirstRead: 0, dynamo: 0, toModel: 0 },
+  };
   const perTurn: { overhead: number; before: string[] }[] = [];
+  const phases = { toFirstRead: [] as number[], dynamo: [] as number[], toModel: [] as number[] };
   try {
     let chatId = "";
     for (let i = 0; i < turns; i++) {
@@ -80,7 +90,14 @@ export async function measureChatTtft(env: Record<string, string | undefined>, u
       result.overheadMs.push(overhead);
       result.roundTrips.push(roundTripsBefore(calls, model.receivedAt));
       result.requests.push(calls.length);
-      perTurn.push({ overhead, before: calls.filter((c) => c.start < model.receivedAt).map((c) => c.command) });
+      const before = calls.filter((c) => c.start < model.receivedAt);
+      perTurn.push({ overhead, before: before.map((c) => c.command) });
+      if (before.length > 0) {
+        const lastAnswer = Math.max(...before.map((c) => c.end));
+        phases.toFirstRead.push(before[0]!.start - arrived);
+        phases.dynamo.push(lastAnswer - before[0]!.start);
+        phases.toModel.push(model.receivedAt - lastAnswer);
+      }
       arrivals.delete(requestId);
     }
   } finally {
@@ -92,12 +109,14 @@ export async function measureChatTtft(env: Record<string, string | undefined>, u
   ascending(result.overheadMs);
   const mid = median(perTurn.map((t) => t.overhead));
   result.beforeModel = perTurn.find((t) => t.overhead === mid)?.before ?? [];
+  result.phases = { toFirstRead: median(phases.toFirstRead), dynamo: median(phases.dynamo), toModel: median(phases.toModel) };
   return result;
 }
 
 export const ttftFigures = (m: ChatTtft) => ({
   turns: m.turns,
   beforeModel: m.beforeModel,
+  phases: m.phases,
   p50: percentile(m.overheadMs, 50),
   p99: percentile(m.overheadMs, 99),
   roundTrips: median(m.roundTrips),

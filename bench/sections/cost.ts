@@ -253,7 +253,9 @@ export async function costSection(): Promise<SectionResult> {
       "server, also in this process), ten per chat. Request arrival at the API → the fake server has the model request: " +
       `**p50 ${num(ttft.p50, 2)} ms, p99 ${num(ttft.p99, 2)} ms**. Sequential DynamoDB round trips before the model request: ` +
       `**${ttft.roundTrips}** (max ${ttft.maxRoundTrips}); DynamoDB requests per turn via the API: ${ttft.requests} (the ` +
-      `deleted-account check included). Before the model, in the order they began: ${ttft.beforeModel.join(", ")}.`,
+      `deleted-account check included). Before the model, in the order they began: ${ttft.beforeModel.join(", ")}. Medians: ` +
+      `arrival → first DynamoDB request ${num(ttft.phases.toFirstRead, 2)} ms, then DynamoDB until its last answer before the ` +
+      `model ${num(ttft.phases.dynamo, 2)} ms, then → the model request received ${num(ttft.phases.toModel, 2)} ms.`,
   ].join("\n");
   return {
     title: TITLE,
