@@ -3,7 +3,7 @@
  * chats a user has, their history, and one turn of a chat.
  *
  * A turn happens in two phases so that refusals are plain HTTP errors and everything after
- * is a stream: `prepareTurn` checks limits and stores the user's message with a `generating`
+ * is a stream: `send` (begin.ts) checks limits and stores the user's message with a `generating`
  * reply (before any model call); `startReply` (turn.ts) generates it, on its own, and always
  * stores how it ended — `complete`, or `interrupted` when the user presses stop, time runs
  * out or the model breaks mid-way, or `failed` when the model produced nothing. Its client
