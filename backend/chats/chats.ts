@@ -208,12 +208,12 @@ export function chatsOn(
     /**
      * A message to the caller's chat `chatId`: checked and stored with the reply's
      * placeholder; the model is not called yet. Two round trips (docs/decisions.md,
-     * "Performance round two"): the chat and today's token use, beside `cleared` (the
+     * "Performance round two"): the chat and today's token use, beside `cleared` (starts the
      * caller's account check: nothing is written before it holds); then begin.ts's one.
      */
-    async send(uid: string, chatId: string, text: string, cleared: Promise<unknown> = Promise.resolve()): Promise<Turn> {
+    async send(uid: string, chatId: string, text: string, cleared: () => Promise<unknown> = async () => {}): Promise<Turn> {
       const trimmed = checkedText(text);
-      const [account, chat, budgetLeft] = await Promise.allSettled([cleared, store.find(uid, chatId), budget.withinBudget(uid)]);
+      const [account, chat, budgetLeft] = await Promise.allSettled([cleared(), store.find(uid, chatId), budget.withinBudget(uid)]);
       if (account.status === "rejected") throw account.reason;
       if (chat.status === "rejected") throw chat.reason;
       if (!chat.value) throw new NotFoundError(NO_SUCH_CHAT);
