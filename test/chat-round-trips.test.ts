@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { createApi } from "../backend/api/index.ts";
+import { newTurn } from "../backend/chats/begin-store.ts";
+import { chatStore } from "../backend/chats/store.ts";
 import { accountPseudonym } from "../backend/data/pseudonym.ts";
 import { Table } from "../backend/data/table.ts";
 import { lifecycleStore } from "../backend/lifecycle/store.ts";
@@ -141,5 +143,42 @@ describe("a deleted account's token, with the check beside the first reads", () 
     }
     assert.deepEqual(await scanAll(chat.stack.config.tableName), tableBefore, "nothing was written");
     assert.equal(chat.gemini.requests.length, asked, "the model was not asked");
+  });
+});
+
+describe("the persona checked inside the turn's transaction", () => {
+  test("a guest's send after the persona went private is 404 and writes nothing; the transaction itself refuses it too", async () => {
+    // Prepare: a public persona, a guest's chat with it, then the owner makes it private.
+    const owner = await ownerWithReadyPersona(chat.stack.target);
+    const guest = `guest-${randomUUID()}`;
+    const visibility = (value: boolean) =>
+      chat.stack.target.request("/v1/personas/me/visibility", {
+        method: "PUT",
+        headers: as(owner.uid),
+        body: JSON.stringify({ public: value }),
+      });
+    assert.equal((await visibility(true)).status, 200);
+    const opened = await chat.stack.target.request("/v1/chats", {
+      method: "POST",
+      headers: as(guest),
+      body: JSON.stringify({ persona_id: owner.personaId }),
+    });
+    assert.equal(opened.status, 201, opened.body);
+    const chatId = JSON.parse(opened.body).chat_id;
+    assert.equal((await visibility(false)).status, 200);
+    const tableBefore = await scanAll(chat.stack.config.tableName);
+    const stored = await chat.stack.domains.chats.get(guest, chatId);
+
+    // Act: through the API, and the turn's transaction alone (as if the persona's read had raced ahead of the change).
+    const res = await send(chatId, as(guest));
+    const store = chatStore(new Table(chat.stack.config.tableName));
+    const written = await store.openTurn(stored, newTurn(stored, "Hello?", 60_000), {
+      conditions: chat.stack.domains.personas.stillChattable(guest, owner.uid, owner.personaId),
+    });
+
+    // Assess
+    assert.equal(res.status, 404, res.body);
+    assert.equal(written, "refused");
+    assert.deepEqual(await scanAll(chat.stack.config.tableName), tableBefore, "nothing was written");
   });
 });
