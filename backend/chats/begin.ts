@@ -28,7 +28,7 @@ export interface BeginDeps {
   store: ChatStore;
   budget: ChatLimits;
   llm: LLM;
-  personas: Pick<Personas, "visibleAt" | "stillChattable">;
+  personas: Pick<Personas, "visibleTo" | "visibleAt" | "stillChattable">;
   contextTokens: number;
   /** A connected reply's lease: its stream's life and the time to store its ending. */
   leaseMs: number;
@@ -92,8 +92,9 @@ export function turnBeginnings(deps: BeginDeps) {
      * side; a spent budget is heard first), and the message counter's increment for its transaction.
      */
     async admit(chat: Chat): Promise<{ persona: ReadyPersona; counter?: Increment }> {
-      const { uid, personaId } = personaOf(chat);
-      const [admitted, persona] = await Promise.allSettled([budget.withinBudget(chat.uid), personas.visibleAt(chat.uid, uid, personaId)]);
+      const { personaId } = personaOf(chat);
+      // By its public id, as before: a retake's transaction carries no persona conditions, so the id's pointer is read.
+      const [admitted, persona] = await Promise.allSettled([budget.withinBudget(chat.uid), personas.visibleTo(chat.uid, personaId)]);
       settledValue(admitted);
       return { persona: ready(settledValue(persona)), counter: budget.messageCount(chat.uid) };
     },
