@@ -138,16 +138,16 @@ try {
   );
   await measure(
     "one chat turn (POST /v1/chats/:id/messages, offline model)",
-    "GetItem CHAT + rate UpdateItem + budget GetItem + GetItem PERSONA + TransactWrite (lock, user msg, reply) + Query history + TransactWrite (reply, unlock) + budget UpdateItem",
+    "GetItem CHAT + budget GetItem, then side by side GetItem PERSONA + Query history + TransactWrite (lock, user msg, reply, rate counter; ConditionCheck PERSONA + PERSONA#id/OWNER); TransactWrite (reply, unlock) + budget UpdateItem",
     async () => {
-      const turn = await chats.prepareTurn(await chats.get("g_1", chatId), "What do you like to do on weekends?");
+      const turn = await chats.send("g_1", chatId, "What do you like to do on weekends?");
       await chats.startReply(turn).finished;
       [lastUserId, lastReplyId] = [turn.user.messageId, turn.reply.messageId];
     },
   );
   await measure(
     "regenerate the last reply (POST …/messages/:id/regenerate, offline model)",
-    "GetItem CHAT + GetItem MSG + Query last 2 + rate UpdateItem + budget GetItem + GetItem PERSONA + GetItem user MSG + TransactWrite (lock, reply: a new alternate) + Query history + TransactWrite (reply + its alternate, unlock) + budget UpdateItem",
+    "GetItem CHAT + GetItem MSG + Query last 2 + budget GetItem + GetItem PERSONA + GetItem user MSG + TransactWrite (lock, reply: a new alternate, rate counter) + Query history + TransactWrite (reply + its alternate, unlock) + budget UpdateItem",
     async () => {
       const chat = await chats.get("g_1", chatId);
       await chats.startReply(await chats.regenerate(chat, lastReplyId)).finished;
@@ -155,7 +155,7 @@ try {
   );
   await measure(
     "edit the last user message (PUT …/messages/:id, offline model)",
-    "GetItem CHAT + GetItem MSG + Query last 2 + rate UpdateItem + budget GetItem + GetItem PERSONA + TransactWrite (lock, user msg, delete the old reply, put the new) + Query history + TransactWrite (reply, unlock) + budget UpdateItem",
+    "GetItem CHAT + GetItem MSG + Query last 2 + budget GetItem + GetItem PERSONA + TransactWrite (lock, user msg, delete the old reply, put the new, rate counter) + Query history + TransactWrite (reply, unlock) + budget UpdateItem",
     async () => {
       const chat = await chats.get("g_1", chatId);
       await chats.startReply(await chats.edit(chat, lastUserId, "What do you like to do on holidays?")).finished;

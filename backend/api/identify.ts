@@ -86,6 +86,14 @@ export interface Callers {
   optional(req: Request): Promise<Caller | undefined>;
   /** The caller, or 401. */
   required(req: Request): Promise<Caller>;
+  /**
+   * `required` with the deleted-account check running beside `work`'s first reads instead of
+   * before them (one round trip fewer): `work` gets the check as `cleared`, which starts it
+   * (once) and which it must await before it writes anything; its answer, or its error, waits
+   * for the check too, so a deleted account's token is 401 and learns nothing either way.
+   * @example return callers.requiredAlongside(ctx.req, (caller, cleared) => chats.send(caller.uid, id, text, cleared));
+   */
+  requiredAlongside<T>(req: Request, work: (caller: Caller, cleared: () => Promise<void>) => Promise<T>): Promise<T>;
   /** The client's IP from a trusted source; without one every such request shares one bucket (strict, never open). */
   ip(req: Request): string;
 }
@@ -106,6 +114,27 @@ export function callersFor(settings: IdentitySettings, revocations?: Revocations
       const caller = await optional(req);
       if (!caller) throw new Unauthorized();
       return caller;
+    },
+    async requiredAlongside(req, work) {
+      const caller = await identify(req, settings);
+      if (!caller) throw new Unauthorized();
+      let check: Promise<void> | undefined;
+      const cleared = () => {
+        if (!check) {
+          check = revocations ? refuseDeleted(caller, revocations) : Promise.resolve();
+          // Awaited below on every path; this only keeps an early refusal from being "unhandled".
+          check.catch(() => {});
+        }
+        return check;
+      };
+      try {
+        const result = await work(caller, cleared);
+        await cleared();
+        return result;
+      } catch (error) {
+        await cleared();
+        throw error;
+      }
     },
     ip: (req) => clientIp(req, settings) ?? "unknown",
   };

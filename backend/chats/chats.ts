@@ -3,7 +3,7 @@
  * chats a user has, their history, and one turn of a chat.
  *
  * A turn happens in two phases so that refusals are plain HTTP errors and everything after
- * is a stream: `prepareTurn` checks limits and stores the user's message with a `generating`
+ * is a stream: `send` (begin.ts) checks limits and stores the user's message with a `generating`
  * reply (before any model call); `startReply` (turn.ts) generates it, on its own, and always
  * stores how it ended — `complete`, or `interrupted` when the user presses stop, time runs
  * out or the model breaks mid-way, or `failed` when the model produced nothing. Its client
@@ -18,7 +18,7 @@ import { withLogContext } from "../log.ts";
 import { noMetrics, type Metrics } from "../ports/metrics.ts";
 import type { ReadyPersona } from "../personas/model.ts";
 import type { Personas } from "../personas/personas.ts";
-import { fitHistory, foldSummary, systemWithSummary } from "./context.ts";
+import { turnBeginnings } from "./begin.ts";
 import { NO_SUCH_REPLY, openFollow, type Follow, type FollowDeps } from "./follow.ts";
 import { chatLimits } from "./limits.ts";
 import { chatLifecycleStore } from "./lifecycle-store.ts";
@@ -61,7 +61,7 @@ export function chatsOn(
   table: Table,
   limits: RateLimits,
   llm: LLM,
-  personas: Pick<Personas, "visibleTo">,
+  personas: Pick<Personas, "visibleTo" | "visibleAt" | "stillChattable">,
   settings: ChatSettings,
   metrics: Metrics = noMetrics,
 ) {
@@ -117,50 +117,22 @@ export function chatsOn(
     return trimmed;
   }
 
-  /** A chat that may take a turn now (its persona is there, the user within the limits): its persona. */
-  async function admit(chat: Chat): Promise<ReadyPersona> {
-    if (chat.closed || chat.personaId === undefined)
-      throw new ConflictError("This chat's persona was deleted; its history stays readable", "persona_deleted");
-    // Both are reads: side by side, one round trip before the model instead of two. A spent
-    // budget is still the refusal the user hears first.
-    const [admitted, persona] = await Promise.allSettled([budget.admit(chat.uid), chattable(chat.uid, chat.personaId)]);
-    if (admitted.status === "rejected") throw admitted.reason;
-    if (persona.status === "rejected") throw persona.reason;
-    return persona.value;
-  }
-
-  /** What the model is asked for a begun reply: the persona, the summary, the history up to the reply. */
-  async function turnOf(chat: Chat, persona: ReadyPersona, user: Message, reply: Message): Promise<Turn> {
-    try {
-      // History after the summary, oldest first; the reply itself (placeholder, or the one regenerated) is not history.
-      const recent = await store.messages(
-        chat.chatId,
-        200,
-        chat.summaryThrough ? { direction: "newer", cursor: chat.summaryThrough } : { direction: "older" },
-      );
-      const history = recent.items.filter((m: Message) => m.messageId !== reply.messageId);
-      const window = fitHistory(history, settings.chatContextTokens);
-      let summary = chat.summary;
-      if (window.overflow.length > 0) {
-        const folded = await foldSummary(llm, chat.summary, window.overflow);
-        summary = folded.summary;
-        await store.saveSummary(chat, summary, window.overflow.at(-1)!.messageId);
-        // The summary's model call is the user's, like the reply's.
-        await budget.charge(chat.uid, folded.usage.inputTokens + folded.usage.outputTokens);
-      }
-      const system = systemWithSummary(persona.current.systemPrompt, summary);
-      return { chat, user, reply, system, turns: window.turns, alternate: reply.alternate ?? 0 };
-    } catch (error) {
-      // The turn began (the user's message is kept) but cannot go on: its reply is marked
-      // failed and the chat unlocked, now or once the table is back, not after the lock expires.
-      withLogContext({ chat_id: chat.chatId, reply_id: reply.messageId }, () =>
-        releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" })),
-      );
-      throw error;
-    }
-  }
-
-  const retakes = retakesOf({ store, alternates: alternatesStore(table), checkedText, admit, turnOf, leaseMs: connectedLeaseMs });
+  const beginnings = turnBeginnings({
+    store,
+    budget,
+    llm,
+    personas,
+    contextTokens: settings.chatContextTokens,
+    leaseMs: connectedLeaseMs,
+  });
+  const retakes = retakesOf({
+    store,
+    alternates: alternatesStore(table),
+    checkedText,
+    admit: beginnings.admit,
+    turnOf: beginnings.retakeOf,
+    leaseMs: connectedLeaseMs,
+  });
 
   return {
     /** A new chat with any persona the caller may use (their own when none is named). */
@@ -233,13 +205,27 @@ export function chatsOn(
       return { items: page.items, next: page.more && edge ? edge.messageId : undefined };
     },
 
-    /** Checks and stores the user's message, with the reply's placeholder; the model is not called yet. */
+    /**
+     * A message to the caller's chat `chatId`: checked and stored with the reply's
+     * placeholder; the model is not called yet. Two round trips (docs/decisions.md,
+     * "Performance round two"): the chat and today's token use, beside `cleared` (starts the
+     * caller's account check: nothing is written before it holds); then begin.ts's one.
+     */
+    async send(uid: string, chatId: string, text: string, cleared: () => Promise<unknown> = async () => {}): Promise<Turn> {
+      const trimmed = checkedText(text);
+      const [account, chat, budgetLeft] = await Promise.allSettled([cleared(), store.find(uid, chatId), budget.withinBudget(uid)]);
+      if (account.status === "rejected") throw account.reason;
+      if (chat.status === "rejected") throw chat.reason;
+      if (!chat.value) throw new NotFoundError(NO_SUCH_CHAT);
+      if (budgetLeft.status === "rejected") throw budgetLeft.reason;
+      return beginnings.begin(chat.value, trimmed);
+    },
+
+    /** The same for a chat already read (the one-shot route's). */
     async prepareTurn(chat: Chat, text: string): Promise<Turn> {
       const trimmed = checkedText(text);
-      const persona = await admit(chat);
-      const begun = await store.beginTurn(chat, trimmed, connectedLeaseMs);
-      if (!begun) throw new ConflictError("A reply is already being generated in this chat", "reply_in_progress");
-      return turnOf(chat, persona, begun.user, begun.reply);
+      await budget.withinBudget(chat.uid);
+      return beginnings.begin(chat, trimmed);
     },
 
     /** Regenerate the last reply, edit the last user message, show another alternate (alternates/retake.ts). */

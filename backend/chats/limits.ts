@@ -1,9 +1,10 @@
 /**
- * Chat limits, on the table's window counters: messages per user per minute, and model
- * tokens per user per UTC day (checked before a turn, charged after it with what the model
- * reported, so a stopped reply costs what it used).
+ * Chat limits, on the table's window counters: messages per user per minute (counted in the
+ * transaction that begins a turn, so a refused turn counts nothing), and model tokens per
+ * user per UTC day (checked before a turn, charged after it with what the model reported,
+ * so a stopped reply costs what it used).
  */
-import type { RateLimits } from "../data/rate-limit.ts";
+import type { Increment, RateLimits } from "../data/rate-limit.ts";
 import { RateLimitedError } from "../errors.ts";
 
 export interface ChatLimitSettings {
@@ -17,22 +18,21 @@ const MESSAGES = { scope: "chat-user", name: "chat_messages_per_minute", windowS
 const TOKENS = { scope: "chat-tokens", windowSeconds: 86_400 };
 
 export function chatLimits(limits: RateLimits, settings: ChatLimitSettings) {
+  /** Today's token budget not used up yet (one read); RateLimitedError when it is. */
+  async function withinBudget(uid: string, now = Date.now()): Promise<void> {
+    if (settings.dailyTokenBudget === 0) return;
+    const today = await limits.used(TOKENS, { user: uid }, now);
+    if (today.count >= settings.dailyTokenBudget) {
+      throw new RateLimitedError("Today's chat token budget is used up", "daily_token_budget", today.secondsLeft);
+    }
+  }
+
   return {
-    /** One more message from `uid`, within the per-minute limit and today's token budget. */
-    async admit(uid: string, now = Date.now()): Promise<void> {
-      // The message counter and today's tokens side by side (one round trip); the counter's refusal comes first.
-      const [consumed, used] = await Promise.allSettled([
-        limits.consume({ ...MESSAGES, limit: settings.messagesPerMinute }, { user: uid }, now),
-        settings.dailyTokenBudget === 0 ? undefined : limits.used(TOKENS, { user: uid }, now),
-      ]);
-      if (consumed.status === "rejected") throw consumed.reason;
-      if (used.status === "rejected") throw used.reason;
-      const today = used.value;
-      if (today === undefined) return;
-      if (today.count >= settings.dailyTokenBudget) {
-        throw new RateLimitedError("Today's chat token budget is used up", "daily_token_budget", today.secondsLeft);
-      }
-    },
+    withinBudget,
+
+    /** One more message from `uid` as a write to ride in the turn's transaction (`undefined`: no limit). */
+    messageCount: (uid: string, now = Date.now()): Increment | undefined =>
+      limits.increment({ ...MESSAGES, limit: settings.messagesPerMinute }, { user: uid }, now),
 
     /** What a turn used, against today's budget. */
     async charge(uid: string, tokens: number, now = Date.now()): Promise<void> {

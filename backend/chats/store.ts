@@ -10,30 +10,19 @@
 import { keys } from "../data/keys.ts";
 import type { Increment } from "../data/rate-limit.ts";
 import { cancellationReasons, isConditionFailed, withoutKeys, type Table } from "../data/table.ts";
+import { beginStore } from "./begin-store.ts";
 import { timeOrderedId } from "./ids.ts";
 import type { Chat, HistoryPosition, Message, MessageStatus, Page, StopOutcome } from "./model.ts";
 
 export type { Chat, HistoryPosition, Message, MessageStatus, Page, StopOutcome } from "./model.ts";
 
-/** A reply lock older than this is abandoned (its process died) and may be taken over. */
-export const LOCK_MS = 5 * 60_000;
-
-/** A new reply to `userMessageId`, empty and `generating` under a lease from `now`. */
-export function generatingReply(chatId: string, userMessageId: string, leaseMs: number, now: Date): Message {
-  return {
-    messageId: timeOrderedId(now.getTime()),
-    chatId,
-    role: "model",
-    text: "",
-    status: "generating",
-    createdAt: now.toISOString(),
-    leaseUntil: now.getTime() + leaseMs,
-    inReplyTo: userMessageId,
-  };
-}
+export { generatingReply, LOCK_MS } from "./begin-store.ts";
 
 export function chatStore(table: Table) {
   return {
+    /** A turn's beginning: message, placeholder and lock in one transaction (begin-store.ts). */
+    ...beginStore(table),
+
     /**
      * A new chat, the persona's greeting as its first message (no model call), the persona
      * owner's pointer to it and the caller's chat counter, in one transaction; `limited`
@@ -138,46 +127,6 @@ export function chatStore(table: Table) {
         .slice(0, limit);
       if (!forward) messages.reverse();
       return { items: messages, more: LastEvaluatedKey !== undefined || Items.length > limit };
-    },
-
-    /**
-     * Stores the user's message and a `generating` reply placeholder, and takes the chat's
-     * reply lock, in one transaction: the message is stored before any model call. `undefined`
-     * when another reply holds the lock.
-     */
-    async beginTurn(chat: Chat, text: string, leaseMs: number, now = new Date()): Promise<{ user: Message; reply: Message } | undefined> {
-      const at = now.toISOString();
-      const user: Message = {
-        messageId: timeOrderedId(now.getTime()),
-        chatId: chat.chatId,
-        role: "user",
-        text,
-        status: "complete",
-        createdAt: at,
-      };
-      const reply = generatingReply(chat.chatId, user.messageId, leaseMs, now);
-      try {
-        await table.transact([
-          {
-            Update: {
-              Key: keys.chat(chat.uid, chat.chatId),
-              UpdateExpression: "SET generating = :lock, updatedAt = :now, lastTurn = :turn",
-              ConditionExpression: "attribute_exists(PK) AND (attribute_not_exists(generating) OR generating.expiresAt < :now)",
-              ExpressionAttributeValues: {
-                ":lock": { replyId: reply.messageId, expiresAt: new Date(now.getTime() + LOCK_MS).toISOString() },
-                ":now": at,
-                ":turn": { userId: user.messageId, replyId: reply.messageId },
-              },
-            },
-          },
-          { Put: { Item: { ...keys.message(chat.chatId, user.messageId), ...user }, ConditionExpression: "attribute_not_exists(PK)" } },
-          { Put: { Item: { ...keys.message(chat.chatId, reply.messageId), ...reply }, ConditionExpression: "attribute_not_exists(PK)" } },
-        ]);
-      } catch (error) {
-        if (cancellationReasons(error)?.[0]?.code === "ConditionalCheckFailed") return undefined;
-        throw error;
-      }
-      return { user, reply };
     },
 
     /** One message of a chat, read consistently. */

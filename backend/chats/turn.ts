@@ -10,9 +10,8 @@
  *                         or, with CHAT_CONTINUE_AFTER_DISCONNECT=0, interrupted with what it got
  *
  * Connected listeners get every event from the run's memory; the table sees no progress
- * until nobody listens here or a reader elsewhere asks (the `followed` flag): then the run
- * writes its new chunks at most every CHAT_PROGRESS_INTERVAL_MS, and a heartbeat item at
- * least every third of CHAT_LEASE_MS, each renewing its lease (progress/store.ts).
+ * until nobody listens here or a reader elsewhere asks (the `followed` flag): then the run's
+ * progress writer (progress/writer.ts) keeps it up to date.
  */
 import type { ChatTurn, LLM } from "../ai/ports.ts";
 import { logger, withLogContext } from "../log.ts";
@@ -23,6 +22,7 @@ import { eventId } from "./event-ids.ts";
 import type { ChatLimits } from "./limits.ts";
 import type { Chat, Message, MessageStatus } from "./model.ts";
 import type { ProgressStore } from "./progress/store.ts";
+import { ProgressWriter } from "./progress/writer.ts";
 import type { ChatStore } from "./store.ts";
 
 /** Every event carries its id (event-ids.ts); a token also the text length it brings the reply to. */
@@ -84,19 +84,10 @@ export class ReplyRun {
   private readonly log: ChatEvent[] = [];
   private wake = Promise.withResolvers<void>();
   private ended = false;
-  /** The model is done: nothing more to persist. */
-  private generated = false;
   private readonly controller = new AbortController();
   private listeners = 0;
-  private persisting = false;
   private text = "";
-  private readonly chunks: string[] = [];
-  /** Chunks and text length already in progress items, and the last item's sequence. */
-  private persistedCount = 0;
-  private persistedEnd = 0;
-  private seq = 0;
-  private lastWriteAt = 0;
-  private writes: Promise<void> = Promise.resolve();
+  private readonly progress: ProgressWriter;
   private checkedAt = Date.now();
   private checking: Promise<void> | undefined;
   /** When the newest answered read of the flags was sent (the run's start counts as one: nothing asked yet). */
@@ -112,6 +103,7 @@ export class ReplyRun {
     readonly turn: Turn,
   ) {
     running.set(turn.reply.messageId, this);
+    this.progress = new ProgressWriter(deps, { chatId: turn.chat.chatId, replyId: turn.reply.messageId, alternate: turn.alternate });
     // Every line about the run (timers included) names the chat and the reply.
     this.finished = withLogContext({ chat_id: turn.chat.chatId, reply_id: turn.reply.messageId }, () => this.generate());
     this.finished.catch((error: Error) => logger.error("reply run failed", { reply_id: turn.reply.messageId, error: error.message }));
@@ -139,7 +131,7 @@ export class ReplyRun {
         if (run.listeners > 0 || run.ended) return;
         if (run.deps.continueAfterDisconnect) run.persist();
         // A reader elsewhere still follows: keep going for it.
-        else if (!run.persisting) {
+        else if (!run.progress.on) {
           run.cut = delivered;
           run.controller.abort(new Error("client left"));
         }
@@ -159,11 +151,7 @@ export class ReplyRun {
 
   /** From now on, keep the table up to date for readers (idempotent). */
   persist(): void {
-    if (this.persisting || this.generated) return;
-    this.persisting = true;
-    this.flush();
-    const every = Math.max(1, Math.min(this.deps.progressIntervalMs, Math.floor(this.deps.leaseMs / 3)));
-    this.timers.push(setInterval(() => this.flushIfDue(), every).unref());
+    this.progress.start();
   }
 
   private notify(): void {
@@ -175,32 +163,6 @@ export class ReplyRun {
   private push(event: ChatEvent): void {
     this.log.push(event);
     this.notify();
-  }
-
-  private flushIfDue(): void {
-    const since = Date.now() - this.lastWriteAt;
-    const fresh = this.chunks.length > this.persistedCount;
-    if ((fresh && since >= this.deps.progressIntervalMs) || since >= this.deps.leaseMs / 3) this.flush();
-  }
-
-  /** Writes the chunks not yet persisted (or none: a heartbeat); a failed write is retried with the next. */
-  private flush(): void {
-    this.lastWriteAt = Date.now();
-    const { chat, reply, alternate } = this.turn;
-    this.writes = this.writes.then(async () => {
-      const upTo = this.chunks.length;
-      const chunks = this.chunks.slice(this.persistedCount, upTo);
-      const end = this.persistedEnd + chunks.reduce((n, c) => n + c.length, 0);
-      const item = { seq: this.seq + 1, chunks, end, leaseUntil: Date.now() + this.deps.leaseMs };
-      try {
-        await this.deps.progress.write(chat.chatId, reply.messageId, alternate, item);
-        this.seq = item.seq;
-        this.persistedCount = upTo;
-        this.persistedEnd = end;
-      } catch (error) {
-        logger.warn("reply progress not persisted", { error: (error as Error).name });
-      }
-    });
   }
 
   /**
@@ -258,9 +220,8 @@ export class ReplyRun {
         }
         firstTokenMs ??= performance.now() - started;
         this.text += chunk;
-        this.chunks.push(chunk);
         this.push({ type: "token", id: eventId(alternate, this.text.length), text: chunk, end: this.text.length });
-        if (this.persisting) this.flushIfDue();
+        this.progress.add(chunk);
       }
       if (signal.aborted) status = "interrupted";
     } catch (error) {
@@ -268,13 +229,14 @@ export class ReplyRun {
       if (!signal.aborted) failure = errorOf(error, deps.metrics);
       if (error instanceof DependencyUnavailableError) logger.warn("reply cut short", { error: error.message });
     } finally {
-      this.generated = true;
+      // The model is done: nothing more to persist.
+      void this.progress.close();
       for (const timer of this.timers) clearTimeout(timer);
       running.delete(reply.messageId);
     }
     const usage = await model.usage();
     const text = this.cut === undefined ? this.text : this.text.slice(0, this.cut);
-    await this.writes;
+    await this.progress.close();
     const store = () => deps.store.finishTurn(chat, reply, { text, status, usage });
     let stored = false;
     try {

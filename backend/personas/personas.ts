@@ -48,7 +48,7 @@ export const NO_SUCH_PERSONA = "No such public persona";
 
 /**
  * Who may see a persona: its owner, always; anyone else only once it is public and has a
- * ready version. Private by default (`public` absent).
+ * ready version. Private by default (`public` absent). Kept in step with store.ts `stillChattable`.
  */
 function visible(persona: Persona, viewerUid: string | undefined): boolean {
   return persona.uid === viewerUid || (persona.public === true && persona.current !== undefined);
@@ -178,6 +178,18 @@ export function personasOn(
       if (!persona || !visible(persona, viewerUid)) throw new NotFoundError(NO_SUCH_PERSONA);
       return persona;
     },
+
+    /**
+     * `visibleTo` for a persona whose owner is known already (a chat names both): one read, no
+     * lookup of its public id. `stillChattable`: the same rule (ready, too) as conditions for
+     * the caller's transaction, so what it writes holds only while the persona does.
+     */
+    async visibleAt(viewerUid: string, ownerUid: string, personaId: string): Promise<Persona> {
+      const persona = await store.find(ownerUid);
+      if (!persona || persona.personaId !== personaId || !visible(persona, viewerUid)) throw new NotFoundError(NO_SUCH_PERSONA);
+      return persona;
+    },
+    stillChattable: (viewerUid: string, ownerUid: string, personaId: string) => store.stillChattable(ownerUid, personaId, viewerUid),
 
     /**
      * Makes the owner's persona public or private; it need not be ready (its card shows once

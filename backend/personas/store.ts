@@ -11,7 +11,7 @@
  */
 import { keys } from "../data/keys.ts";
 import type { Increment } from "../data/rate-limit.ts";
-import { cancellationReasons, isConditionFailed, type Table } from "../data/table.ts";
+import { cancellationReasons, isConditionFailed, type Table, type TableWrite } from "../data/table.ts";
 import type { Persona, StatusEvent } from "./model.ts";
 import { isRunning, type PersonaStatus } from "./status.ts";
 
@@ -72,6 +72,32 @@ export function personaStore(table: Table) {
     async ownerOf(personaId: string): Promise<string | undefined> {
       const item = await table.get<{ uid?: unknown }>(keys.personaOwner(personaId));
       return typeof item?.uid === "string" ? item.uid : undefined;
+    },
+
+    /**
+     * For another domain's transaction (a chat turn): `personaId` is still `uid`'s persona, ready,
+     * and `viewerUid`'s to see (personas.ts `visible`), and its public id still names it (a
+     * deletion removes that first). Nothing is written if either no longer holds.
+     */
+    stillChattable(uid: string, personaId: string, viewerUid: string): TableWrite[] {
+      return [
+        {
+          ConditionCheck: {
+            Key: keys.persona(uid),
+            ConditionExpression: "personaId = :id AND attribute_exists(#current) AND (#uid = :viewer OR #public = :true)",
+            ExpressionAttributeNames: { "#current": "current", "#uid": "uid", "#public": "public" },
+            ExpressionAttributeValues: { ":id": personaId, ":viewer": viewerUid, ":true": true },
+          },
+        },
+        {
+          ConditionCheck: {
+            Key: keys.personaOwner(personaId),
+            ConditionExpression: "#uid = :owner",
+            ExpressionAttributeNames: { "#uid": "uid" },
+            ExpressionAttributeValues: { ":owner": uid },
+          },
+        },
+      ];
     },
 
     /** Status events after `afterSeq`, oldest first. */

@@ -165,12 +165,12 @@ export function chatHandlers({ chats, config }: Pick<Domains, "chats" | "config"
     return respond({ messages: page.items.map(messageView), next_cursor: page.next ?? null } satisfies z.output<typeof MessagePage>);
   };
 
-  const send: Handler = async (ctx) => {
-    const { uid } = await callers.required(ctx.req);
-    const { params, body } = await input(ctx, api.chats.send);
-    const chat = await chats.get(uid, params.chat_id);
-    return replyTo(ctx, chats.startReply(await chats.prepareTurn(chat, body.text)));
-  };
+  /** The account check runs beside the chat's first reads (chats.send awaits it before writing): the model is asked sooner. */
+  const send: Handler = (ctx) =>
+    callers.requiredAlongside(ctx.req, async ({ uid }, cleared) => {
+      const { params, body } = await input(ctx, api.chats.send);
+      return replyTo(ctx, chats.startReply(await chats.send(uid, params.chat_id, body.text, cleared)));
+    });
 
   const stop: Handler = async (ctx) => {
     const { uid } = await callers.required(ctx.req);

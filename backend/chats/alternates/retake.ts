@@ -2,9 +2,10 @@
  * The last turn made again: regenerate its reply (a new alternate, like character chat's
  * "swipes"), edit its user message (the reply made anew), or show another alternate. History
  * stays append-only apart from the last turn: anything earlier is 409 `not_last_turn`. A
- * retake is a turn for the limits (messages per minute, the token budget) and for the lock
+ * retake is a turn for the limits (messages per minute, counted in its transaction; the token budget) and for the lock
  * (one reply at a time per chat: 409 `reply_in_progress`), and its reply is a run like any.
  */
+import type { Increment } from "../../data/rate-limit.ts";
 import { ConflictError, NotFoundError } from "../../errors.ts";
 import type { ReadyPersona } from "../../personas/model.ts";
 import { NO_SUCH_REPLY } from "../follow.ts";
@@ -17,7 +18,8 @@ export interface RetakeDeps {
   store: ChatStore;
   alternates: AlternatesStore;
   checkedText(text: string): string;
-  admit(chat: Chat): Promise<ReadyPersona>;
+  /** The persona and the message counter's increment (it rides in the retake's transaction). */
+  admit(chat: Chat): Promise<{ persona: ReadyPersona; counter?: Increment }>;
   turnOf(chat: Chat, persona: ReadyPersona, user: Message, reply: Message): Promise<Turn>;
   leaseMs: number;
 }
@@ -28,7 +30,8 @@ export const MAX_ALTERNATES = 25;
 const notLast = () => new ConflictError("Only the chat's last turn can be regenerated or edited", "not_last_turn");
 const busy = () => new ConflictError("A reply is already being generated in this chat", "reply_in_progress");
 
-function refused(refusal: Refusal): Error {
+function refused(refusal: Refusal, counter: Increment | undefined): Error {
+  if (refusal === "limited") return counter!.refused();
   return refusal === "busy" ? busy() : notLast();
 }
 
@@ -57,11 +60,11 @@ export function retakesOf(deps: RetakeDeps) {
       const reply = await lastReply(chat, replyId);
       if ((reply.alternates?.length ?? 1) >= MAX_ALTERNATES)
         throw new ConflictError(`A reply keeps at most ${MAX_ALTERNATES} alternates`, "too_many_alternates");
-      const persona = await deps.admit(chat);
+      const { persona, counter } = await deps.admit(chat);
       const user = reply.inReplyTo ? await store.message(chat.chatId, reply.inReplyTo) : (await lastTwo(chat)).at(-2);
       if (user?.role !== "user") throw notLast();
-      const begun = await alternates.beginRegenerate(chat, reply, deps.leaseMs);
-      if (typeof begun === "string") throw refused(begun);
+      const begun = await alternates.beginRegenerate(chat, reply, deps.leaseMs, counter?.write);
+      if (typeof begun === "string") throw refused(begun, counter);
       return deps.turnOf(chat, persona, user, begun);
     },
 
@@ -79,9 +82,9 @@ export function retakesOf(deps: RetakeDeps) {
         (!chat.lastTurn || chat.lastTurn.userId === messageId);
       if (!isLast) throw notLast();
       if (previous?.status === "generating") throw busy();
-      const persona = await deps.admit(chat);
-      const begun = await alternates.beginEdit(chat, user, previous, trimmed, deps.leaseMs);
-      if (typeof begun === "string") throw refused(begun);
+      const { persona, counter } = await deps.admit(chat);
+      const begun = await alternates.beginEdit(chat, user, previous, trimmed, deps.leaseMs, counter?.write);
+      if (typeof begun === "string") throw refused(begun, counter);
       return deps.turnOf(chat, persona, begun.user, begun.reply);
     },
 

@@ -7,12 +7,12 @@
  * Every expression of it lives here (docs/data-model.md says how alternates are stored).
  */
 import { keys } from "../../data/keys.ts";
-import { cancellationReasons, isConditionFailed, withoutKeys, type Table } from "../../data/table.ts";
+import { cancellationReasons, isConditionFailed, withoutKeys, type Table, type TableWrite } from "../../data/table.ts";
 import type { Alternate, Chat, Message } from "../model.ts";
 import { generatingReply, LOCK_MS } from "../store.ts";
 
-/** Why a retake did not begin: another reply holds the lock, or the turn is no longer the last. */
-export type Refusal = "busy" | "not_last";
+/** Why a retake did not begin: the message counter is full, another reply holds the lock, or the turn is no longer the last. */
+export type Refusal = "limited" | "busy" | "not_last";
 
 /** An alternate as kept in the list: what the reply showed when it ended. */
 const entryOf = (reply: Message): Alternate => ({
@@ -48,10 +48,11 @@ export function alternatesStore(table: Table) {
     };
   }
 
-  /** The first cancellation reason as a refusal; anything else is rethrown. */
-  function refusal(error: unknown, last: { field: "userId" | "replyId"; id: string }): Refusal | "changed" {
+  /** The first cancellation reason as a refusal (a full message counter, the last item, first); anything else is rethrown. */
+  function refusal(error: unknown, last: { field: "userId" | "replyId"; id: string }, counter?: TableWrite): Refusal | "changed" {
     const reasons = cancellationReasons(error);
     if (!reasons) throw error;
+    if (counter && reasons.at(-1)?.code === "ConditionalCheckFailed") return "limited";
     const [chat, ...rest] = reasons;
     if (chat?.code === "ConditionalCheckFailed") {
       const turn = (chat.item as Chat | undefined)?.lastTurn;
@@ -68,7 +69,7 @@ export function alternatesStore(table: Table) {
      * empty `generating` alternate numbered after the others, and the lock is taken. The
      * first regenerate turns the reply's own answer into alternate 0 of the list.
      */
-    async beginRegenerate(chat: Chat, reply: Message, leaseMs: number, now = new Date()): Promise<Message | Refusal> {
+    async beginRegenerate(chat: Chat, reply: Message, leaseMs: number, counter?: TableWrite, now = new Date()): Promise<Message | Refusal> {
       const list = reply.alternates;
       const alternate = list ? list.length : 1;
       const at = now.toISOString();
@@ -94,9 +95,11 @@ export function alternatesStore(table: Table) {
               },
             },
           },
+          // Last: the messages-per-minute counter counts only a retake that begins.
+          ...(counter ? [counter] : []),
         ]);
       } catch (error) {
-        const refused = refusal(error, last);
+        const refused = refusal(error, last, counter);
         return refused === "changed" ? "busy" : refused;
       }
       const { usage: _usage, feedback: _feedback, ...rest } = reply;
@@ -120,6 +123,7 @@ export function alternatesStore(table: Table) {
       previous: Message | undefined,
       text: string,
       leaseMs: number,
+      counter?: TableWrite,
       now = new Date(),
     ): Promise<{ user: Message; reply: Message } | Refusal> {
       const at = now.toISOString();
@@ -150,9 +154,10 @@ export function alternatesStore(table: Table) {
               ]
             : []),
           { Put: { Item: { ...keys.message(chat.chatId, reply.messageId), ...reply }, ConditionExpression: "attribute_not_exists(PK)" } },
+          ...(counter ? [counter] : []),
         ]);
       } catch (error) {
-        const refused = refusal(error, last);
+        const refused = refusal(error, last, counter);
         return refused === "changed" ? "busy" : refused;
       }
       return { user: { ...user, text, editedAt: at }, reply };
