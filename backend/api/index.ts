@@ -1,8 +1,10 @@
 /**
  * The production app: the domains (from the composition root) behind every route. Only the
- * HTTP core, the route table and the metrics port are built at start-up; the domains are
- * composed by the first request that needs them (handlers/index.ts).
+ * HTTP core, the route table, the metrics port and the AI providers (not their SDK) are
+ * built at start-up; the domains are composed by the first request that needs them
+ * (handlers/index.ts).
  */
+import { createProviders } from "../ai/providers.ts";
 import type { Domains, Ports } from "../compose.ts";
 import type { Config } from "../config.ts";
 import { logger, requestLogger, withLogContext } from "../log.ts";
@@ -51,9 +53,10 @@ export function createApi(config: Config, options: ApiOptions = {}): App {
   const given = options.domains;
   // At start-up: every request line carries the request's metrics, /healthz's included.
   const metrics = given?.ports.metrics ?? options.ports?.metrics ?? metricsFor(config);
-  const domains = given
-    ? () => Promise.resolve(given)
-    : () => import("../compose.ts").then(({ compose }) => compose(config, { ...options.ports, metrics }));
+  // Also at start-up, as when the domains were: the providers' choice is logged, and a bad GEMINI_* setting fails the start.
+  const providers = given || (options.ports?.llm && options.ports.images) ? {} : createProviders(process.env, logger, metrics);
+  const ports = { ...providers, ...options.ports, metrics };
+  const domains = given ? () => Promise.resolve(given) : () => import("../compose.ts").then(({ compose }) => compose(config, ports));
   const log = options.logger ?? logger;
   return createApp({
     routes: [...routes(handlersFor(given?.config ?? config, domains)), ...(options.extraRoutes ?? [])],
