@@ -31,7 +31,7 @@ import { modelIllustrator, offlineIllustrator } from "./personas/portrait.ts";
 import type { SagaStep } from "./personas/status.ts";
 import { modelWriter, offlineWriter } from "./personas/writer.ts";
 import { mediaBucket, type Media } from "./ports/media.ts";
-import { emfMetrics, type Metrics } from "./ports/metrics.ts";
+import { metricsFor, type Metrics } from "./ports/metrics.ts";
 import { messageQueue, stepQueues, type MessageQueue, type StepQueues } from "./ports/queue.ts";
 import { socialOn } from "./social/social.ts";
 import { surveysOn } from "./surveys/surveys.ts";
@@ -51,7 +51,7 @@ export interface Ports {
 /** The real ports for `config`; the AI providers from the environment (Gemini, or offline without a key). */
 export function portsFor(config: Config, overrides: Partial<Ports> = {}, env: NodeJS.ProcessEnv = process.env): Ports {
   const table = overrides.table ?? new Table(config.tableName);
-  const metrics = overrides.metrics ?? emfMetrics({ namespace: config.metricsNamespace, enabled: config.metricsEnabled });
+  const metrics = overrides.metrics ?? metricsFor(config);
   const providers = overrides.llm && overrides.images ? undefined : createProviders(env, logger, metrics);
   return {
     table,

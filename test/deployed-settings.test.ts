@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REQUIRED_IN_AWS } from "../backend/config.ts";
-import { APP_SECRET_KEYS } from "../backend/ports/secrets.ts";
+import { APP_SECRET_KEYS } from "../backend/ports/app-secret.ts";
 import { BUNDLES, build } from "../scripts/build.ts";
 import { ROOT, parseTemplate, type Template } from "./support/sam-template.ts";
 import { SECRET_PROVIDES, unprovidedSettings } from "./support/settings-check.ts";

@@ -1,9 +1,15 @@
-/** The production app: the domains (from the composition root) behind every route. */
-import { compose, type Domains, type Ports } from "../compose.ts";
+/**
+ * The production app: the domains (from the composition root) behind every route. Only the
+ * HTTP core, the route table, the metrics port and the AI providers (not their SDK) are
+ * built at start-up; the domains are composed by the first request that needs them
+ * (handlers/index.ts).
+ */
+import { createProviders } from "../ai/providers.ts";
+import type { Domains, Ports } from "../compose.ts";
 import type { Config } from "../config.ts";
 import { logger, requestLogger, withLogContext } from "../log.ts";
 import { DependencyUnavailableError } from "../ports/dependency.ts";
-import type { Metrics } from "../ports/metrics.ts";
+import { metricsFor, type Metrics } from "../ports/metrics.ts";
 import { createApp, type AppLogger, type RequestLine } from "./app.ts";
 import { httpErrorFor } from "./domain-errors.ts";
 import type { Route } from "./framework.ts";
@@ -44,11 +50,16 @@ function requestLog(log: AppLogger, metrics: Metrics): (line: RequestLine) => vo
 
 /** @example const app = createApi(loadConfig(), { logger: quiet }); */
 export function createApi(config: Config, options: ApiOptions = {}): App {
-  const domains = options.domains ?? compose(config, options.ports);
-  const { metrics } = domains.ports;
+  const given = options.domains;
+  // At start-up: every request line carries the request's metrics, /healthz's included.
+  const metrics = given?.ports.metrics ?? options.ports?.metrics ?? metricsFor(config);
+  // Also at start-up, as when the domains were: the providers' choice is logged, and a bad GEMINI_* setting fails the start.
+  const providers = given || (options.ports?.llm && options.ports.images) ? {} : createProviders(process.env, logger, metrics);
+  const ports = { ...providers, ...options.ports, metrics };
+  const domains = given ? () => Promise.resolve(given) : () => import("../compose.ts").then(({ compose }) => compose(config, ports));
   const log = options.logger ?? logger;
   return createApp({
-    routes: [...routes(handlersFor(domains)), ...(options.extraRoutes ?? [])],
+    routes: [...routes(handlersFor(given?.config ?? config, domains)), ...(options.extraRoutes ?? [])],
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
     sseHeartbeatMs: config.sseHeartbeatMs,

@@ -270,3 +270,8 @@ export function emfMetrics(options: {
     options.write ?? ((line) => process.stdout.write(`${line}\n`)),
   );
 }
+
+/** The process's metrics port, from its settings (compose.ts, and the API before its domains are composed). */
+export function metricsFor(config: { metricsNamespace: string; metricsEnabled: boolean }): Metrics {
+  return emfMetrics({ namespace: config.metricsNamespace, enabled: config.metricsEnabled });
+}

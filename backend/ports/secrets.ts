@@ -9,23 +9,8 @@
  * a throw, so Lambda reports an init failure instead of a server that answers 503 forever.
  * Nothing here ever logs or throws a value.
  */
-import { z } from "zod";
 import { logger } from "../log.ts";
-
-/**
- * The secret's JSON keys. Without the key pair nobody can sign in or be recognised, without
- * the fingerprint key no friend can answer: those are required. Without a Gemini key the AI
- * providers are the offline ones, labelled as such (a documented choice), so it may be empty.
- * The same rules as the local stack's secrets (backend/local/secrets.ts).
- */
-export const AppSecret = z.object({
-  JWT_PRIVATE_KEY: z.string().startsWith("-----BEGIN PRIVATE KEY-----"),
-  JWT_PUBLIC_KEY: z.string().startsWith("-----BEGIN PUBLIC KEY-----"),
-  FINGERPRINT_SECRET: z.string().min(32),
-  GEMINI_API_KEY: z.string().optional(),
-});
-export type AppSecret = z.infer<typeof AppSecret>;
-export const APP_SECRET_KEYS = Object.keys(AppSecret.shape) as ReadonlyArray<keyof AppSecret>;
+import type { AppSecret } from "./app-secret.ts";
 
 /**
  * Cold start must finish inside Lambda's 10 s init phase: 3 attempts of at most 1 s to
@@ -53,7 +38,9 @@ export async function loadAppSecret(env: NodeJS.ProcessEnv = process.env, log: E
   if (!arn) return;
   let secret: AppSecret;
   try {
-    secret = parseSecret(await readSecretString(arn));
+    // zod and the schema with the client: a process without a secret (local runs, tests) loads neither.
+    const [text, { AppSecret }] = await Promise.all([readSecretString(arn), import("./app-secret.ts")]);
+    secret = parseSecret(text, AppSecret);
   } catch (error) {
     const cause = (error as Error).cause as Error | undefined;
     // The ARN names the secret, it is not one; the reason is the SDK's or ours, never a value.
@@ -90,14 +77,14 @@ async function readSecretString(arn: string): Promise<string> {
 }
 
 /** Not Powertools' `json` transform: its parse error quotes the start of the text, a value. */
-function parseSecret(text: string): AppSecret {
+function parseSecret(text: string, schema: typeof AppSecret): AppSecret {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     throw new AppSecretError("the secret's value is not JSON");
   }
-  const parsed = AppSecret.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
   const keys = [...new Set(parsed.error.issues.map((issue) => issue.path.join(".") || "(the value)"))];
   throw new AppSecretError(`the secret lacks or has malformed keys: ${keys.join(", ")}`);

@@ -1,10 +1,12 @@
 /**
  * Section 5's import-timing table: what each dependency (and each layer of our own code)
  * costs to load in a fresh process, and whether the API loads it at start-up or on first
- * use. Each row is a small bundle built like the API's (scripts/build.ts `build()`), whose
- * entry imports just that dependency the way our code does; it is imported in a fresh
- * process, interleaved with an empty one, and the medians are compared. Rows overlap (the
- * contract includes zod), so they do not add up to the API bundle: they say where to look next.
+ * use (a route group's first request loads its handlers, the contract and the domains:
+ * api/handlers/index.ts). Each row is a small bundle built like the API's (scripts/build.ts
+ * `build()`), whose entry imports just that dependency the way our code does; it is imported
+ * in a fresh process, interleaved with an empty one, and the medians are compared. Rows
+ * overlap (the contract includes zod), so they do not add up to the API bundle: they say
+ * where to look next.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -20,13 +22,18 @@ export interface Probe {
 const ENTRIES: { name: string; when: string; code: string }[] = [
   {
     name: "zod (the `z` namespace)",
-    when: "start-up",
+    when: "first request of a route group",
     code: 'import { z } from "zod";\nexport const probe = z.object({ ok: z.boolean() });',
   },
   { name: "Powertools logger (backend/log.ts)", when: "start-up", code: 'export { logger } from "../../../backend/log.ts";' },
   {
-    name: "jose (sign-in and tokens)",
+    name: "metrics port (ports/metrics.ts, with the logger)",
     when: "start-up",
+    code: 'export { metricsFor } from "../../../backend/ports/metrics.ts";',
+  },
+  {
+    name: "jose (sign-in and tokens)",
+    when: "first request of a route group",
     code: 'export { SignJWT, errors, importPKCS8, importSPKI, jwtVerify, createRemoteJWKSet } from "jose";',
   },
   {
@@ -34,8 +41,16 @@ const ENTRIES: { name: string; when: string; code: string }[] = [
     when: "start-up",
     code: 'export * from "../../../backend/api/app.ts";\nexport * from "../../../backend/api/adapters/node.ts";',
   },
-  { name: "API contract (zod schemas of every route)", when: "start-up", code: 'export * from "../../../backend/api/contract/index.ts";' },
-  { name: "domains (backend/compose.ts, no SDK)", when: "start-up", code: 'export * from "../../../backend/compose.ts";' },
+  {
+    name: "API contract (zod schemas of every route)",
+    when: "first request of a route group",
+    code: 'export * from "../../../backend/api/contract/index.ts";',
+  },
+  {
+    name: "domains (backend/compose.ts, no SDK)",
+    when: "first request of a route group",
+    code: 'export * from "../../../backend/compose.ts";',
+  },
   {
     name: "AWS SDK: DynamoDB (data/documents.ts)",
     when: "first table request",

@@ -143,8 +143,9 @@ export async function coldStartSection(): Promise<SectionResult> {
       "",
       table(["process", "code starts", "import", "ready", "× empty", "CPU when ready", "× empty", "spawn → exit", "× empty"], loadRows),
       "",
-      "What each dependency costs to load, and when the API loads it (the AWS SDK, the Gemini SDK and the OpenAPI generator are " +
-        'loaded by the first request that needs them, docs/decisions.md "Performance round two (issue 18)"). Each row is a bundle ' +
+      "What each dependency costs to load, and when the API loads it (a route group's handlers, the contract, the domains, zod and " +
+        "jose with the first request of a group; the AWS SDK, the Gemini SDK and the OpenAPI generator with the first request that " +
+        'needs them: docs/decisions.md "Performance round two (issue 18)"). Each row is a bundle ' +
         `built the same way whose entry imports only that dependency, imported in a fresh process (${RUNS} runs each, interleaved with ` +
         "the empty process, medians). Rows overlap: the contract and the domains include zod, the domains the logger and jose.",
       "",

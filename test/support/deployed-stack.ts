@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { provision } from "../../backend/local/provision.ts";
 import { generateSecrets } from "../../backend/local/secrets.ts";
-import { APP_SECRET_KEYS } from "../../backend/ports/secrets.ts";
+import { APP_SECRET_KEYS } from "../../backend/ports/app-secret.ts";
 import { BUNDLES, build } from "../../scripts/build.ts";
 import { invokeHandler, killEntryProcesses, startEntryProcess, type EntryProcess, type Invocation } from "./entry-process.ts";
 import { startFakeGemini, type FakeGemini } from "../../fixtures/fake-gemini.ts";

@@ -46,7 +46,7 @@ export async function fuzzStack(): Promise<FuzzStack> {
   await stack.workers?.stop();
   return {
     stack,
-    routes: routes(handlersFor(stack.domains)),
+    routes: routes(handlersFor(stack.domains.config, async () => stack.domains)),
     world: { owner: uid, surveyId: survey.survey_id, personaId, chatId, messageId: first.message_id ?? first.id },
     close: async () => {
       await stack.close();

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { REQUIRED_IN_AWS } from "../../backend/config.ts";
-import { AppSecret } from "../../backend/ports/secrets.ts";
+import { AppSecret } from "../../backend/ports/app-secret.ts";
 import type { Template } from "./sam-template.ts";
 import { fn, ofType } from "./template-checks.ts";
 
