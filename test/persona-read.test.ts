@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { documentClient } from "../backend/data/documents.ts";
-import { keys } from "../backend/data/keys.ts";
+import { keys, type Key } from "../backend/data/keys.ts";
 import { Table } from "../backend/data/table.ts";
 import { measureCapacity } from "../backend/ports/capacity.ts";
 import { surveyStore } from "../backend/surveys/store.ts";
@@ -37,7 +37,7 @@ async function answer(surveyId: string): Promise<string> {
   return (await post(`/v1/surveys/${surveyId}/responses`, undefined, friendAnswer(`device-${randomUUID()}`))).receipt;
 }
 
-const get = async (key: Record<string, string>) =>
+const get = async (key: Key) =>
   (await documentClient().send(new GetCommand({ TableName: stack.config.tableName, Key: key, ConsistentRead: true }))).Item;
 
 /** What the page showed before the copy: the current survey's item, read (0 when there is none or it is being deleted). */

@@ -121,8 +121,7 @@ export function personasOn(
       // One request: the pointer carries the survey's answer count (docs/privacy.md: the owner
       // sees at once how many answers exist). A pointer from before that copy: the survey, read.
       const { persona, openSurveyId, answerCount } = await store.findWithOpenSurvey(uid);
-      const answers =
-        openSurveyId === undefined ? 0 : (answerCount ?? (await surveys.currentById(openSurveyId))?.answerCount ?? 0);
+      const answers = openSurveyId === undefined ? 0 : (answerCount ?? (await surveys.currentById(openSurveyId))?.answerCount ?? 0);
       const current = persona?.current;
       return {
         persona_id: persona?.personaId ?? null,
