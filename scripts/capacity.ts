@@ -118,7 +118,9 @@ try {
     "GetItem PERSONA + TransactWrite: Update PERSONA + Put PERSONA_EVENT + GetItem PERSONA (publication)",
     () => saga.illustration({ uid: "g_1", sagaId }, delivery),
   );
-  await measure("GET /v1/personas/me", "BatchGetItem PERSONA + OPEN_SURVEY (which carries the survey's answer count)", () => personas.view("g_1"));
+  await measure("GET /v1/personas/me", "BatchGetItem PERSONA + OPEN_SURVEY (which carries the survey's answer count)", () =>
+    personas.view("g_1"),
+  );
   await measure("status feed, one poll", "Query USER#uid, SK > PERSONA_EVENT#n", () => personas.statusEventsAfter("g_1", 0));
   await measure(
     "PUT /v1/personas/me/visibility",
