@@ -81,7 +81,7 @@ try {
   let receipt = "";
   await measure(
     "POST /v1/surveys/:id/responses",
-    "TransactWrite: Update META (exists, open, not the owner) + Put ANSWER#hmac + 2× Update RATE#… (conditional ADD); GetItem META (a round due?)",
+    "TransactWrite: Update META (exists, open, not the owner) + Put ANSWER#hmac + 2× Update RATE#… (conditional ADD); GetItem META (a round due?) + UpdateItem OPEN_SURVEY (the count's copy, conditional)",
     async () => {
       receipt = (await surveys.answer(surveyId, { question_set: "v1", fingerprint: "device-0001", answers }, { ip: "198.51.100.1" }))
         .receipt;
@@ -90,7 +90,7 @@ try {
   await surveys.answer(surveyId, { question_set: "v1", fingerprint: "device-0002", answers }, { ip: "198.51.100.1" });
   await measure(
     "POST /v1/surveys/:id/responses (the 3rd change: publishes a round)",
-    "the answer as above + Query SURVEY#id (consistent) + TransactWrite: Put ROUND#n + Update META (round, changes unchanged) + GetItem META",
+    "the answer as above + Query SURVEY#id (consistent) + TransactWrite: Put ROUND#n + Update META (round, changes unchanged) + GetItem META (the copy beside the round's work)",
     () => surveys.answer(surveyId, { question_set: "v1", fingerprint: "device-0003", answers }, { ip: "198.51.100.1" }),
   );
   await measure("PUT /v1/surveys/:id/self", "TransactWrite: ConditionCheck META + Put SELF", () =>
@@ -118,7 +118,9 @@ try {
     "GetItem PERSONA + TransactWrite: Update PERSONA + Put PERSONA_EVENT + GetItem PERSONA (publication)",
     () => saga.illustration({ uid: "g_1", sagaId }, delivery),
   );
-  await measure("GET /v1/personas/me", "BatchGetItem PERSONA + OPEN_SURVEY, then GetItem SURVEY#id/META", () => personas.view("g_1"));
+  await measure("GET /v1/personas/me", "BatchGetItem PERSONA + OPEN_SURVEY (which carries the survey's answer count)", () =>
+    personas.view("g_1"),
+  );
   await measure("status feed, one poll", "Query USER#uid, SK > PERSONA_EVENT#n", () => personas.statusEventsAfter("g_1", 0));
   await measure(
     "PUT /v1/personas/me/visibility",
@@ -177,7 +179,7 @@ try {
   });
   await measure(
     "POST /v1/surveys/:id/responses/withdraw",
-    "GetItem ANSWER#hmac + TransactWrite: Update ANSWER (tombstone, receipt unspent) + Update META; GetItem META (a round due?)",
+    "GetItem ANSWER#hmac + TransactWrite: Update ANSWER (tombstone, receipt unspent) + Update META; GetItem META (a round due?) + UpdateItem OPEN_SURVEY (the count's copy)",
     () => surveys.withdraw(surveyId, receipt),
   );
 

@@ -118,9 +118,10 @@ export function personasOn(
 
     /** Query only: the owner's persona with the answers so far. */
     async view(uid: string): Promise<PersonaView> {
-      const { persona, openSurveyId } = await store.findWithOpenSurvey(uid);
-      const survey = openSurveyId === undefined ? undefined : await surveys.currentById(openSurveyId);
-      const answers = survey?.answerCount ?? 0;
+      // One request: the pointer carries the survey's answer count (docs/privacy.md: the owner
+      // sees at once how many answers exist). A pointer from before that copy: the survey, read.
+      const { persona, openSurveyId, answerCount } = await store.findWithOpenSurvey(uid);
+      const answers = openSurveyId === undefined ? 0 : (answerCount ?? (await surveys.currentById(openSurveyId))?.answerCount ?? 0);
       const current = persona?.current;
       return {
         persona_id: persona?.personaId ?? null,

@@ -56,15 +56,19 @@ export function personaStore(table: Table) {
     /**
      * The persona and which survey is the owner's open one, in one request (BatchGetItem of
      * the persona and the surveys' `OPEN_SURVEY` pointer; both strongly consistent): what a
-     * start and a read need before anything else.
+     * start and a read need before anything else. `answerCount`: the survey domain's copy of
+     * the survey's live answer count on the pointer (absent on pointers from before the copy).
      */
-    async findWithOpenSurvey(uid: string): Promise<{ persona: Persona | undefined; openSurveyId: string | undefined }> {
+    async findWithOpenSurvey(
+      uid: string,
+    ): Promise<{ persona: Persona | undefined; openSurveyId: string | undefined; answerCount: number | undefined }> {
       const [persona, pointer] = await table.getMany<Record<string, unknown>>([keys.persona(uid), keys.openSurvey(uid)], {
         consistent: true,
       });
       return {
         persona: persona as Persona | undefined,
         openSurveyId: typeof pointer?.surveyId === "string" ? pointer.surveyId : undefined,
+        answerCount: typeof pointer?.answerCount === "number" ? pointer.answerCount : undefined,
       };
     },
 

@@ -69,9 +69,10 @@ export function surveyLifecycleStore(table: Table) {
           {
             Update: {
               Key: keys.openSurvey(owner.uid),
-              UpdateExpression: "SET surveyId = :new, createdAt = :now",
+              // The new survey's count (none yet) replaces the closed one's copy.
+              UpdateExpression: "SET surveyId = :new, createdAt = :now, answerCount = :zero, changes = :zero REMOVE deleted",
               ConditionExpression: "surveyId = :old",
-              ExpressionAttributeValues: { ":new": surveyId, ":old": closedSurveyId, ":now": now.toISOString() },
+              ExpressionAttributeValues: { ":new": surveyId, ":old": closedSurveyId, ":now": now.toISOString(), ":zero": 0 },
             },
           },
           ...newSurveyItems(owner, { surveyId, questionSet, createdAt: now.toISOString(), previousSurveyId: closedSurveyId }),
@@ -88,31 +89,50 @@ export function surveyLifecycleStore(table: Table) {
 
     /**
      * Hides `surveyId` at once (reads answer 404, answers are refused); its items go with
-     * `forget`. The owner's deletion counter (`limit`) counts in the same transaction.
+     * `forget`. The owner's deletion counter (`limit`) counts in the same transaction, and so
+     * does the owner's pointer when it names this survey (no answers to show, no copy after).
      */
     async markDeleted(surveyId: string, ownerUid: string, limit?: Increment): Promise<OwnerRefusal | "limited" | undefined> {
-      try {
-        await table.transact([
-          {
-            Update: {
-              Key: keys.survey(surveyId),
-              UpdateExpression: "SET #status = :deleted",
-              ConditionExpression: "ownerUid = :uid",
-              ExpressionAttributeNames: { "#status": "status" },
-              ExpressionAttributeValues: { ":uid": ownerUid, ":deleted": "deleted" },
-              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      const attempt = async (current: boolean): Promise<OwnerRefusal | "limited" | "pointer_elsewhere" | undefined> => {
+        try {
+          await table.transact([
+            {
+              Update: {
+                Key: keys.survey(surveyId),
+                UpdateExpression: "SET #status = :deleted",
+                ConditionExpression: "ownerUid = :uid",
+                ExpressionAttributeNames: { "#status": "status" },
+                ExpressionAttributeValues: { ":uid": ownerUid, ":deleted": "deleted" },
+                ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+              },
             },
-          },
-          ...(limit ? [limit.write] : []),
-        ]);
-        return undefined;
-      } catch (error) {
-        const reasons = cancellationReasons(error);
-        if (!reasons) throw error;
-        if (reasons[0]?.code === "ConditionalCheckFailed") return ownerRefusal(reasons[0].item, ownerUid);
-        if (reasons[1]?.code === "ConditionalCheckFailed") return "limited";
-        throw error;
-      }
+            ...(limit ? [limit.write] : []),
+            ...(current
+              ? [
+                  {
+                    Update: {
+                      Key: keys.openSurvey(ownerUid),
+                      UpdateExpression: "SET answerCount = :zero, deleted = :yes",
+                      ConditionExpression: "surveyId = :id",
+                      ExpressionAttributeValues: { ":zero": 0, ":yes": true, ":id": surveyId },
+                    },
+                  },
+                ]
+              : []),
+          ]);
+          return undefined;
+        } catch (error) {
+          const reasons = cancellationReasons(error);
+          if (!reasons) throw error;
+          if (reasons[0]?.code === "ConditionalCheckFailed") return ownerRefusal(reasons[0].item, ownerUid);
+          if (limit && reasons[1]?.code === "ConditionalCheckFailed") return "limited";
+          if (current && reasons.at(-1)?.code === "ConditionalCheckFailed") return "pointer_elsewhere";
+          throw error;
+        }
+      };
+      // Usually the survey deleted is the current one; when the pointer names another, once more without it.
+      const outcome = await attempt(true);
+      return outcome === "pointer_elsewhere" ? ((await attempt(false)) as OwnerRefusal | "limited" | undefined) : outcome;
     },
 
     /** Every survey `uid` made: their pointers (and the current-survey pointer, for surveys made before pointers existed). */

@@ -2,7 +2,8 @@
  * Surveys and their answers on the single table. Every DynamoDB expression of the survey
  * domain lives here; the rules (surveys.ts) call these methods in the product's words.
  *
- *   USER#uid / OPEN_SURVEY   pointer to the owner's current survey (open, or closed until reopened)
+ *   USER#uid / OPEN_SURVEY   pointer to the owner's current survey (open, or closed until reopened), with a
+ *                            copy of its answerCount and changes (the owner's persona page reads only this)
  *   USER#uid / SURVEY#id     pointer to every survey the owner made (deletion finds them all)
  *   SURVEY#id / META         owner, name, status, answer count, changes, the published round
  *   SURVEY#id / ANSWER#hmac  one friend's answer (hmac of survey id + fingerprint); after a
@@ -14,7 +15,7 @@
  */
 import { keys } from "../data/keys.ts";
 import type { Increment } from "../data/rate-limit.ts";
-import { cancellationReasons, type Table } from "../data/table.ts";
+import { cancellationReasons, isConditionFailed, type Table } from "../data/table.ts";
 import type { AnswerRefusal, StoredAnswer, Survey } from "./model.ts";
 import type { Answers, SelfAnswerInput } from "./questions.ts";
 import type { PublishedRound } from "./rounds.ts";
@@ -59,7 +60,7 @@ export function surveyStore(table: Table) {
         await table.transact([
           {
             Put: {
-              Item: { ...keys.openSurvey(owner.uid), surveyId, createdAt },
+              Item: { ...keys.openSurvey(owner.uid), surveyId, createdAt, answerCount: 0, changes: 0 },
               ConditionExpression: "attribute_not_exists(PK)",
               ReturnValuesOnConditionCheckFailure: "ALL_OLD",
             },
@@ -169,6 +170,24 @@ export function surveyStore(table: Table) {
         const [check] = cancellationReasons(error) ?? [];
         if (check?.code !== "ConditionalCheckFailed") throw error;
         return check.item && check.item.status !== "deleted" ? "not_owner" : "no_survey";
+      }
+    },
+
+    /**
+     * Copies `survey`'s answer count (as read after a change) onto the owner's pointer, if the
+     * pointer still names it, the survey is not being deleted, and no later change was copied
+     * first (`changes` only grows): so the copy never goes back, whatever order copies land in.
+     */
+    async copyCountToPointer(survey: Survey): Promise<void> {
+      try {
+        await table.update({
+          Key: keys.openSurvey(survey.ownerUid),
+          UpdateExpression: "SET answerCount = :count, changes = :changes",
+          ConditionExpression: "surveyId = :id AND attribute_not_exists(deleted) AND (attribute_not_exists(changes) OR changes < :changes)",
+          ExpressionAttributeValues: { ":id": survey.surveyId, ":count": survey.answerCount, ":changes": survey.changes ?? 0 },
+        });
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error; // another survey is current now, or a later copy won
       }
     },
 

@@ -5,7 +5,8 @@
  *   owner ── open ──────> SURVEY#id/META  (+ USER#uid/OPEN_SURVEY pointer: one per owner)
  *   friend ─ answer ────> SURVEY#id/ANSWER#hmac  + META.answerCount += 1
  *                         + RATE# counters (per IP, per survey)             (one transaction)
- *   friend ─ withdraw ──> ANSWER#hmac content removed (tombstone) + META.answerCount −= 1
+ *                         then the count copied onto USER#uid/OPEN_SURVEY (the persona page's one read)
+ *   friend ─ withdraw ──> ANSWER#hmac content removed (tombstone) + META.answerCount −= 1 (then copied too)
  *   owner ── saveSelf ──> SURVEY#id/SELF        (guarded by a ConditionCheck on META)
  *   owner ── summary ───> the latest published round (ROUND#n) only
  *   owner ── close ─────> META.status = closed (no more answers; withdrawals, rounds, the summary stay)
@@ -107,10 +108,25 @@ export function surveysOn(
     return store.find(surveyId, { consistent: true });
   }
 
-  /** A change is stored whatever happens next: a failed publication waits for the next change or read. */
+  /**
+   * A change is stored whatever happens next: a failed publication waits for the next change
+   * or read. Beside the round, the new count goes onto the owner's pointer (what the persona
+   * page reads); a failed copy is made good by the next change's.
+   */
   async function afterChange(surveyId: string): Promise<Survey | undefined> {
     try {
-      return await publishIfDue(surveyId);
+      const survey = await store.find(surveyId, { consistent: true });
+      if (!survey) return undefined;
+      const [now] = await Promise.all([
+        publishIfDue(surveyId, survey),
+        store.copyCountToPointer(survey).catch((error: Error) => {
+          logger.warn("answer count not copied to the owner's pointer; the next change copies it", {
+            survey_id: surveyId,
+            error: error.name,
+          });
+        }),
+      ]);
+      return now;
     } catch (error) {
       logger.warn("round publication failed; the next change or read retries it", { survey_id: surveyId, error: (error as Error).name });
       return undefined;

@@ -138,7 +138,7 @@ export async function costSection(): Promise<SectionResult> {
   flows.push(
     await measure(
       "survey answer (`POST /v1/surveys/:id/responses`)",
-      "one transaction: the answer, the survey's count and both rate-limit counters (per IP, per survey)",
+      "one transaction: the answer, the survey's count and both rate-limit counters (per IP, per survey); then the survey read back (is a round due?) and its count copied onto the owner's `OPEN_SURVEY` pointer, which the persona read reads",
       () => surveys.answer(surveyId, { question_set: "v1", fingerprint: "bench-friend-1", answers }, { ip: "198.51.100.1" }),
     ),
   );
@@ -194,7 +194,7 @@ export async function costSection(): Promise<SectionResult> {
   flows.push(
     await measure(
       "persona read (`GET /v1/personas/me`)",
-      "the persona and the open survey's pointer (one BatchGetItem), then the survey",
+      "one BatchGetItem: the persona and the open survey's pointer, which carries the survey's answer count (issue 18: one call)",
       () => personas.view(uid),
     ),
   );
