@@ -12,10 +12,15 @@ import { after, before, describe, test } from "node:test";
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { documentClient } from "../backend/data/documents.ts";
 import { keys, type Key } from "../backend/data/keys.ts";
+import { accountPseudonym } from "../backend/data/pseudonym.ts";
 import { Table } from "../backend/data/table.ts";
+import { lifecycleStore } from "../backend/lifecycle/store.ts";
+import { dynamoClient } from "../backend/ports/aws.ts";
 import { measureCapacity } from "../backend/ports/capacity.ts";
+import { roundTripsBefore, traceDynamo } from "../fixtures/dynamo-trace.ts";
 import { surveyStore } from "../backend/surveys/store.ts";
 import type { Survey } from "../backend/surveys/surveys.ts";
+import { scanAll } from "./support/lifecycle.ts";
 import { as, friendAnswer, ownerWithAnswers, sagaStack, type SagaStack } from "./support/saga.ts";
 
 let stack: SagaStack;
@@ -143,5 +148,72 @@ describe("persona read", () => {
 
     // Assess
     await assertShows(uid, 3, "after a late copy");
+  });
+});
+
+describe("the owner's account check beside the persona's read", () => {
+  const requestAs = (uid: string, path: string, method: "GET" | "POST") => {
+    const requestId = `persona-${randomUUID()}`;
+    return { requestId, sent: stack.target.request(path, { method, headers: { ...as(uid), "x-request-id": requestId } }) };
+  };
+  const sequence = (requestId: string) => trace.of(requestId).map((c) => c.command);
+  const trace = traceDynamo(dynamoClient());
+
+  test("the page is one round trip: the persona read and the account check side by side", async () => {
+    // Prepare
+    const { uid } = await ownerWithAnswers(stack.target, 1);
+
+    // Act
+    const { requestId, sent } = requestAs(uid, "/v1/personas/me", "GET");
+    const res = await sent;
+
+    // Assess
+    assert.equal(res.status, 200, res.body);
+    assert.equal(JSON.parse(res.body).answers, 1);
+    assert.deepEqual(sequence(requestId).sort(), ["BatchGetItem", "GetItem"]);
+    assert.equal(roundTripsBefore(trace.of(requestId), Number.POSITIVE_INFINITY), 1);
+  });
+
+  test("a start is two DynamoDB round trips and three requests: the read beside the check, then the transaction", async () => {
+    // Prepare
+    const { uid } = await ownerWithAnswers(stack.target, 3);
+
+    // Act
+    const { requestId, sent } = requestAs(uid, "/v1/personas/me", "POST");
+    const res = await sent;
+
+    // Assess
+    assert.equal(res.status, 202, res.body);
+    const calls = trace.of(requestId);
+    assert.deepEqual(
+      calls
+        .map((c) => c.command)
+        .slice(0, 2)
+        .sort(),
+      ["BatchGetItem", "GetItem"],
+    );
+    assert.deepEqual(calls.map((c) => c.command).slice(2), ["TransactWriteItems"]);
+    assert.equal(roundTripsBefore(calls, Number.POSITIVE_INFINITY), 2);
+  });
+
+  test("a deleted account's start and read are 401 account_deleted, and the start writes nothing", async () => {
+    // Prepare: the moment after DELETE /v1/me revoked the account, before its items are deleted.
+    const { uid } = await ownerWithAnswers(stack.target, 3);
+    const now = new Date();
+    await lifecycleStore(new Table(stack.config.tableName)).revoke(accountPseudonym(uid), now, Math.ceil(now.getTime() / 1000) + 3600);
+    const tableBefore = await scanAll(stack.config.tableName);
+
+    // Act
+    const start = requestAs(uid, "/v1/personas/me", "POST");
+    const started = await start.sent;
+    const read = await requestAs(uid, "/v1/personas/me", "GET").sent;
+
+    // Assess
+    for (const res of [started, read]) {
+      assert.equal(res.status, 401, res.body);
+      assert.equal(JSON.parse(res.body).error.code, "account_deleted");
+    }
+    assert.ok(!sequence(start.requestId).includes("TransactWriteItems"), "the start's transaction was never sent");
+    assert.deepEqual(await scanAll(stack.config.tableName), tableBefore, "nothing was written");
   });
 });

@@ -139,11 +139,15 @@ export function personasOn(
     },
 
     /** The command: start (or regenerate) the owner's persona from their open survey. */
-    async start(uid: string): Promise<Persona> {
-      // One read (the persona and which survey is open); the survey's answers are checked by
-      // the start's transaction. A running saga is refused before it, as too few answers were:
+    async start(uid: string, cleared: () => Promise<unknown> = async () => {}): Promise<Persona> {
+      // One read (the persona and which survey is open), beside `cleared` (the caller's account
+      // check: nothing is written before it holds); the survey's answers are checked by the
+      // start's transaction. A running saga is refused before it, as too few answers were:
       // that refusal reads the survey, to say which came first.
-      const { persona, openSurveyId } = await store.findWithOpenSurvey(uid);
+      const [account, found] = await Promise.allSettled([cleared(), store.findWithOpenSurvey(uid)]);
+      if (account.status === "rejected") throw account.reason;
+      if (found.status === "rejected") throw found.reason;
+      const { persona, openSurveyId } = found.value;
       if (openSurveyId === undefined) return begin(uid, undefined, persona);
       if (persona && isRunning(persona.status)) return begin(uid, await surveys.openOf(uid), persona);
       return begin(uid, { surveyId: openSurveyId }, persona);

@@ -36,16 +36,21 @@ export function personaHandlers({ personas, config }: Pick<Domains, "personas" |
   const pollMs = config.personaEventsPollMs;
   const maxPollMs = Math.max(pollMs, config.personaEventsMaxPollMs);
 
-  const get: Handler = async (ctx) => {
-    const view: z.output<typeof PersonaView> = await personas.view((await callers.required(ctx.req)).uid);
-    return respond(view);
-  };
+  /** The account check runs beside the read: one round trip, the answer held until the check holds. */
+  const get: Handler = (ctx) =>
+    callers.requiredAlongside(ctx.req, async ({ uid }, cleared) => {
+      void cleared();
+      const view: z.output<typeof PersonaView> = await personas.view(uid);
+      return respond(view);
+    });
 
-  const start: Handler = async (ctx) => {
-    const persona = await personas.start((await callers.required(ctx.req)).uid);
-    const body: z.output<typeof SagaStarted> = { status: persona.status, saga_id: persona.sagaId, version: persona.version };
-    return respond(body, { status: 202, headers: { location: links.api("/v1/personas/me") } });
-  };
+  /** The account check runs beside the start's read (personas.start awaits it before writing). */
+  const start: Handler = (ctx) =>
+    callers.requiredAlongside(ctx.req, async ({ uid }, cleared) => {
+      const persona = await personas.start(uid, cleared);
+      const body: z.output<typeof SagaStarted> = { status: persona.status, saga_id: persona.sagaId, version: persona.version };
+      return respond(body, { status: 202, headers: { location: links.api("/v1/personas/me") } });
+    });
 
   /**
    * Status events of the saga in flight (ids are the event sequence numbers), until `ready`
