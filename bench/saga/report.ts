@@ -165,8 +165,9 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
         ? `, so the API and DynamoDB Local together served only about ${num(served)} starts/s on this machine. Offered faster than they can ` +
           "be served, requests wait in the API's event loop and in DynamoDB Local, and the burst's latency is that wait. "
         : " (the machine kept up with the offered rate). ") +
-      "A start is three AWS calls (one BatchGetItem of the persona and the open survey's pointer, a TransactWriteItems that also " +
-      "checks the survey's answers, and an SQS SendMessage). CPU each " +
+      "A start through the API is four AWS calls in three round trips: one BatchGetItem of the persona and the open survey's pointer " +
+      "beside the deleted-account check's GetItem (the identity layer's; the domain's start is the other three), a TransactWriteItems " +
+      "that also checks the survey's answers, and an SQS SendMessage. CPU each " +
       "process used during the burst:",
     "",
     table(
