@@ -243,7 +243,7 @@ export function levellingReport(run: LevellingRun): { summary: SummaryRow[]; bod
         `the same two cores, so requests queued behind each other: ${num(cpuPerStart, 1)} ms of CPU per start is ${num((users * cpuPerStart) / 2000, 1)} s ` +
         `of both cores for ${users} starts, against the ${num(burstMs / 1000, 0)} s they were offered in. The API's profile in a burst: ${categoryLine(profile)}; our own code ` +
         `${(shareOf(profile, "our code (backend/)") * 100).toFixed(1)}% and the request log ${((profile?.loggingInclusive ?? 0) * 100).toFixed(1)}%. ` +
-        "The cost is the emulated database and the AWS SDK's work for three calls per start, not the HTTP core. The levelling itself " +
+        "The cost is the emulated database and the AWS SDK's work for four calls per start (the domain's three and the account check), not the HTTP core. The levelling itself " +
         `holds: while ${backlog} sagas waited in the queue, the same call took p99 ${num(whileDraining.p99)} ms (${ratio(whileDraining.p99, atIdle.p99)} idle), ` +
         "and the backlog drained at the cap's rate with nothing lost. (In AWS the API scales out and DynamoDB is not on the API's cores.)",
     );
