@@ -12,17 +12,8 @@
  * not durations, with another profile taken the same way.
  */
 import { readFileSync } from "node:fs";
+import type { Profile } from "../bench/lib/cpuprofile.ts";
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
 interface Stretch {
   start: number;
   end: number;
