@@ -1,9 +1,9 @@
 /**
- * `npm run bench`: the seven benchmarks of docs/benchmarks.md, one after the other, each
+ * `npm run bench`: the eight benchmarks of docs/benchmarks.md, one after the other, each
  * server and load generator in a process of its own, all on 127.0.0.1. Prints a summary
  * table and rewrites docs/benchmarks.md with every number, the machine and the commands.
  *
- *   npm run bench                 all sections (about 11–12 minutes on 2 cores)
+ *   npm run bench                 all sections (about 13 minutes on 2 cores)
  *   npm run bench -- 1 3          only sections 1 and 3 (docs/benchmarks.md then holds only those)
  *
  * Knobs, for trying things out (defaults in brackets): BENCH_WARMUP_SECONDS [1] and
@@ -23,6 +23,7 @@ import { costSection } from "./sections/cost.ts";
 import { loadLevellingSection } from "./sections/load-levelling.ts";
 import { coldStartSection } from "./sections/cold-start.ts";
 import { idleFeedsSection } from "./sections/idle-feeds.ts";
+import { chatLatencySection } from "./sections/chat-latency.ts";
 
 const SECTIONS: { id: number; title: string; run: () => Promise<SectionResult> }[] = [
   { id: 1, title: "1. JSON requests", run: jsonSection },
@@ -32,11 +33,12 @@ const SECTIONS: { id: number; title: string; run: () => Promise<SectionResult> }
   { id: 5, title: "5. Cold start", run: coldStartSection },
   { id: 6, title: "6. Cost per flow", run: costSection },
   { id: 7, title: "7. Idle status feeds", run: idleFeedsSection },
+  { id: 8, title: "8. Chat token latency", run: chatLatencySection },
 ];
 
 /**
  * Past this the benchmark gives up on what is left, cleans up and still writes its report: a
- * guard against a section that hangs, well above a full run (11–12 minutes, section 4's
+ * guard against a section that hangs, well above a full run (about 13 minutes, section 4's
  * drain alone over 4 of them), so a slow round on a shared machine does not cut off section 7.
  */
 const HARD_LIMIT_MS = 20 * 60_000;

@@ -110,6 +110,94 @@ export async function summariseProfile(file: string, top = 15): Promise<ProfileS
   };
 }
 
+export interface BusyStretches {
+  /** Busy stretches of the event loop (consecutive samples that are not idle) in the whole profile. */
+  stretches: number;
+  /** Those of at least `minMs`, outside start-up (module loading, spawning, provisioning). */
+  long: number;
+  /** The long ones by the code they involve ("Gemini SDK + AWS SDK", "GC", "none of these"), most first. */
+  byCode: { code: string; count: number }[];
+  /** Self time inside the long ones, by frame. */
+  topSelf: { frame: string; share: number }[];
+}
+
+const STRETCH_CODE: [string, RegExp][] = [
+  ["Gemini SDK", /@google\/genai/],
+  ["AWS SDK", /@smithy|@aws-sdk/],
+];
+/** Frames of start-up work, not of the steady state measured: module loading, child processes spawned, tables provisioned. */
+const START_UP = /module_job|esm\/loader|cjs\/loader|compileSourceTextModule|source_map|child_process|service-process|provision/;
+
+/**
+ * Where a latency tail comes from: a token (or any event) that arrives while the event loop
+ * is busy waits for the whole busy stretch, so the stretches of at least `minMs` are the
+ * tail's candidates, sorted here by the code they ran. A CPU share cannot tell one long
+ * stretch from many short ones. The profiler's own work lengthens every stretch: compare
+ * counts between profiles taken the same way (same `--cpu-prof-interval`), not durations.
+ */
+export async function busyStretches(file: string, minMs = 1.5, top = 12): Promise<BusyStretches> {
+  const profile = JSON.parse(await readFile(file, "utf8")) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const stackOf = (id: number) => {
+    const frames: string[] = [];
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const { url, functionName } = byId.get(at)!.callFrame;
+      frames.push(`${url} ${functionName}`);
+    }
+    return frames;
+  };
+  const idle = (id: number) => ["(idle)", "(program)"].includes(byId.get(id)!.callFrame.functionName);
+
+  type Stretch = { start: number; end: number; samples: { id: number; micros: number }[] };
+  const stretches: Stretch[] = [];
+  let current: Stretch | undefined;
+  let at = 0;
+  for (const [i, id] of profile.samples.entries()) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (idle(id)) {
+      if (current) stretches.push(current);
+      current = undefined;
+      continue;
+    }
+    const micros = profile.timeDeltas[i + 1] ?? 0;
+    current ??= { start: at, end: at, samples: [] };
+    current.end = at + micros;
+    current.samples.push({ id, micros });
+  }
+  if (current) stretches.push(current);
+
+  const byCode = new Map<string, number>();
+  const self = new Map<string, number>();
+  let long = 0;
+  let selfTotal = 0;
+  for (const stretch of stretches) {
+    if (stretch.end - stretch.start < minMs * 1000) continue;
+    const stacks = stretch.samples.map(({ id }) => stackOf(id));
+    if (stacks.some((frames) => frames.some((f) => START_UP.test(f)))) continue;
+    long++;
+    const codes = STRETCH_CODE.filter(([, re]) => stacks.some((frames) => frames.some((f) => re.test(f)))).map(([name]) => name);
+    if (stretch.samples.some(({ id }) => byId.get(id)!.callFrame.functionName === "(garbage collector)")) codes.push("GC");
+    const code = codes.join(" + ") || "none of these";
+    byCode.set(code, (byCode.get(code) ?? 0) + 1);
+    for (const { id, micros } of stretch.samples) {
+      const name = frameName(byId.get(id)!);
+      self.set(name, (self.get(name) ?? 0) + micros);
+      selfTotal += micros;
+    }
+  }
+  return {
+    stretches: stretches.length,
+    long,
+    byCode: [...byCode].sort((a, b) => b[1] - a[1]).map(([code, count]) => ({ code, count })),
+    topSelf: [...self]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([frame, micros]) => ({ frame, share: micros / (selfTotal || 1) })),
+  };
+}
+
 /** `node --import tsx bench/lib/cpuprofile.ts <file.cpuprofile>` prints the summary. */
 if (import.meta.url === `file://${process.argv[1]}`) {
   const summary = await summariseProfile(process.argv[2]!, 25);
