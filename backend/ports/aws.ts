@@ -28,6 +28,16 @@ let sqsPoller: SQSClient | undefined;
 const quietSdkLogger = { debug() {}, trace() {}, warn() {} } as unknown as NonNullable<DynamoDBClientConfig["logger"]>;
 
 /**
+ * Sockets per client and endpoint. The SDK's own default is 50, and its connection timeout
+ * starts when a request is made, not when it gets a socket: a request queued behind 50 busy
+ * ones failed as "could not connect" after AWS_CONNECT_TIMEOUT_MS though the endpoint was
+ * fine. One process serving many users at once (`./run.sh`, a chat turn's reads side by side)
+ * has more than 50 requests in flight; in Lambda one invocation never does. Requests are still
+ * bounded one by one by `requestTimeout`.
+ */
+export const AWS_MAX_SOCKETS = 1024;
+
+/**
  * The SDK options for these settings. `requestTimeout` bounds one attempt from its start to
  * the response headers (connect included; `throwOnRequestTimeout`, or the SDK only warns);
  * `socketTimeout` bounds silence while the body arrives.
@@ -42,6 +52,8 @@ export function awsClientOptions(settings: AwsClientSettings) {
       requestTimeout: settings.requestTimeoutMs,
       socketTimeout: settings.requestTimeoutMs,
       throwOnRequestTimeout: true,
+      httpAgent: { maxSockets: AWS_MAX_SOCKETS },
+      httpsAgent: { maxSockets: AWS_MAX_SOCKETS },
     },
   };
 }
