@@ -146,6 +146,51 @@ describe("a deleted account's token, with the check beside the first reads", () 
   });
 });
 
+describe("a turn whose transaction was written but whose answer was lost", () => {
+  test("answers 503 with the user's message kept, and the chat takes the next send instead of 409 for the lock's five minutes", async () => {
+    // Prepare: the next TransactWriteItems is sent and applied, then its answer is lost (as when
+    // a client gives up on a transaction a busy table commits later).
+    const chatId = await newChat();
+    let armed = true;
+    dynamoClient().middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (armed && context.commandName === "TransactWriteItemsCommand") {
+          armed = false;
+          throw Object.assign(new Error("answer lost after the write"), { name: "TimeoutError" });
+        }
+        return out;
+      },
+      // Inside the dependency middleware (the error becomes a 503), outside the SDK's retries.
+      { step: "build", name: "testLoseTransactionAnswer" },
+    );
+    const text = "Did this get through?";
+
+    // Act
+    const lost = await send(chatId, as(chat.owner.uid), text);
+    const page = async () =>
+      JSON.parse((await chat.stack.target.request(`/v1/chats/${chatId}/messages`, { headers: as(chat.owner.uid) })).body) as {
+        messages: { role: string; text: string; status: string }[];
+      };
+    // The release goes on in the background: wait for the reply to be ended, not for a time.
+    const deadline = Date.now() + 10_000;
+    let messages = (await page()).messages;
+    while (messages.some((m) => m.status === "generating") && Date.now() < deadline) messages = (await page()).messages;
+    chat.gemini.enqueue({ kind: "text", chunks: ["Yes", " it did."] });
+    const next = await send(chatId, as(chat.owner.uid));
+
+    // Assess
+    assert.equal(lost.status, 503, lost.body);
+    assert.equal(JSON.parse(lost.body).error.code, "service_unavailable");
+    assert.ok(
+      messages.some((m) => m.role === "user" && m.text === text),
+      "the user's message, written by the transaction, is kept",
+    );
+    assert.ok(!messages.some((m) => m.status === "generating"), "the reply left generating was ended");
+    assert.equal(next.status, 200, `the next send is taken: ${next.body}`);
+  });
+});
+
 describe("the persona checked inside the turn's transaction", () => {
   test("a guest's send after the persona went private is 404 and writes nothing; the transaction itself refuses it too", async () => {
     // Prepare: a public persona, a guest's chat with it, then the owner makes it private.

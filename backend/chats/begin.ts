@@ -15,6 +15,7 @@ import type { LLM } from "../ai/ports.ts";
 import type { Increment } from "../data/rate-limit.ts";
 import { ConflictError, NotFoundError, NotReadyError } from "../errors.ts";
 import { withLogContext } from "../log.ts";
+import { DependencyUnavailableError } from "../ports/dependency.ts";
 import type { Persona, ReadyPersona } from "../personas/model.ts";
 import { NO_SUCH_PERSONA, type Personas } from "../personas/personas.ts";
 import { newTurn } from "./begin-store.ts";
@@ -129,7 +130,15 @@ export function turnBeginnings(deps: BeginDeps) {
           const earlier = settledValue(recent).items.filter((m) => m.messageId !== user.messageId && m.messageId !== reply.messageId);
           return { persona: ready(settledValue(persona)), history: [...earlier, user] };
         });
-      // Nothing was written. The refusal a user hears first: the message counter, the persona, the lock.
+      // The transaction's answer was lost (a timeout): it may have been written all the same, and
+      // then its lock would refuse the user's next send for LOCK_MS. Its reply is ended as failed
+      // and the chat unlocked, now or once the table is back; if nothing was written, the
+      // ending's conditions (the reply generating, the lock its own) find nothing and write nothing.
+      if (opened.status === "rejected" && opened.reason instanceof DependencyUnavailableError)
+        withLogContext({ chat_id: chat.chatId, reply_id: reply.messageId }, () =>
+          releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" })),
+        );
+      // Otherwise nothing was written. The refusal a user hears first: the message counter, the persona, the lock.
       if (opened.status === "fulfilled" && opened.value === "limited") throw counter!.refused();
       ready(settledValue(persona));
       if (settledValue(opened) === "refused") throw new NotFoundError(NO_SUCH_PERSONA);
