@@ -5,7 +5,7 @@
  * reply that the model takes 2 s to write; the same 300 replies without the feeds, first,
  * are the baseline. The API is the production app (bench/servers/ours.ts) on DynamoDB Local
  * and fauxqs, the model the fake Gemini server; the DynamoDB requests the API sends are
- * counted in its process, so the feeds' share is the run with feeds minus the run without.
+ * counted in its process, the feeds' apart (by their requests' ids).
  *
  *   prepare: one ready public persona (offline saga in this process), 600 chats opened
  *   ─> chats alone (300 at once) ─> feeds open, then the same 300 chats ─> feeds until 60 s
@@ -43,7 +43,12 @@ async function feed(base: string, uid: string, until: number): Promise<{ request
   while (performance.now() < until) {
     requests += 1;
     let retry = DEFAULT_RETRY_MS;
-    const headers: Record<string, string> = { "x-user-uid": uid, accept: "text/event-stream" };
+    // The id marks the feed's requests: the API counts the DynamoDB requests sent for them.
+    const headers: Record<string, string> = {
+      "x-user-uid": uid,
+      accept: "text/event-stream",
+      "x-request-id": `bench-feed-${uid}-${requests}`,
+    };
     if (lastId) headers["last-event-id"] = lastId;
     const res = await fetch(`${base}/v1/personas/me/events`, {
       headers,
@@ -138,10 +143,11 @@ export async function idleFeedsSection(): Promise<SectionResult> {
     api = startNode("api", "bench/servers/ours.ts", [], { stdout: "null", env });
     const { port } = await api.message(ofType<{ port: number }>("listening"));
     const base = `http://127.0.0.1:${port}`;
-    const dynamoRequests = async () => {
+    const dynamoCounts = async () => {
       api!.send({ type: "dynamodb" });
-      return (await api!.message(ofType<{ requests: number }>("dynamodb"))).requests;
+      return api!.message(ofType<{ requests: number; feedRequests: number; failures: Record<string, number> }>("dynamodb"));
     };
+    const dynamoRequests = async () => (await dynamoCounts()).requests;
     const chatters = users("bench-chat", CHATS);
     const chatIds = await pool(chatters, 16, async (uid) => {
       const res = await fetch(`${base}/v1/chats`, {
@@ -161,14 +167,19 @@ export async function idleFeedsSection(): Promise<SectionResult> {
 
     // Act 2: the feeds open, then the same chats; the feeds go on until the window ends.
     const idlers = users("bench-idle-feed", FEEDS);
-    const d1 = await dynamoRequests();
+    const d1 = await dynamoCounts();
     const f0 = performance.now();
     const feeds = Promise.all(idlers.map((uid) => feed(base, uid, f0 + FEED_WINDOW_MS)));
     await sleep(1000);
     const beside = await Promise.all(chatters.map((uid, i) => chatTurn(base, uid, chatIds[i]!)));
     const feedResults = await feeds;
     const feedMinutes = (performance.now() - f0) / 60_000;
-    const feedRequests = (await dynamoRequests()) - d1 - chatRequests;
+    const d2 = await dynamoCounts();
+    const failed = Object.entries(d2.failures)
+      .map(([what, n]) => `${what} × ${n}`)
+      .join(", ");
+    const feedRequests = d2.feedRequests - d1.feedRequests;
+    const besideRequests = d2.requests - d1.requests - feedRequests;
 
     // Assess
     const ok = (turns: { ok: boolean; ms: number }[]) => turns.filter((t) => t.ok).map((t) => t.ms);
@@ -195,10 +206,14 @@ export async function idleFeedsSection(): Promise<SectionResult> {
       {
         section: TITLE,
         metric: `${CHATS} chat replies (model ${MODEL_MS / 1000} s) beside ${FEEDS} idle feeds, p50`,
-        value: `${num(p50(besideMs))} ms (alone ${num(p50(aloneMs))} ms)`,
+        value: `${num(p50(besideMs))} ms (alone ${num(p50(aloneMs))} ms); done ${besideMs.length} / ${CHATS} (alone ${aloneMs.length})`,
         ratio: `${ratio(p50(besideMs), p50(aloneMs))} without feeds`,
-        target: `≤ ${TARGET.toFixed(2)}× without feeds`,
-        verdict: verdict(p50(besideMs) / p50(aloneMs), TARGET, { atMost: true }),
+        target: `≤ ${TARGET.toFixed(2)}× without feeds, every reply done`,
+        // A reply that failed is not in the p50: the verdict says so rather than look better for it.
+        verdict:
+          besideMs.length < CHATS || aloneMs.length < CHATS
+            ? `**missed**: ${CHATS - besideMs.length} beside the feeds and ${CHATS - aloneMs.length} alone did not finish`
+            : verdict(p50(besideMs) / p50(aloneMs), TARGET, { atMost: true }),
       },
       {
         section: TITLE,
@@ -215,15 +230,18 @@ export async function idleFeedsSection(): Promise<SectionResult> {
         `1 s after they open, ${CHATS} other users each send a chat message (\`Accept: text/event-stream\`) to one public persona, whose ` +
         `replies the fake Gemini server takes ${MODEL_MS / 1000} s to write. Before that, the same ${CHATS} messages without the feeds ` +
         "(after a 20-turn warm-up). Latency is request sent → the reply's stream ended. The API (bench/servers/ours.ts, production routes, " +
-        "request log on) counts the DynamoDB requests it sends; the feeds' share is the second run's count minus the first's.",
+        "request log on) counts the DynamoDB requests it sends, those of the feeds' requests apart (each feed request carries an " +
+        "`x-request-id` the counter recognises).",
       "",
       table(["chat replies", "done", "p50", "p99", "p50 × alone"], rows),
       "",
       `- Idle feeds: ${num(connectsPerFeedMinute, 2)} connections and ${num(readsPerFeedMinute, 2)} DynamoDB requests per feed per minute ` +
         `(${feedRequests} in all over ${num(feedMinutes * 60, 0)} s); ${feedResults.reduce((n, f) => n + f.events, 0)} events read, ` +
         `${feedResults.filter((f) => f.ended204).length} feeds told 204.`,
-      `- A chat turn: ${num(chatRequests / CHATS, 1)} DynamoDB requests (the first run's count ÷ ${CHATS}).`,
+      `- A chat turn: ${num(chatRequests / CHATS, 1)} DynamoDB requests alone, ${num(besideRequests / CHATS, 1)} beside the feeds ` +
+        `(all but the feeds' requests ÷ ${CHATS}).`,
       `- Outcomes, alone: ${outcomes(alone)}; beside the feeds: ${outcomes(beside)}.`,
+      `- DynamoDB requests that failed in the API (all runs): ${failed || "none"}.`,
     ].join("\n");
     return {
       title: TITLE,
@@ -233,6 +251,17 @@ export async function idleFeedsSection(): Promise<SectionResult> {
         `${api.command}   # production routes, request log on; BENCH_COUNT_DYNAMODB=1; GEMINI_BASE_URL = the fake server`,
         "(the feeds and the chats: fetch() in the benchmark's own process)",
       ],
+      misses:
+        besideMs.length < CHATS || aloneMs.length < CHATS
+          ? [
+              `**7. Idle status feeds: ${CHATS - besideMs.length} of ${CHATS} replies beside the feeds and ${CHATS - aloneMs.length} alone did ` +
+                `not finish** (outcomes alone: ${outcomes(alone)}; beside the feeds: ${outcomes(beside)}). A 503 \`service_unavailable\` is a ` +
+                `dependency the API gave up on; the DynamoDB requests that failed: ${failed || "none"}. DynamoDB Local runs a transaction at a ` +
+                "time, so 300 turns beginning together queue their TransactWriteItems behind each other, and those still waiting after " +
+                "AWS_REQUEST_TIMEOUT_MS (2 s an attempt) fail on the client side; the turn answers 503 with the user's message kept " +
+                '(docs/decisions.md, "A burst of chat turns on DynamoDB Local"). DynamoDB itself runs transactions on different items side by side.',
+            ]
+          : [],
     };
   } finally {
     await api?.stop();
