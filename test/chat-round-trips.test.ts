@@ -147,11 +147,10 @@ describe("a deleted account's token, with the check beside the first reads", () 
 });
 
 describe("a turn whose transaction was written but whose answer was lost", () => {
-  test("answers 503 with the user's message kept, and the chat takes the next send instead of 409 for the lock's five minutes", async () => {
-    // Prepare: the next TransactWriteItems is sent and applied, then its answer is lost (as when
-    // a client gives up on a transaction a busy table commits later).
-    const chatId = await newChat();
-    let armed = true;
+  // The next TransactWriteItems is sent and applied, then its answer is lost (as when a client
+  // gives up on a transaction a busy table commits later).
+  let armed = false;
+  before(() =>
     dynamoClient().middlewareStack.add(
       (next, context) => async (args) => {
         const out = await next(args);
@@ -163,19 +162,37 @@ describe("a turn whose transaction was written but whose answer was lost", () =>
       },
       // Inside the dependency middleware (the error becomes a 503), outside the SDK's retries.
       { step: "build", name: "testLoseTransactionAnswer" },
-    );
+    ),
+  );
+
+  type Page = { messages: { message_id: string; role: string; text: string; status: string }[] };
+  const page = async (chatId: string): Promise<Page["messages"]> =>
+    (JSON.parse((await chat.stack.target.request(`/v1/chats/${chatId}/messages`, { headers: as(chat.owner.uid) })).body) as Page).messages;
+  /** The release goes on in the background: wait for no reply to be generating, not for a time. */
+  async function settled(chatId: string): Promise<Page["messages"]> {
+    const deadline = Date.now() + 10_000;
+    let messages = await page(chatId);
+    while (messages.some((m) => m.status === "generating") && Date.now() < deadline) messages = await page(chatId);
+    return messages;
+  }
+  const retake = (chatId: string, replyId: string, kind: "regenerate" | "edit") =>
+    kind === "regenerate"
+      ? chat.stack.target.request(`/v1/chats/${chatId}/messages/${replyId}/regenerate`, { method: "POST", headers: as(chat.owner.uid) })
+      : chat.stack.target.request(`/v1/chats/${chatId}/messages/${replyId}`, {
+          method: "PUT",
+          headers: as(chat.owner.uid),
+          body: JSON.stringify({ text: "Said otherwise" }),
+        });
+
+  test("a send answers 503 with the user's message kept, and the chat takes the next send instead of 409 for the lock's five minutes", async () => {
+    // Prepare
+    const chatId = await newChat();
     const text = "Did this get through?";
+    armed = true;
 
     // Act
     const lost = await send(chatId, as(chat.owner.uid), text);
-    const page = async () =>
-      JSON.parse((await chat.stack.target.request(`/v1/chats/${chatId}/messages`, { headers: as(chat.owner.uid) })).body) as {
-        messages: { role: string; text: string; status: string }[];
-      };
-    // The release goes on in the background: wait for the reply to be ended, not for a time.
-    const deadline = Date.now() + 10_000;
-    let messages = (await page()).messages;
-    while (messages.some((m) => m.status === "generating") && Date.now() < deadline) messages = (await page()).messages;
+    const messages = await settled(chatId);
     chat.gemini.enqueue({ kind: "text", chunks: ["Yes", " it did."] });
     const next = await send(chatId, as(chat.owner.uid));
 
@@ -189,6 +206,30 @@ describe("a turn whose transaction was written but whose answer was lost", () =>
     assert.ok(!messages.some((m) => m.status === "generating"), "the reply left generating was ended");
     assert.equal(next.status, 200, `the next send is taken: ${next.body}`);
   });
+
+  for (const kind of ["regenerate", "edit"] as const)
+    test(`${kind === "edit" ? "an" : "a"} ${kind} answers 503, and the chat takes the next ${kind} instead of 409`, async () => {
+      // Prepare: one finished turn
+      const chatId = await newChat();
+      chat.gemini.enqueue({ kind: "text", chunks: ["First", " answer."] });
+      const first = await send(chatId, as(chat.owner.uid));
+      assert.equal(first.status, 200, first.body);
+      const { user_message_id: userId, reply } = JSON.parse(first.body) as { user_message_id: string; reply: { message_id: string } };
+      const target = kind === "regenerate" ? reply.message_id : userId;
+      armed = true;
+
+      // Act
+      const lost = await retake(chatId, target, kind);
+      const messages = await settled(chatId);
+      chat.gemini.enqueue({ kind: "text", chunks: ["Another", " answer."] });
+      const lastReply = messages.filter((m) => m.role === "model").at(-1)!;
+      const next = await retake(chatId, kind === "regenerate" ? lastReply.message_id : userId, kind);
+
+      // Assess
+      assert.equal(lost.status, 503, lost.body);
+      assert.ok(!messages.some((m) => m.status === "generating"), "the reply left generating was ended");
+      assert.equal(next.status, 200, `the next ${kind} is taken: ${next.body}`);
+    });
 });
 
 describe("the persona checked inside the turn's transaction", () => {

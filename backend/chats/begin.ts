@@ -59,6 +59,20 @@ const settledValue = <T>(result: PromiseSettledResult<T>): T => {
   return result.value;
 };
 
+/**
+ * After a turn's transaction failed with `error`: when its answer was lost (a timeout), it may
+ * have been written all the same, and then its lock would refuse the chat's next turn for
+ * LOCK_MS. `reply` (as the transaction wrote it) is ended as failed and the chat unlocked, now
+ * or once the table is back; if nothing was written, the ending's conditions (the reply
+ * generating, the lock its own) find nothing and write nothing.
+ */
+export function endIfBegun(store: ChatStore, chat: Chat, reply: Message, error: unknown): void {
+  if (!(error instanceof DependencyUnavailableError)) return;
+  withLogContext({ chat_id: chat.chatId, reply_id: reply.messageId }, () =>
+    releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" })),
+  );
+}
+
 export function turnBeginnings(deps: BeginDeps) {
   const { store, budget, llm, personas } = deps;
 
@@ -130,14 +144,7 @@ export function turnBeginnings(deps: BeginDeps) {
           const earlier = settledValue(recent).items.filter((m) => m.messageId !== user.messageId && m.messageId !== reply.messageId);
           return { persona: ready(settledValue(persona)), history: [...earlier, user] };
         });
-      // The transaction's answer was lost (a timeout): it may have been written all the same, and
-      // then its lock would refuse the user's next send for LOCK_MS. Its reply is ended as failed
-      // and the chat unlocked, now or once the table is back; if nothing was written, the
-      // ending's conditions (the reply generating, the lock its own) find nothing and write nothing.
-      if (opened.status === "rejected" && opened.reason instanceof DependencyUnavailableError)
-        withLogContext({ chat_id: chat.chatId, reply_id: reply.messageId }, () =>
-          releaseWhenBack(() => store.finishTurn(chat, reply, { text: "", status: "failed" })),
-        );
+      if (opened.status === "rejected") endIfBegun(store, chat, reply, opened.reason);
       // Otherwise nothing was written. The refusal a user hears first: the message counter, the persona, the lock.
       if (opened.status === "fulfilled" && opened.value === "limited") throw counter!.refused();
       ready(settledValue(persona));

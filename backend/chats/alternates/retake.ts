@@ -8,6 +8,8 @@
 import type { Increment } from "../../data/rate-limit.ts";
 import { ConflictError, NotFoundError } from "../../errors.ts";
 import type { ReadyPersona } from "../../personas/model.ts";
+import { generatingReply } from "../begin-store.ts";
+import { endIfBegun } from "../begin.ts";
 import { NO_SUCH_REPLY } from "../follow.ts";
 import type { Chat, Message } from "../model.ts";
 import type { ChatStore } from "../store.ts";
@@ -63,7 +65,11 @@ export function retakesOf(deps: RetakeDeps) {
       const { persona, counter } = await deps.admit(chat);
       const user = reply.inReplyTo ? await store.message(chat.chatId, reply.inReplyTo) : (await lastTwo(chat)).at(-2);
       if (user?.role !== "user") throw notLast();
-      const begun = await alternates.beginRegenerate(chat, reply, deps.leaseMs, counter?.write);
+      // The reply as the transaction writes it: a timed-out one may have been written (endIfBegun).
+      const begun = await alternates.beginRegenerate(chat, reply, deps.leaseMs, counter?.write).catch((error: unknown) => {
+        endIfBegun(store, chat, { ...reply, alternate: reply.alternates?.length ?? 1 }, error);
+        throw error;
+      });
       if (typeof begun === "string") throw refused(begun, counter);
       return deps.turnOf(chat, persona, user, begun);
     },
@@ -83,7 +89,11 @@ export function retakesOf(deps: RetakeDeps) {
       if (!isLast) throw notLast();
       if (previous?.status === "generating") throw busy();
       const { persona, counter } = await deps.admit(chat);
-      const begun = await alternates.beginEdit(chat, user, previous, trimmed, deps.leaseMs, counter?.write);
+      const reply = generatingReply(chat.chatId, user.messageId, deps.leaseMs, new Date());
+      const begun = await alternates.beginEdit(chat, user, previous, trimmed, reply, counter?.write).catch((error: unknown) => {
+        endIfBegun(store, chat, reply, error);
+        throw error;
+      });
       if (typeof begun === "string") throw refused(begun, counter);
       return deps.turnOf(chat, persona, begun.user, begun.reply);
     },

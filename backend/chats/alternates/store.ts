@@ -9,7 +9,7 @@
 import { keys } from "../../data/keys.ts";
 import { cancellationReasons, isConditionFailed, withoutKeys, type Table, type TableWrite } from "../../data/table.ts";
 import type { Alternate, Chat, Message } from "../model.ts";
-import { generatingReply, LOCK_MS } from "../store.ts";
+import { LOCK_MS } from "../store.ts";
 
 /** Why a retake did not begin: the message counter is full, another reply holds the lock, or the turn is no longer the last. */
 export type Refusal = "limited" | "busy" | "not_last";
@@ -122,12 +122,12 @@ export function alternatesStore(table: Table) {
       user: Message,
       previous: Message | undefined,
       text: string,
-      leaseMs: number,
+      /** The new reply, `generating` (begin-store.ts `generatingReply`). */
+      reply: Message,
       counter?: TableWrite,
       now = new Date(),
     ): Promise<{ user: Message; reply: Message } | Refusal> {
       const at = now.toISOString();
-      const reply = generatingReply(chat.chatId, user.messageId, leaseMs, now);
       const last = { field: "userId" as const, id: user.messageId };
       try {
         await table.transact([
