@@ -144,10 +144,9 @@ export function personasOn(
       // check: nothing is written before it holds); the survey's answers are checked by the
       // start's transaction. A running saga is refused before it, as too few answers were:
       // that refusal reads the survey, to say which came first.
-      const [account, found] = await Promise.allSettled([cleared(), store.findWithOpenSurvey(uid)]);
-      if (account.status === "rejected") throw account.reason;
-      if (found.status === "rejected") throw found.reason;
-      const { persona, openSurveyId } = found.value;
+      // Both must hold before anything is written; which refusal the caller hears first is
+      // requiredAlongside's (the account check's, awaited on every path).
+      const [, { persona, openSurveyId }] = await Promise.all([cleared(), store.findWithOpenSurvey(uid)]);
       if (openSurveyId === undefined) return begin(uid, undefined, persona);
       if (persona && isRunning(persona.status)) return begin(uid, await surveys.openOf(uid), persona);
       return begin(uid, { surveyId: openSurveyId }, persona);

@@ -35,7 +35,7 @@ const quietSdkLogger = { debug() {}, trace() {}, warn() {} } as unknown as NonNu
  * has more than 50 requests in flight; in Lambda one invocation never does. Requests are still
  * bounded one by one by `requestTimeout`.
  */
-export const AWS_MAX_SOCKETS = 1024;
+const AWS_MAX_SOCKETS = 1024;
 
 /**
  * The SDK options for these settings. `requestTimeout` bounds one attempt from its start to

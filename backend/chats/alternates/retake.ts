@@ -60,14 +60,15 @@ export function retakesOf(deps: RetakeDeps) {
     /** A new alternate of the chat's last reply, generated like a reply (startReply). */
     async regenerate(chat: Chat, replyId: string): Promise<Turn> {
       const reply = await lastReply(chat, replyId);
-      if ((reply.alternates?.length ?? 1) >= MAX_ALTERNATES)
-        throw new ConflictError(`A reply keeps at most ${MAX_ALTERNATES} alternates`, "too_many_alternates");
+      // Answers so far (a reply never regenerated has one); the new alternate is numbered after them.
+      const count = reply.alternates?.length ?? 1;
+      if (count >= MAX_ALTERNATES) throw new ConflictError(`A reply keeps at most ${MAX_ALTERNATES} alternates`, "too_many_alternates");
       const { persona, counter } = await deps.admit(chat);
       const user = reply.inReplyTo ? await store.message(chat.chatId, reply.inReplyTo) : (await lastTwo(chat)).at(-2);
       if (user?.role !== "user") throw notLast();
       // The reply as the transaction writes it: a timed-out one may have been written (endIfBegun).
       const begun = await alternates.beginRegenerate(chat, reply, deps.leaseMs, counter?.write).catch((error: unknown) => {
-        endIfBegun(store, chat, { ...reply, alternate: reply.alternates?.length ?? 1 }, error);
+        endIfBegun(store, chat, { ...reply, alternate: count }, error);
         throw error;
       });
       if (typeof begun === "string") throw refused(begun, counter);
